@@ -1,0 +1,98 @@
+"""The registries with lawm-eval's built-in entries and every installed plugin's entries.
+
+Built-ins are lazy ``module:attr`` strings and suite manifest paths: building the catalog reads
+no simulator, Ray, Hydra or torch module.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from lawm_eval.errors import ConfigError
+from lawm_eval.paths import data_dir
+from lawm_eval.registry import Entry, Registry, import_target, plugin_entry_points
+from lawm_eval.suites.manifest import SuiteManifest, latest_manifest_file, load_manifest
+
+BUILTIN_MODELS: dict[str, tuple[str, str, str | None]] = {
+    # name: (factory, description, extra)
+    "linear": ("lawm_eval.models.linear:build_linear_model",
+               "linear world model of the point mass (least squares), identity encoder/controller", None),
+    "custom": ("lawm_eval.models.custom:build_custom_model",
+               "your own model: model.target=package.module:factory model.params={...}", None),
+}
+
+BUILTIN_PLANNERS: dict[str, tuple[str, str]] = {
+    "cem": ("lawm_eval.planners.cem:CEMPlanner", "cross-entropy method (jepa-wms and VP² variants)"),
+    "mppi": ("lawm_eval.planners.mppi:MPPIPlanner", "MPPI with correlated noise (VP²)"),
+    "random_shooting": ("lawm_eval.planners.random_shooting:RandomShootingPlanner",
+                        "best of N random action sequences"),
+}
+
+BUILTIN_EXECUTORS: dict[str, tuple[str, str, str | None]] = {
+    "serial": ("lawm_eval.runner.executor:SerialExecutor", "episodes one after another in this process", None),
+}
+
+BUILTIN_METRICS: dict[str, tuple[str, str, str | None]] = {
+    "success_rate": ("lawm_eval.metrics.success:SuccessRate", "success rate with a Wilson 95% interval", None),
+    "mean": ("lawm_eval.metrics.stats:Mean", "mean of a per-episode value with a t 95% interval", None),
+}
+
+
+def _resolve_suite(entry: Entry) -> SuiteManifest:
+    target = entry.target
+    if isinstance(target, SuiteManifest):
+        return target
+    if isinstance(target, str) and target.endswith((".yaml", ".yml")):
+        return load_manifest(target)
+    obj: Any = import_target(target) if isinstance(target, str) else target
+    if isinstance(obj, (str, Path)):
+        return load_manifest(obj)
+    if isinstance(obj, dict):
+        return SuiteManifest.from_dict(obj, f"plugin suite {entry.name}")
+    if isinstance(obj, SuiteManifest):
+        return obj
+    raise ConfigError(f"suite '{entry.name}' must point at a manifest path, dict or SuiteManifest")
+
+
+def _suite_description(path: Path) -> str:
+    """The manifest's description line, read without parsing the whole YAML."""
+    for line in path.read_text().splitlines():
+        if line.startswith("description:"):
+            return line.split(":", 1)[1].strip()
+    return ""
+
+
+@lru_cache(maxsize=1)
+def registries() -> dict[str, Registry]:
+    """All registries by kind (built once per process)."""
+    suites: Registry[SuiteManifest] = Registry("suite", resolve=_resolve_suite)
+    models: Registry[Any] = Registry("model")
+    planners: Registry[Any] = Registry("planner")
+    metrics: Registry[Any] = Registry("metric")
+    executors: Registry[Any] = Registry("executor")
+
+    for folder in sorted(data_dir("manifests").iterdir()):
+        manifest = latest_manifest_file(folder) if folder.is_dir() else None
+        if manifest is not None:
+            suites.register(folder.name, str(manifest), description=_suite_description(manifest),
+                            version=manifest.stem)
+    for name, (target, description, extra) in BUILTIN_MODELS.items():
+        models.register(name, target, description=description, extra=extra)
+    for name, (target, description) in BUILTIN_PLANNERS.items():
+        planners.register(name, target, description=description)
+    for name, (target, description, extra) in BUILTIN_EXECUTORS.items():
+        executors.register(name, target, description=description, extra=extra)
+    for name, (target, description, extra) in BUILTIN_METRICS.items():
+        metrics.register(name, target, description=description, extra=extra)
+
+    by_kind = {"suite": suites, "model": models, "planner": planners, "metric": metrics, "executor": executors}
+    for kind, name, target, dist in plugin_entry_points():
+        by_kind[kind].register(name, target, description=f"plugin from {dist}", source=dist)
+    return by_kind
+
+
+def model_config_names() -> set[str]:
+    """Models that ship a config file configs/model/<name>.yaml."""
+    return {p.stem for p in (data_dir("configs") / "model").glob("*.yaml")}

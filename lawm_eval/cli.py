@@ -1,0 +1,187 @@
+"""``lawm-eval``: run, ls, validate, report.
+
+Every user error is printed as one line and exits with code 2; ``--debug`` (or
+``LAWM_EVAL_DEBUG=1``) shows the traceback instead. Heavy modules (Hydra, torch, pandas) are
+imported inside the subcommands that need them, so ``lawm-eval ls`` stays light.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from lawm_eval._version import __version__
+from lawm_eval.errors import LawmEvalError
+
+EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130
+LS_KINDS = {"suites": "suite", "models": "model", "planners": "planner", "metrics": "metric", "executors": "executor"}
+
+
+class UsageError(LawmEvalError):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, like every other user error
+        raise UsageError(f"{message} (see 'lawm-eval --help')")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="lawm-eval", description="Evaluate latent-action world models and policies.")
+    parser.add_argument("--version", action="version", version=f"lawm-eval {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks (or set LAWM_EVAL_DEBUG=1)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    run = sub.add_parser("run", help="run (or resume) an evaluation", description=(
+        "Run suite episodes with a model. Overrides use Hydra syntax, e.g. "
+        "'lawm-eval run suite=point_mass model=linear planner=cem suite.episodes=4 run_id=demo'. "
+        "Rerunning with the same run_id resumes and runs only the missing episodes."))
+    run.add_argument("overrides", nargs="*", help="key=value config overrides")
+
+    ls = sub.add_parser("ls", help="list suites, models, planners, metrics, executors")
+    ls.add_argument("kind", nargs="?", choices=sorted(LS_KINDS), help="what to list (default: all)")
+
+    validate = sub.add_parser("validate", help="check names, extras, assets and the model without running")
+    validate.add_argument("overrides", nargs="*", help="key=value config overrides, as for 'run'")
+
+    report = sub.add_parser("report", help="leaderboard CSV/Markdown, per-task tables and a plot from runs")
+    report.add_argument("runs", nargs="*", default=["results/runs"], help="run directories or folders of runs")
+    report.add_argument("--out", default=None, help="output folder (default: results/report)")
+    return parser
+
+
+def configure_logging() -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("lawm-eval: %(levelname)s: %(message)s"))
+    logger = logging.getLogger("lawm_eval")
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
+def cmd_ls(kind: str | None) -> int:
+    from lawm_eval.catalog import registries
+    from lawm_eval.extras import missing_module
+
+    regs = registries()
+    kinds = [LS_KINDS[kind]] if kind else list(LS_KINDS.values())
+    for k in kinds:
+        print(f"{k}s:")
+        for entry in regs[k].entries():
+            extra_note = ""
+            extras = [entry.extra] if entry.extra else []
+            if k == "suite":
+                extras = _suite_extras(entry.target) if isinstance(entry.target, str) else []
+            missing = [e for e in extras if missing_module(e)]
+            if missing:
+                extra_note = f"  [needs: pip install \"lawm-eval[{','.join(missing)}]\"]"
+            version = f" {entry.meta['version']}" if "version" in entry.meta else ""
+            print(f"  {entry.name + version:<28} {entry.description}{extra_note}")
+    return 0
+
+
+def _suite_extras(manifest_path: str) -> list[str]:
+    """The 'extras:' line of a manifest, read without importing anything."""
+    if not manifest_path.endswith(".yaml"):
+        return []
+    import yaml
+
+    with open(manifest_path) as f:
+        data = yaml.safe_load(f)
+    return list(data.get("extras") or [])
+
+
+def cmd_validate(overrides: Sequence[str]) -> int:
+    from lawm_eval.config import compose_config
+    from lawm_eval.runner.build import build_model, build_planner, build_suite
+    from lawm_eval.runner.run import build_executor
+
+    config = compose_config(overrides)
+    suite = build_suite(config)
+    suite.check_ready()
+    episodes = suite.episodes()
+    model = build_model(config, suite)
+    build_planner(config, suite)
+    build_executor(config)
+    deviations = suite.deviations()
+    print(f"ok: suite {suite.name} {suite.version} ({len(episodes)} episodes), model {config['model']['name']} "
+          f"(parts: {', '.join(model.parts())}), planner {config['planner']['name']}, "
+          f"executor {config['executor']['name']}")
+    if deviations:
+        print("deviations from the reference protocol: " + "; ".join(deviations))
+    return 0
+
+
+def cmd_run(overrides: Sequence[str]) -> int:
+    from lawm_eval.config import compose_config
+    from lawm_eval.report.aggregate import leaderboard, load_records
+    from lawm_eval.report.tables import to_markdown
+    from lawm_eval.runner.run import run_evaluation
+
+    config = compose_config(overrides)
+    try:
+        outcome = run_evaluation(config)
+    except KeyboardInterrupt as exc:
+        message = str(exc) or "interrupted; rerun with the same run_id to resume"
+        print(f"lawm-eval: {message}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    new = outcome.report.completed
+    print(f"run {outcome.run_id}: {new} episodes run, {outcome.already_recorded} already recorded, "
+          f"{outcome.report.errors} errors -> {outcome.run_dir}")
+    print(to_markdown(leaderboard(load_records([outcome.run_dir]))), end="")
+    return 0
+
+
+def cmd_report(runs: Sequence[str], out: str | None) -> int:
+    from lawm_eval.report.build import build_report
+
+    if out is None:
+        out = "results/report"
+    report = build_report(runs, out)
+    print(report.markdown, end="")
+    print("wrote " + ", ".join(str(f) for f in report.files))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = os.environ.get("LAWM_EVAL_DEBUG", "") not in ("", "0") or "--debug" in argv
+    argv = [a for a in argv if a != "--debug"]  # accepted anywhere on the line
+    configure_logging()
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command is None:
+            build_parser().print_help()
+            return EXIT_USER_ERROR
+        if args.command == "ls":
+            return cmd_ls(args.kind)
+        if args.command == "validate":
+            return cmd_validate(args.overrides)
+        if args.command == "run":
+            return cmd_run(args.overrides)
+        if args.command == "report":
+            return cmd_report(args.runs, args.out)
+        raise UsageError(f"unknown command '{args.command}'")
+    except LawmEvalError as exc:
+        if debug:
+            raise
+        print(f"lawm-eval: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("lawm-eval: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - a bug: short message unless --debug
+        if debug:
+            raise
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        print(f"lawm-eval: internal error: {type(exc).__name__}: {detail} (rerun with --debug for the traceback)",
+              file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

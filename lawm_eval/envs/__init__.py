@@ -1,0 +1,1 @@
+"""Thin simulator adapters. Each adapter imports its simulator inside itself, never at package import."""

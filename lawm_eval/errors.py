@@ -1,0 +1,60 @@
+"""User-facing errors. The CLI prints any LawmEvalError as one line and exits with code 2."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class LawmEvalError(Exception):
+    """An error caused by input the user can fix (names, configs, files, models)."""
+
+
+class ConfigError(LawmEvalError):
+    """A bad config value, override or combination of choices."""
+
+
+class UnknownNameError(ConfigError):
+    """A suite, model, planner, metric or executor name that is not registered."""
+
+    def __init__(self, kind: str, name: str, choices: Iterable[str]):
+        self.kind, self.name, self.choices = kind, name, sorted(choices)
+        super().__init__(f"unknown {kind} '{name}'{did_you_mean(name, self.choices)}")
+
+
+class MissingDependencyError(LawmEvalError):
+    """An optional extra (simulator, metric backend, Ray) is not installed."""
+
+    def __init__(self, what: str, extra: str, module: str | None = None):
+        self.extra = extra
+        self.pip_command = f'pip install "lawm-eval[{extra}]"'
+        missing = f" (module '{module}' not found)" if module else ""
+        super().__init__(f"{what} needs the '{extra}' extra{missing}: {self.pip_command}")
+
+
+class AssetError(LawmEvalError):
+    """A required asset (scene files, metric weights, dataset) is missing or corrupt."""
+
+
+class CheckpointError(LawmEvalError):
+    """A checkpoint that cannot be read or does not match its model."""
+
+
+class ModelError(LawmEvalError):
+    """A model that lacks a part a suite needs, returns a wrong shape, or returns NaNs."""
+
+
+class RecordsError(LawmEvalError):
+    """A run directory whose records cannot be trusted (corrupt line, config mismatch)."""
+
+
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """'; did you mean 'x'?' for the closest choice, or the list of choices when none is close."""
+    choices = sorted(choices)
+    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.5)
+    if close:
+        return f"; did you mean '{close[0]}'?"
+    if choices:
+        shown = ", ".join(choices[:12]) + (", ..." if len(choices) > 12 else "")
+        return f"; choose one of: {shown}"
+    return ""

@@ -1,0 +1,1 @@
+"""Metrics: a functional form and a Metric class with fixed-size, mergeable state for each."""

@@ -1,0 +1,84 @@
+"""Means of per-episode values with a Student-t 95% interval (and a bootstrap alternative)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from lawm_eval.metrics.base import Metric
+
+
+def t_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
+    """(mean, low, high) of the Student-t interval; a single value gives (v, nan, nan)."""
+    x = np.asarray(values, dtype=np.float64)
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        return math.nan, math.nan, math.nan
+    mean = float(x.mean())
+    if x.size == 1:
+        return mean, math.nan, math.nan
+    from scipy import stats
+
+    half = float(stats.t.ppf(0.5 + level / 2, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
+    return mean, mean - half, mean + half
+
+
+def bootstrap_interval(
+    values: Sequence[float], level: float = 0.95, resamples: int = 2000, seed: int = 0
+) -> tuple[float, float, float]:
+    """(mean, low, high) of the percentile bootstrap of the mean (deterministic for a seed)."""
+    x = np.asarray(values, dtype=np.float64)
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        return math.nan, math.nan, math.nan
+    rng = np.random.default_rng(seed)
+    means = x[rng.integers(0, x.size, (resamples, x.size))].mean(axis=1)
+    alpha = (1 - level) / 2
+    return float(x.mean()), float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha))
+
+
+class Mean(Metric):
+    """Mean of a per-episode value with a t interval; state (n, mean, M2) merged with Chan's
+    parallel-variance formula, which stays accurate where sum-of-squares would cancel."""
+
+    name = "mean"
+
+    def reset(self) -> None:
+        self.n, self.mean, self.m2 = 0, 0.0, 0.0
+
+    def update(self, value: float | Sequence[float]) -> None:
+        x = np.atleast_1d(np.asarray(value, dtype=np.float64))
+        x = x[np.isfinite(x)]
+        if x.size:
+            batch = Mean()
+            batch.n, batch.mean, batch.m2 = int(x.size), float(x.mean()), float(((x - x.mean()) ** 2).sum())
+            self.merge(batch)
+
+    def compute(self) -> dict[str, Any]:
+        if self.n == 0:
+            return {"value": math.nan, "ci_low": math.nan, "ci_high": math.nan, "n": 0}
+        if self.n == 1:
+            return {"value": self.mean, "ci_low": math.nan, "ci_high": math.nan, "n": 1}
+        from scipy import stats
+
+        half = float(stats.t.ppf(0.975, self.n - 1) * math.sqrt(self.m2 / (self.n - 1) / self.n))
+        return {"value": self.mean, "ci_low": self.mean - half, "ci_high": self.mean + half, "n": self.n}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"n": self.n, "mean": self.mean, "m2": self.m2}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.n, self.mean, self.m2 = int(state["n"]), float(state["mean"]), float(state["m2"])
+
+    def merge(self, other: Mean) -> Mean:
+        n = self.n + other.n
+        if n == 0:
+            return self
+        delta = other.mean - self.mean
+        self.m2 += other.m2 + delta * delta * self.n * other.n / n
+        self.mean += delta * other.n / n
+        self.n = n
+        return self

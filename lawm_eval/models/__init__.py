@@ -1,0 +1,1 @@
+"""Bundled model implementations, one file each. Importing this package imports no model."""

@@ -1,0 +1,69 @@
+"""MPPI as in VP²: correlated Gaussian noise, reward-weighted mean, one iteration per step.
+
+Noise: n_0 = ε_0 σ_0, n_t = β n_{t−1} + (1 − β) ε_t σ_t; samples = clip(μ + n); weights
+w = exp(γ (R − max R)) with R = −cost; μ' = Σ w a / (Σ w + 1e−10). The std is reset to
+``init_std`` at every call; the mean is warm-started from the previous plan's rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+from lawm_eval.errors import ConfigError
+from lawm_eval.interfaces import Objective, PlanResult
+from lawm_eval.planners.common import ActionBox, evaluate, initial_mean, per_dim
+
+
+@dataclass
+class MPPIConfig:
+    horizon: int = 10
+    num_samples: int = 200
+    iterations: int = 1
+    gamma: float = 0.05  # reward temperature
+    beta: float = 0.5  # noise correlation between time steps
+    init_std: float | Sequence[float] = 0.5
+    action_low: float | Sequence[float] | None = -1.0
+    action_high: float | Sequence[float] | None = 1.0
+
+
+class MPPIPlanner:
+    Config = MPPIConfig
+
+    def __init__(self, action_dim: int, **params):
+        self.cfg = MPPIConfig(**params)
+        if self.cfg.iterations < 1 or self.cfg.horizon < 1 or self.cfg.num_samples < 1:
+            raise ConfigError("planner.iterations, horizon and num_samples must be ≥ 1")
+        if not 0.0 <= self.cfg.beta < 1.0:
+            raise ConfigError("planner.beta must be in [0, 1)")
+        self.action_dim = action_dim
+        self.box = ActionBox(self.cfg.action_low, self.cfg.action_high, action_dim)
+        self.init_std = per_dim(self.cfg.init_std, action_dim, "init_std")  # (A,)
+
+    def correlated_noise(self, generator: torch.Generator) -> torch.Tensor:
+        cfg = self.cfg
+        eps = torch.randn(cfg.num_samples, cfg.horizon, self.action_dim, generator=generator)
+        noise = torch.empty_like(eps)  # (N, H, A)
+        noise[:, 0] = eps[:, 0] * self.init_std
+        for t in range(1, cfg.horizon):
+            noise[:, t] = cfg.beta * noise[:, t - 1] + (1 - cfg.beta) * eps[:, t] * self.init_std
+        return noise
+
+    @torch.no_grad()
+    def plan(
+        self, objective: Objective, generator: torch.Generator, init_mean: torch.Tensor | None = None
+    ) -> PlanResult:
+        cfg = self.cfg
+        mean = initial_mean(init_mean, cfg.horizon, self.action_dim)  # (H, A)
+        best_cost = float("inf")
+        for _ in range(cfg.iterations):
+            samples = self.box.clip(mean + self.correlated_noise(generator))  # (N, H, A)
+            costs = evaluate(objective, samples)  # (N,)
+            rewards = -costs
+            weights = torch.exp(cfg.gamma * (rewards - rewards.max()))  # (N,)
+            mean = (weights[:, None, None] * samples.double()).sum(0) / (weights.sum() + 1e-10)
+            mean = mean.float()
+            best_cost = min(best_cost, float(costs.min()))
+        return PlanResult(mean, best_cost, {"best_sample_cost": best_cost})

@@ -1,0 +1,91 @@
+"""Planning objectives built from a model's parts; each scores all N candidates in one batch."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from lawm_eval.errors import ModelError
+
+Tensor = torch.Tensor
+
+
+def check_states(states: Tensor, expected_lead: tuple[int, ...], state_shape: tuple[int, ...], who: str) -> None:
+    """Raise ModelError on a wrong shape or non-finite values in a model's output."""
+    if not isinstance(states, Tensor):
+        raise ModelError(f"{who} returned a {type(states).__name__}, expected a torch.Tensor")
+    expected = (*expected_lead, *state_shape)
+    if tuple(states.shape) != expected:
+        raise ModelError(f"{who} returned shape {tuple(states.shape)}, expected {expected}")
+    if not bool(torch.isfinite(states).all()):
+        bad = int((~torch.isfinite(states)).sum())
+        raise ModelError(f"{who} returned {bad} NaN/inf values")
+
+
+def rollout_actions(world_model, controller, context: Tensor, actions: Tensor) -> Tensor:
+    """Predict the states that real ``actions`` lead to.
+
+    context (B,Tc,*S), actions (B,H,A) -> states (B,H,*S). A controller that needs the predicted
+    states (``needs_states = True``) is applied one step at a time: ŝ_{i+1} = WM(ŝ_≤i, c(a_i, ŝ_i));
+    otherwise the whole horizon goes through one ``rollout`` call.
+    """
+    B, H = actions.shape[:2]
+    state_shape = tuple(context.shape[2:])
+    if not getattr(controller, "needs_states", False):
+        latents = controller.to_latent(actions, None)  # (B, H, L)
+        if not isinstance(latents, Tensor) or latents.shape[:2] != (B, H):
+            shape = tuple(latents.shape) if isinstance(latents, Tensor) else type(latents).__name__
+            raise ModelError(f"controller.to_latent returned {shape}, expected ({B}, {H}, L)")
+        states = world_model.rollout(context, latents)  # (B, H, *S)
+        check_states(states, (B, H), state_shape, "world_model.rollout")
+        return states
+    history = context
+    predicted = []
+    for i in range(H):
+        current = history[:, -1:]  # (B, 1, *S)
+        latent = controller.to_latent(actions[:, i : i + 1], current)  # (B, 1, L)
+        nxt = world_model.step(history, latent)  # (B, 1, *S)
+        check_states(nxt, (B, 1), state_shape, "world_model.step")
+        predicted.append(nxt)
+        history = torch.cat([history, nxt], dim=1)
+    return torch.cat(predicted, dim=1)
+
+
+def l2_distance(a: Tensor, b: Tensor) -> Tensor:
+    """Per-sample L2 distance over all non-batch dims: (N,*S), (N|1,*S) -> (N,)."""
+    return (a - b).flatten(1).norm(dim=1)
+
+
+def l1_distance(a: Tensor, b: Tensor) -> Tensor:
+    """Per-sample mean absolute difference over all non-batch dims: (N,*S), (N|1,*S) -> (N,)."""
+    return (a - b).flatten(1).abs().mean(dim=1)
+
+
+DISTANCES: dict[str, Callable[[Tensor, Tensor], Tensor]] = {"l2": l2_distance, "l1": l1_distance}
+
+
+@dataclass
+class LatentGoalObjective:
+    """cost(a) = d(s_goal, ŝ_{t+H}) in the model's state space (DROID / jepa-wms style).
+
+    context (1,Tc,*S) the encoded observation history, goal (1,*S) the encoded goal.
+    With ``all_steps`` the distance is summed over every predicted step instead of the last.
+    """
+
+    world_model: object
+    controller: object
+    context: Tensor
+    goal: Tensor
+    distance: str = "l2"
+    all_steps: bool = False
+
+    def __call__(self, actions: Tensor) -> Tensor:  # (N, H, A) -> (N,)
+        n = actions.shape[0]
+        context = self.context.expand(n, *self.context.shape[1:])  # (N, Tc, *S)
+        states = rollout_actions(self.world_model, self.controller, context, actions)  # (N, H, *S)
+        dist = DISTANCES[self.distance]
+        if self.all_steps:
+            return sum(dist(states[:, t], self.goal) for t in range(states.shape[1]))
+        return dist(states[:, -1], self.goal)

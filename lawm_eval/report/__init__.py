@@ -1,0 +1,1 @@
+"""Reports: records → pandas DataFrames → leaderboard CSV/Markdown, plots and videos."""

@@ -1,0 +1,1 @@
+"""Running episodes: building parts, executors, records and resume."""

@@ -1,0 +1,97 @@
+"""A run directory ``<results_dir>/<run_id>/``: config.yaml, episodes.jsonl, summary.json, videos/.
+
+Rerunning an existing run id resumes it, but only with the same experiment: the suite (with its
+parameters), model and planner must equal the ones in its config.yaml. Executor settings may change
+(resume a serial run on Ray, say).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from lawm_eval.errors import ConfigError, RecordsError
+from lawm_eval.types import to_jsonable
+
+CONFIG_FILE = "config.yaml"
+SUMMARY_FILE = "summary.json"
+IDENTITY_KEYS = ("suite", "model", "planner", "save_video", "video_episodes")
+_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def default_run_id(config: dict[str, Any]) -> str:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return f"{config['suite']['name']}-{config['model']['name']}-{config['planner']['name']}-{stamp}"
+
+
+def check_run_id(run_id: object) -> str:
+    run_id = str(run_id)  # run_id=123 arrives as an int from the override parser
+    if not _RUN_ID.match(run_id):
+        raise ConfigError(f"run_id '{run_id}' may use letters, digits, '.', '_' and '-' only")
+    return run_id
+
+
+def _flat_diff(old: Any, new: Any, prefix: str = "") -> list[str]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        diffs = []
+        for key in sorted(set(old) | set(new)):
+            diffs += _flat_diff(old.get(key, "<unset>"), new.get(key, "<unset>"), f"{prefix}{key}.")
+        return diffs
+    return [] if old == new else [f"{prefix.rstrip('.')}: {old!r} → {new!r}"]
+
+
+class RunDirectory:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    @property
+    def config_path(self) -> Path:
+        return self.path / CONFIG_FILE
+
+    def exists(self) -> bool:
+        return self.config_path.is_file()
+
+    def read_config(self) -> dict[str, Any]:
+        try:
+            config = yaml.safe_load(self.config_path.read_text())
+        except (OSError, yaml.YAMLError) as exc:
+            raise RecordsError(f"cannot read {self.config_path}: {exc}") from None
+        if not isinstance(config, dict):
+            raise RecordsError(f"{self.config_path} is not a mapping")
+        return config
+
+    def open(self, config: dict[str, Any]) -> bool:
+        """Create the directory, or check that an existing one holds the same experiment.
+        Returns True when an existing run is resumed."""
+        config = to_jsonable(config)
+        if self.exists():
+            old = self.read_config()
+            diffs = []
+            for key in IDENTITY_KEYS:
+                diffs += _flat_diff(old.get(key), config.get(key), f"{key}.")
+            if diffs:
+                shown = "; ".join(diffs[:3]) + (f"; and {len(diffs) - 3} more" if len(diffs) > 3 else "")
+                raise ConfigError(
+                    f"run '{self.path.name}' exists with a different experiment ({shown}); "
+                    "use another run_id to start a new run"
+                )
+            return True
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.write_atomic(CONFIG_FILE, yaml.safe_dump(config, sort_keys=False))
+        return False
+
+    def write_summary(self, summary: dict[str, Any]) -> None:
+        text = json.dumps(to_jsonable(summary), indent=2, allow_nan=False)
+        self.write_atomic(SUMMARY_FILE, text + "\n")
+
+    def write_atomic(self, name: str, text: str) -> None:
+        target = self.path / name
+        tmp = target.with_name(f".{name}.tmp-{os.getpid()}")
+        tmp.write_text(text)
+        os.replace(tmp, target)

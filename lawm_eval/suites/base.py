@@ -1,0 +1,101 @@
+"""The Suite base class: protocol logic built from a manifest and the resolved parameters.
+
+A Suite object is cheap and picklable: it enumerates episodes without touching a simulator. The
+simulator is created lazily inside ``run_episode`` (so a Ray actor builds its own) and is not
+pickled.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from lawm_eval.bundle import ModelBundle
+from lawm_eval.errors import ConfigError
+from lawm_eval.extras import require_extra
+from lawm_eval.interfaces import Planner
+from lawm_eval.suites.manifest import SuiteManifest, check_params
+from lawm_eval.types import EpisodeSpec
+
+
+@dataclass
+class EpisodeOutcome:
+    """What ``Suite.run_episode`` returns; the worker turns it into an EpisodeRecord."""
+
+    success: bool | None
+    metrics: dict[str, float] = field(default_factory=dict)
+    steps: int = 0
+    info: dict[str, Any] = field(default_factory=dict)
+    frames: Any = None  # optional (T,H,W,3) uint8 video of the episode
+
+
+class Suite:
+    """Base class for protocol implementations. Subclasses implement ``episodes`` and
+    ``run_episode``; they may override ``check_ready`` (assets) and ``close``."""
+
+    def __init__(self, manifest: SuiteManifest, params: Mapping[str, Any] | None = None):
+        params = dict(params or {})
+        unknown = set(params) - set(manifest.params)
+        if unknown:
+            raise ConfigError(f"suite '{manifest.name}' has no parameter(s) {', '.join(sorted(unknown))}")
+        check_params(manifest.params, params, f"suite.{manifest.name}")
+        self.manifest = manifest
+        self.params: dict[str, Any] = {**manifest.params, **params}
+
+    # -- identity ---------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self.manifest.name
+
+    @property
+    def version(self) -> str:
+        return self.manifest.version
+
+    def deviations(self) -> list[str]:
+        """The manifest's standing deviations plus every parameter changed from its reference."""
+        changed = [
+            f"{key}={self.params[key]!r} (reference {ref!r})"
+            for key, ref in self.manifest.params.items()
+            if self.params[key] != ref
+        ]
+        return list(self.manifest.deviations) + changed
+
+    def simulator_versions(self) -> dict[str, str]:
+        versions = {}
+        for dist in self.manifest.simulators:
+            try:
+                versions[dist] = importlib.metadata.version(dist)
+            except importlib.metadata.PackageNotFoundError:
+                versions[dist] = "not installed"
+        return versions
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def check_ready(self) -> None:
+        """Raise a one-line error if an extra or asset this suite needs is missing."""
+        for extra in self.manifest.extras:
+            require_extra(extra, f"suite '{self.name}'")
+
+    def check_model(self, model: ModelBundle) -> None:
+        model.require(self.manifest.requires, self.name)
+
+    def episodes(self) -> list[EpisodeSpec]:
+        raise NotImplementedError
+
+    def run_episode(
+        self, spec: EpisodeSpec, model: ModelBundle, planner: Planner | None, *, frames: bool = False
+    ) -> EpisodeOutcome:
+        """Run one episode; with ``frames`` also return its video as (T,H,W,3) uint8."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release the simulator (called once per worker at the end)."""
+
+    def spec(self, task: str, episode_idx: int, seed: int, **kwargs: Any) -> EpisodeSpec:
+        """An EpisodeSpec of this suite."""
+        return EpisodeSpec(self.name, self.version, task, episode_idx, seed, **kwargs)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Simulators and other live handles (attributes starting with '_live') never travel.
+        return {k: v for k, v in self.__dict__.items() if not k.startswith("_live")}

@@ -1,0 +1,114 @@
+"""Suite manifests: versioned, data-only YAML files holding a protocol's constants and sources."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from lawm_eval.errors import ConfigError
+from lawm_eval.interfaces import MODEL_PARTS
+
+_REQUIRED = ("name", "version", "protocol", "description", "params")
+_PLANNER_MODES = ("required", "optional", "none")
+
+
+@dataclass(frozen=True)
+class SuiteManifest:
+    name: str
+    version: str
+    protocol: str  # "module:Class" of the Suite implementation
+    description: str
+    params: Mapping[str, Any]  # protocol constants; every one is a config key suite.<key>
+    requires: tuple[str, ...] = ()  # model parts the suite needs
+    planner: str = "none"  # required | optional | none
+    default_planner: str | None = None
+    planners: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # sizes per planner
+    extras: tuple[str, ...] = ()
+    simulators: tuple[str, ...] = ()  # distributions whose versions every record carries
+    assets: tuple[str, ...] = ()
+    metrics: tuple[str, ...] = ()
+    sources: Mapping[str, str] = field(default_factory=dict)
+    deviations: tuple[str, ...] = ()
+    path: str = ""
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], path: str = "") -> SuiteManifest:
+        where = path or data.get("name", "suite manifest")
+        missing = [k for k in _REQUIRED if k not in data]
+        if missing:
+            raise ConfigError(f"{where}: manifest lacks {', '.join(missing)}")
+        known = set(cls.__dataclass_fields__) - {"path"}
+        unknown = set(data) - known
+        if unknown:
+            raise ConfigError(f"{where}: unknown manifest fields {', '.join(sorted(unknown))}")
+        bad_parts = set(data.get("requires", ())) - set(MODEL_PARTS)
+        if bad_parts:
+            raise ConfigError(f"{where}: unknown model parts {', '.join(sorted(bad_parts))}")
+        if data.get("planner", "none") not in _PLANNER_MODES:
+            raise ConfigError(f"{where}: planner must be one of {', '.join(_PLANNER_MODES)}")
+        if not isinstance(data["params"], Mapping):
+            raise ConfigError(f"{where}: params must be a mapping")
+        values = dict(data)
+        for key in ("requires", "extras", "simulators", "assets", "metrics", "deviations"):
+            values[key] = tuple(values.get(key) or ())
+        return cls(path=path, **values)
+
+    def with_path(self) -> str:
+        return self.path or f"<{self.name} {self.version}>"
+
+
+def load_manifest(path: str | Path) -> SuiteManifest:
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read suite manifest {path}: {exc}") from exc
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"suite manifest {path} is not a mapping")
+    return SuiteManifest.from_dict(data, str(path))
+
+
+def latest_manifest_file(folder: Path) -> Path | None:
+    """The highest ``v<k>.yaml`` in a suite folder."""
+    versions = []
+    for file in folder.glob("v*.yaml"):
+        match = re.fullmatch(r"v(\d+)", file.stem)
+        if match:
+            versions.append((int(match.group(1)), file))
+    return max(versions)[1] if versions else None
+
+
+def check_params(defaults: Mapping[str, Any], values: Mapping[str, Any], where: str) -> None:
+    """Each value must have its default's type (an int is accepted for a float; None is free)."""
+    for key, value in values.items():
+        if key not in defaults:
+            continue
+        default = defaults[key]
+        if default is None or value is None:
+            continue
+        expected: tuple[type, ...]
+        if isinstance(default, bool):
+            expected = (bool,)
+        elif isinstance(default, (int, float)):
+            expected = (int, float) if isinstance(default, float) else (int,)
+        elif isinstance(default, str):
+            expected = (str,)
+        elif isinstance(default, (list, tuple)):
+            expected = (list, tuple)
+        elif isinstance(default, Mapping):
+            expected = (Mapping,)
+        else:
+            continue
+        if isinstance(value, bool) and bool not in expected:
+            ok = False
+        else:
+            ok = isinstance(value, expected)
+        if not ok:
+            raise ConfigError(
+                f"{where}.{key} must be a {type(default).__name__} like its default {default!r}, got {value!r}"
+            )

@@ -1,0 +1,114 @@
+"""The driver: records, resume, error episodes, early model checks, videos."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from lawm_eval.bundle import ModelBundle
+from lawm_eval.errors import ConfigError, ModelError
+from lawm_eval.runner.records import EPISODES_FILE, read_records
+from lawm_eval.runner.run import run_evaluation
+
+
+def records_of(run_dir):
+    return {r.key: r for r in read_records(run_dir / EPISODES_FILE)[0]}
+
+
+def test_every_record_carries_its_provenance(compose):
+    outcome = run_evaluation(compose("suite.episodes=2", "run_id=prov"))
+    for rec in records_of(outcome.run_dir).values():
+        assert rec.suite == "point_mass" and rec.version == "v1"
+        assert rec.package_version and rec.model == "linear" and rec.planner == "cem"
+        assert isinstance(rec.seed, int) and rec.wall_time_s > 0 and rec.started_at
+        assert rec.error is None and rec.success is True
+        assert "episodes=2 (reference 16)" in rec.deviations
+    summary = json.loads((outcome.run_dir / "summary.json").read_text())
+    assert summary["complete"] and summary["run"]["library_versions"]["torch"]
+
+
+def test_same_config_and_seed_give_the_same_records(compose):
+    a = records_of(run_evaluation(compose("suite.episodes=3", "run_id=a")).run_dir)
+    b = records_of(run_evaluation(compose("suite.episodes=3", "run_id=b")).run_dir)
+    assert [r.comparable() for r in a.values()] == [r.comparable() for r in b.values()]
+    c = records_of(run_evaluation(compose("suite.episodes=3", "suite.seed=50", "run_id=c")).run_dir)
+    assert [r.metrics for r in a.values()] != [r.metrics for r in c.values()]
+
+
+def test_rerun_skips_recorded_episodes_and_adds_missing_ones(compose):
+    first = run_evaluation(compose("suite.episodes=3", "run_id=r"))
+    path = first.run_dir / EPISODES_FILE
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(lines[:1]) + "\n")  # pretend the run stopped after one episode
+    again = run_evaluation(compose("suite.episodes=3", "run_id=r"))
+    assert again.resumed and again.already_recorded == 1 and again.report.completed == 2
+    assert [r.comparable() for r in records_of(again.run_dir).values()] == \
+        [r.comparable() for r in records_of(first.run_dir).values()]
+    third = run_evaluation(compose("suite.episodes=3", "run_id=r"))
+    assert third.report.completed == 0 and third.already_recorded == 3
+
+
+def test_resume_refuses_a_different_experiment(compose):
+    run_evaluation(compose("suite.episodes=2", "run_id=x"))
+    with pytest.raises(ConfigError, match=r"exists with a different experiment \(planner.num_samples: 64 → 32\)"):
+        run_evaluation(compose("suite.episodes=2", "run_id=x", "planner.num_samples=32"))
+    # executor settings may differ
+    run_evaluation(compose("suite.episodes=2", "run_id=x", "executor.progress=off"))
+
+
+def test_episode_exceptions_become_error_records(compose):
+    # the linear model reads state vectors: rgb observations fail inside every episode
+    outcome = run_evaluation(compose("suite.episodes=2", "suite.observation=rgb", "run_id=err"))
+    recs = list(records_of(outcome.run_dir).values())
+    assert len(recs) == 2 and outcome.report.errors == 2
+    assert all(r.error and "reads state vectors" in r.error and r.success is None for r in recs)
+    assert "traceback" in recs[0].info
+    assert outcome.summary["overall"]["success_rate"]["value"] == 0.0  # errors count as failures
+    assert len(outcome.summary["errors"]) == 2
+
+
+class NaNWorld:
+    def step(self, context, latent):
+        return torch.full_like(context[:, -1:], float("nan"))
+
+    def rollout(self, context, latent):
+        return torch.full((context.shape[0], latent.shape[1], context.shape[2]), float("nan"))
+
+
+def nan_model(suite):
+    from lawm_eval.models.linear import IdentityController, IdentityEncoder
+
+    return ModelBundle("nan", encoder=IdentityEncoder(), controller=IdentityController(), world_model=NaNWorld())
+
+
+def only_policy(suite):
+    return ModelBundle("policy_only", policy=object())
+
+
+def test_nan_from_a_model_is_a_clear_error_record(compose):
+    outcome = run_evaluation(compose("suite.episodes=1", "model=custom", "model.target=test_run:nan_model",
+                                     "run_id=nan"))
+    (rec,) = records_of(outcome.run_dir).values()
+    assert rec.error == "world_model.rollout returned 2560 NaN/inf values"
+
+
+def test_a_model_without_the_needed_parts_fails_before_any_episode(compose):
+    with pytest.raises(ModelError, match="suite 'point_mass' needs encoder, controller, world_model but model "
+                                         "'policy_only' provides policy"):
+        run_evaluation(compose("model=custom", "model.target=test_run:only_policy", "run_id=parts"))
+
+
+def test_unknown_model_parameter_is_named(compose):
+    with pytest.raises(ConfigError, match=r"model 'linear' has no parameter\(s\) hidden"):
+        run_evaluation(compose("+model.hidden=3", "run_id=p"))
+
+
+@pytest.mark.parametrize("mode, expected", [("first_n", 1), ("all", 2), ("failures", 0)])
+def test_videos_follow_save_video(compose, mode, expected):
+    outcome = run_evaluation(compose("suite.episodes=2", f"save_video={mode}", "video_episodes=1", f"run_id=v{mode}"))
+    videos = sorted((outcome.run_dir / "videos").glob("*")) if (outcome.run_dir / "videos").exists() else []
+    assert len(videos) == expected
+    with_video = [r for r in records_of(outcome.run_dir).values() if "video" in r.info]
+    assert len(with_video) == expected
