@@ -4,8 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 EXTRAS ?= dev
 PIP_INSTALL := $(BIN)/python -m pip install -q -c requirements/constraints.txt
-STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 comma := ,
+STAMP := $(VENV)/.installed-$(subst $(comma),_,$(EXTRAS))
 
 .PHONY: setup run test report clean
 
