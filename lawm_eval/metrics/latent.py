@@ -1,0 +1,165 @@
+"""Latent-action analysis metrics: linear probing, canonical correlation, codebook health."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from lawm_eval.metrics.base import Metric
+
+
+# -- linear probing (CoLA-World Table 1) -----------------------------------------------------------
+def linear_probe(train_z: np.ndarray, train_a: np.ndarray, test_z: np.ndarray, test_a: np.ndarray,
+                 steps: int = 1000, lr: float = 1e-2, seed: int = 0) -> dict[str, float]:
+    """Fit one linear layer z → a with an L1 loss (Adam, full batch, ``steps`` steps) on the
+    training split; report the L1 error on both splits. Inputs are standardised with the training
+    statistics (the layer could learn that scaling, but it makes the step size irrelevant)."""
+    import torch
+
+    zs = [np.asarray(z, np.float32).reshape(len(z), -1) for z in (train_z, test_z)]
+    acts = [np.asarray(a, np.float32).reshape(len(a), -1) for a in (train_a, test_a)]
+    mean, std = zs[0].mean(0), zs[0].std(0) + 1e-6
+    z_train, z_test = (torch.from_numpy((z - mean) / std) for z in zs)
+    a_train, a_test = (torch.from_numpy(a) for a in acts)
+    generator = torch.Generator().manual_seed(seed)
+    layer = torch.nn.Linear(z_train.shape[1], a_train.shape[1])
+    with torch.no_grad():
+        bound = 1 / math.sqrt(z_train.shape[1])
+        layer.weight.uniform_(-bound, bound, generator=generator)
+        layer.bias.zero_()
+    optimizer = torch.optim.Adam(layer.parameters(), lr=lr)
+    for _ in range(steps):
+        optimizer.zero_grad()
+        loss = (layer(z_train) - a_train).abs().mean()
+        loss.backward()
+        optimizer.step()
+    with torch.no_grad():
+        train_l1 = float((layer(z_train) - a_train).abs().mean())
+        test_l1 = float((layer(z_test) - a_test).abs().mean())
+        baseline = float((a_test - a_train.median(0).values).abs().mean())  # predict the median action
+    return {"train_l1": train_l1, "test_l1": test_l1, "median_baseline_l1": baseline}
+
+
+# -- canonical correlation (LAW Table III) -----------------------------------------------------------
+def _inv_sqrt(c: np.ndarray, eps: float) -> np.ndarray:
+    w, v = np.linalg.eigh((c + c.T) / 2)
+    return (v / np.sqrt(np.clip(w, eps, None))) @ v.T
+
+
+def canonical_correlations(x: np.ndarray, y: np.ndarray, eps: float = 1e-10) -> np.ndarray:
+    """All canonical correlations of x (N,p) and y (N,q), largest first (closed form)."""
+    stats = CrossStats()
+    stats.update(x, y)
+    return stats.correlations(eps)
+
+
+class CrossStats:
+    """Mergeable (n, mean, M2) of the concatenated [x, y] vectors: enough for CCA."""
+
+    def __init__(self) -> None:
+        from lawm_eval.metrics.frechet import FeatureStats
+
+        self.joint = FeatureStats()
+        self.p = 0
+
+    def update(self, x: np.ndarray, y: np.ndarray) -> None:
+        x = np.asarray(x, np.float64).reshape(len(x), -1)
+        y = np.asarray(y, np.float64).reshape(len(y), -1)
+        if len(x) != len(y):
+            raise ValueError(f"x and y must pair up: {len(x)} vs {len(y)} rows")
+        self.p = x.shape[1]
+        self.joint.update(np.concatenate([x, y], axis=1))
+
+    def merge(self, other: CrossStats) -> CrossStats:
+        self.p = self.p or other.p
+        self.joint.merge(other.joint)
+        return self
+
+    def correlations(self, eps: float = 1e-10) -> np.ndarray:
+        c = self.joint.covariance()
+        p = self.p
+        cxx, cyy, cxy = c[:p, :p], c[p:, p:], c[:p, p:]
+        m = _inv_sqrt(cxx, eps) @ cxy @ _inv_sqrt(cyy, eps)
+        return np.clip(np.linalg.svd(m, compute_uv=False), 0.0, 1.0)
+
+
+class CCA(Metric):
+    """First canonical correlation between latent actions and real actions (mergeable)."""
+
+    name, higher_is_better = "cca", True
+
+    def reset(self) -> None:
+        self.stats = CrossStats()
+
+    def update(self, latent: np.ndarray, actions: np.ndarray) -> None:
+        self.stats.update(latent, actions)
+
+    def compute(self) -> dict[str, Any]:
+        return {"value": float(self.stats.correlations()[0]), "n": self.stats.joint.n}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"p": self.stats.p, **self.stats.joint.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.stats.p = int(state["p"])
+        self.stats.joint.load_state_dict(state)
+
+    def merge(self, other: CCA) -> CCA:
+        self.stats.merge(other.stats)
+        return self
+
+
+# -- codebook health (CoLA-World Fig. 2/5) ----------------------------------------------------------
+def codebook_stats(counts: np.ndarray) -> dict[str, float]:
+    """Utilisation (share of codes used), usage entropy (nats, and normalised by log K),
+    perplexity (exp entropy) and max usage (share of the most used code)."""
+    counts = np.asarray(counts, dtype=np.float64)
+    total, k = counts.sum(), len(counts)
+    if total == 0:
+        return {"utilisation": 0.0, "entropy": 0.0, "normalised_entropy": 0.0, "perplexity": 0.0,
+                "max_usage": 0.0, "codes": k}
+    p = counts / total
+    nz = p[p > 0]
+    entropy = float(-(nz * np.log(nz)).sum())
+    return {
+        "utilisation": float((counts > 0).mean()),
+        "entropy": entropy,
+        "normalised_entropy": entropy / math.log(k) if k > 1 else 0.0,
+        "perplexity": math.exp(entropy),
+        "max_usage": float(p.max()),
+        "codes": k,
+    }
+
+
+class Codebook(Metric):
+    """Code usage counts (fixed size K), mergeable by addition."""
+
+    name, higher_is_better = "codebook", None
+
+    def __init__(self, codebook_size: int):
+        self.codebook_size = codebook_size
+        super().__init__()
+
+    def reset(self) -> None:
+        self.counts = np.zeros(self.codebook_size, dtype=np.int64)
+
+    def update(self, indices: np.ndarray) -> None:
+        idx = np.asarray(indices).reshape(-1)
+        if idx.size and (idx.min() < 0 or idx.max() >= self.codebook_size):
+            raise ValueError(f"code indices must be in 0..{self.codebook_size - 1}")
+        self.counts += np.bincount(idx, minlength=self.codebook_size)
+
+    def compute(self) -> dict[str, Any]:
+        return codebook_stats(self.counts)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"counts": self.counts.copy()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.counts = np.asarray(state["counts"], dtype=np.int64)
+
+    def merge(self, other: Codebook) -> Codebook:
+        self.counts += other.counts
+        return self

@@ -1,0 +1,70 @@
+"""Linear probing, CCA against scikit-learn, codebook statistics; merges."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from lawm_eval.metrics.latent import CCA, Codebook, canonical_correlations, codebook_stats, linear_probe
+
+
+def correlated(seed=0, n=2000):
+    rng = np.random.default_rng(seed)
+    shared = rng.normal(size=(n, 2))
+    x = np.concatenate([shared, rng.normal(size=(n, 3))], 1) @ rng.normal(size=(5, 5))
+    y = np.concatenate([shared[:, :1] + 0.5 * rng.normal(size=(n, 1)), rng.normal(size=(n, 2))], 1)
+    return x, y
+
+
+def test_first_canonical_correlation_equals_scikit_learn():
+    from sklearn.cross_decomposition import CCA as SkCCA
+
+    x, y = correlated()
+    sk = SkCCA(n_components=1, max_iter=5000, tol=1e-10).fit(x, y)
+    xs, ys = sk.transform(x, y)
+    expected = np.corrcoef(xs[:, 0], ys[:, 0])[0, 1]
+    assert canonical_correlations(x, y)[0] == pytest.approx(expected, abs=1e-3)
+    # closed form: y0 = s + 0.5 e with s inside span(x) -> rho = 1/sqrt(1.25)
+    assert canonical_correlations(x, y)[0] == pytest.approx(1 / math.sqrt(1.25), abs=0.02)
+
+
+def test_cca_metric_merges_and_perfect_correlation():
+    x, y = correlated(1)
+    whole, a, b = CCA(), CCA(), CCA()
+    whole.update(x, y)
+    a.update(x[:700], y[:700])
+    b.update(x[700:], y[700:])
+    assert a.merge(b).compute()["value"] == pytest.approx(whole.compute()["value"], rel=1e-9)
+    perfect = CCA()
+    perfect.update(x, x[:, :2] @ np.array([[1.0], [2.0]]))
+    assert perfect.compute()["value"] == pytest.approx(1.0, abs=1e-9)
+
+
+def test_linear_probe_recovers_a_linear_map_and_not_noise():
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(1200, 8))
+    actions = z @ rng.normal(size=(8, 3)) + 0.01 * rng.normal(size=(1200, 3))
+    probe = linear_probe(z[:1000], actions[:1000], z[1000:], actions[1000:], steps=1000)
+    assert probe["test_l1"] < 0.05 * probe["median_baseline_l1"]
+    noise = linear_probe(rng.normal(size=(1000, 8)), actions[:1000], rng.normal(size=(200, 8)), actions[1000:])
+    assert noise["test_l1"] > 0.8 * noise["median_baseline_l1"]
+    again = linear_probe(z[:1000], actions[:1000], z[1000:], actions[1000:], steps=1000)
+    assert again == probe  # deterministic for a seed
+
+
+def test_codebook_closed_forms_and_merge():
+    uniform = codebook_stats(np.full(32, 10))
+    assert uniform["utilisation"] == 1.0 and uniform["max_usage"] == pytest.approx(1 / 32)
+    assert uniform["entropy"] == pytest.approx(math.log(32)) and uniform["perplexity"] == pytest.approx(32)
+    collapsed = codebook_stats(np.array([100] + [0] * 31))
+    assert collapsed["utilisation"] == 1 / 32 and collapsed["entropy"] == 0.0 and collapsed["max_usage"] == 1.0
+    a, b, whole = Codebook(8), Codebook(8), Codebook(8)
+    idx = np.random.default_rng(0).integers(0, 5, size=100)
+    whole.update(idx)
+    a.update(idx[:30])
+    b.update(idx[30:])
+    assert a.merge(b).compute() == whole.compute()
+    with pytest.raises(ValueError, match="0..7"):
+        whole.update(np.array([8]))
