@@ -32,6 +32,7 @@ BUILTIN_PLANNERS: dict[str, tuple[str, str]] = {
 
 BUILTIN_EXECUTORS: dict[str, tuple[str, str, str | None]] = {
     "serial": ("lawm_eval.runner.executor:SerialExecutor", "episodes one after another in this process", None),
+    "ray": ("lawm_eval.runner.ray_executor:RayExecutor", "parallel episodes on Ray actors (local or a cluster)", "ray"),
 }
 
 BUILTIN_METRICS: dict[str, tuple[str, str, str | None]] = {

@@ -138,9 +138,14 @@ def cmd_run(overrides: Sequence[str]) -> int:
         message = str(exc) or "interrupted; rerun with the same run_id to resume"
         print(f"lawm-eval: {message}", file=sys.stderr)
         return EXIT_INTERRUPTED
-    new = outcome.report.completed
-    print(f"run {outcome.run_id}: {new} episodes run, {outcome.already_recorded} already recorded, "
-          f"{outcome.report.errors} errors -> {outcome.run_dir}")
+    report = outcome.report
+    retries = f", {report.retries} retried after a worker died" if report.retries else ""
+    print(f"run {outcome.run_id}: {report.completed} episodes run, {outcome.already_recorded} already recorded, "
+          f"{report.errors} errors{retries} -> {outcome.run_dir}")
+    for error in outcome.summary.get("errors", [])[:5]:
+        print(f"  error in {error['task']} episode {error['episode_idx']} (seed {error['seed']}): {error['error']}")
+    if len(outcome.summary.get("errors", [])) > 5:
+        print(f"  ... {len(outcome.summary['errors']) - 5} more in {outcome.run_dir / 'summary.json'}")
     print(to_markdown(leaderboard(load_records([outcome.run_dir]))), end="")
     return 0
 

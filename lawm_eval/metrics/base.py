@@ -39,3 +39,67 @@ class Metric:
 
     def clone(self) -> Metric:
         return copy.deepcopy(self)
+
+    def init_kwargs(self) -> dict[str, Any]:
+        """Constructor arguments needed to rebuild this metric from a saved state."""
+        return {}
+
+
+def _flatten(state: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in state.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}/"))
+        elif value is not None:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _unflatten(flat: dict[str, Any]) -> dict[str, Any]:
+    tree: dict[str, Any] = {}
+    for key, value in flat.items():
+        node = tree
+        *parents, leaf = key.split("/")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value.item() if getattr(value, "ndim", None) == 0 else value
+    return tree
+
+
+def save_states(path: str, states: dict[str, Metric]) -> None:
+    """Write metric states to one .npz: '<name>/__metric__', '<name>/__init__' (JSON) and the
+    flattened state arrays. ``load_states`` rebuilds the Metric objects."""
+    import json
+
+    import numpy as np
+
+    arrays: dict[str, Any] = {}
+    for name, metric in states.items():
+        arrays[f"{name}/__metric__"] = np.array(metric.name)
+        arrays[f"{name}/__init__"] = np.array(json.dumps(metric.init_kwargs()))
+        for key, value in _flatten(metric.state_dict()).items():
+            arrays[f"{name}/{key}"] = np.asarray(value)
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
+
+
+def load_states(path: str) -> dict[str, Metric]:
+    import json
+
+    import numpy as np
+
+    from lawm_eval.catalog import registries
+
+    with np.load(path, allow_pickle=False) as data:
+        flat = {key: data[key] for key in data.files}
+    by_name: dict[str, dict[str, Any]] = {}
+    for key, value in flat.items():
+        name, _, rest = key.partition("/")
+        by_name.setdefault(name, {})[rest] = value
+    states = {}
+    for name, entries in by_name.items():
+        metric_cls = registries()["metric"].get(str(entries.pop("__metric__")))
+        metric = metric_cls(**json.loads(str(entries.pop("__init__"))))
+        metric.load_state_dict(_unflatten(entries))
+        states[name] = metric
+    return states

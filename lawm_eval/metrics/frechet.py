@@ -65,12 +65,16 @@ class FeatureStats:
         return self.m2 / (self.n - 1)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"n": self.n, "mean": self.mean, "m2": self.m2}
+        # with one sample M2 is all zeros: leave it out (a 2048-d FID state would be 32 MB)
+        return {"n": self.n, "mean": self.mean, "m2": self.m2 if self.n > 1 else None}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.n = int(state["n"])
-        self.mean = None if state["mean"] is None else np.asarray(state["mean"], dtype=np.float64)
-        self.m2 = None if state["m2"] is None else np.asarray(state["m2"], dtype=np.float64)
+        mean, m2 = state.get("mean"), state.get("m2")
+        self.mean = None if mean is None else np.asarray(mean, dtype=np.float64)
+        if m2 is None and self.mean is not None:
+            m2 = np.zeros((len(self.mean), len(self.mean)))
+        self.m2 = None if m2 is None else np.asarray(m2, dtype=np.float64)
 
 
 def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray) -> float:

@@ -152,5 +152,8 @@ class LPIPS(_PerFrameMean):
         self.net = net
         super().__init__()
 
+    def init_kwargs(self) -> dict[str, Any]:
+        return {"net": self.net}
+
     def values(self, pred: Tensor, target: Tensor) -> Tensor:
         return lpips(pred, target, self.net)

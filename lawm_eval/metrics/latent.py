@@ -142,6 +142,9 @@ class Codebook(Metric):
         self.codebook_size = codebook_size
         super().__init__()
 
+    def init_kwargs(self) -> dict[str, Any]:
+        return {"codebook_size": self.codebook_size}
+
     def reset(self) -> None:
         self.counts = np.zeros(self.codebook_size, dtype=np.int64)
 

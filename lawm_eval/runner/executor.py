@@ -5,6 +5,7 @@ process, so the driver stays the only writer of episodes.jsonl.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
@@ -22,6 +23,7 @@ class ExecutionReport:
     errors: int = 0
     retries: int = 0
     interrupted: bool = False
+    setup_s: float = 0.0  # time to build the workers (suite, model, planner) before the first episode
     notes: list[str] = field(default_factory=list)
 
 
@@ -50,8 +52,10 @@ class SerialExecutor:
     def run(self, job: RunJob, specs: Sequence[EpisodeSpec], sink: Sink) -> ExecutionReport:
         set_threads(self.threads)
         report = ExecutionReport()
+        start = time.perf_counter()
         worker = EpisodeWorker(job)
         worker.setup()
+        report.setup_s = time.perf_counter() - start
         bar = progress_bar(len(specs), self.progress)
         try:
             for spec in specs:

@@ -25,6 +25,7 @@ from lawm_eval.types import EpisodeSpec, RunInfo
 
 log = logging.getLogger("lawm_eval")
 LIBRARIES = ("torch", "numpy")
+STATES_DIR = "states"
 
 
 @dataclass
@@ -79,8 +80,15 @@ def check_unique(specs: list[EpisodeSpec], suite: str) -> None:
         seen.add(spec.key)
 
 
+def episode_file_stem(record) -> str:
+    """A file name for an episode's side files (video, metric states)."""
+    task = "".join(c if c.isalnum() or c in "-_." else "_" for c in record.task)
+    return f"{task}_ep{record.episode_idx:03d}_seed{record.seed}"
+
+
 class RecordWriter:
-    """The sink the executor calls in the driver: writes the video (if kept), then the record."""
+    """The sink the executor calls in the driver: writes the episode's side files (video if kept,
+    metric states), then appends its record — so a record never points at a missing file."""
 
     def __init__(self, run_dir: RunDirectory, store: RecordStore, config: dict[str, Any]):
         self.run_dir, self.store, self.mode = run_dir, store, config.get("save_video", "none")
@@ -91,15 +99,45 @@ class RecordWriter:
         if record.key in self.store:
             log.warning("episode %s finished twice; keeping the first record", record.key)
             return
-        keep = result.frames is not None and (self.mode != "failures" or not record.success)
-        if keep:
+        info = dict(record.info)
+        stem = episode_file_stem(record)
+        if result.frames is not None and (self.mode != "failures" or not record.success):
             from lawm_eval.report.video import write_video
 
-            name = f"{record.task}_ep{record.episode_idx:03d}_seed{record.seed}"
-            path = write_video(result.frames, self.run_dir.path / "videos" / name)
-            record = dataclasses.replace(record, info={**record.info, "video": str(path.relative_to(self.run_dir.path))})
-        self.store.append(record)
+            path = write_video(result.frames, self.run_dir.path / "videos" / stem)
+            info["video"] = str(path.relative_to(self.run_dir.path))
+        if result.states:
+            from lawm_eval.metrics.base import save_states
+
+            (self.run_dir.path / STATES_DIR).mkdir(exist_ok=True)
+            relative = f"{STATES_DIR}/{stem}.npz"
+            tmp = self.run_dir.path / f"{relative}.tmp"
+            save_states(str(tmp), result.states)
+            tmp.replace(self.run_dir.path / relative)
+            info["states"] = relative
+        self.store.append(dataclasses.replace(record, info=info) if info != record.info else record)
         self.written += 1
+
+
+def merged_states(run_dir: Path, records) -> dict[str, Any]:
+    """Merge every recorded episode's metric states (metrics' ``merge``, never averages of averages)
+    and compute them: e.g. one FID over all windows of all workers."""
+    from lawm_eval.metrics.base import load_states
+
+    merged: dict[str, Any] = {}
+    for record in records:
+        relative = record.info.get("states")
+        if not relative:
+            continue
+        for name, metric in load_states(str(run_dir / relative)).items():
+            merged[name] = metric if name not in merged else merged[name].merge(metric)
+    results: dict[str, Any] = {}
+    for name, metric in sorted(merged.items()):
+        try:
+            results[name] = metric.compute()
+        except LawmEvalError as exc:  # e.g. FID with fewer than 2 samples so far
+            results[name] = {"error": str(exc)}
+    return results
 
 
 def run_evaluation(config: dict[str, Any], executor: Executor | None = None) -> RunOutcome:
@@ -122,14 +160,14 @@ def run_evaluation(config: dict[str, Any], executor: Executor | None = None) -> 
     if pending:
         executor = executor or build_executor(config)
         try:
-            report = executor.run(RunJob(config, run_info), pending, writer)
+            report = executor.run(RunJob(config, run_info, str(run_dir.path)), pending, writer)
         except KeyboardInterrupt:
             interrupted = True
     report.interrupted = report.interrupted or interrupted
     keys = {spec.key for spec in specs}
     records = [r for key, r in store.records.items() if key in keys]
     header = {"run": run_info.to_dict(), "expected_episodes": len(specs), "complete": len(records) == len(specs)}
-    summary = summarize(records, header)
+    summary = summarize(records, header, merged_states(run_dir.path, records))
     run_dir.write_summary(summary)
     if report.interrupted:
         raise KeyboardInterrupt(f"interrupted after {writer.written} new episodes; rerun with run_id={config['run_id']}")

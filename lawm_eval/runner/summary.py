@@ -34,7 +34,8 @@ def aggregate(records: Iterable[EpisodeRecord]) -> dict[str, Any]:
     return out
 
 
-def summarize(records: Iterable[EpisodeRecord], header: dict[str, Any]) -> dict[str, Any]:
+def summarize(records: Iterable[EpisodeRecord], header: dict[str, Any],
+              merged: dict[str, Any] | None = None) -> dict[str, Any]:
     records = sorted(records, key=lambda r: (r.task_index, r.task, r.episode_idx, r.seed))
     by_group: dict[str, list[EpisodeRecord]] = defaultdict(list)
     by_task: dict[str, list[EpisodeRecord]] = defaultdict(list)
@@ -46,6 +47,7 @@ def summarize(records: Iterable[EpisodeRecord], header: dict[str, Any]) -> dict[
         "overall": aggregate(records),
         "groups": {name: aggregate(rs) for name, rs in by_group.items()},
         "tasks": {name: aggregate(rs) for name, rs in by_task.items()},
+        "merged_metrics": merged or {},
         "errors": [
             {"task": r.task, "episode_idx": r.episode_idx, "seed": r.seed, "error": r.error}
             for r in records if r.error is not None

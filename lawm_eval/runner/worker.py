@@ -9,7 +9,7 @@ from __future__ import annotations
 import socket
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
@@ -23,16 +23,19 @@ from lawm_eval.types import EpisodeRecord, EpisodeSpec, RunInfo
 
 @dataclass(frozen=True)
 class RunJob:
-    """Everything a worker needs, picklable: the resolved config and the run's shared facts."""
+    """Everything a worker needs, picklable: the resolved config, the run's shared facts, and the
+    run directory (for executors that keep their own files there)."""
 
     config: dict[str, Any]
     run_info: RunInfo
+    run_dir: str = ""
 
 
 @dataclass
 class EpisodeResult:
     record: EpisodeRecord
     frames: np.ndarray | None = None  # (T,H,W,3) uint8 when the run keeps this episode's video
+    states: dict[str, Any] = field(default_factory=dict)  # partial Metric states, merged by the driver
 
 
 def wants_frames(config: dict[str, Any], spec: EpisodeSpec) -> bool:
@@ -108,8 +111,9 @@ class EpisodeWorker:
             started_at=started_at,
             worker=self.name,
         )
-        frames = None if outcome is None else outcome.frames
-        return EpisodeResult(record, frames)
+        if outcome is None:
+            return EpisodeResult(record)
+        return EpisodeResult(record, outcome.frames, dict(outcome.states))
 
     def close(self) -> None:
         if self.suite is not None:

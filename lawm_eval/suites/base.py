@@ -29,6 +29,7 @@ class EpisodeOutcome:
     steps: int = 0
     info: dict[str, Any] = field(default_factory=dict)
     frames: Any = None  # optional (T,H,W,3) uint8 video of the episode
+    states: dict[str, Any] = field(default_factory=dict)  # partial Metric states (FID/FVD features ...)
 
 
 class Suite:

@@ -1,0 +1,248 @@
+"""``executor=ray``: episodes in parallel on Ray actors, on one machine or a cluster.
+
+- ``executor.address``: ``local`` starts a private Ray instance (dashboard off, temp files in the
+  run directory when the path is short enough for Ray's sockets); ``auto`` or ``ray://host:port``
+  (or a GCS address ``host:port``) joins an existing cluster.
+- One actor per worker owns one suite (simulator) and one model copy, built inside the actor on
+  its first episode and reused; a free actor gets the next episode of the task it ran last.
+- The driver stays the only writer: results come back as episodes finish and go to the sink.
+- An actor that dies mid-episode is replaced and the episode is retried (``max_retries``); an
+  episode that raises is already a record with ``error`` (the worker catches it).
+- Ctrl-C kills the actors and leaves the run resumable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from lawm_eval.errors import ConfigError, LawmEvalError
+from lawm_eval.extras import require_extra
+from lawm_eval.runner.executor import ExecutionReport, Sink
+from lawm_eval.runner.progress import progress_bar
+from lawm_eval.runner.worker import EpisodeResult, EpisodeWorker, RunJob
+from lawm_eval.types import EpisodeSpec
+
+log = logging.getLogger("lawm_eval")
+MAX_TEMP_DIR_CHARS = 48  # Ray puts unix sockets under the temp dir; their paths must stay < 108 bytes
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+class EpisodeActor:
+    """Runs inside a Ray worker process (wrapped with ray.remote at run time)."""
+
+    def __init__(self, job: RunJob, threads: int):
+        import ray
+
+        if threads > 0:
+            import torch
+
+            torch.set_num_threads(threads)
+        context = ray.get_runtime_context()
+        self.node_id = context.get_node_id()
+        self.worker = EpisodeWorker(job, name=f"ray:{self.node_id[:8]}:{os.getpid()}")
+
+    def setup(self) -> str:
+        self.worker.setup()
+        return self.node_id
+
+    def pid(self) -> int:
+        return os.getpid()
+
+    def run(self, spec: EpisodeSpec) -> EpisodeResult:
+        return self.worker.run(spec)
+
+    def close(self) -> None:
+        self.worker.close()
+
+
+@dataclass
+class _Slot:
+    actor: Any
+    index: int
+    last_task: str | None = None
+
+
+class RayExecutor:
+    def __init__(
+        self,
+        name: str = "ray",
+        num_workers: int = 2,
+        address: str = "local",
+        num_cpus_per_worker: float = 1.0,
+        num_gpus_per_worker: float = 0.0,
+        memory_per_worker_mb: int = 0,
+        max_retries: int = 1,
+        threads: int = 1,
+        progress: str = "auto",
+        temp_dir: str | None = None,
+        include_dashboard: bool = False,
+    ):
+        if num_workers < 1:
+            raise ConfigError("executor.num_workers must be ≥ 1")
+        if max_retries < 0:
+            raise ConfigError("executor.max_retries must be ≥ 0")
+        self.num_workers, self.address = num_workers, str(address)
+        self.cpus, self.gpus, self.memory_mb = num_cpus_per_worker, num_gpus_per_worker, memory_per_worker_mb
+        self.max_retries, self.threads, self.progress = max_retries, threads, progress
+        self.temp_dir, self.include_dashboard = temp_dir, include_dashboard
+        self.started_cluster = False
+
+    # -- cluster -------------------------------------------------------------------------------
+    def temp_dir_for(self, job: RunJob) -> str:
+        if self.temp_dir:
+            return str(Path(self.temp_dir).expanduser().resolve())
+        preferred = Path(job.run_dir or ".").resolve() / "ray"
+        if len(str(preferred)) <= MAX_TEMP_DIR_CHARS:
+            return str(preferred)
+        digest = hashlib.sha1(str(preferred).encode()).hexdigest()[:10]
+        return str(Path(tempfile.gettempdir()) / f"lawm-ray-{digest}")
+
+    def connect(self, job: RunJob) -> None:
+        import ray
+
+        if ray.is_initialized():
+            return
+        env = {var: str(max(1, self.threads)) for var in THREAD_VARS} if self.threads > 0 else {}
+        runtime_env = {"env_vars": env} if env else None
+        try:
+            if self.address == "local":
+                temp_dir = self.temp_dir_for(job)
+                Path(temp_dir).mkdir(parents=True, exist_ok=True)
+                num_cpus = max(os.cpu_count() or 1, int(round(self.num_workers * self.cpus)))
+                ray.init(num_cpus=num_cpus, include_dashboard=self.include_dashboard, _temp_dir=temp_dir,
+                         runtime_env=runtime_env, log_to_driver=True, configure_logging=False)
+                self.started_cluster = True
+                log.info("started a local Ray instance (%d CPUs, temp files in %s)", num_cpus, temp_dir)
+            else:
+                ray.init(address=self.address, runtime_env=runtime_env, log_to_driver=True,
+                         configure_logging=False)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise LawmEvalError(f"cannot start or join Ray at executor.address={self.address}: {reason}") from None
+
+    def shutdown(self) -> None:
+        import ray
+
+        if self.started_cluster and ray.is_initialized():
+            ray.shutdown()
+        self.started_cluster = False
+
+    def new_actor(self, job: RunJob, index: int) -> _Slot:
+        import ray
+
+        options: dict[str, Any] = {"num_cpus": self.cpus, "num_gpus": self.gpus, "max_restarts": 0,
+                                   "max_concurrency": 1}
+        if self.memory_mb:
+            options["memory"] = int(self.memory_mb) * 1024 * 1024
+        actor_cls = ray.remote(EpisodeActor)
+        return _Slot(actor_cls.options(**options).remote(job, self.threads), index)
+
+    # -- scheduling ----------------------------------------------------------------------------
+    def run(self, job: RunJob, specs: Sequence[EpisodeSpec], sink: Sink) -> ExecutionReport:
+        require_extra("ray", "executor 'ray'")
+        import ray
+        from ray.exceptions import ActorDiedError, RayActorError, RayTaskError, WorkerCrashedError
+
+        died = (ActorDiedError, RayActorError, WorkerCrashedError)
+        report = ExecutionReport()
+        self.connect(job)
+        start = time.perf_counter()
+        slots = [self.new_actor(job, i) for i in range(min(self.num_workers, len(specs)))]
+        bar = progress_bar(len(specs), self.progress)
+        pending: deque[EpisodeSpec] = deque(specs)
+        attempts: dict[tuple, int] = {}
+        in_flight: dict[Any, tuple[_Slot, EpisodeSpec]] = {}
+        try:
+            self._setup_all(slots, died, RayTaskError)
+            report.setup_s = time.perf_counter() - start
+            for slot in slots:
+                self._dispatch(slot, pending, in_flight)
+            while in_flight:
+                done, _ = ray.wait(list(in_flight), num_returns=1)
+                ref = done[0]
+                slot, spec = in_flight.pop(ref)
+                try:
+                    result: EpisodeResult = ray.get(ref)
+                except died as exc:
+                    attempts[spec.key] = attempts.get(spec.key, 0) + 1
+                    report.retries += 1
+                    log.warning("worker died during episode %s (%s); %s", spec.key, type(exc).__name__,
+                                "retrying on a new worker" if attempts[spec.key] <= self.max_retries else "giving up")
+                    slot = self.new_actor(job, slot.index)
+                    slots[slot.index] = slot
+                    if attempts[spec.key] <= self.max_retries:
+                        pending.appendleft(spec)
+                    else:
+                        sink(self._died_record(job, spec, attempts[spec.key]))
+                        report.completed += 1
+                        report.errors += 1
+                        bar.update(1)
+                    self._dispatch(slot, pending, in_flight)
+                    continue
+                if attempts.get(spec.key):
+                    info = {**result.record.info, "worker_deaths": attempts[spec.key]}
+                    result = replace(result, record=replace(result.record, info=info))
+                sink(result)
+                report.completed += 1
+                report.errors += result.record.error is not None
+                bar.update(1)
+                self._dispatch(slot, pending, in_flight)
+        except KeyboardInterrupt:
+            report.interrupted = True
+            raise
+        finally:
+            bar.close()
+            for slot in slots:
+                ray.kill(slot.actor, no_restart=True)
+            self.shutdown()
+        if report.retries:
+            report.notes.append(f"{report.retries} episode attempts were lost to dying workers and retried")
+        return report
+
+    def _setup_all(self, slots: list[_Slot], died: tuple, task_error: type) -> None:
+        """Build every actor's suite and model now, so a user error stops the run at once."""
+        import ray
+
+        try:
+            ray.get([slot.actor.setup.remote() for slot in slots])
+        except task_error as exc:
+            original = getattr(exc, "cause", None)
+            if isinstance(original, LawmEvalError):  # the user's error inside the actor: show it as is
+                raise original from None
+            raise
+        except died as exc:
+            raise LawmEvalError(f"a Ray worker died while loading the suite and model: {type(exc).__name__}") from None
+
+    def _dispatch(self, slot: _Slot, pending: deque, in_flight: dict) -> None:
+        """Give the slot the next episode, preferring one of the task it ran last."""
+        if not pending:
+            return
+        choice = 0
+        if slot.last_task is not None:
+            choice = next((i for i, s in enumerate(pending) if s.task == slot.last_task), 0)
+        spec = pending[choice]
+        del pending[choice]
+        slot.last_task = spec.task
+        in_flight[slot.actor.run.remote(spec)] = (slot, spec)
+
+    def _died_record(self, job: RunJob, spec: EpisodeSpec, deaths: int) -> EpisodeResult:
+        from lawm_eval.types import EpisodeRecord
+
+        info = job.run_info
+        record = EpisodeRecord(
+            suite=spec.suite, version=spec.version, task=spec.task, episode_idx=spec.episode_idx, seed=spec.seed,
+            group=spec.group, task_index=spec.task_index, success=None,
+            error=f"the worker process died {deaths} times during this episode", model=info.model,
+            planner=info.planner, package_version=info.package_version, deviations=info.deviations,
+            info={**dict(spec.params), "worker_deaths": deaths}, worker="ray",
+        )
+        return EpisodeResult(record)
