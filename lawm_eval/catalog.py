@@ -21,6 +21,27 @@ BUILTIN_MODELS: dict[str, tuple[str, str, str | None]] = {
                "linear world model of the point mass (least squares), identity encoder/controller", None),
     "custom": ("lawm_eval.models.custom:build_custom_model",
                "your own model: model.target=package.module:factory model.params={...}", None),
+    "lac_wm": ("lawm_eval.models.zoo:lac_wm", "LAC-WM (tiny; IDM + motion decoder, projector, rank-2 LoRA)", None),
+    "eac_wm": ("lawm_eval.models.zoo:eac_wm", "EAC-WM (tiny; per-embodiment action encoders, no IDM)", None),
+    "lawm": ("lawm_eval.models.zoo:lawm", "LaWM (tiny; KL posterior IDM, AdaLN decoder, state head)", None),
+    "lawam": ("lawm_eval.models.zoo:lawam", "LaWAM-style policy on the LaWM subgoal (Franka frames)", None),
+    "cola_world": ("lawm_eval.models.zoo:cola_world", "CoLA-World (tiny; ST-IDM + VQ 2x32, AdaLN WM, joint)", None),
+    "cola_two_stage": ("lawm_eval.models.zoo:cola_two_stage", "CoLA-World's two-stage baseline (tiny)", None),
+    "law": ("lawm_eval.models.zoo:law", "LAW (tiny; RSSM + latent actions + imitation, action fine-tune)", None),
+    "lam_sparse": ("lawm_eval.models.zoo:lam_sparse", "latent-action WM, sparse latents (L1 + VCM)", None),
+    "lam_noisy": ("lawm_eval.models.zoo:lam_noisy", "latent-action WM, noisy latents (KL)", None),
+    "lam_discrete": ("lawm_eval.models.zoo:lam_discrete", "latent-action WM, discrete latents (VQ + reset)", None),
+    "lam_nav": ("lawm_eval.models.zoo:lam_nav", "latent-action WM (noisy) on navigation data, (dx,dy,dyaw)", None),
+    "vla_flow": ("lawm_eval.models.zoo:vla_flow", "VLA-style flow-matching policy sampling N action chunks", None),
+    "copy_last": ("lawm_eval.models.baselines:copy_last", "baseline: every future frame is the last observed one", None),
+    "oracle_droid": ("lawm_eval.models.baselines:oracle_droid",
+                     "true Franka dynamics on the recorded state (droid_planning observation=state)", None),
+    "libero_oracle": ("lawm_eval.models.libero_oracle:libero_oracle",
+                      "scripted privileged LIBERO pick-and-place (reads simulator state)", None),
+    "noop": ("lawm_eval.models.simple_policies:noop", "baseline policy: no motion, gripper open", None),
+    "random_policy": ("lawm_eval.models.simple_policies:random_policy", "baseline policy: uniform actions", None),
+    "oracle_nav": ("lawm_eval.models.baselines:oracle_nav",
+                   "true mobile-base dynamics on the recorded pose (recon_planning observation=state)", None),
 }
 
 BUILTIN_PLANNERS: dict[str, tuple[str, str]] = {
@@ -28,6 +49,8 @@ BUILTIN_PLANNERS: dict[str, tuple[str, str]] = {
     "mppi": ("lawm_eval.planners.mppi:MPPIPlanner", "MPPI with correlated noise (VP²)"),
     "random_shooting": ("lawm_eval.planners.random_shooting:RandomShootingPlanner",
                         "best of N random action sequences"),
+    "random": ("lawm_eval.planners.random_shooting:RandomPlanner",
+               "no-planning baseline: one random action sequence, the model is not queried"),
 }
 
 BUILTIN_EXECUTORS: dict[str, tuple[str, str, str | None]] = {

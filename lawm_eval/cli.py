@@ -57,6 +57,18 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--force", action="store_true", help="convert again even if present")
     assets_sub.add_parser("status", help="which assets are present, and where")
 
+    data = sub.add_parser("data", help="generate datasets from our simulators, inspect datasets")
+    data_sub = data.add_subparsers(dest="data_command", metavar="ACTION", parser_class=_Parser)
+    generate = data_sub.add_parser("generate", help="write a dataset with scripted policies in a simulator")
+    generate.add_argument("kind", choices=["franka", "navigation"],
+                          help="franka: DROID-style LeRobot clips (robosuite); navigation: RECON-style (MuJoCo)")
+    generate.add_argument("--out", required=True, help="output folder")
+    generate.add_argument("--episodes", type=int, default=20)
+    generate.add_argument("--seed", type=int, default=0)
+    generate.add_argument("--frames", type=int, default=None, help="frames per episode")
+    info = data_sub.add_parser("info", help="what a dataset folder/file holds")
+    info.add_argument("path")
+
     report = sub.add_parser("report", help="leaderboard CSV/Markdown, per-task tables and a plot from runs")
     report.add_argument("runs", nargs="*", default=["results/runs"], help="run directories or folders of runs")
     report.add_argument("--out", default=None, help="output folder (default: results/report)")
@@ -178,6 +190,34 @@ def cmd_assets(args: argparse.Namespace) -> int:
     raise UsageError("choose an action: lawm-eval assets fetch <group> | lawm-eval assets status")
 
 
+def cmd_data(args: argparse.Namespace) -> int:
+    if args.data_command == "generate":
+        if args.episodes < 1:
+            raise UsageError("--episodes must be ≥ 1")
+        if args.kind == "franka":
+            from lawm_eval.data.generate.franka import FrankaConfig, generate_franka
+
+            config = FrankaConfig(frames=args.frames) if args.frames else FrankaConfig()
+            path = generate_franka(args.out, args.episodes, args.seed, config)
+        else:
+            from lawm_eval.data.generate.navigation import NavigationConfig, generate_navigation
+
+            config = NavigationConfig(frames=args.frames) if args.frames else NavigationConfig()
+            path = generate_navigation(args.out, args.episodes, args.seed, config)
+        print(f"wrote {args.episodes} {args.kind} episodes (seed {args.seed}) to {path}")
+        return 0
+    if args.data_command == "info":
+        from lawm_eval.data.formats import detect_format, open_dataset
+
+        dataset = open_dataset(args.path)
+        first = dataset.episode(0)
+        print(f"{args.path}: {detect_format(args.path)}, {len(dataset)} episodes; episode 0: {len(first)} frames "
+              f"{first.frames.shape[1]}×{first.frames.shape[2]}, actions {first.actions.shape[1]}-D, "
+              f"fps {first.fps:g}, task '{first.task}'")
+        return 0
+    raise UsageError("choose an action: lawm-eval data generate <kind> --out DIR | lawm-eval data info PATH")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = os.environ.get("LAWM_EVAL_DEBUG", "") not in ("", "0") or "--debug" in argv
@@ -198,6 +238,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_report(args.runs, args.out)
         if args.command == "assets":
             return cmd_assets(args)
+        if args.command == "data":
+            return cmd_data(args)
         raise UsageError(f"unknown command '{args.command}'")
     except LawmEvalError as exc:
         if debug:

@@ -11,6 +11,8 @@ EXTRA_MODULES: dict[str, tuple[str, ...]] = {
     "libero": ("libero", "robosuite", "mujoco", "h5py"),
     "robodesk": ("robodesk", "dm_control", "mujoco"),
     "ray": ("ray",),
+    "data": ("pyarrow", "imageio", "imageio_ffmpeg", "h5py"),
+    "sim": ("robosuite", "mujoco"),
     "dev": ("pytest",),
 }
 

@@ -9,6 +9,10 @@ from pathlib import Path
 
 import pytest
 
+# Headless rendering for every simulator the tests touch, set before any of them is imported.
+os.environ.setdefault("MUJOCO_GL", "egl")
+os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
+
 REPO = Path(__file__).resolve().parents[1]
 
 

@@ -12,7 +12,7 @@ import torch
 from lawm_eval import assets
 from lawm_eval.cli import main
 from lawm_eval.errors import AssetError
-from lawm_eval.metrics.weights import NumpyOnlyUnpickler, load_numpy_pickle
+from lawm_eval.safe_pickle import NumpyOnlyUnpickler, load_numpy_pickle
 
 
 def fake_convert(path):
@@ -68,7 +68,7 @@ def test_restricted_unpickler_refuses_code(tmp_path):
 
     path = tmp_path / "evil.ckpt"
     path.write_bytes(pickle.dumps({"w": Evil()}))
-    with pytest.raises(pickle.UnpicklingError, match="refusing to load builtins.print"):
+    with pytest.raises(pickle.UnpicklingError, match="refusing to load builtins.print from a data or weights file"):
         load_numpy_pickle(path)
     ok = tmp_path / "ok.ckpt"
     ok.write_bytes(pickle.dumps({"a": {"b": np.ones(3)}}))

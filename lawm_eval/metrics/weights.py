@@ -7,7 +7,6 @@ Inception blocks) and cd-fvd's ``InceptionI3d``. Only the weights come from else
 
 from __future__ import annotations
 
-import pickle
 import warnings
 from functools import lru_cache
 from pathlib import Path
@@ -20,37 +19,9 @@ import torch
 from lawm_eval.assets import require
 from lawm_eval.errors import AssetError
 from lawm_eval.extras import require_extra
+from lawm_eval.safe_pickle import load_numpy_pickle
 
 TF_BN_EPS = 1e-3  # TF/Sonnet batch norm epsilon of the I3D and Inception graphs
-_ALLOWED_GLOBALS = {
-    ("numpy.core.multiarray", "_reconstruct"),
-    ("numpy._core.multiarray", "_reconstruct"),
-    ("numpy", "ndarray"),
-    ("numpy", "dtype"),
-    ("numpy.core.multiarray", "scalar"),
-    ("numpy._core.multiarray", "scalar"),
-}
-
-
-class NumpyOnlyUnpickler(pickle.Unpickler):
-    """Unpickles nested dicts of numpy arrays and refuses every other global."""
-
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) not in _ALLOWED_GLOBALS:
-            raise pickle.UnpicklingError(f"refusing to load {module}.{name} from a weights file")
-        if module.startswith("numpy.core"):
-            module = module.replace("numpy.core", "numpy._core", 1)
-        return super().find_class(module, name)
-
-
-def load_numpy_pickle(path: Path) -> dict[str, Any]:
-    with open(path, "rb") as f:
-        data = NumpyOnlyUnpickler(f).load()
-    if not isinstance(data, dict):
-        raise AssetError(f"{path} does not hold a dict of arrays")
-    return data
-
-
 def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, np.ndarray]:
     """{'a': {'b': arr}} -> {'a|b': arr} ('|' because TF names contain '/')."""
     flat = {}

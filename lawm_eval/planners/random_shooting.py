@@ -9,7 +9,7 @@ import torch
 
 from lawm_eval.errors import ConfigError
 from lawm_eval.interfaces import Objective, PlanResult
-from lawm_eval.planners.common import ActionBox, evaluate, per_dim
+from lawm_eval.planners.common import ActionBox, evaluate, initial_mean, per_dim
 
 
 @dataclass
@@ -51,3 +51,35 @@ class RandomShootingPlanner:
         costs = evaluate(objective, samples)
         best = int(torch.argmin(costs))
         return PlanResult(samples[best], float(costs[best]), {})
+
+
+@dataclass
+class RandomConfig:
+    horizon: int = 10
+    distribution: str = "uniform"  # uniform inside the action bounds | gaussian(init_mean, init_std)
+    init_std: float | Sequence[float] = 1.0
+    action_low: float | Sequence[float] | None = -1.0
+    action_high: float | Sequence[float] | None = 1.0
+
+
+class RandomPlanner:
+    """The no-planning baseline: one random action sequence, the world model is never queried."""
+
+    Config = RandomConfig
+
+    def __init__(self, action_dim: int, **params):
+        self.inner = RandomShootingPlanner(action_dim, num_samples=1, **params)
+        self.cfg = self.inner.cfg
+
+    @torch.no_grad()
+    def plan(
+        self, objective: Objective, generator: torch.Generator, init_mean: torch.Tensor | None = None
+    ) -> PlanResult:
+        cfg, a = self.inner.cfg, self.inner.action_dim
+        if cfg.distribution == "uniform":
+            u = torch.rand(cfg.horizon, a, generator=generator)
+            actions = self.inner.box.low + u * (self.inner.box.high - self.inner.box.low)
+        else:
+            mean = initial_mean(init_mean, cfg.horizon, a)
+            actions = self.inner.box.clip(mean + torch.randn(cfg.horizon, a, generator=generator) * self.inner.std)
+        return PlanResult(actions, float("nan"), {"note": "random baseline, no model query"})

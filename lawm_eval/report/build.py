@@ -11,6 +11,8 @@ import pandas as pd
 from lawm_eval.errors import LawmEvalError
 from lawm_eval.report.aggregate import find_runs, leaderboard, load_records, per_task
 from lawm_eval.report.plots import plot_per_task
+from lawm_eval.report.reported import load_reported
+from lawm_eval.report.reported import to_markdown as reported_markdown
 from lawm_eval.report.tables import to_markdown
 
 
@@ -32,11 +34,15 @@ def build_report(runs: Sequence[str | Path], out_dir: str | Path) -> Report:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     board, tasks = leaderboard(df), per_task(df)
-    markdown = to_markdown(board)
+    reported = load_reported(board["suite"].unique())
+    markdown = to_markdown(board) + reported_markdown(reported)
     files = [out / "leaderboard.csv", out / "leaderboard.md", out / "per_task.csv", out / "per_task.md"]
     board.to_csv(files[0], index=False)
     files[1].write_text("# Leaderboard\n\n" + markdown)
     tasks.to_csv(files[2], index=False)
+    if not reported.empty:
+        reported.to_csv(out / "reported.csv", index=False)
+        files.append(out / "reported.csv")
     files[3].write_text("# Per-task results\n\n" + to_markdown(tasks))
     plot = plot_per_task(tasks, out / "per_task.png")
     if plot is not None:

@@ -26,6 +26,7 @@ from lawm_eval.types import EpisodeSpec, RunInfo
 log = logging.getLogger("lawm_eval")
 LIBRARIES = ("torch", "numpy")
 STATES_DIR = "states"
+ARTIFACTS_DIR = "artifacts"
 
 
 @dataclass
@@ -115,6 +116,12 @@ class RecordWriter:
             save_states(str(tmp), result.states)
             tmp.replace(self.run_dir.path / relative)
             info["states"] = relative
+        for name, data in result.artifacts.items():
+            safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+            (self.run_dir.path / ARTIFACTS_DIR).mkdir(exist_ok=True)
+            path = self.run_dir.path / ARTIFACTS_DIR / f"{stem}_{safe}"
+            path.write_bytes(data)
+            info.setdefault("artifacts", []).append(str(path.relative_to(self.run_dir.path)))
         self.store.append(dataclasses.replace(record, info=info) if info != record.info else record)
         self.written += 1
 

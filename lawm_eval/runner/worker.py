@@ -36,6 +36,7 @@ class EpisodeResult:
     record: EpisodeRecord
     frames: np.ndarray | None = None  # (T,H,W,3) uint8 when the run keeps this episode's video
     states: dict[str, Any] = field(default_factory=dict)  # partial Metric states, merged by the driver
+    artifacts: dict[str, bytes] = field(default_factory=dict)  # files the driver writes beside the records
 
 
 def wants_frames(config: dict[str, Any], spec: EpisodeSpec) -> bool:
@@ -113,7 +114,7 @@ class EpisodeWorker:
         )
         if outcome is None:
             return EpisodeResult(record)
-        return EpisodeResult(record, outcome.frames, dict(outcome.states))
+        return EpisodeResult(record, outcome.frames, dict(outcome.states), dict(outcome.artifacts))
 
     def close(self) -> None:
         if self.suite is not None:

@@ -30,6 +30,7 @@ class EpisodeOutcome:
     info: dict[str, Any] = field(default_factory=dict)
     frames: Any = None  # optional (T,H,W,3) uint8 video of the episode
     states: dict[str, Any] = field(default_factory=dict)  # partial Metric states (FID/FVD features ...)
+    artifacts: dict[str, bytes] = field(default_factory=dict)  # files for the run folder, e.g. {"pca.png": ...}
 
 
 class Suite:

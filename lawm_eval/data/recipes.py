@@ -1,0 +1,58 @@
+"""Named datasets that lawm-eval generates itself, reproducibly, into ``$LAWM_EVAL_CACHE/data``.
+
+Training recipes feed the bundled checkpoints (their last ``held_out`` episodes are kept for
+validation); evaluation recipes use other seeds and are never trained on — the suites' default data.
+A suite's ``dataset`` parameter takes a recipe name or a path to a dataset of a supported format.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lawm_eval.errors import LawmEvalError
+from lawm_eval.paths import cache_dir
+
+RECIPES = {
+    "franka": {"kind": "franka", "episodes": 120, "seed": 0, "held_out": 10, "folder": "franka_v1"},
+    "navigation": {"kind": "navigation", "episodes": 60, "seed": 0, "held_out": 6, "folder": "navigation_v1"},
+    "franka_val": {"kind": "franka", "episodes": 16, "seed": 10_000, "held_out": 0, "folder": "franka_val_v1"},
+    "navigation_val": {"kind": "navigation", "episodes": 20, "seed": 10_000, "held_out": 0,
+                       "folder": "navigation_val_v1"},
+}
+
+TRAINING = ("franka", "navigation")  # the recipes the bundled checkpoints are trained on
+
+
+def dataset_path(name: str) -> Path:
+    return cache_dir() / "data" / RECIPES[name]["folder"]
+
+
+def ensure_dataset(name: str) -> Path:
+    """Generate the recipe's dataset into the cache unless it is there already."""
+    recipe = RECIPES[name]
+    path = dataset_path(name)
+    marker = path / ".complete"
+    if marker.exists():
+        return path
+    if recipe["kind"] == "franka":
+        from lawm_eval.data.generate.franka import generate_franka
+
+        generate_franka(path, recipe["episodes"], recipe["seed"])
+    else:
+        from lawm_eval.data.generate.navigation import generate_navigation
+
+        generate_navigation(path, recipe["episodes"], recipe["seed"])
+    marker.write_text("ok\n")
+    return path
+
+
+def resolve_dataset(spec: str) -> Path:
+    """A recipe name (generated on first use) or a path to an existing dataset."""
+    if spec in RECIPES:
+        return ensure_dataset(spec)
+    path = Path(spec).expanduser()
+    if not path.exists():
+        from lawm_eval.errors import did_you_mean
+
+        raise LawmEvalError(f"dataset '{spec}' is neither a recipe nor an existing path{did_you_mean(spec, RECIPES)}")
+    return path

@@ -1,0 +1,131 @@
+"""Dataset formats: LeRobot (parquet + mp4), NWM's RECON layout, LIBERO hdf5 — round trips, the
+committed fixtures (written by our generators), and bad input."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lawm_eval.data.episode import Episode
+from lawm_eval.data.formats import detect_format, open_dataset
+from lawm_eval.data.lerobot import LeRobotDataset, write_lerobot
+from lawm_eval.data.libero_hdf5 import LiberoDemos, write_libero_demos
+from lawm_eval.data.recon import ReconDataset, relative_actions, write_trajectory
+from lawm_eval.errors import LawmEvalError
+
+FIXTURES = Path(__file__).parent / "fixtures" / "data"
+
+
+def smooth_frames(t: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:64, 0:64] / 64
+    frames = [np.stack([np.sin(6 * x + 0.3 * i + c + rng.uniform()) for c in range(3)], -1) for i in range(t)]
+    return ((np.stack(frames) + 1) * 127.5).astype(np.uint8)
+
+
+def test_lerobot_round_trip(tmp_path):
+    episodes = [Episode(smooth_frames(6, s), np.random.default_rng(s).normal(size=(6, 7)).astype(np.float32),
+                        np.random.default_rng(s + 9).normal(size=(6, 7)).astype(np.float32), task=f"task {s % 2}",
+                        fps=4) for s in range(3)]
+    write_lerobot(tmp_path, episodes, fps=4, image_key="front")
+    info = json.loads((tmp_path / "meta" / "info.json").read_text())
+    assert info["total_episodes"] == 3 and info["total_frames"] == 18 and info["fps"] == 4
+    assert info["features"]["observation.images.front"]["dtype"] == "video"
+    dataset = LeRobotDataset(tmp_path)
+    assert len(dataset) == 3
+    for original, loaded in zip(episodes, dataset):
+        assert np.array_equal(original.actions, loaded.actions) and np.array_equal(original.states, loaded.states)
+        assert loaded.task == original.task and loaded.fps == 4
+        assert np.abs(original.frames.astype(int) - loaded.frames.astype(int)).mean() < 2.0  # crf-10 h264
+
+
+def test_lerobot_image_features_stored_as_png_bytes(tmp_path):
+    """LeRobot's *_image datasets keep frames as PNG bytes in the parquet."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from PIL import Image
+
+    frames = smooth_frames(3)
+    cells = []
+    for frame in frames:
+        buffer = io.BytesIO()
+        Image.fromarray(frame).save(buffer, format="PNG")
+        cells.append({"bytes": buffer.getvalue(), "path": None})
+    (tmp_path / "meta").mkdir()
+    (tmp_path / "data" / "chunk-000").mkdir(parents=True)
+    pq.write_table(pa.table({"observation.images.image": cells, "action": [[0.0] * 7] * 3,
+                             "task_index": [0, 0, 0]}), tmp_path / "data/chunk-000/episode_000000.parquet")
+    info = {"fps": 10, "total_episodes": 1, "data_path": "data/chunk-{episode_chunk:03d}/episode_{episode_index:06d}.parquet",
+            "features": {"observation.images.image": {"dtype": "image", "shape": [64, 64, 3]}}}
+    (tmp_path / "meta" / "info.json").write_text(json.dumps(info))
+    assert np.array_equal(LeRobotDataset(tmp_path).episode(0).frames, frames)  # PNG is lossless
+
+
+def test_relative_actions_are_local_frame_moves():
+    position = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    yaw = np.array([np.pi / 2, 0.0, 0.0])
+    actions = relative_actions(position, yaw)
+    # facing +y, moving +y is 1 m forward; then facing +x, moving +x is 1 m forward
+    assert np.allclose(actions[0], [1.0, 0.0, -np.pi / 2], atol=1e-6)
+    assert np.allclose(actions[1], [1.0, 0.0, 0.0], atol=1e-6)
+    assert np.allclose(actions[2], 0.0)
+
+
+def test_recon_round_trip_and_restricted_pickle(tmp_path):
+    frames = smooth_frames(5)
+    position = np.cumsum(np.random.default_rng(0).normal(size=(5, 2)), axis=0)
+    yaw = np.linspace(0, 1, 5)
+    write_trajectory(tmp_path / "traj_a", frames, position, yaw)
+    episode = ReconDataset(tmp_path).episode(0)
+    assert np.allclose(episode.states[:, :2], position, atol=1e-6) and np.allclose(episode.states[:, 2], yaw, atol=1e-6)
+    assert np.abs(episode.frames.astype(int) - frames.astype(int)).mean() < 3.0  # jpg quality 95
+
+    class Evil:
+        def __reduce__(self):
+            return (print, ("pwned",))
+
+    (tmp_path / "traj_b").mkdir()
+    (tmp_path / "traj_b" / "traj_data.pkl").write_bytes(pickle.dumps({"position": Evil(), "yaw": yaw}))
+    with pytest.raises(pickle.UnpicklingError, match="refusing"):
+        ReconDataset(tmp_path, names=["traj_b"]).poses(0)
+    with pytest.raises(LawmEvalError, match="trajectories not found: nope"):
+        ReconDataset(tmp_path, names=["nope"])
+
+
+def test_libero_hdf5_round_trip(tmp_path):
+    demos = [{"actions": np.ones((4, 7)), "states": np.zeros((4, 10)), "rewards": np.zeros(4), "dones": np.eye(4)[-1],
+              "obs": {"agentview_rgb": smooth_frames(4), "ee_pos": np.ones((4, 3)), "ee_ori": np.zeros((4, 3)),
+                      "gripper_states": np.zeros((4, 2))}} for _ in range(2)]
+    path = write_libero_demos(tmp_path / "task_demo.hdf5", demos, {"env_name": "x"},
+                              {"language_instruction": "pick up the bowl"}, "task.bddl")
+    demos_read = LiberoDemos(path)
+    assert len(demos_read) == 2 and demos_read.language == "pick up the bowl"
+    episode = demos_read.episode(1)
+    assert np.array_equal(episode.frames, demos[1]["obs"]["agentview_rgb"]) and episode.states.shape == (4, 8)
+    assert detect_format(path) == "libero_hdf5"
+
+
+def test_committed_fixtures_from_our_generators_are_readable():
+    franka = open_dataset(FIXTURES / "franka_lerobot")
+    assert detect_format(FIXTURES / "franka_lerobot") == "lerobot" and len(franka) == 2
+    episode = franka.episode(0)
+    assert episode.frames.shape == (8, 64, 64, 3) and episode.actions.shape == (8, 7)
+    # the DROID-style action is the end-effector state delta between frames
+    deltas = np.diff(episode.states, axis=0)
+    assert np.allclose(episode.actions[:-1, :3], deltas[:, :3], atol=1e-6)
+    recon = open_dataset(FIXTURES / "recon")
+    assert detect_format(FIXTURES / "recon") == "recon" and len(recon) == 2
+    nav = recon.episode(1)
+    assert nav.frames.shape == (8, 64, 64, 3) and nav.actions.shape == (8, 3)
+    assert nav.frames.std() > 10  # a textured scene, not a blank render
+
+
+def test_unknown_dataset_is_one_clear_error(tmp_path):
+    with pytest.raises(LawmEvalError, match="not a LeRobot dataset"):
+        open_dataset(tmp_path)
