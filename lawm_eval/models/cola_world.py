@@ -1,0 +1,81 @@
+"""CoLA-World at tiny scale, and its two-stage baseline.
+
+- IDM: a spatio-temporal transformer over the two frames' tokens (spatial attention within each
+  frame, temporal attention across the two frames at each position), then 2 learned queries → 2
+  latent tokens, each quantised with one 32-entry codebook (VQ, straight-through, dead-code reset).
+- World model: transformer conditioned by adaptive layer norm on the 2 quantised tokens.
+- Training (scripts in models/train/cola_world.py): the two-stage baseline trains the LAM (with a
+  light decoder) and then a world model on its frozen latents; CoLA-World starts from that world
+  model, warms a fresh LAM up against it with the world model frozen, then trains both jointly.
+- Adapter: 2-layer MLP real action → the 2 latent tokens (L2), snapped to the nearest codes.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from lawm_eval.models.blocks import MLP, CrossAttentionBlock, SelfAttentionBlock, VectorQuantizer
+from lawm_eval.models.lam_base import (
+    ActionNormalizer,
+    AdaLNPredictor,
+    LatentActionWorldModel,
+    TokensIn,
+)
+
+Tensor = torch.Tensor
+
+
+class STTransformerIDM(nn.Module):
+    def __init__(self, dim: int, code_dim: int, depth: int = 2, latent_tokens: int = 2):
+        super().__init__()
+        self.tokens_in = TokensIn(dim)
+        self.time = nn.Parameter(torch.randn(1, 2, 1, dim) * 0.02)
+        self.spatial = nn.ModuleList(SelfAttentionBlock(dim) for _ in range(depth))
+        self.temporal = nn.ModuleList(SelfAttentionBlock(dim) for _ in range(depth))
+        self.queries = nn.Parameter(torch.randn(1, latent_tokens, dim) * 0.02)
+        self.pool = CrossAttentionBlock(dim)
+        self.out = nn.Linear(dim, code_dim)
+
+    def forward(self, x_t: Tensor, x_next: Tensor) -> Tensor:  # -> (B, latent_tokens, code_dim)
+        b, n = x_t.shape[:2]
+        h = torch.stack([self.tokens_in(x_t), self.tokens_in(x_next)], dim=1) + self.time  # (B,2,N,d)
+        for spatial, temporal in zip(self.spatial, self.temporal):
+            h = spatial(h.flatten(0, 1)).view(b, 2, n, -1)
+            h = temporal(h.transpose(1, 2).flatten(0, 1)).view(b, n, 2, -1).transpose(1, 2)
+        return self.out(self.pool(self.queries.expand(b, -1, -1), h.flatten(1, 2)))
+
+
+class CoLAWorld(LatentActionWorldModel):
+    def __init__(self, dim: int = 64, code_dim: int = 16, codes: int = 32, latent_tokens: int = 2,
+                 action_dim: int = 7, depth: int = 2, decoder_depth: int = 2, snap_adapter: bool = True):
+        super().__init__()
+        self.latent_tokens, self.code_dim = latent_tokens, code_dim
+        self.latent_dim = latent_tokens * code_dim
+        self.idm = STTransformerIDM(dim, code_dim, depth, latent_tokens)
+        self.vq = VectorQuantizer(codes, code_dim)
+        self.world = AdaLNPredictor(dim, self.latent_dim, decoder_depth)
+        self.normalizer = ActionNormalizer(action_dim)
+        self.adapter = MLP(action_dim, 2 * dim, self.latent_dim)
+        self.snap_adapter = snap_adapter
+
+    def quantised_latent(self, x_t: Tensor, x_next: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """(B,L) quantised latent, (B,tokens) code indices, VQ loss."""
+        z, indices, vq_loss = self.vq(self.idm(x_t, x_next))
+        return z.flatten(1), indices, vq_loss
+
+    def idm_latent(self, x_t: Tensor, x_next: Tensor) -> Tensor:
+        return self.quantised_latent(x_t, x_next)[0]
+
+    def codes(self, x_t: Tensor, x_next: Tensor) -> Tensor:
+        """Code indices (B, tokens) of the transitions, for codebook statistics."""
+        return self.quantised_latent(x_t, x_next)[1]
+
+    def predict_next(self, x_t: Tensor, z: Tensor) -> Tensor:
+        return self.world(x_t, z)
+
+    def control(self, actions: Tensor, x_t: Tensor | None) -> Tensor:
+        z = self.adapter(self.normalizer(actions))
+        if self.snap_adapter:
+            z = self.vq.lookup(z.view(len(z), self.latent_tokens, self.code_dim)).flatten(1)
+        return z

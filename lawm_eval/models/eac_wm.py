@@ -1,0 +1,49 @@
+"""EAC-WM at tiny scale: LAC-WM's forward model conditioned on explicit actions, with one action
+encoder per embodiment (here the Franka arm, 7-D, and the mobile base, 3-D), trained end to end on
+both embodiments' data. It has no inverse dynamics model."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from lawm_eval.models.blocks import MLP
+from lawm_eval.models.lac_wm import CrossConditionedFDM
+from lawm_eval.models.lam_base import ActionNormalizer, LatentActionWorldModel
+
+Tensor = torch.Tensor
+EMBODIMENTS = {"franka": 7, "navigation": 3}
+
+
+class EACWM(LatentActionWorldModel):
+    has_idm = False
+
+    def __init__(self, dim: int = 64, latent_dim: int = 16, depth: int = 2,
+                 embodiments: dict[str, int] | None = None, embodiment: str = "franka"):
+        super().__init__()
+        embodiments = embodiments or EMBODIMENTS
+        self.latent_dim = latent_dim
+        self.fdm = CrossConditionedFDM(dim, latent_dim, depth)
+        self.encoders = nn.ModuleDict({name: MLP(a, 2 * dim, latent_dim) for name, a in embodiments.items()})
+        self.normalizers = nn.ModuleDict({name: ActionNormalizer(a) for name, a in embodiments.items()})
+        self.embodiment = embodiment
+
+    def use(self, embodiment: str) -> EACWM:
+        if embodiment not in self.encoders:
+            from lawm_eval.errors import ConfigError
+
+            raise ConfigError(f"EAC-WM has no action encoder for '{embodiment}' (has: {', '.join(self.encoders)})")
+        self.embodiment = embodiment
+        return self
+
+    def encode_action(self, actions: Tensor, embodiment: str) -> Tensor:
+        return self.encoders[embodiment](self.normalizers[embodiment](actions))
+
+    def idm_latent(self, x_t: Tensor, x_next: Tensor) -> Tensor:
+        raise NotImplementedError("EAC-WM conditions on real actions; it has no inverse dynamics model")
+
+    def predict_next(self, x_t: Tensor, z: Tensor) -> Tensor:
+        return self.fdm(x_t, z)
+
+    def control(self, actions: Tensor, x_t: Tensor | None) -> Tensor:
+        return self.encode_action(actions, self.embodiment)

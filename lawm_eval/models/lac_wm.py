@@ -1,0 +1,131 @@
+"""LAC-WM at tiny scale: latent actions from video, grounded by a motion decoder, then connected
+to real actions through a projector and a rank-2 LoRA fine-tuning.
+
+- IDM: causal self-attention over the tokens of x_t then x_{t+1} (x_t's tokens cannot see
+  x_{t+1}'s), then a learned query cross-attends to all of them → latent action z (L).
+- FDM: self-attention on the x tokens, self-attention on z's tokens, cross-attention x → z;
+  predicts x_{t+1} as a residual on x_t.
+- Motion decoder: z (as a query) attends to conv-downsampled x_t tokens → MLP → the 2×2-pooled
+  token motion x_{t+1} − x_t.
+- Loss λ_recon·MSE(x̂_{t+1}, x_{t+1}) + λ_motion·MSE(motion), with cross-augmentation: the IDM sees
+  both frames under the same random appearance change, the FDM predicts the unchanged frame.
+- Action projector: 2-layer MLP real action → z. Three stages: (1) LAM on action-free pairs,
+  (2) projector to the frozen IDM's latents (L2), (3) rank-2 LoRA on the FDM MLPs + projector,
+  trained end to end through the FDM.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from lawm_eval.models.blocks import MLP, CrossAttentionBlock, SelfAttentionBlock, add_lora
+from lawm_eval.models.lam_base import N_TOKENS, TOKEN_DIM, ActionNormalizer, LatentActionWorldModel, TokensIn
+
+Tensor = torch.Tensor
+
+
+def block_causal_mask(tokens: int) -> Tensor:
+    """(2n, 2n): the first frame's tokens may not attend to the second frame's."""
+    mask = torch.zeros(2 * tokens, 2 * tokens, dtype=torch.bool)
+    mask[:tokens, tokens:] = True
+    return mask
+
+
+class CausalPairIDM(nn.Module):
+    def __init__(self, dim: int, latent_dim: int, depth: int = 2):
+        super().__init__()
+        self.tokens_in = TokensIn(dim, tokens=2 * N_TOKENS)
+        self.blocks = nn.ModuleList(SelfAttentionBlock(dim) for _ in range(depth))
+        self.query = nn.Parameter(torch.randn(1, 1, dim) * 0.02)
+        self.pool = CrossAttentionBlock(dim)
+        self.out = nn.Linear(dim, latent_dim)
+        self.register_buffer("mask", block_causal_mask(N_TOKENS), persistent=False)
+
+    def forward(self, x_t: Tensor, x_next: Tensor) -> Tensor:  # (B,16,32) x2 -> (B,L)
+        h = self.tokens_in(torch.cat([x_t, x_next], dim=1))  # (B,32,d)
+        for block in self.blocks:
+            h = block(h, self.mask)
+        return self.out(self.pool(self.query.expand(len(h), -1, -1), h)[:, 0])
+
+
+class CrossConditionedFDM(nn.Module):
+    """Self-attention on x, self-attention on z's tokens, cross-attention x → z."""
+
+    def __init__(self, dim: int, latent_dim: int, depth: int = 2, z_tokens: int = 2):
+        super().__init__()
+        self.x_in = TokensIn(dim)
+        self.z_in = nn.Linear(latent_dim, z_tokens * dim)
+        self.z_tokens, self.dim = z_tokens, dim
+        self.x_self = nn.ModuleList(SelfAttentionBlock(dim) for _ in range(depth))
+        self.z_self = nn.ModuleList(SelfAttentionBlock(dim) for _ in range(depth))
+        self.x_cross = nn.ModuleList(CrossAttentionBlock(dim) for _ in range(depth))
+        self.out = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, TOKEN_DIM))
+
+    def forward(self, x_t: Tensor, z: Tensor) -> Tensor:  # (B,16,32),(B,L) -> (B,16,32)
+        h = self.x_in(x_t)
+        zt = self.z_in(z).view(len(z), self.z_tokens, self.dim)
+        for x_self, z_self, x_cross in zip(self.x_self, self.z_self, self.x_cross):
+            h, zt = x_self(h), z_self(zt)
+            h = x_cross(h, zt)
+        return x_t + self.out(h)
+
+
+def pooled_motion(x_t: Tensor, x_next: Tensor) -> Tensor:
+    """(B,16,32) pairs → (B,4,32): the token change averaged over 2×2 blocks of the 4×4 grid."""
+    diff = (x_next - x_t).transpose(1, 2).reshape(len(x_t), TOKEN_DIM, 4, 4)
+    return F.avg_pool2d(diff, 2).flatten(2).transpose(1, 2)
+
+
+class MotionDecoder(nn.Module):
+    """z queries conv-downsampled x_t tokens, then an MLP predicts the pooled motion (4 tokens)."""
+
+    def __init__(self, dim: int, latent_dim: int):
+        super().__init__()
+        self.down = nn.Conv2d(TOKEN_DIM, dim, 2, stride=2)  # 4×4 grid -> 2×2
+        self.query = nn.Linear(latent_dim, dim)
+        self.attend = CrossAttentionBlock(dim)
+        self.mlp = MLP(dim, 2 * dim, 4 * TOKEN_DIM)
+
+    def forward(self, x_t: Tensor, z: Tensor) -> Tensor:  # -> (B,4,32)
+        grid = x_t.transpose(1, 2).reshape(len(x_t), TOKEN_DIM, 4, 4)
+        tokens = self.down(grid).flatten(2).transpose(1, 2)  # (B,4,d)
+        q = self.attend(self.query(z)[:, None], tokens)[:, 0]
+        return self.mlp(q).view(len(z), 4, TOKEN_DIM)
+
+
+class LACWM(LatentActionWorldModel):
+    def __init__(self, dim: int = 64, latent_dim: int = 16, action_dim: int = 7, depth: int = 2, lora_rank: int = 0):
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.idm = CausalPairIDM(dim, latent_dim, depth)
+        self.fdm = CrossConditionedFDM(dim, latent_dim, depth)
+        self.motion = MotionDecoder(dim, latent_dim)
+        self.normalizer = ActionNormalizer(action_dim)
+        self.projector = MLP(action_dim, 2 * dim, latent_dim)
+        self.lora_rank = 0
+        if lora_rank:
+            self.enable_lora(lora_rank)
+
+    def enable_lora(self, rank: int = 2) -> list[nn.Parameter]:
+        self.lora_rank = rank
+        return add_lora(self.fdm, rank, names=("mlp",))
+
+    def idm_latent(self, x_t: Tensor, x_next: Tensor) -> Tensor:
+        return self.idm(x_t, x_next)
+
+    def predict_next(self, x_t: Tensor, z: Tensor) -> Tensor:
+        return self.fdm(x_t, z)
+
+    def control(self, actions: Tensor, x_t: Tensor | None) -> Tensor:
+        return self.projector(self.normalizer(actions))
+
+
+def cross_augment(x: Tensor, generator: torch.Generator, strength: float = 0.2) -> Tensor:
+    """The same random per-channel gain and offset for both frames of a pair: (2,B,16,32).
+    Offsets are scaled by the tokens' own spread so the change of appearance stays moderate."""
+    scale = x.std().detach()
+    gain = 1 + strength * torch.randn(x.shape[1], 1, TOKEN_DIM, generator=generator)
+    offset = strength * scale * torch.randn(x.shape[1], 1, TOKEN_DIM, generator=generator)
+    return x * gain + offset

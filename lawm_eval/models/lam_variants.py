@@ -1,0 +1,91 @@
+"""A latent-action world model with three kinds of latent action, and a state-aware controller.
+
+- ``sparse``: continuous z with an L1 penalty plus variance–covariance–mean regularisation
+  (each dim's std ≥ 1 hinge, off-diagonal covariance → 0, batch mean → 0).
+- ``noisy``: z ~ N(μ, σ²) with a KL to N(0, I).
+- ``discrete``: z = 2 tokens quantised with a 32-entry codebook; unused codes are reset.
+- World model: transformer conditioned on z by adaptive layer norm.
+- Controller: self-attention over the previous state's tokens, cross-attention from the
+  MLP-embedded real action → latent action (L2 to the IDM's latents); ``needs_states = True``.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from lawm_eval.errors import ConfigError
+from lawm_eval.models.blocks import VectorQuantizer
+from lawm_eval.models.lam_base import (
+    ActionNormalizer,
+    AdaLNPredictor,
+    LatentActionWorldModel,
+    PairIDM,
+    StateActionController,
+)
+
+Tensor = torch.Tensor
+REGULARISERS = ("sparse", "noisy", "discrete")
+
+
+class RegularisedLAM(LatentActionWorldModel):
+    needs_states = True
+
+    def __init__(self, regulariser: str = "noisy", dim: int = 64, latent_dim: int = 16, action_dim: int = 7,
+                 depth: int = 2, codes: int = 32, code_tokens: int = 2):
+        super().__init__()
+        if regulariser not in REGULARISERS:
+            raise ConfigError(f"regulariser must be one of {', '.join(REGULARISERS)}")
+        self.regulariser, self.latent_dim = regulariser, latent_dim
+        out = 2 * latent_dim if regulariser == "noisy" else latent_dim
+        self.idm = PairIDM(dim, out, depth)
+        self.code_tokens = code_tokens
+        self.vq = VectorQuantizer(codes, latent_dim // code_tokens) if regulariser == "discrete" else None
+        self.world = AdaLNPredictor(dim, latent_dim, depth)
+        self.normalizer = ActionNormalizer(action_dim)
+        self.controller = StateActionController(dim, action_dim, latent_dim)
+
+    def encode_pair(self, x_t: Tensor, x_next: Tensor,
+                    generator: torch.Generator | None = None) -> tuple[Tensor, Tensor, dict[str, Tensor]]:
+        """(z for the world model, the deterministic latent, regularisation terms)."""
+        raw = self.idm(x_t, x_next)[:, 0]
+        if self.regulariser == "noisy":
+            mu, log_sigma = raw.chunk(2, dim=-1)
+            log_sigma = log_sigma.clamp(-6, 2)
+            kl = (0.5 * (mu.pow(2) + torch.exp(2 * log_sigma) - 1) - log_sigma).sum(-1).mean()
+            if generator is None:
+                return mu, mu, {"kl": kl}
+            eps = torch.randn(mu.shape, generator=generator)
+            return mu + torch.exp(log_sigma) * eps, mu, {"kl": kl}
+        if self.regulariser == "discrete":
+            tokens = raw.view(len(raw), self.code_tokens, -1)
+            quantised, _, vq_loss = self.vq(tokens)
+            return quantised.flatten(1), quantised.flatten(1), {"vq": vq_loss}
+        return raw, raw, {"l1": raw.abs().mean(), "vcm": variance_covariance_mean(raw)}
+
+    def idm_latent(self, x_t: Tensor, x_next: Tensor) -> Tensor:
+        return self.encode_pair(x_t, x_next)[1]
+
+    def codes(self, x_t: Tensor, x_next: Tensor) -> Tensor:
+        raw = self.idm(x_t, x_next)[:, 0].view(len(x_t), self.code_tokens, -1)
+        return self.vq(raw)[1]
+
+    def predict_next(self, x_t: Tensor, z: Tensor) -> Tensor:
+        return self.world(x_t, z)
+
+    def control(self, actions: Tensor, x_t: Tensor | None) -> Tensor:
+        if x_t is None:
+            raise ConfigError("this model's controller needs the current state (needs_states=True)")
+        z = self.controller(self.normalizer(actions), x_t)
+        if self.vq is not None:
+            z = self.vq.lookup(z.view(len(z), self.code_tokens, -1)).flatten(1)
+        return z
+
+
+def variance_covariance_mean(z: Tensor) -> Tensor:
+    """VICReg-style: hinge on each dim's std (≥ 1), squared off-diagonal covariance, squared mean."""
+    std = z.std(0) + 1e-4
+    variance = torch.relu(1 - std).mean()
+    centred = z - z.mean(0)
+    cov = centred.T @ centred / (len(z) - 1)
+    off = cov - torch.diag(torch.diag(cov))
+    return variance + off.pow(2).sum() / z.shape[1] + z.mean(0).pow(2).mean()

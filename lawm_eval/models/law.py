@@ -1,0 +1,100 @@
+"""LAW at tiny scale: latent actions jointly trained with a recurrent state-space world model.
+
+- RSSM: deterministic state h (GRU), stochastic state s (4 categorical variables × 8 classes,
+  straight-through samples), prior p(s | h), posterior q(s | h, e(x)), decoder (h, s) → visual
+  tokens; loss MSE + β·KL(q ‖ p) with free nats.
+- Latent actions u come from an inverse model on (x_t, x_{t+1}) while training the RSSM; an
+  imitation model predicts chunks of K latent actions from the current frame (behaviour cloning in
+  latent space), trained jointly.
+- Fine-tuning on real actions: an action encoder a → u trained through the RSSM's prior rollout
+  (plus L2 to the inverse model's u); it is the controller.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from lawm_eval.models.blocks import MLP
+from lawm_eval.models.lam_base import N_TOKENS, TOKEN_DIM, ActionNormalizer, LatentActionWorldModel, pooled
+
+Tensor = torch.Tensor
+
+
+class LAW(LatentActionWorldModel):
+    def __init__(self, hidden: int = 128, variables: int = 4, classes: int = 8, latent_dim: int = 8,
+                 chunk: int = 3, action_dim: int = 7):
+        super().__init__()
+        self.variables, self.classes, self.latent_dim, self.chunk = variables, classes, latent_dim, chunk
+        stoch = variables * classes
+        self.embed = MLP(512, hidden, hidden)
+        self.cell = nn.GRUCell(stoch + latent_dim, hidden)
+        self.prior = MLP(hidden, hidden, stoch)
+        self.post = MLP(2 * hidden, hidden, stoch)
+        self.decoder = MLP(hidden + stoch, 2 * hidden, N_TOKENS * TOKEN_DIM, layers=3)
+        self.inverse = nn.Sequential(MLP(1024, hidden, latent_dim), nn.Tanh())
+        self.imitation = MLP(512, hidden, chunk * latent_dim, layers=3)
+        self.normalizer = ActionNormalizer(action_dim)
+        self.action_encoder = nn.Sequential(MLP(action_dim, hidden, latent_dim), nn.Tanh())
+
+    # -- RSSM pieces ----------------------------------------------------------------------------
+    def sample(self, logits: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        """Straight-through one-hot sample (or the mode without a generator): (B,V*C) → (B,V*C)."""
+        logits = logits.view(-1, self.variables, self.classes)
+        probs = logits.softmax(-1)
+        if generator is None:
+            index = probs.argmax(-1)
+        else:
+            index = torch.multinomial(probs.flatten(0, 1), 1, generator=generator).view(probs.shape[:2])
+        one_hot = F.one_hot(index, self.classes).float()
+        return (one_hot + probs - probs.detach()).flatten(1)
+
+    def kl(self, post_logits: Tensor, prior_logits: Tensor, free_nats: float = 0.5) -> Tensor:
+        post = post_logits.view(-1, self.variables, self.classes).log_softmax(-1)
+        prior = prior_logits.view(-1, self.variables, self.classes).log_softmax(-1)
+        kl = (post.exp() * (post - prior)).sum(-1).sum(-1)
+        return kl.clamp(min=free_nats).mean()
+
+    def decode(self, h: Tensor, s: Tensor) -> Tensor:
+        return self.decoder(torch.cat([h, s], dim=-1)).view(-1, N_TOKENS, TOKEN_DIM)
+
+    def observe(self, h: Tensor, x: Tensor, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+        """Posterior sample of s for frame tokens x given h: (s, posterior logits)."""
+        logits = self.post(torch.cat([h, self.embed(pooled(x))], dim=-1))
+        return self.sample(logits, generator), logits
+
+    def initial(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        h = torch.zeros(len(x), self.cell.hidden_size)
+        return h, self.observe(h, x)[0]
+
+    def imagine(self, h: Tensor, s: Tensor, u: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """One prior step: (h', s' = prior mode, prior logits)."""
+        h = self.cell(torch.cat([s, u], dim=-1), h)
+        logits = self.prior(h)
+        return h, self.sample(logits), logits
+
+    # -- hooks of the model interface -----------------------------------------------------------------
+    def idm_latent(self, x_t: Tensor, x_next: Tensor) -> Tensor:
+        return self.inverse(torch.cat([pooled(x_t), pooled(x_next)], dim=-1))
+
+    def predict_next(self, x_t: Tensor, z: Tensor) -> Tensor:
+        h, s = self.initial(x_t)
+        h, s, _ = self.imagine(h, s, z)
+        return self.decode(h, s)
+
+    def control(self, actions: Tensor, x_t: Tensor | None) -> Tensor:
+        return self.action_encoder(self.normalizer(actions))
+
+    @torch.no_grad()
+    def rollout(self, context: Tensor, latent_actions: Tensor) -> Tensor:
+        """Filter the last context frame, then imagine with the prior, keeping the recurrent state."""
+        return self.rollout_train(context[:, -1], latent_actions)
+
+    def rollout_train(self, x0: Tensor, latents: Tensor) -> Tensor:
+        h, s = self.initial(x0)
+        out = []
+        for t in range(latents.shape[1]):
+            h, s, _ = self.imagine(h, s, latents[:, t])
+            out.append(self.decode(h, s))
+        return torch.stack(out, dim=1)

@@ -1,0 +1,92 @@
+"""The training data: generated datasets (cached), their frames encoded by the frozen visual
+autoencoder, split into training and held-out episodes, and sampled as transition batches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from lawm_eval.data.recipes import RECIPES, TRAINING, ensure_dataset
+from lawm_eval.paths import cache_dir
+
+
+@dataclass
+class EpisodeArrays:
+    frames: list[np.ndarray]  # per episode (T,64,64,3) uint8
+    actions: list[np.ndarray]  # per episode (T,A)
+    states: list[np.ndarray]  # per episode (T,S)
+    tasks: list[str]
+
+
+def load_arrays(name: str) -> EpisodeArrays:
+    from lawm_eval.data.formats import open_dataset
+
+    dataset = open_dataset(ensure_dataset(name))
+    episodes = list(dataset)
+    return EpisodeArrays([e.frames for e in episodes], [e.actions for e in episodes],
+                         [e.states for e in episodes], [e.task for e in episodes])
+
+
+@dataclass
+class Transitions:
+    """Consecutive-frame windows of encoded episodes: x (N,W+1,16,32), a (N,W,A), s (N,W+1,S)."""
+
+    x: torch.Tensor
+    a: torch.Tensor
+    s: torch.Tensor
+    task: torch.Tensor  # (N,) task index
+    embodiment: str
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def batch(self, size: int, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
+        idx = torch.randint(0, len(self), (size,), generator=generator)
+        return self.x[idx], self.a[idx], self.s[idx], self.task[idx]
+
+
+@torch.no_grad()
+def encode_frames(autoencoder, frames: np.ndarray, batch: int = 256) -> torch.Tensor:
+    """(T,64,64,3) uint8 → (T,16,32) tokens."""
+    out = []
+    tensor = torch.from_numpy(frames)
+    for i in range(0, len(tensor), batch):
+        out.append(autoencoder.encode(tensor[i : i + batch][None])[0])
+    return torch.cat(out)
+
+
+def transitions(name: str, autoencoder, window: int = 1, split: str = "train") -> Transitions:
+    """All windows of ``window`` transitions from the training (or held-out) episodes."""
+    recipe = RECIPES[name]
+    cache = cache_dir() / "data" / f"{recipe['folder']}_tokens.pt"
+    if cache.exists():
+        encoded = torch.load(cache, weights_only=True)
+    else:
+        arrays = load_arrays(name)
+        encoded = {
+            "x": [encode_frames(autoencoder, f) for f in arrays.frames],
+            "a": [torch.from_numpy(a).float() for a in arrays.actions],
+            "s": [torch.from_numpy(s).float() for s in arrays.states],
+            "task": [sorted(set(arrays.tasks)).index(t) for t in arrays.tasks],
+        }
+        torch.save(encoded, cache)
+    n_episodes = len(encoded["x"])
+    held = recipe["held_out"]
+    episodes = range(n_episodes - held) if split == "train" else range(n_episodes - held, n_episodes)
+    xs, acts, states, tasks = [], [], [], []
+    for e in episodes:
+        x, a, s = encoded["x"][e], encoded["a"][e], encoded["s"][e]
+        for t in range(len(x) - window):
+            xs.append(x[t : t + window + 1])
+            acts.append(a[t : t + window])
+            states.append(s[t : t + window + 1])
+            tasks.append(encoded["task"][e])
+    return Transitions(torch.stack(xs), torch.stack(acts), torch.stack(states), torch.tensor(tasks), name)
+
+
+def clear_token_cache() -> None:
+    """Encoded tokens depend on the autoencoder: drop them when it is retrained."""
+    for name in TRAINING:
+        (cache_dir() / "data" / f"{RECIPES[name]['folder']}_tokens.pt").unlink(missing_ok=True)

@@ -1,0 +1,63 @@
+"""Train the latent-action world model with sparse, noisy or discrete latent actions, then its
+state-aware controller (L2 to the IDM's latents). Also the navigation model (noisy, 3-D actions)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from lawm_eval.models.lam_variants import RegularisedLAM
+from lawm_eval.models.train.data import transitions
+from lawm_eval.models.train.evaluate import finish
+from lawm_eval.models.train.loop import train
+from lawm_eval.models.train.losses import pairs, window_loss
+from lawm_eval.models.zoo import load_autoencoder
+
+VARIANTS = {
+    "lam_sparse": ("sparse", "franka"),
+    "lam_noisy": ("noisy", "franka"),
+    "lam_discrete": ("discrete", "franka"),
+    "lam_nav": ("noisy", "navigation"),
+}
+WEIGHTS = {"kl": 1e-5, "l1": 1e-2, "vcm": 1e-2, "vq": 1.0}  # kl: see lawm.py (β vs a ~5e-3 MSE)
+
+
+def main(name: str, steps: int = 2400) -> dict:
+    regulariser, dataset = VARIANTS[name]
+    autoencoder = load_autoencoder()
+    data = transitions(dataset, autoencoder, window=3)
+    held = transitions(dataset, autoencoder, window=3, split="held_out")
+    config = {"regulariser": regulariser, "dim": 64, "latent_dim": 16, "action_dim": int(data.a.shape[-1]),
+              "depth": 2}
+    torch.manual_seed(0)
+    model = RegularisedLAM(**config)
+    model.normalizer.fit(data.a)
+    generator_reset = torch.Generator().manual_seed(21)
+
+    def world_loss(generator: torch.Generator):
+        x, _, _, _ = data.batch(64, generator)
+        z, _, terms = model.encode_pair(*pairs(x), generator)
+        recon, logs = window_loss(model, x, z.view(len(x), -1, z.shape[-1]))
+        loss = recon + sum(WEIGHTS[k] * v for k, v in terms.items())
+        return loss, {**logs, **{k: v.item() for k, v in terms.items()}}
+
+    def on_step(step: int) -> None:
+        if model.vq is not None and step % 200 == 0:
+            x, _, _, _ = data.batch(128, generator_reset)
+            with torch.no_grad():
+                recent = model.idm(*pairs(x))[:, 0].view(-1, model.vq.codebook.weight.shape[1])
+            model.vq.reset_dead_codes(recent, generator_reset)
+
+    lam_params = [p for n, p in model.named_parameters() if not n.startswith("controller")]
+    stage1 = train(lam_params, world_loss, steps, lr=1e-3, seed=1, on_step=on_step)
+
+    def controller_loss(generator: torch.Generator):
+        x, a, _, _ = data.batch(64, generator)
+        x_t, x_next = pairs(x)
+        with torch.no_grad():
+            target = model.idm_latent(x_t, x_next)
+        return F.mse_loss(model.controller(model.normalizer(a.flatten(0, 1)), x_t), target), {}
+
+    stage2 = train(model.controller.parameters(), controller_loss, steps // 2, lr=1e-3, seed=2)
+    curves = {f"1: world model ({regulariser} latents)": stage1, "2: controller": stage2}
+    return finish(name, model, config, curves, ("loss", "recon", "rollout", *WEIGHTS), held, dataset, autoencoder)

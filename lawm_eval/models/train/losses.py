@@ -1,0 +1,24 @@
+"""Losses shared by the world-model training scripts."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+Tensor = torch.Tensor
+
+
+def pairs(x: Tensor) -> tuple[Tensor, Tensor]:
+    """(B,W+1,16,32) windows → all (x_t, x_{t+1}) pairs flattened: (B·W,16,32) twice."""
+    return x[:, :-1].flatten(0, 1), x[:, 1:].flatten(0, 1)
+
+
+def window_loss(model, x: Tensor, latents: Tensor) -> tuple[Tensor, dict[str, float]]:
+    """Teacher-forced one-step error on every transition of the window plus the error of the
+    model's own W-step rollout from the first frame (so that predictions stay sharp when fed
+    back): x (B,W+1,16,32), latents (B,W,L)."""
+    b, w = latents.shape[:2]
+    x_t, x_next = pairs(x)
+    one_step = F.mse_loss(model.predict_next(x_t, latents.flatten(0, 1)), x_next)
+    rollout = F.mse_loss(model.rollout_train(x[:, 0], latents), x[:, 1:])
+    return 0.5 * (one_step + rollout), {"recon": one_step.item(), "rollout": rollout.item()}
