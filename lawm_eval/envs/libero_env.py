@@ -1,0 +1,115 @@
+"""LIBERO adapter: makes the PyPI ``libero`` package run offline and headless, then builds tasks.
+
+``prepare()`` must run before anything imports ``libero``: it writes the config file LIBERO reads
+(so it never asks a question on stdin), points LIBERO at the scene assets that ``lawm-eval assets
+fetch libero`` placed in the cache (so it never downloads), and selects EGL rendering.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lawm_eval.errors import LawmEvalError
+from lawm_eval.extras import require_extra
+from lawm_eval.paths import cache_dir
+
+DUMMY_ACTION = [0.0] * 6 + [-1.0]  # the reference scripts' wait action: no motion, gripper open
+_PREPARED: dict[str, Any] = {}
+
+
+def config_dir() -> Path:
+    return cache_dir() / "libero_config"
+
+
+def prepare() -> Any:
+    """Configure and import LIBERO once per process; returns the ``libero.libero`` module."""
+    if "module" in _PREPARED:
+        return _PREPARED["module"]
+    require_extra("libero", "the LIBERO suites")
+    from lawm_eval.assets import require
+
+    assets = require("libero_assets")
+    os.environ.setdefault("MUJOCO_GL", "egl")
+    os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
+    spec = importlib.util.find_spec("libero.libero")
+    if spec is None or not spec.submodule_search_locations:
+        raise LawmEvalError('the libero package has no libero.libero module: pip install "lawm-eval[libero]"')
+    root = Path(next(iter(spec.submodule_search_locations)))
+    folder = config_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    import yaml
+
+    config = {"benchmark_root": str(root), "bddl_files": str(root / "bddl_files"),
+              "init_states": str(root / "init_files"), "datasets": str(cache_dir() / "libero_datasets"),
+              "assets": str(assets)}
+    (folder / "config.yaml").write_text(yaml.safe_dump(config))
+    os.environ["LIBERO_CONFIG_PATH"] = str(folder)
+    import libero.libero as libero_module
+
+    libero_module._assets_path_cache = str(assets)  # the local scene files, never the Hub
+    _PREPARED["module"] = libero_module
+    return libero_module
+
+
+def libero_versions() -> dict[str, str]:
+    import importlib.metadata
+
+    versions = {}
+    for dist in ("libero", "robosuite", "mujoco", "bddl"):
+        try:
+            versions[dist] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            versions[dist] = "not installed"
+    return versions
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    index: int
+    name: str
+    language: str
+    bddl_file: str
+
+
+def benchmark_tasks(benchmark: str) -> tuple[Any, list[TaskInfo]]:
+    libero_module = prepare()
+    from libero.libero import benchmark as benchmarks
+
+    available = benchmarks.get_benchmark_dict()
+    if benchmark not in available:
+        from lawm_eval.errors import did_you_mean
+
+        raise LawmEvalError(f"unknown LIBERO benchmark '{benchmark}'{did_you_mean(benchmark, available)}")
+    suite = available[benchmark]()
+    bddl_root = Path(libero_module.get_libero_path("bddl_files"))
+    tasks = []
+    for i in range(suite.n_tasks):
+        task = suite.get_task(i)
+        tasks.append(TaskInfo(i, task.name, task.language, str(bddl_root / task.problem_folder / task.bddl_file)))
+    return suite, tasks
+
+
+def make_env(task: TaskInfo, image_size: int, cameras: bool, seed: int) -> Any:
+    """The task's environment: with the agentview and wrist cameras (as the reference scripts), or
+    without any rendering when the policy reads no images (same physics, much faster)."""
+    prepare()
+    from libero.libero.envs.env_wrapper import ControlEnv, OffScreenRenderEnv
+
+    if cameras:
+        env = OffScreenRenderEnv(bddl_file_name=task.bddl_file, camera_heights=image_size, camera_widths=image_size)
+    else:
+        env = ControlEnv(bddl_file_name=task.bddl_file, use_camera_obs=False, has_offscreen_renderer=False,
+                         has_renderer=False)
+    env.seed(seed)
+    return env
+
+
+def rotate_180(image: np.ndarray) -> np.ndarray:
+    """The reference scripts' image convention: flip both axes (robosuite renders upside down)."""
+    return np.ascontiguousarray(image[::-1, ::-1])

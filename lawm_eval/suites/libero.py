@@ -1,0 +1,165 @@
+"""LIBERO closed-loop success rate (suites/libero_*/v1.yaml), as the reference evaluation scripts
+run it (openvla-oft ``run_libero_eval.py``, openpi ``examples/libero/main.py``):
+
+- one environment per task, seeded with ``env_seed`` (7); trial k starts from the benchmark's
+  stored initial state ``get_task_init_states(task)[k]``;
+- ``wait_steps`` (10) steps of the dummy action [0,0,0,0,0,0,−1] while objects settle, then the
+  policy acts while ``t < max_steps + wait_steps``;
+- observations: agentview and wrist images at ``image_size`` (256), rotated 180° as the scripts do,
+  the end-effector state (position, axis-angle, gripper) and the task's language;
+- the policy returns an action chunk; ``execute_steps`` of it run open loop before it is asked again;
+- success: the environment's ``done`` (the task's BDDL goal holds).
+
+Policies that read no images (``needs_images = False``, e.g. the scripted oracle) run without
+rendering: the physics is the same, and no frame is produced unless a video is requested.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+import numpy as np
+
+from lawm_eval.bundle import ModelBundle
+from lawm_eval.errors import ConfigError, ModelError
+from lawm_eval.interfaces import Planner
+from lawm_eval.suites.base import EpisodeOutcome, Suite
+from lawm_eval.types import EpisodeSpec
+
+
+def quat_to_axis_angle(quat_xyzw: np.ndarray) -> np.ndarray:
+    """robosuite's quaternion (x, y, z, w) → axis-angle (3,), as openpi builds the state."""
+    q = np.asarray(quat_xyzw, dtype=float)
+    w = np.clip(q[3], -1.0, 1.0)
+    den = np.sqrt(1.0 - w * w)
+    if np.isclose(den, 0.0):
+        return np.zeros(3)
+    return q[:3] * 2.0 * np.arccos(w) / den
+
+
+class LiberoSuite(Suite):
+    action_dim = 7
+
+    def __init__(self, manifest, params=None):
+        super().__init__(manifest, params)
+        p = self.params
+        if p["trials_per_task"] < 1 or p["max_steps"] < 1 or p["execute_steps"] < 1 or p["wait_steps"] < 0:
+            raise ConfigError("suite.trials_per_task, max_steps and execute_steps must be ≥ 1, wait_steps ≥ 0")
+
+    # -- set-up ------------------------------------------------------------------------------------
+    def check_ready(self) -> None:
+        super().check_ready()
+        from lawm_eval import assets
+
+        assets.require("libero_assets")
+
+    def simulator_versions(self) -> dict[str, str]:
+        from lawm_eval.envs.libero_env import libero_versions
+
+        return libero_versions()
+
+    def benchmark(self) -> tuple[Any, list]:
+        if getattr(self, "_live_benchmark", None) is None:
+            from lawm_eval.envs.libero_env import benchmark_tasks
+
+            self._live_benchmark = benchmark_tasks(self.params["benchmark"])
+        return self._live_benchmark
+
+    def selected_tasks(self) -> list:
+        _, tasks = self.benchmark()
+        chosen = self.params["tasks"]
+        if chosen is None:
+            return tasks
+        bad = [i for i in chosen if not isinstance(i, int) or not 0 <= i < len(tasks)]
+        if bad:
+            raise ConfigError(f"suite.tasks: {bad} not in 0..{len(tasks) - 1} for {self.params['benchmark']}")
+        return [tasks[i] for i in chosen]
+
+    def episodes(self) -> list[EpisodeSpec]:
+        p = self.params
+        if p["trials_per_task"] > 50:
+            raise ConfigError("suite.trials_per_task: LIBERO stores 50 initial states per task")
+        specs = []
+        for task in self.selected_tasks():
+            for trial in range(p["trials_per_task"]):
+                specs.append(self.spec(task.name, trial, p["env_seed"], group=self.name, task_index=task.index,
+                                       params={"init_state": trial, "language": task.language}))
+        return specs
+
+    def env_for(self, task_index: int, cameras: bool) -> Any:
+        """One environment per task (and camera setting), kept while episodes of that task run."""
+        key = (task_index, cameras)
+        if getattr(self, "_live_env_key", None) != key:
+            self.close()
+            from lawm_eval.envs.libero_env import make_env
+
+            _, tasks = self.benchmark()
+            self._live_env = make_env(tasks[task_index], self.params["image_size"], cameras, self.params["env_seed"])
+            self._live_env_key = key
+        return self._live_env
+
+    def close(self) -> None:
+        env = getattr(self, "_live_env", None)
+        if env is not None:
+            env.close()
+        self._live_env, self._live_env_key = None, None
+
+    # -- one episode -------------------------------------------------------------------------------
+    def observation(self, raw: dict, env: Any, spec: EpisodeSpec, policy: Any) -> dict[str, Any]:
+        from lawm_eval.envs.libero_env import rotate_180
+
+        obs: dict[str, Any] = {
+            "state": np.concatenate([raw["robot0_eef_pos"], quat_to_axis_angle(raw["robot0_eef_quat"]),
+                                     raw["robot0_gripper_qpos"]]).astype(np.float32),
+            "task": spec.params["language"],
+            "raw": raw,
+        }
+        if "agentview_image" in raw:
+            obs["image"] = rotate_180(raw["agentview_image"])
+            obs["wrist_image"] = rotate_180(raw["robot0_eye_in_hand_image"])
+        if getattr(policy, "privileged", False):
+            obs["sim"] = env.env
+        return obs
+
+    def run_episode(self, spec: EpisodeSpec, model: ModelBundle, planner: Planner | None, *,
+                    frames: bool = False) -> EpisodeOutcome:
+        from lawm_eval.envs.libero_env import DUMMY_ACTION
+        from lawm_eval.runner.seeding import stable_seed
+
+        p = self.params
+        policy = model.policy
+        cameras = frames or getattr(policy, "needs_images", True)
+        env = self.env_for(spec.task_index, cameras)
+        suite_obj, _ = self.benchmark()
+        initial_states = suite_obj.get_task_init_states(spec.task_index)
+        env.reset()
+        raw = env.set_init_state(initial_states[spec.params["init_state"]])
+        policy.reset(stable_seed(*spec.key))
+        queue: deque = deque()
+        video, success, t, queries = [], False, 0, 0
+        while t < p["max_steps"] + p["wait_steps"]:
+            if t < p["wait_steps"]:
+                raw, _, done, _ = env.step(DUMMY_ACTION)
+                t += 1
+                continue
+            if frames:
+                video.append(np.ascontiguousarray(raw["agentview_image"][::-1, ::-1]))
+            if not queue:
+                chunk = np.asarray(policy.act(self.observation(raw, env, spec, policy)), dtype=np.float64)
+                if chunk.ndim == 1:
+                    chunk = chunk[None]
+                if chunk.ndim != 2 or chunk.shape[1] != self.action_dim or len(chunk) == 0:
+                    raise ModelError(f"policy.act returned shape {chunk.shape}, expected (Hc, {self.action_dim})")
+                if not np.isfinite(chunk).all():
+                    raise ModelError("policy.act returned NaN/inf actions")
+                queue.extend(chunk[: p["execute_steps"]])
+                queries += 1
+            raw, _, done, _ = env.step(queue.popleft().tolist())
+            if done:
+                success = True
+                break
+            t += 1
+        info = {"language": spec.params["language"], "init_state": spec.params["init_state"], "policy_queries": queries}
+        return EpisodeOutcome(success=success, metrics={"episode_length": float(t - p["wait_steps"])},
+                              steps=t - p["wait_steps"], info=info, frames=np.stack(video) if video else None)
