@@ -154,6 +154,13 @@ class StateActionController(nn.Module):
         return self.out(self.cross(self.action_in(actions)[:, None], h)[:, 0])
 
 
+def init_log_sigma(linear: nn.Linear, latent_dim: int, value: float = -3.0) -> None:
+    """Start a Gaussian posterior head (μ ‖ log σ) with small σ (e^-3 ≈ 0.05), so that the sampled
+    latent carries information from the first step instead of being drowned in unit noise."""
+    with torch.no_grad():
+        linear.bias[latent_dim:].fill_(value)
+
+
 def pooled(x: Tensor) -> Tensor:
     """(B,16,32) tokens → (B,512) flat features for MLP heads."""
     return x.flatten(1)

@@ -21,6 +21,7 @@ from lawm_eval.models.lam_base import (
     LatentActionWorldModel,
     PairIDM,
     StateActionController,
+    init_log_sigma,
 )
 
 Tensor = torch.Tensor
@@ -38,6 +39,8 @@ class RegularisedLAM(LatentActionWorldModel):
         self.regulariser, self.latent_dim = regulariser, latent_dim
         out = 2 * latent_dim if regulariser == "noisy" else latent_dim
         self.idm = PairIDM(dim, out, depth)
+        if regulariser == "noisy":
+            init_log_sigma(self.idm.out, latent_dim)
         self.code_tokens = code_tokens
         self.vq = VectorQuantizer(codes, latent_dim // code_tokens) if regulariser == "discrete" else None
         self.world = AdaLNPredictor(dim, latent_dim, depth)

@@ -1,6 +1,6 @@
 """LAW at tiny scale: latent actions jointly trained with a recurrent state-space world model.
 
-- RSSM: deterministic state h (GRU), stochastic state s (4 categorical variables × 8 classes,
+- RSSM: deterministic state h (GRU), stochastic state s (16 categorical variables × 16 classes,
   straight-through samples), prior p(s | h), posterior q(s | h, e(x)), decoder (h, s) → visual
   tokens; loss MSE + β·KL(q ‖ p) with free nats.
 - Latent actions u come from an inverse model on (x_t, x_{t+1}) while training the RSSM; an

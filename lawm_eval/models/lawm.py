@@ -20,6 +20,7 @@ from lawm_eval.models.lam_base import (
     AdaLNPredictor,
     LatentActionWorldModel,
     PairIDM,
+    init_log_sigma,
     pooled,
 )
 
@@ -31,6 +32,7 @@ class LaWM(LatentActionWorldModel):
         super().__init__()
         self.latent_dim = latent_dim
         self.posterior = PairIDM(dim, 2 * latent_dim, depth)
+        init_log_sigma(self.posterior.out, latent_dim)
         self.decoder = AdaLNPredictor(dim, latent_dim, depth)
         self.state_head = MLP(512, 2 * dim, state_dim)
         self.normalizer = ActionNormalizer(action_dim)

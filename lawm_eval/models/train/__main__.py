@@ -85,15 +85,16 @@ def write_training_doc() -> None:
     world_rows, other_rows = [], []
     for path in sorted(data_dir("baselines").glob("*/metrics.json")):
         name, m = path.parent.name, json.loads(path.read_text())
-        seconds = m.get("train_seconds_total_run", float("nan"))
+        seconds = m.get("train_seconds_total_run")
+        shown_time = "–" if seconds is None else f"{seconds:.0f}"
         if "copy_last_mse" in m:
             gain = 1 - m["controller_mse"] / m["copy_last_mse"]
             gt = f"{m['gt_latent_mse']:.5f}" if "gt_latent_mse" in m else "–"
             world_rows.append(f"| `{name}` | {m['copy_last_mse']:.5f} | {gt} | {m['controller_mse']:.5f} | {gain:+.0%} "
-                              f"| {m['rollout_copy_last_mse']:.5f} | {m['rollout_controller_mse']:.5f} | {seconds:.0f} |")
+                              f"| {m['rollout_copy_last_mse']:.5f} | {m['rollout_controller_mse']:.5f} | {shown_time} |")
         else:
             shown = ", ".join(f"{k} {v:.4f}" for k, v in m.items() if isinstance(v, float) and k != "train_seconds_total_run")
-            other_rows.append(f"| `{name}` | {shown} | {seconds:.0f} |")
+            other_rows.append(f"| `{name}` | {shown} | {shown_time} |")
     text = [
         "# Training the bundled checkpoints",
         "",
@@ -111,7 +112,8 @@ def write_training_doc() -> None:
         *other_rows,
         "",
         "Loss curves: `docs/training/<name>.png`. Times are for the whole command that trained the checkpoint",
-        "(LaWM's includes the LaWAM policy, CoLA-World's the two-stage baseline).",
+        "(LaWM's includes the LaWAM policy, CoLA-World's the two-stage baseline); on a 2-core machine, often",
+        "with another training sharing the cores, so read them as upper bounds; – : not recorded.",
     ]
     (REPO_DOCS.parent / "training.md").write_text("\n".join(text) + "\n")
 

@@ -49,7 +49,7 @@ def code_reset(model: CoLAWorld, data, seed: int):
     generator = torch.Generator().manual_seed(seed)
 
     def on_step(step: int) -> None:
-        if step % RESET_EVERY == 0:
+        if step == 1 or step % RESET_EVERY == 0:  # step 1: initialise the codebook from data
             x, _, _, _ = data.batch(128, generator)
             with torch.no_grad():
                 recent = model.idm(*pairs(x)).flatten(0, 1)

@@ -42,7 +42,7 @@ def main(name: str, steps: int = 2400) -> dict:
         return loss, {**logs, **{k: v.item() for k, v in terms.items()}}
 
     def on_step(step: int) -> None:
-        if model.vq is not None and step % 200 == 0:
+        if model.vq is not None and (step == 1 or step % 200 == 0):  # step 1: codebook from data
             x, _, _, _ = data.batch(128, generator_reset)
             with torch.no_grad():
                 recent = model.idm(*pairs(x))[:, 0].view(-1, model.vq.codebook.weight.shape[1])
