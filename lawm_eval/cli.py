@@ -60,12 +60,15 @@ def build_parser() -> argparse.ArgumentParser:
     data = sub.add_parser("data", help="generate datasets from our simulators, inspect datasets")
     data_sub = data.add_subparsers(dest="data_command", metavar="ACTION", parser_class=_Parser)
     generate = data_sub.add_parser("generate", help="write a dataset with scripted policies in a simulator")
-    generate.add_argument("kind", choices=["franka", "navigation"],
-                          help="franka: DROID-style LeRobot clips (robosuite); navigation: RECON-style (MuJoCo)")
+    generate.add_argument("kind", choices=["franka", "navigation", "libero"],
+                          help="franka: DROID-style LeRobot clips (robosuite); navigation: RECON-style (MuJoCo); "
+                               "libero: oracle demos in LIBERO's hdf5 format (one file per task)")
     generate.add_argument("--out", required=True, help="output folder")
     generate.add_argument("--episodes", type=int, default=20)
     generate.add_argument("--seed", type=int, default=0)
     generate.add_argument("--frames", type=int, default=None, help="frames per episode")
+    generate.add_argument("--benchmark", default="libero_spatial", help="libero: the task suite")
+    generate.add_argument("--tasks", type=int, nargs="*", default=None, help="libero: task indices (default all)")
     info = data_sub.add_parser("info", help="what a dataset folder/file holds")
     info.add_argument("path")
 
@@ -199,6 +202,16 @@ def cmd_data(args: argparse.Namespace) -> int:
 
             config = FrankaConfig(frames=args.frames) if args.frames else FrankaConfig()
             path = generate_franka(args.out, args.episodes, args.seed, config)
+        elif args.kind == "libero":
+            from lawm_eval.data.generate.libero_demos import generate_libero_demos
+
+            files = generate_libero_demos(args.out, args.benchmark, args.tasks, args.episodes,
+                                          progress=lambda line: print(line, flush=True))
+            for file in files:
+                from lawm_eval.data.libero_hdf5 import LiberoDemos
+
+                print(f"{file}: {len(LiberoDemos(file))} successful demos of {args.episodes} attempts")
+            return 0
         else:
             from lawm_eval.data.generate.navigation import NavigationConfig, generate_navigation
 

@@ -66,7 +66,7 @@ def test_a_real_libero_episode(compose):
     a no-op policy does not."""
     from lawm_eval.runner.run import run_evaluation
 
-    oracle = run_evaluation(compose("suite=libero_spatial", "model=libero_oracle", "suite.tasks=[0]",
+    oracle = run_evaluation(compose("suite=libero_spatial", "model=oracle", "suite.tasks=[0]",
                                     "suite.trials_per_task=1", "save_video=all", "run_id=oracle"))
     (record,) = oracle.summary["tasks"].values()
     assert record["success_rate"]["value"] == 1.0
@@ -84,3 +84,28 @@ def test_a_real_libero_episode(compose):
     # one frame per policy step; on success the last step is not counted (t stops, as in the scripts)
     assert frames.shape[1:] == (256, 256, 3) and len(frames) == rec.steps + 1
     assert np.abs(frames[-1].astype(int) - frames[0].astype(int)).mean() > 1.0  # the scene changed
+
+
+@pytest.mark.sim
+@needs_libero
+def test_oracle_demos_are_written_in_libero_hdf5_format(tmp_path):
+    """The oracle's successful episode on libero_spatial task 0 becomes a LIBERO demo (robomimic
+    layout: data/demo_i with actions, states, rewards, dones, obs/*) that our reader loads."""
+    from lawm_eval.data.generate.libero_demos import generate_libero_demos
+    from lawm_eval.data.libero_hdf5 import LiberoDemos
+
+    (path,) = generate_libero_demos(tmp_path, "libero_spatial", tasks=[0], episodes=1, image_size=64)
+    demos = LiberoDemos(path)
+    assert path.name.endswith("_demo.hdf5") and len(demos) == 1
+    episode = demos.episode(0)
+    assert episode.frames.shape[1:] == (64, 64, 3) and episode.actions.shape == (len(episode.frames), 7)
+    assert episode.states.shape == (len(episode.frames), 8)  # ee_pos (3) + ee_ori (3) + gripper (2)
+    assert "black bowl" in demos.language and demos.env_args["env_kwargs"]["controller"] == "OSC_POSE"
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        demo = f["data/demo_0"]
+        assert demo["rewards"][-1] == 1 and demo["dones"][-1] == 1 and demo["rewards"][:-1].sum() == 0
+        assert np.allclose(demo.attrs["init_state"], demo["states"][0])
+    moved = np.linalg.norm(episode.states[-1, :3] - episode.states[0, :3])
+    assert moved > 0.05  # the arm carried the bowl somewhere

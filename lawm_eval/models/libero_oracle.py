@@ -114,5 +114,5 @@ class LiberoOracle:
 def libero_oracle(suite: Any = None):
     from lawm_eval.bundle import ModelBundle
 
-    return ModelBundle("libero_oracle", policy=LiberoOracle(),
+    return ModelBundle("oracle", policy=LiberoOracle(),
                        info={"provenance": "scripted privileged policy (reads simulator state)"})

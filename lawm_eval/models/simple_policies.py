@@ -54,5 +54,5 @@ def noop(suite: Any = None) -> ModelBundle:
 
 
 def random_policy(suite: Any = None, chunk: int = 1) -> ModelBundle:
-    return ModelBundle("random_policy", policy=RandomPolicy(_action_dim(suite, "random_policy"), chunk),
+    return ModelBundle("random", policy=RandomPolicy(_action_dim(suite, "random"), chunk),
                        info={"provenance": "baseline"})
