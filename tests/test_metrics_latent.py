@@ -54,6 +54,21 @@ def test_linear_probe_recovers_a_linear_map_and_not_noise():
     assert again == probe  # deterministic for a seed
 
 
+def test_linear_probe_does_not_depend_on_the_action_units():
+    # small actions (DROID-style metres per step) must not be drowned in the optimiser's step noise
+    rng = np.random.default_rng(1)
+    z = rng.normal(size=(600, 8))
+    actions = np.tanh(z[:, :2]) + 0.3 * rng.normal(size=(600, 2))
+    big = linear_probe(z[:500], actions[:500], z[500:], actions[500:], steps=500)
+    small = linear_probe(z[:500], 0.01 * actions[:500], z[500:], 0.01 * actions[500:], steps=500)
+    assert small["test_l1"] == pytest.approx(0.01 * big["test_l1"], rel=1e-3)
+    # uninformative latents: the fitted layer is no worse than the constant median on its own data
+    noise = linear_probe(rng.normal(size=(500, 8)), 0.01 * actions[:500], rng.normal(size=(100, 8)),
+                         0.01 * actions[500:], steps=500)
+    train_median = float(np.abs(0.01 * actions[:500] - np.median(0.01 * actions[:500], axis=0)).mean())
+    assert noise["train_l1"] <= 1.02 * train_median
+
+
 def test_codebook_closed_forms_and_merge():
     uniform = codebook_stats(np.full(32, 10))
     assert uniform["utilisation"] == 1.0 and uniform["max_usage"] == pytest.approx(1 / 32)

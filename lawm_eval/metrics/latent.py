@@ -13,16 +13,20 @@ from lawm_eval.metrics.base import Metric
 # -- linear probing (CoLA-World Table 1) -----------------------------------------------------------
 def linear_probe(train_z: np.ndarray, train_a: np.ndarray, test_z: np.ndarray, test_a: np.ndarray,
                  steps: int = 1000, lr: float = 1e-2, seed: int = 0) -> dict[str, float]:
-    """Fit one linear layer z → a with an L1 loss (Adam, full batch, ``steps`` steps) on the
-    training split; report the L1 error on both splits. Inputs are standardised with the training
-    statistics (the layer could learn that scaling, but it makes the step size irrelevant)."""
+    """Fit one linear layer z → a with an L1 loss (Adam, full batch, ``steps`` steps, learning rate
+    decayed linearly to 0) on the training split; report the L1 error on both splits. Latents and
+    actions are standardised with the training statistics (the layer could learn that scaling, but
+    it makes the step size independent of the units: small actions are not drowned in Adam's step
+    noise); errors are reported in the actions' own units."""
     import torch
 
     zs = [np.asarray(z, np.float32).reshape(len(z), -1) for z in (train_z, test_z)]
     acts = [np.asarray(a, np.float32).reshape(len(a), -1) for a in (train_a, test_a)]
     mean, std = zs[0].mean(0), zs[0].std(0) + 1e-6
+    a_mean, a_std = acts[0].mean(0), acts[0].std(0) + 1e-8
     z_train, z_test = (torch.from_numpy((z - mean) / std) for z in zs)
     a_train, a_test = (torch.from_numpy(a) for a in acts)
+    target = (a_train - torch.from_numpy(a_mean)) / torch.from_numpy(a_std)  # (N, A) standardised
     generator = torch.Generator().manual_seed(seed)
     layer = torch.nn.Linear(z_train.shape[1], a_train.shape[1])
     with torch.no_grad():
@@ -30,14 +34,20 @@ def linear_probe(train_z: np.ndarray, train_a: np.ndarray, test_z: np.ndarray, t
         layer.weight.uniform_(-bound, bound, generator=generator)
         layer.bias.zero_()
     optimizer = torch.optim.Adam(layer.parameters(), lr=lr)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1 - step / steps)
     for _ in range(steps):
         optimizer.zero_grad()
-        loss = (layer(z_train) - a_train).abs().mean()
+        loss = (layer(z_train) - target).abs().mean()
         loss.backward()
         optimizer.step()
+        schedule.step()
+
+    def predict(z: torch.Tensor) -> torch.Tensor:
+        return layer(z) * torch.from_numpy(a_std) + torch.from_numpy(a_mean)
+
     with torch.no_grad():
-        train_l1 = float((layer(z_train) - a_train).abs().mean())
-        test_l1 = float((layer(z_test) - a_test).abs().mean())
+        train_l1 = float((predict(z_train) - a_train).abs().mean())
+        test_l1 = float((predict(z_test) - a_test).abs().mean())
         baseline = float((a_test - a_train.median(0).values).abs().mean())  # predict the median action
     return {"train_l1": train_l1, "test_l1": test_l1, "median_baseline_l1": baseline}
 
