@@ -51,7 +51,7 @@ def child_raw(episodes: int, cameras: bool) -> dict:
     import numpy as np
 
     from lawm_eval.envs.libero_env import prepare
-    from lawm_eval.runner.seeding import stable_seed
+    from lawm_eval.util.seeding import stable_seed
 
     seeds = [stable_seed(*spec.key) for spec in episode_specs(episodes)]
     libero_module = prepare()

@@ -23,6 +23,7 @@ from typing import Any
 
 from lawm_eval.errors import AssetError
 from lawm_eval.paths import cache_dir
+from lawm_eval.util.hashing import file_sha256
 
 
 @dataclass(frozen=True)
@@ -133,14 +134,6 @@ GROUPS: dict[str, dict[str, WeightAsset | DirectoryAsset]] = {
     "libero": {LIBERO_ASSETS.name: LIBERO_ASSETS},
 }
 FETCH_HINT = "lawm-eval assets fetch {group}"
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def group_of(asset_name: str) -> str:

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from lawm_eval._version import __version__
-from lawm_eval.errors import LawmEvalError
+from lawm_eval.errors import LawmEvalError, one_line
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -120,29 +120,32 @@ def _suite_extras(manifest_path: str) -> list[str]:
 
 
 def cmd_validate(overrides: Sequence[str]) -> int:
+    """Everything ``run`` checks before its first episode (the model called once on the suite's
+    inputs included), writing nothing: no run directory, no generated dataset."""
     from lawm_eval.config import compose_config
-    from lawm_eval.runner.build import build_model, build_planner, build_suite
-    from lawm_eval.runner.run import build_executor
+    from lawm_eval.runner.build import build_executor
+    from lawm_eval.runner.run import prepare_run
 
     config = compose_config(overrides)
-    suite = build_suite(config)
-    suite.check_ready()
-    episodes = suite.episodes()
-    model = build_model(config, suite)
-    build_planner(config, suite)
     build_executor(config)
-    deviations = suite.deviations()
-    print(f"ok: suite {suite.name} {suite.version} ({len(episodes)} episodes), model {config['model']['name']} "
-          f"(parts: {', '.join(model.parts())}), planner {config['planner']['name']}, "
-          f"executor {config['executor']['name']}")
+    prepared = prepare_run(config, generate_data=False)
+    episodes = f"{len(prepared.specs)} episodes" if prepared.specs is not None else "episodes not enumerated yet"
+    model = prepared.parts.model
+    print(f"ok: suite {prepared.suite.name} {prepared.suite.version} ({episodes}), model {config.model.name} "
+          f"(parts: {', '.join(model.parts())}), planner {config.planner_name or 'none'}, "
+          f"executor {config.executor.name}")
+    for note in prepared.notes:
+        print(f"note: {note}")
+    deviations = prepared.suite.deviations()
     if deviations:
         print("deviations from the reference protocol: " + "; ".join(deviations))
+    prepared.suite.close()
     return 0
 
 
 def cmd_run(overrides: Sequence[str]) -> int:
     from lawm_eval.config import compose_config
-    from lawm_eval.report.aggregate import leaderboard, load_records
+    from lawm_eval.metrics.aggregate import leaderboard_rows
     from lawm_eval.report.tables import to_markdown
     from lawm_eval.runner.run import run_evaluation
 
@@ -157,11 +160,12 @@ def cmd_run(overrides: Sequence[str]) -> int:
     retries = f", {report.retries} retried after a worker died" if report.retries else ""
     print(f"run {outcome.run_id}: {report.completed} episodes run, {outcome.already_recorded} already recorded, "
           f"{report.errors} errors{retries} -> {outcome.run_dir}")
-    for error in outcome.summary.get("errors", [])[:5]:
+    errors = outcome.summary.get("errors", [])
+    for error in errors[:5]:
         print(f"  error in {error['task']} episode {error['episode_idx']} (seed {error['seed']}): {error['error']}")
-    if len(outcome.summary.get("errors", [])) > 5:
-        print(f"  ... {len(outcome.summary['errors']) - 5} more in {outcome.run_dir / 'summary.json'}")
-    print(to_markdown(leaderboard(load_records([outcome.run_dir]))), end="")
+    if len(errors) > 5:
+        print(f"  ... {len(errors) - 5} more in {outcome.run_dir / 'summary.json'}")
+    print(to_markdown(leaderboard_rows([outcome.results])), end="")
     return 0
 
 
@@ -205,7 +209,9 @@ def cmd_data(args: argparse.Namespace) -> int:
         elif args.kind == "libero":
             from lawm_eval.data.generate.libero_demos import generate_libero_demos
 
-            files = generate_libero_demos(args.out, args.benchmark, args.tasks, args.episodes,
+            from lawm_eval.models.libero_oracle import LiberoOracle
+
+            files = generate_libero_demos(args.out, LiberoOracle, args.benchmark, args.tasks, args.episodes,
                                           progress=lambda line: print(line, flush=True))
             for file in files:
                 from lawm_eval.data.libero_hdf5 import LiberoDemos
@@ -265,8 +271,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - a bug: short message unless --debug
         if debug:
             raise
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        print(f"lawm-eval: internal error: {type(exc).__name__}: {detail} (rerun with --debug for the traceback)",
+        print(f"lawm-eval: internal error: {one_line(exc)} (rerun with --debug for the traceback)",
               file=sys.stderr)
         return 1
 

@@ -20,10 +20,10 @@ from lawm_eval.catalog import model_config_names, registries
 from lawm_eval.errors import ConfigError, UnknownNameError, did_you_mean
 from lawm_eval.paths import data_dir
 from lawm_eval.suites.manifest import SuiteManifest
+from lawm_eval.types import NO_PLANNER, VIDEO_MODES, RunConfig
 
 GROUPS = ("suite", "model", "planner", "executor")
 DEFAULT_SUITE = "point_mass"
-NO_PLANNER = "none"
 
 
 def parse_overrides(overrides: Sequence[str]) -> list[Any]:
@@ -37,8 +37,7 @@ def parse_overrides(overrides: Sequence[str]) -> list[Any]:
         try:
             parsed.extend(parser.parse_overrides([text]))
         except OverrideParseException as exc:
-            reason = str(exc).strip().splitlines()[0]
-            raise ConfigError(f"cannot parse override '{text}': {reason}") from None
+            raise ConfigError(f"cannot parse override '{text}': {first_line(exc)}") from None
     for override in parsed:
         if override.is_sweep_override():
             raise ConfigError(f"sweeps are not supported: '{override.input_line}' (run each value separately)")
@@ -101,9 +100,10 @@ def store_nodes(manifest: SuiteManifest, planner: str) -> None:
     if planner != NO_PLANNER:
         store.store(group="planner", name=planner, node=planner_node(planner, manifest))
     with_files = model_config_names()
-    for name in registries()["model"].names():
-        if name not in with_files:
-            store.store(group="model", name=name, node={"name": name})
+    for entry in registries()["model"].entries():
+        if entry.name not in with_files:  # a plugin model: its registered target is its factory
+            factory = {"factory": entry.target} if isinstance(entry.target, str) else {}
+            store.store(group="model", name=entry.name, node={"name": entry.name, **factory})
     executor_files = {p.stem for p in (data_dir("configs") / "executor").glob("*.yaml")}
     for name in registries()["executor"].names():
         if name not in executor_files:
@@ -121,7 +121,7 @@ def node_keys(group: str, choice: str, manifest: SuiteManifest) -> set[str]:
         import yaml
 
         return set(yaml.safe_load(path.read_text()) or {})
-    return {"name"}
+    return {"name", "factory"} if group == "model" else {"name"}
 
 
 def top_level_keys() -> set[str]:
@@ -151,8 +151,8 @@ def check_keys(parsed: Sequence[Any], choices: dict[str, str], manifest: SuiteMa
                 )
 
 
-def compose_config(overrides: Sequence[str] = ()) -> dict[str, Any]:
-    """The resolved run configuration (a plain dict) for these command-line overrides."""
+def compose_config(overrides: Sequence[str] = ()) -> RunConfig:
+    """The resolved, typed run configuration for these command-line overrides."""
     from hydra import compose, initialize_config_dir
     from hydra.errors import HydraException
     from omegaconf import OmegaConf
@@ -177,9 +177,10 @@ def compose_config(overrides: Sequence[str] = ()) -> dict[str, Any]:
         key = getattr(exc, "full_key", None) or "a required key"
         raise ConfigError(f"{key} must be set (it is '???' in its config)") from None
     except (HydraException, OmegaConfBaseException) as exc:
-        first = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
-        raise ConfigError(first) from None
-    return resolved
+        raise ConfigError(first_line(exc)) from None
+    if resolved.get("save_video") not in VIDEO_MODES:
+        raise ConfigError(f"save_video must be one of {', '.join(VIDEO_MODES)}, got {resolved.get('save_video')!r}")
+    return RunConfig.from_dict(resolved)
 
 
 def default_choices() -> dict[str, str]:

@@ -58,3 +58,17 @@ def did_you_mean(name: str, choices: Iterable[str]) -> str:
         shown = ", ".join(choices[:12]) + (", ..." if len(choices) > 12 else "")
         return f"; choose one of: {shown}"
     return ""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first non-empty line of an exception's message, or its type name when it has none."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one line: a LawmEvalError's message as is, anything else with its type."""
+    line = first_line(exc)
+    if isinstance(exc, LawmEvalError) or line == type(exc).__name__:
+        return line
+    return f"{type(exc).__name__}: {line}"

@@ -13,6 +13,7 @@ EpisodeKey = tuple[str, str, str, int, int]  # (suite, version, task, episode_id
 
 # Fields that change from one run of the same episode to the next; excluded when comparing records.
 TIMING_FIELDS = ("wall_time_s", "started_at", "worker")
+NO_PLANNER = "none"  # the planner choice of suites that run a policy (no planner)
 
 
 def to_jsonable(value: Any) -> Any:
@@ -75,17 +76,17 @@ class EpisodeSpec:
         return cls(**{f.name: data[f.name] for f in dataclasses.fields(cls) if f.name in data})
 
 
+SPEC_FIELDS = tuple(f.name for f in dataclasses.fields(EpisodeSpec))
+
+
 @dataclass(frozen=True)
 class EpisodeRecord:
-    """What one finished (or failed) episode produced; one line of episodes.jsonl."""
+    """What one finished (or failed) episode produced; one line of episodes.jsonl.
 
-    suite: str
-    version: str
-    task: str
-    episode_idx: int
-    seed: int
-    group: str = ""
-    task_index: int = 0
+    It embeds the EpisodeSpec it ran; in JSON the spec's fields sit at the top level (so a line reads
+    flat, and records written before the embedding load unchanged)."""
+
+    spec: EpisodeSpec
     success: bool | None = None
     metrics: Mapping[str, Any] = field(default_factory=dict)
     steps: int = 0
@@ -96,27 +97,40 @@ class EpisodeRecord:
     package_version: str = ""
     simulator_versions: Mapping[str, str] = field(default_factory=dict)
     deviations: tuple[str, ...] = ()
+    provenance: Mapping[str, Any] = field(default_factory=dict)  # model id, factory, checkpoint, recipe, git
     info: Mapping[str, Any] = field(default_factory=dict)
     wall_time_s: float = 0.0
     started_at: str = ""
     worker: str = ""
 
+    suite = property(lambda self: self.spec.suite)
+    version = property(lambda self: self.spec.version)
+    task = property(lambda self: self.spec.task)
+    episode_idx = property(lambda self: self.spec.episode_idx)
+    seed = property(lambda self: self.spec.seed)
+    group = property(lambda self: self.spec.group)
+    task_index = property(lambda self: self.spec.task_index)
+
     @property
     def key(self) -> EpisodeKey:
-        return (self.suite, self.version, self.task, self.episode_idx, self.seed)
+        return self.spec.key
 
     def to_dict(self) -> dict[str, Any]:
-        return to_jsonable(dataclasses.asdict(self))
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "spec"}
+        spec = self.spec.to_dict()
+        spec.pop("params")  # the episode's parameters are part of ``info``
+        return to_jsonable({**spec, **data})
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> EpisodeRecord:
-        names = {f.name for f in dataclasses.fields(cls)}
         missing = {"suite", "version", "task", "episode_idx", "seed"} - set(data)
         if missing:
             raise ValueError(f"record lacks {', '.join(sorted(missing))}")
+        names = {f.name for f in dataclasses.fields(cls)} - {"spec"}
         values = {k: v for k, v in data.items() if k in names}
         values["deviations"] = tuple(values.get("deviations", ()))
-        return cls(**values)
+        spec = EpisodeSpec.from_dict({k: v for k, v in data.items() if k in SPEC_FIELDS and k != "params"})
+        return cls(spec=spec, **values)
 
     def comparable(self) -> dict[str, Any]:
         """The record without timing fields: equal for the same config and seed."""
@@ -138,6 +152,91 @@ class RunInfo:
     package_version: str
     deviations: tuple[str, ...] = ()
     library_versions: Mapping[str, str] = field(default_factory=dict)
+    git_revision: str | None = None  # of the lawm-eval checkout, when it is one
 
     def to_dict(self) -> dict[str, Any]:
         return to_jsonable(dataclasses.asdict(self))
+
+
+VIDEO_MODES = ("none", "first_n", "failures", "all")
+
+
+@dataclass(frozen=True)
+class VideoPolicy:
+    """Which episodes keep a video: none, the first ``episodes`` of each task, failures, or all."""
+
+    mode: str = "none"
+    episodes: int = 2
+
+    def captures(self, spec: EpisodeSpec) -> bool:
+        """Whether the suite should render frames for this episode."""
+        if self.mode == "first_n":
+            return spec.episode_idx < self.episodes
+        return self.mode in ("failures", "all")
+
+    def keeps(self, success: bool | None) -> bool:
+        """Whether a captured video is written, given the episode's outcome."""
+        return self.mode != "failures" or not success
+
+
+@dataclass(frozen=True)
+class Component:
+    """One chosen component of a run (suite, model, planner, executor) and its options."""
+
+    name: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, **self.options}
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """The resolved, typed configuration of one run; built once by ``config.compose_config``.
+
+    ``suite.options`` holds ``version`` and the protocol parameters; ``planner`` is None when the
+    suite runs without one. ``to_dict`` is what config.yaml stores."""
+
+    suite: Component
+    model: Component
+    planner: Component | None
+    executor: Component
+    run_id: str | None = None
+    results_dir: str = "results/runs"
+    video: VideoPolicy = VideoPolicy()
+
+    @property
+    def suite_params(self) -> dict[str, Any]:
+        return {k: v for k, v in self.suite.options.items() if k != "version"}
+
+    @property
+    def planner_name(self) -> str | None:
+        return self.planner.name if self.planner else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_jsonable({
+            "suite": self.suite.to_dict(), "model": self.model.to_dict(),
+            "planner": self.planner.to_dict() if self.planner else {"name": NO_PLANNER},
+            "executor": self.executor.to_dict(), "run_id": self.run_id, "results_dir": self.results_dir,
+            "save_video": self.video.mode, "video_episodes": self.video.episodes,
+        })
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunConfig:
+        """From the plain dict Hydra composes (or config.yaml holds)."""
+        def component(node: Mapping[str, Any]) -> Component:
+            node = dict(node)
+            return Component(node.pop("name"), node)
+
+        planner = data.get("planner") or {"name": NO_PLANNER}
+        return cls(
+            suite=component(data["suite"]), model=component(data["model"]),
+            planner=None if planner["name"] == NO_PLANNER else component(planner),
+            executor=component(data["executor"]), run_id=data.get("run_id"),
+            results_dir=str(data.get("results_dir", "results/runs")),
+            video=VideoPolicy(data.get("save_video", "none"), int(data.get("video_episodes", 2))),
+        )
+
+    def with_run_id(self, run_id: str) -> RunConfig:
+        return dataclasses.replace(self, run_id=run_id)
+

@@ -11,7 +11,7 @@ from lawm_eval.types import EpisodeRecord, EpisodeSpec
 
 
 def record(i: int, **kw) -> EpisodeRecord:
-    return EpisodeRecord(suite="s", version="v1", task="t", episode_idx=i, seed=100 + i, success=True, **kw)
+    return EpisodeRecord(EpisodeSpec("s", "v1", "t", i, 100 + i), success=True, **kw)
 
 
 def test_append_and_reload(tmp_path):

@@ -1,45 +1,105 @@
+"""Leaderboards: one aggregation path from records (and merged metric states) to tables and plots."""
+
 from __future__ import annotations
+
+import math
 
 import pandas as pd
 import pytest
 
-from lawm_eval.metrics.success import wilson_interval
+from lawm_eval.metrics.aggregate import RunResults, leaderboard_rows, summarize
+from lawm_eval.metrics.distribution import FID
 from lawm_eval.report.build import build_report
+from lawm_eval.report.runs import load_run
 from lawm_eval.runner.records import RecordStore
-from lawm_eval.types import EpisodeRecord
+from lawm_eval.runner.states import write_states
+from lawm_eval.types import EpisodeRecord, EpisodeSpec
 
 
-def write_run(root, run_id, successes, model="m", planner="cem", task="t", error_at=None):
+def record(i, ok, task="t", suite="s", model="m", planner="cem", error=None, **kw):
+    return EpisodeRecord(EpisodeSpec(suite, "v1", task, i, i, group="g"), success=ok, model=model, planner=planner,
+                         error=error, **kw)
+
+
+def write_run(root, run_id, successes, model="m", task="t", error_at=None):
     store = RecordStore(root / run_id)
     for i, ok in enumerate(successes):
-        store.append(EpisodeRecord(suite="s", version="v1", task=task, episode_idx=i, seed=i, group="g",
-                                   success=ok, metrics={"dist": float(i)}, model=model, planner=planner,
-                                   error="boom" if i == error_at else None))
+        store.append(record(i, ok, task, model=model, metrics={"dist": float(i)},
+                            error="boom" if i == error_at else None))
 
 
-def test_leaderboard_rows_intervals_and_files(tmp_path):
+def test_success_rate_wilson_interval_and_errors_count_as_failures():
+    rows = summarize([record(0, True), record(1, True), record(2, False), record(3, True)])
+    # Wilson 95% for 3/4, closed form: centre (p + z²/2n)/(1 + z²/n), half z·sqrt(p(1-p)/n + z²/4n²)/(1 + z²/n)
+    assert rows["success_rate"] == 0.75
+    assert (rows["success_rate_ci_low"], rows["success_rate_ci_high"]) == pytest.approx((0.30064, 0.95441), abs=1e-5)
+    errored = summarize([record(0, True), record(1, None, error="boom"), record(2, None)])
+    assert errored["success_rate"] == 0.5 and errored["success_rate_n"] == 2 and errored["errors"] == 1
+
+
+def test_means_carry_a_t_interval_and_their_count():
+    row = summarize([record(i, None, metrics={"dist": v}) for i, v in enumerate([1.0, 2.0, 3.0, None])])
+    # mean 2, sd 1, n 3: half-width t(0.975, 2) / sqrt(3) = 4.302653 / 1.732051
+    assert row["dist"] == 2.0 and row["dist_n"] == 3
+    assert row["dist_ci_high"] - 2.0 == pytest.approx(4.302653 / math.sqrt(3), rel=1e-6)
+    assert "success_rate" not in row  # no episode reported success
+
+
+def test_leaderboard_files_per_suite_in_a_fixed_order(tmp_path):
     write_run(tmp_path / "runs", "a", [True, True, False, True], model="good")
     write_run(tmp_path / "runs", "b", [False, False, True, None], model="bad", error_at=3)
     report = build_report([tmp_path / "runs"], tmp_path / "out")
     board = report.leaderboard.set_index("run_id")
-    assert board.loc["a", "success_rate"] == 0.75
-    assert (board.loc["a", "success_ci_low"], board.loc["a", "success_ci_high"]) == pytest.approx(wilson_interval(3, 4))
-    # the errored episode counts as a failure and is counted in 'errors'
     assert board.loc["b", "success_rate"] == 0.25 and board.loc["b", "errors"] == 1
     assert board.loc["a", "dist"] == pytest.approx(1.5)
     csv = pd.read_csv(tmp_path / "out" / "leaderboard.csv")
-    assert list(csv["run_id"]) == ["b", "a"] or set(csv["run_id"]) == {"a", "b"}
-    md = (tmp_path / "out" / "leaderboard.md").read_text()
-    assert "| s | v1 | g | good | cem | a | 4 | 0 | 0.750 [0.301, 0.954] |" in md
-    assert (tmp_path / "out" / "per_task.png").read_bytes()[:4] == b"\x89PNG"
+    assert list(csv["model"]) == ["bad", "good"]  # sorted by suite, group, model
+    md = (tmp_path / "out" / "s.md").read_text()
+    assert "| good | cem | 4 (incomplete) | 0 | 0.750 [0.301, 0.954] | 1.500 [-0.554, 3.554] | a |" in md
+    assert "success rate ↑" in md
+    assert (tmp_path / "out" / "s.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "out" / "s.csv").exists()
 
 
-def test_per_task_table_splits_tasks(tmp_path):
+def test_incomplete_runs_are_marked_with_their_expected_count():
+    rows = leaderboard_rows([RunResults("r", [record(0, True)], expected=512)])
+    assert rows[0]["complete"] is False and rows[0]["expected"] == 512
+    from lawm_eval.report.tables import to_markdown
+
+    assert "| 1 of 512 (incomplete) |" in to_markdown(rows)
+
+
+def test_per_task_rows_split_tasks(tmp_path):
     write_run(tmp_path, "r", [True, False], task="open_drawer")
-    store = RecordStore(tmp_path / "r")
-    store.append(EpisodeRecord(suite="s", version="v1", task="push_red", episode_idx=0, seed=9, group="g",
-                               success=True, model="m", planner="cem"))
+    RecordStore(tmp_path / "r").append(record(0, True, task="push_red"))
     report = build_report([tmp_path / "r"], tmp_path / "out")
     tasks = report.per_task.set_index("task")
     assert tasks.loc["open_drawer", "n"] == 2 and tasks.loc["push_red", "success_rate"] == 1.0
     assert len(report.leaderboard) == 1 and report.leaderboard.loc[0, "n"] == 3
+
+
+def test_merged_metrics_reach_the_leaderboard_with_their_sample_count(tmp_path):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    run_dir = tmp_path / "fidrun"
+    store = RecordStore(run_dir)
+    whole = FID()
+    for i in range(4):
+        fid = FID()
+        real, fake = rng.normal(size=(3, 2048)), rng.normal(0.5, 1.0, size=(3, 2048))
+        fid.real.update(real)
+        fid.fake.update(fake)
+        whole.real.update(real)
+        whole.fake.update(fake)
+        path = write_states(run_dir, f"ep{i}", {"fid_controller": fid})
+        store.append(record(i, None, metrics={"psnr_controller": 20.0 + i}, info={"states": path}))
+    loaded = load_run(run_dir)
+    (row,) = leaderboard_rows([loaded])
+    assert row["fid_controller"] == pytest.approx(whole.compute()["value"], rel=1e-9)
+    assert row["fid_controller_n"] == 12 and "fid_controller_ci_low" not in row
+    report = build_report([run_dir], tmp_path / "out")
+    assert "fid controller ↓" in report.markdown and "(n=12)" in report.markdown
+    # from memory and from disk: the same row
+    again = leaderboard_rows([RunResults(loaded.run_id, loaded.records, None, loaded.merged)])
+    assert again == [row]

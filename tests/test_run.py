@@ -58,15 +58,32 @@ def test_resume_refuses_a_different_experiment(compose):
     run_evaluation(compose("suite.episodes=2", "run_id=x", "executor.progress=off"))
 
 
-def test_episode_exceptions_become_error_records(compose):
-    # the linear model reads state vectors: rgb observations fail inside every episode
-    outcome = run_evaluation(compose("suite.episodes=2", "suite.observation=rgb", "run_id=err"))
+def test_a_model_that_cannot_serve_the_suite_is_refused_before_the_first_episode(compose, tmp_path):
+    # the linear model reads state vectors; with rgb observations the probe call fails, nothing runs
+    with pytest.raises(ModelError, match="model 'linear' cannot serve suite 'point_mass': .*reads state vectors"):
+        run_evaluation(compose("suite.episodes=2", "suite.observation=rgb", "run_id=err"))
+    assert not (tmp_path / "runs" / "err").exists()
+
+
+def test_episode_exceptions_become_error_records(compose, monkeypatch):
+    from lawm_eval.suites.point_mass import PointMassSuite
+
+    original = PointMassSuite.run_episode
+
+    def fails_on_the_second(self, spec, model, planner, *, frames=False):
+        if spec.episode_idx == 1:
+            raise ValueError("boom in episode 1\nsecond line")
+        return original(self, spec, model, planner, frames=frames)
+
+    monkeypatch.setattr(PointMassSuite, "run_episode", fails_on_the_second)
+    outcome = run_evaluation(compose("suite.episodes=3", "run_id=err"))
     recs = list(records_of(outcome.run_dir).values())
-    assert len(recs) == 2 and outcome.report.errors == 2
-    assert all(r.error and "reads state vectors" in r.error and r.success is None for r in recs)
-    assert "traceback" in recs[0].info
-    assert outcome.summary["overall"]["success_rate"]["value"] == 0.0  # errors count as failures
-    assert len(outcome.summary["errors"]) == 2
+    assert len(recs) == 3 and outcome.report.errors == 1
+    (bad,) = [r for r in recs if r.error]
+    assert bad.error == "ValueError: boom in episode 1" and bad.success is None and bad.episode_idx == 1
+    assert "traceback" in bad.info
+    assert outcome.summary["overall"]["success_rate"] == pytest.approx(2 / 3)  # an error counts as a failure
+    assert outcome.summary["overall"]["errors"] == 1 and len(outcome.summary["errors"]) == 1
 
 
 class NaNWorld:
@@ -87,17 +104,17 @@ def only_policy(suite):
     return ModelBundle("policy_only", policy=object())
 
 
-def test_nan_from_a_model_is_a_clear_error_record(compose):
-    outcome = run_evaluation(compose("suite.episodes=1", "model=custom", "model.target=test_run:nan_model",
-                                     "run_id=nan"))
-    (rec,) = records_of(outcome.run_dir).values()
-    assert rec.error == "world_model.rollout returned 2560 NaN/inf values"
+def test_nan_from_a_model_is_a_clear_error_before_any_episode(compose, tmp_path):
+    with pytest.raises(ModelError, match=r"model 'nan' cannot serve suite 'point_mass': "
+                                         r"world_model.rollout returned 8 NaN/inf values$"):
+        run_evaluation(compose("suite.episodes=1", "model=custom", "model.factory=test_run:nan_model", "run_id=nan"))
+    assert not (tmp_path / "runs" / "nan").exists()
 
 
 def test_a_model_without_the_needed_parts_fails_before_any_episode(compose):
     with pytest.raises(ModelError, match="suite 'point_mass' needs encoder, controller, world_model but model "
                                          "'policy_only' provides policy"):
-        run_evaluation(compose("model=custom", "model.target=test_run:only_policy", "run_id=parts"))
+        run_evaluation(compose("model=custom", "model.factory=test_run:only_policy", "run_id=parts"))
 
 
 def test_unknown_model_parameter_is_named(compose):

@@ -27,6 +27,11 @@ def dataset_path(name: str) -> Path:
     return cache_dir() / "data" / RECIPES[name]["folder"]
 
 
+def is_generated(name: str) -> bool:
+    """False for a recipe whose dataset is not in the cache yet (anything else is a path: True)."""
+    return name not in RECIPES or (dataset_path(name) / ".complete").exists()
+
+
 def ensure_dataset(name: str) -> Path:
     """Generate the recipe's dataset into the cache unless it is there already."""
     recipe = RECIPES[name]

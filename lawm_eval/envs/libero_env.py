@@ -57,18 +57,6 @@ def prepare() -> Any:
     return libero_module
 
 
-def libero_versions() -> dict[str, str]:
-    import importlib.metadata
-
-    versions = {}
-    for dist in ("libero", "robosuite", "mujoco", "bddl"):
-        try:
-            versions[dist] = importlib.metadata.version(dist)
-        except importlib.metadata.PackageNotFoundError:
-            versions[dist] = "not installed"
-    return versions
-
-
 @dataclass(frozen=True)
 class TaskInfo:
     index: int
@@ -108,6 +96,16 @@ def make_env(task: TaskInfo, image_size: int, cameras: bool, seed: int) -> Any:
                          has_renderer=False)
     env.seed(seed)
     return env
+
+
+def quat_to_axis_angle(quat_xyzw: np.ndarray) -> np.ndarray:
+    """robosuite's quaternion (x, y, z, w) → axis-angle (3,), as openpi builds the state."""
+    q = np.asarray(quat_xyzw, dtype=float)
+    w = np.clip(q[3], -1.0, 1.0)
+    den = np.sqrt(1.0 - w * w)
+    if np.isclose(den, 0.0):
+        return np.zeros(3)
+    return q[:3] * 2.0 * np.arccos(w) / den
 
 
 def rotate_180(image: np.ndarray) -> np.ndarray:

@@ -67,15 +67,15 @@ def _unflatten(flat: dict[str, Any]) -> dict[str, Any]:
 
 
 def save_states(path: str, states: dict[str, Metric]) -> None:
-    """Write metric states to one .npz: '<name>/__metric__', '<name>/__init__' (JSON) and the
-    flattened state arrays. ``load_states`` rebuilds the Metric objects."""
+    """Write metric states to one .npz: '<name>/__metric__' (the class as 'module:Class'),
+    '<name>/__init__' (JSON) and the flattened state arrays. ``load_states`` rebuilds the Metric objects."""
     import json
 
     import numpy as np
 
     arrays: dict[str, Any] = {}
     for name, metric in states.items():
-        arrays[f"{name}/__metric__"] = np.array(metric.name)
+        arrays[f"{name}/__metric__"] = np.array(class_path(type(metric)))
         arrays[f"{name}/__init__"] = np.array(json.dumps(metric.init_kwargs()))
         for key, value in _flatten(metric.state_dict()).items():
             arrays[f"{name}/{key}"] = np.asarray(value)
@@ -83,12 +83,47 @@ def save_states(path: str, states: dict[str, Metric]) -> None:
         np.savez(f, **arrays)
 
 
+def class_path(cls: type) -> str:
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+# States written before the class path was stored name the metric instead.
+_LEGACY_NAMES = {
+    "fid": "lawm_eval.metrics.distribution:FID", "fvd": "lawm_eval.metrics.distribution:FVD",
+    "psnr": "lawm_eval.metrics.image:PSNR", "ssim": "lawm_eval.metrics.image:SSIM",
+    "lpips": "lawm_eval.metrics.image:LPIPS", "ate": "lawm_eval.metrics.trajectory:ATE",
+    "rpe": "lawm_eval.metrics.trajectory:RPE", "delta_xyz": "lawm_eval.metrics.trajectory:DeltaXYZ",
+    "cca": "lawm_eval.metrics.latent:CCA", "codebook": "lawm_eval.metrics.latent:Codebook",
+    "mean": "lawm_eval.metrics.stats:Mean", "success_rate": "lawm_eval.metrics.success:SuccessRate",
+}
+
+
+def metric_class(path: str) -> type[Metric]:
+    """The Metric class a states file names. Only lawm_eval's modules, or modules this process has
+    already imported (a plugin suite's), are imported, and only a Metric subclass is accepted: a
+    states file cannot make us import or call anything else."""
+    import importlib
+    import sys
+
+    from lawm_eval.errors import RecordsError
+
+    path = _LEGACY_NAMES.get(path, path)
+    module_name, _, qualname = path.partition(":")
+    if not qualname or not (module_name == "lawm_eval" or module_name.startswith("lawm_eval.")
+                            or module_name in sys.modules):
+        raise RecordsError(f"metric states name '{path}', which is not a metric class lawm-eval may load")
+    obj: Any = importlib.import_module(module_name)
+    for part in qualname.split("."):
+        obj = getattr(obj, part, None)
+    if not (isinstance(obj, type) and issubclass(obj, Metric)):
+        raise RecordsError(f"metric states name '{path}', which is not a Metric class")
+    return obj
+
+
 def load_states(path: str) -> dict[str, Metric]:
     import json
 
     import numpy as np
-
-    from lawm_eval.catalog import registries
 
     with np.load(path, allow_pickle=False) as data:
         flat = {key: data[key] for key in data.files}
@@ -98,7 +133,7 @@ def load_states(path: str) -> dict[str, Metric]:
         by_name.setdefault(name, {})[rest] = value
     states = {}
     for name, entries in by_name.items():
-        metric_cls = registries()["metric"].get(str(entries.pop("__metric__")))
+        metric_cls = metric_class(str(entries.pop("__metric__")))
         metric = metric_cls(**json.loads(str(entries.pop("__init__"))))
         metric.load_state_dict(_unflatten(entries))
         states[name] = metric

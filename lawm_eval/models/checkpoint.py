@@ -38,6 +38,5 @@ def load_model(path: str | Path, method: str, build: Any) -> tuple[nn.Module, di
     try:
         module.load_state_dict(payload["state_dict"], strict=True)
     except RuntimeError as exc:
-        first = str(exc).strip().splitlines()[0]
-        raise CheckpointError(f"{path} does not fit the '{method}' model: {first}") from None
+        raise CheckpointError(f"{path} does not fit the '{method}' model: {first_line(exc)}") from None
     return module.eval(), payload.get("extra", {})

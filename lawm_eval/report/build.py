@@ -1,19 +1,22 @@
-"""``lawm-eval report``: read runs, write leaderboard.csv/.md, per_task.csv/.md and a plot."""
+"""``lawm-eval report``: read runs, write one leaderboard table and one plot per suite, plus the
+combined leaderboard.csv / per_task.csv for pandas."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from lawm_eval.errors import LawmEvalError
-from lawm_eval.report.aggregate import find_runs, leaderboard, load_records, per_task
-from lawm_eval.report.plots import plot_per_task
+from lawm_eval.metrics.aggregate import RunResults, leaderboard_rows
+from lawm_eval.report.plots import plot_suite
 from lawm_eval.report.reported import load_reported
 from lawm_eval.report.reported import to_markdown as reported_markdown
-from lawm_eval.report.tables import to_markdown
+from lawm_eval.report.runs import find_runs, load_run
+from lawm_eval.report.tables import INTERVALS_NOTE, by_suite, suite_markdown
 
 
 @dataclass
@@ -24,27 +27,44 @@ class Report:
     markdown: str
 
 
-def build_report(runs: Sequence[str | Path], out_dir: str | Path) -> Report:
-    run_dirs = find_runs(runs)
-    if not run_dirs:
-        raise LawmEvalError(f"no runs found in {', '.join(map(str, runs))}")
-    df = load_records(run_dirs)
-    if df.empty:
+def write_suite(out: Path, suite: str, rows: list[dict[str, Any]], task_rows: list[dict[str, Any]],
+                title: str) -> tuple[str, list[Path]]:
+    """<suite>.csv, <suite>.md (with the papers' reported numbers) and <suite>.png; returns the Markdown."""
+    reported = reported_markdown(load_reported([suite]))
+    markdown = suite_markdown(rows, title) + reported
+    files = [out / f"{suite}.csv", out / f"{suite}.md"]
+    pd.DataFrame(rows).to_csv(files[0], index=False)
+    plot = plot_suite(rows, task_rows, out / f"{suite}.png")
+    picture = f"\n![{suite}]({plot.name})\n" if plot else ""
+    files[1].write_text(f"# {title}\n\n" + suite_markdown(rows) + reported + picture + "\n" + INTERVALS_NOTE)
+    return markdown, files + ([plot] if plot else [])
+
+
+def build_report(runs: Sequence[str | Path] | Sequence[RunResults], out_dir: str | Path) -> Report:
+    """Tables and plots for run directories (or RunResults already in memory)."""
+    results = [r if isinstance(r, RunResults) else None for r in runs]
+    if any(r is None for r in results):
+        run_dirs = find_runs([str(r) for r in runs])
+        if not run_dirs:
+            raise LawmEvalError(f"no runs found in {', '.join(map(str, runs))}")
+        results = [load_run(path) for path in run_dirs]
+    if not any(r.records for r in results):
         raise LawmEvalError(f"the runs in {', '.join(map(str, runs))} have no recorded episodes yet")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    board, tasks = leaderboard(df), per_task(df)
-    reported = load_reported(board["suite"].unique())
-    markdown = to_markdown(board) + reported_markdown(reported)
-    files = [out / "leaderboard.csv", out / "leaderboard.md", out / "per_task.csv", out / "per_task.md"]
-    board.to_csv(files[0], index=False)
-    files[1].write_text("# Leaderboard\n\n" + markdown)
-    tasks.to_csv(files[2], index=False)
-    if not reported.empty:
-        reported.to_csv(out / "reported.csv", index=False)
-        files.append(out / "reported.csv")
-    files[3].write_text("# Per-task results\n\n" + to_markdown(tasks))
-    plot = plot_per_task(tasks, out / "per_task.png")
-    if plot is not None:
-        files.append(plot)
+    rows, task_rows = leaderboard_rows(results), leaderboard_rows(results, per_task=True)
+    files: list[Path] = []
+    sections = []
+    tasks_by_suite = by_suite(task_rows)
+    for (suite, version), part in by_suite(rows).items():
+        markdown, written = write_suite(out, suite, part, tasks_by_suite.get((suite, version), []),
+                                        f"{suite} {version}")
+        sections.append(markdown)
+        files += written
+    board, tasks = pd.DataFrame(rows), pd.DataFrame(task_rows)
+    markdown = "\n".join(sections) + "\n" + INTERVALS_NOTE
+    board.to_csv(out / "leaderboard.csv", index=False)
+    tasks.to_csv(out / "per_task.csv", index=False)
+    (out / "leaderboard.md").write_text("# Leaderboard\n\n" + markdown)
+    files += [out / "leaderboard.csv", out / "leaderboard.md", out / "per_task.csv"]
     return Report(board, tasks, files, markdown)

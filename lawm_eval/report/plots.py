@@ -1,53 +1,89 @@
-"""Bar charts with 95% interval bars: success rate (or the first metric) per task and run."""
+"""One bar chart per suite with 95% interval bars: success rate per task (LIBERO-style suites) or
+the suite's headline metric per run (its manifest's first ``metrics:`` entry and its variants)."""
 
 from __future__ import annotations
 
+import math
+import textwrap
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-import pandas as pd
+
+from lawm_eval.metrics.aggregate import value_columns
+from lawm_eval.metrics.specs import base_name, spec_for
+from lawm_eval.report.tables import header
 
 
-def plot_per_task(table: pd.DataFrame, path: Path, value: str | None = None) -> Path | None:
-    """One panel per suite; x = task, one bar per run. Returns None when there is nothing to plot."""
+def headline(suite: str, columns: Sequence[str]) -> list[str]:
+    """The columns to plot: success rate, else every column of the manifest's first metric."""
+    if "success_rate" in columns:
+        return ["success_rate"]
+    from lawm_eval.catalog import registries
+
+    first = None
+    if suite in registries()["suite"]:
+        metrics = registries()["suite"].get(suite).metrics
+        first = metrics[0] if metrics else None
+    chosen = [c for c in columns if base_name(c) == first] if first else []
+    return chosen or list(columns[:1])
+
+
+def _label(row: Mapping[str, Any]) -> str:
+    planner = row.get("planner")
+    return f"{row['model']}" + (f" / {planner}" if planner and planner != "-" else "")
+
+
+def _interval(row: Mapping[str, Any], name: str) -> tuple[float, float]:
+    value = float(row.get(name, math.nan))
+    low, high = row.get(f"{name}_ci_low"), row.get(f"{name}_ci_high")
+    if low is None or high is None or math.isnan(float(low)) or math.isnan(value):
+        return 0.0, 0.0
+    return value - float(low), float(high) - value
+
+
+def plot_suite(rows: Sequence[Mapping[str, Any]], task_rows: Sequence[Mapping[str, Any]], path: Path) -> Path | None:
+    """x = tasks (success rate, when the suite has several tasks) or the headline columns; one bar
+    per run. Returns None when there is nothing to plot."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    if table.empty:
+    columns = value_columns(rows)
+    if not rows or not columns:
         return None
-    if value is None:
-        value = "success_rate" if "success_rate" in table else next(
-            (c[: -len("_ci_low")] for c in table.columns if c.endswith("_ci_low") and c != "success_ci_low"), None
-        )
-    if value is None or value not in table:
-        return None
-    low_col = "success_ci_low" if value == "success_rate" else f"{value}_ci_low"
-    high_col = "success_ci_high" if value == "success_rate" else f"{value}_ci_high"
-    suites = list(dict.fromkeys(table["suite"]))
-    fig, axes = plt.subplots(len(suites), 1, figsize=(max(6, 1.2 * table["task"].nunique() + 3), 3.2 * len(suites)),
-                             squeeze=False)
-    for ax, suite in zip(axes[:, 0], suites):
-        part = table[table["suite"] == suite]
-        tasks = list(dict.fromkeys(part["task"]))
-        runs = list(dict.fromkeys(part["run_id"]))
-        width = 0.8 / max(1, len(runs))
-        for i, run in enumerate(runs):
-            rows = part[part["run_id"] == run].set_index("task").reindex(tasks)
-            x = np.arange(len(tasks)) + (i - (len(runs) - 1) / 2) * width
-            y = rows[value].to_numpy(dtype=float)
-            low = np.nan_to_num(y - rows[low_col].to_numpy(dtype=float), nan=0.0)
-            high = np.nan_to_num(rows[high_col].to_numpy(dtype=float) - y, nan=0.0)
-            label = f"{rows['model'].dropna().iloc[0]} / {rows['planner'].dropna().iloc[0]} ({run})"
-            ax.bar(x, y, width, yerr=[low, high], capsize=3, label=label)
-        ax.set_xticks(np.arange(len(tasks)))
-        ax.set_xticklabels(tasks, rotation=30, ha="right")
-        ax.set_ylabel(value.replace("_", " "))
-        ax.set_title(suite)
-        if value == "success_rate":
-            ax.set_ylim(0, 1.05)
-        ax.legend(fontsize=7, loc="best")
+    names = headline(rows[0]["suite"], columns)
+    tasks = list(dict.fromkeys(r["task"] for r in task_rows))
+    per_task = names == ["success_rate"] and len(tasks) > 1
+    source = task_rows if per_task else rows
+    xs = tasks if per_task else names
+    runs = list(dict.fromkeys(r["run_id"] for r in source))
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(xs) * max(1, len(runs)) ** 0.5 + 3), 4.2))
+    width = 0.8 / max(1, len(runs))
+    for i, run in enumerate(runs):
+        mine = [r for r in source if r["run_id"] == run]
+        y, err_low, err_high = [], [], []
+        for x in xs:
+            if per_task:
+                row, name = next((r for r in mine if r["task"] == x), None), "success_rate"
+            else:
+                row, name = mine[0], x
+            y.append(float(row.get(name, math.nan)) if row else math.nan)
+            low, high = _interval(row, name) if row else (0.0, 0.0)
+            err_low.append(low)
+            err_high.append(high)
+        positions = np.arange(len(xs)) + (i - (len(runs) - 1) / 2) * width
+        ax.bar(positions, y, width, yerr=[err_low, err_high], capsize=3, label=_label(mine[0]))
+    ax.set_xticks(np.arange(len(xs)))
+    labels = [textwrap.fill(str(x).replace("_", " "), 22) for x in xs]
+    ax.set_xticklabels(labels, rotation=30 if len(xs) > 3 else 0, ha="right" if len(xs) > 3 else "center", fontsize=7)
+    ax.set_ylabel(header(names[0]) if len(names) == 1 or per_task else header(base_name(names[0])))
+    if spec_for(names[0]).name == "success_rate":
+        ax.set_ylim(0, 1.05)
+    ax.set_title(f"{rows[0]['suite']} {rows[0]['version']} (95% intervals)")
+    ax.legend(fontsize=7, loc="best")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)

@@ -1,61 +1,90 @@
-"""Leaderboard tables as CSV and Markdown (value [95% CI low, high])."""
+"""Leaderboard tables as CSV and Markdown: one table per suite, with that suite's own metrics,
+each as value [95% CI low, high] (merged metrics as value with their sample count)."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-import pandas as pd
+from lawm_eval.metrics.aggregate import value_columns
+from lawm_eval.metrics.specs import MERGED, spec_for
 
-ID_COLUMNS = ["suite", "version", "group", "task", "model", "planner", "run_id"]
+ID_COLUMNS = ["model", "planner", "group", "task"]
 
 
-def fmt(value: float, digits: int = 3) -> str:
+def fmt(value: Any, digits: int = 3) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
+    if isinstance(value, float) and math.isinf(value):
+        return "∞" if value > 0 else "−∞"
     return f"{value:.{digits}f}"
 
 
-def with_ci(row: pd.Series, name: str) -> str:
+def cell(row: Mapping[str, Any], name: str) -> str:
     value = row.get(name)
-    low, high = row.get(f"{name}_ci_low"), row.get(f"{name}_ci_high")
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
+    if spec_for(name).aggregation == MERGED:
+        n = row.get(f"{name}_n")
+        return f"{fmt(value)} (n={n})" if n is not None else fmt(value)
+    low, high = row.get(f"{name}_ci_low"), row.get(f"{name}_ci_high")
     if low is None or (isinstance(low, float) and math.isnan(low)):
         return fmt(value)
     return f"{fmt(value)} [{fmt(low)}, {fmt(high)}]"
 
 
-def value_columns(table: pd.DataFrame) -> list[str]:
-    """Columns that carry a value with a CI: success_rate first, then metrics."""
-    names = [c[: -len("_ci_low")] for c in table.columns if c.endswith("_ci_low")]
-    names = [n for n in names if n != "success"]
-    if "success_ci_low" in table.columns:
-        names = ["success_rate", *names]
-    return names
+def header(name: str) -> str:
+    """'delta xyz (m) ↓': the metric's name, unit and better direction."""
+    spec = spec_for(name)
+    arrow = {True: " ↑", False: " ↓"}.get(spec.higher_is_better, "")
+    unit = f" ({spec.unit})" if spec.unit else ""
+    return f"{name.replace('_', ' ')}{unit}{arrow}"
 
 
-def to_markdown(table: pd.DataFrame) -> str:
-    """A GitHub Markdown table; a † marks rows whose protocol deviates from the reference."""
-    if table.empty:
+def suite_markdown(rows: Sequence[Mapping[str, Any]], title: str | None = None) -> str:
+    """A GitHub Markdown table of one suite's rows; † marks rows whose protocol deviates from the
+    reference, and runs that did not record every episode say so."""
+    if not rows:
         return "_no episodes recorded_\n"
-    ids = [c for c in ID_COLUMNS if c in table.columns]
-    values = value_columns(table)
-    header = [*ids, "n", "errors", *[v.replace("_", " ") for v in values]]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    ids = [c for c in ID_COLUMNS if any(c in row for row in rows)]
+    if ids.count("group") and len({row.get("group") for row in rows}) == 1 and "task" not in ids:
+        ids.remove("group")
+    values = value_columns(rows)
+    head = [*ids, "n", "errors", *map(header, values), "run"]
+    lines = ([f"### {title}\n"] if title else []) + ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     notes = []
-    for _, row in table.iterrows():
-        cells = [str(row[c]) for c in ids]
+    for row in rows:
+        cells = [str(row.get(c, "")) for c in ids]
         if row.get("deviations"):
             cells[0] += " †"
             notes.append(f"† {row['run_id']}: {row['deviations']}")
-        rate_ci = row.copy()
-        rate_ci["success_rate_ci_low"] = row.get("success_ci_low")
-        rate_ci["success_rate_ci_high"] = row.get("success_ci_high")
-        cells += [str(int(row["n"])), str(int(row["errors"]))]
-        cells += [with_ci(rate_ci, v) for v in values]
+        n = str(int(row["n"]))
+        if not row.get("complete", True):
+            expected = row.get("expected")
+            n += f" of {expected} (incomplete)" if expected else " (incomplete)"
+        cells += [n, str(int(row["errors"])), *[cell(row, v) for v in values], str(row.get("run_id", ""))]
         lines.append("| " + " | ".join(cells) + " |")
     text = "\n".join(lines) + "\n"
     if notes:
         text += "\n" + "\n".join(f"- {n}" for n in dict.fromkeys(notes)) + "\n"
-    text += "\nIntervals: Wilson 95% for success rates, Student-t 95% for means.\n"
     return text
+
+
+def by_suite(rows: Sequence[Mapping[str, Any]]) -> dict[tuple[str, str], list[Mapping[str, Any]]]:
+    suites: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    for row in rows:
+        suites.setdefault((row["suite"], row["version"]), []).append(row)
+    return suites
+
+
+INTERVALS_NOTE = ("Intervals: Wilson 95% for success rates, Student-t 95% for means; merged metrics (FID, FVD) "
+                  "are one value over all episodes of the row, n = samples.\n")
+
+
+def to_markdown(rows: Sequence[Mapping[str, Any]]) -> str:
+    """One table per suite, then the note on intervals."""
+    if not rows:
+        return "_no episodes recorded_\n"
+    parts = [suite_markdown(part, f"{suite} {version}") for (suite, version), part in by_suite(rows).items()]
+    return "\n".join(parts) + "\n" + INTERVALS_NOTE

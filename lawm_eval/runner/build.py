@@ -2,65 +2,41 @@
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
-from lawm_eval.bundle import ModelBundle, as_bundle, file_sha256
+from lawm_eval.bundle import ModelBundle, make_bundle
 from lawm_eval.catalog import registries
 from lawm_eval.errors import ConfigError, LawmEvalError
 from lawm_eval.registry import import_target
 from lawm_eval.suites.base import Suite
 from lawm_eval.suites.manifest import SuiteManifest
-
-NO_PLANNER = "none"
-
-
-def suite_params(config: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in config["suite"].items() if k not in ("name", "version")}
+from lawm_eval.types import RunConfig
 
 
-def build_suite(config: dict[str, Any]) -> Suite:
-    manifest: SuiteManifest = registries()["suite"].get(config["suite"]["name"])
+def build_suite(config: RunConfig) -> Suite:
+    manifest: SuiteManifest = registries()["suite"].get(config.suite.name)
     suite_cls = import_target(manifest.protocol)
-    return suite_cls(manifest, suite_params(config))
+    return suite_cls(manifest, config.suite_params)
 
 
-def call_factory(factory: Any, suite: Suite, params: dict[str, Any], name: str) -> Any:
-    """Call a model factory with its params, passing ``suite=`` when it accepts one."""
-    try:
-        signature = inspect.signature(factory)
-    except (TypeError, ValueError):
-        signature = None
-    kwargs = dict(params)
-    if signature is not None:
-        accepts_any = any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values())
-        if "suite" in signature.parameters or accepts_any:
-            kwargs["suite"] = suite
-        unknown = [k for k in params if k not in signature.parameters and not accepts_any]
-        if unknown:
-            known = [p for p in signature.parameters if p != "suite"]
-            raise ConfigError(
-                f"model '{name}' has no parameter(s) {', '.join(unknown)} (it takes: {', '.join(known) or 'none'})"
-            )
-    return factory(**kwargs)
-
-
-def build_model(config: dict[str, Any], suite: Suite) -> ModelBundle:
-    model_cfg = dict(config["model"])
-    name = model_cfg.pop("name")
-    factory = registries()["model"].get(name)
-    bundle = as_bundle(call_factory(factory, suite, model_cfg, name), name)
-    if bundle.checkpoint and not bundle.checkpoint_sha256:
-        bundle.checkpoint_sha256 = file_sha256(bundle.checkpoint)
+def build_model(config: RunConfig, suite: Suite) -> ModelBundle:
+    """Call the model's factory (``model.factory``; for plugin models without a config file, the
+    registered target) with the model config's keys, and check the bundle against the suite."""
+    model_cfg = config.model.to_dict()
+    name = config.model.name
+    entry = registries()["model"].entry(name)
+    factory = model_cfg.get("factory")
+    if factory is None or factory == entry.target:
+        factory = registries()["model"].get(name)  # names the pip extra when its module is missing
+    bundle = make_bundle(model_cfg, suite, factory=factory)
     suite.check_model(bundle)
     return bundle
 
 
-def build_planner(config: dict[str, Any], suite: Suite) -> Any:
-    planner_cfg = dict(config["planner"])
-    name = planner_cfg.pop("name")
-    if name == NO_PLANNER:
+def build_planner(config: RunConfig, suite: Suite) -> Any:
+    if config.planner is None:
         return None
+    name, planner_cfg = config.planner.name, dict(config.planner.options)
     planner_cls = registries()["planner"].get(name)
     action_dim = getattr(suite, "action_dim", None)
     if action_dim is None:
@@ -69,3 +45,11 @@ def build_planner(config: dict[str, Any], suite: Suite) -> Any:
         return planner_cls(action_dim=action_dim, **planner_cfg)
     except TypeError as exc:
         raise ConfigError(f"planner '{name}': {exc}") from None
+
+
+def build_executor(config: RunConfig) -> Any:
+    executor_cls = registries()["executor"].get(config.executor.name)
+    try:
+        return executor_cls(**config.executor.to_dict())
+    except TypeError as exc:
+        raise ConfigError(f"executor '{config.executor.name}': {exc}") from None

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from lawm_eval.runner.progress import progress_bar
+from lawm_eval.util.progress import progress_bar
 from lawm_eval.runner.worker import EpisodeResult, EpisodeWorker, RunJob
 from lawm_eval.types import EpisodeSpec
 

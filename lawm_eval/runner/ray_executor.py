@@ -27,8 +27,8 @@ from typing import Any
 from lawm_eval.errors import ConfigError, LawmEvalError
 from lawm_eval.extras import require_extra
 from lawm_eval.runner.executor import ExecutionReport, Sink
-from lawm_eval.runner.progress import progress_bar
-from lawm_eval.runner.worker import EpisodeResult, EpisodeWorker, RunJob
+from lawm_eval.util.progress import progress_bar
+from lawm_eval.runner.worker import EpisodeResult, EpisodeWorker, RunJob, make_record
 from lawm_eval.types import EpisodeSpec
 
 log = logging.getLogger("lawm_eval")
@@ -72,6 +72,8 @@ class _Slot:
 
 
 class RayExecutor:
+    remote = True  # workers build their own suite and model; the driver builds none
+
     def __init__(
         self,
         name: str = "ray",
@@ -126,8 +128,7 @@ class RayExecutor:
                 ray.init(address=self.address, runtime_env=runtime_env, log_to_driver=True,
                          configure_logging=False)
         except (ConnectionError, RuntimeError, ValueError) as exc:
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise LawmEvalError(f"cannot start or join Ray at executor.address={self.address}: {reason}") from None
+            raise LawmEvalError(f"cannot start or join Ray at executor.address={self.address}: {first_line(exc)}") from None
 
     def shutdown(self) -> None:
         import ray
@@ -235,14 +236,6 @@ class RayExecutor:
         in_flight[slot.actor.run.remote(spec)] = (slot, spec)
 
     def _died_record(self, job: RunJob, spec: EpisodeSpec, deaths: int) -> EpisodeResult:
-        from lawm_eval.types import EpisodeRecord
-
-        info = job.run_info
-        record = EpisodeRecord(
-            suite=spec.suite, version=spec.version, task=spec.task, episode_idx=spec.episode_idx, seed=spec.seed,
-            group=spec.group, task_index=spec.task_index, success=None,
-            error=f"the worker process died {deaths} times during this episode", model=info.model,
-            planner=info.planner, package_version=info.package_version, deviations=info.deviations,
-            info={**dict(spec.params), "worker_deaths": deaths}, worker="ray",
-        )
-        return EpisodeResult(record)
+        error = f"the worker process died {deaths} times during this episode"
+        return EpisodeResult(make_record(spec, job.run_info, error=error, extra_info={"worker_deaths": deaths},
+                                         worker="ray"))

@@ -1,32 +1,69 @@
-"""The driver: resolve a run, skip recorded episodes, execute the rest, write the summary."""
+"""The driver: prepare a run (shared with ``validate``), skip recorded episodes, execute the rest,
+write the summary. ``lawm-eval run`` prints its leaderboard from the returned outcome."""
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import importlib.metadata
 import logging
 import platform
+import subprocess
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from lawm_eval._version import __version__
-from lawm_eval.catalog import registries
 from lawm_eval.errors import LawmEvalError
-from lawm_eval.runner.build import build_suite
+from lawm_eval.metrics.aggregate import RunResults, group_of, summarize
+from lawm_eval.runner.build import build_executor, build_suite
 from lawm_eval.runner.executor import ExecutionReport, Executor
 from lawm_eval.runner.records import RecordStore
 from lawm_eval.runner.rundir import RunDirectory, check_run_id, default_run_id
-from lawm_eval.runner.summary import summarize
-from lawm_eval.runner.worker import EpisodeResult, RunJob
+from lawm_eval.runner.states import compute, merge_groups, merged_states, write_states
+from lawm_eval.runner.worker import EpisodeResult, RunJob, RunParts, probe
 from lawm_eval.suites.base import Suite
-from lawm_eval.types import EpisodeSpec, RunInfo
+from lawm_eval.types import EpisodeRecord, EpisodeSpec, RunConfig, RunInfo
+from lawm_eval.util.video import write_video
 
 log = logging.getLogger("lawm_eval")
 LIBRARIES = ("torch", "numpy")
-STATES_DIR = "states"
 ARTIFACTS_DIR = "artifacts"
+
+
+@dataclass
+class PreparedRun:
+    """A run checked and built, before anything is written: what ``run`` executes and ``validate`` shows."""
+
+    config: RunConfig
+    suite: Suite
+    specs: list[EpisodeSpec] | None  # None when the suite's data is not generated yet (validate only)
+    parts: RunParts | None  # built in this process (serial runs, validate); Ray actors build their own
+    notes: list[str]
+
+
+def prepare_run(config: RunConfig, *, build_parts: bool = True, generate_data: bool = True) -> PreparedRun:
+    """Check extras and assets, enumerate the episodes, build model and planner and call the model
+    once on the suite's real input shapes, so that a model that cannot serve the suite stops here,
+    before the first episode. With ``generate_data=False`` nothing is written anywhere."""
+    suite = build_suite(config)
+    suite.check_ready()
+    notes: list[str] = []
+    pending_data = None if generate_data else suite.pending_generation()
+    specs = None
+    if pending_data:
+        notes.append(pending_data)
+    else:
+        specs = suite.episodes()
+        check_unique(specs, suite.name)
+    parts = None
+    if build_parts:
+        parts = RunParts.build(config, suite)
+        if specs:
+            probe(parts, specs[0])
+        else:
+            notes.append("the model was not called: the suite has no episode to take input shapes from yet")
+    return PreparedRun(config, suite, specs, parts, notes)
 
 
 @dataclass
@@ -38,6 +75,7 @@ class RunOutcome:
     already_recorded: int  # episodes skipped because a record existed
     report: ExecutionReport
     summary: dict[str, Any]
+    results: RunResults  # what the leaderboard is made of
 
 
 def library_versions() -> dict[str, str]:
@@ -50,27 +88,32 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def make_run_info(config: dict[str, Any], suite: Suite) -> RunInfo:
-    planner = config["planner"]["name"]
+@lru_cache(maxsize=1)
+def git_revision() -> str | None:
+    """The commit of the lawm-eval checkout this package runs from, if it runs from one."""
+    root = Path(__file__).resolve().parents[2]
+    if not (root / ".git").exists():
+        return None
+    try:
+        done = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                              timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() or None
+
+
+def make_run_info(config: RunConfig, suite: Suite) -> RunInfo:
     return RunInfo(
-        run_id=config["run_id"],
+        run_id=config.run_id or "",
         suite=suite.name,
         version=suite.version,
-        model=config["model"]["name"],
-        planner=None if planner == "none" else planner,
+        model=config.model.name,
+        planner=config.planner_name,
         package_version=__version__,
         deviations=tuple(suite.deviations()),
         library_versions=library_versions(),
+        git_revision=git_revision(),
     )
-
-
-def build_executor(config: dict[str, Any]) -> Executor:
-    params = dict(config["executor"])
-    executor_cls = registries()["executor"].get(params["name"])
-    try:
-        return executor_cls(**params)
-    except TypeError as exc:
-        raise LawmEvalError(f"executor '{params['name']}': {exc}") from None
 
 
 def check_unique(specs: list[EpisodeSpec], suite: str) -> None:
@@ -81,18 +124,19 @@ def check_unique(specs: list[EpisodeSpec], suite: str) -> None:
         seen.add(spec.key)
 
 
-def episode_file_stem(record) -> str:
+def episode_file_stem(record: EpisodeRecord) -> str:
     """A file name for an episode's side files (video, metric states)."""
     task = "".join(c if c.isalnum() or c in "-_." else "_" for c in record.task)
     return f"{task}_ep{record.episode_idx:03d}_seed{record.seed}"
 
 
 class RecordWriter:
-    """The sink the executor calls in the driver: writes the episode's side files (video if kept,
-    metric states), then appends its record — so a record never points at a missing file."""
+    """The sink the executor calls in the driver: writes the episode's side files (video if the
+    run's video policy keeps it, metric states), then appends its record — so a record never
+    points at a missing file."""
 
-    def __init__(self, run_dir: RunDirectory, store: RecordStore, config: dict[str, Any]):
-        self.run_dir, self.store, self.mode = run_dir, store, config.get("save_video", "none")
+    def __init__(self, run_dir: RunDirectory, store: RecordStore, config: RunConfig):
+        self.run_dir, self.store, self.video = run_dir, store, config.video
         self.written = 0
 
     def __call__(self, result: EpisodeResult) -> None:
@@ -102,80 +146,72 @@ class RecordWriter:
             return
         info = dict(record.info)
         stem = episode_file_stem(record)
-        if result.frames is not None and (self.mode != "failures" or not record.success):
-            from lawm_eval.report.video import write_video
-
-            path = write_video(result.frames, self.run_dir.path / "videos" / stem)
-            info["video"] = str(path.relative_to(self.run_dir.path))
+        root = self.run_dir.path
+        if result.frames is not None and self.video.keeps(record.success):
+            info["video"] = str(write_video(result.frames, root / "videos" / stem).relative_to(root))
         if result.states:
-            from lawm_eval.metrics.base import save_states
-
-            (self.run_dir.path / STATES_DIR).mkdir(exist_ok=True)
-            relative = f"{STATES_DIR}/{stem}.npz"
-            tmp = self.run_dir.path / f"{relative}.tmp"
-            save_states(str(tmp), result.states)
-            tmp.replace(self.run_dir.path / relative)
-            info["states"] = relative
+            info["states"] = write_states(root, stem, result.states)
         for name, data in result.artifacts.items():
             safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
-            (self.run_dir.path / ARTIFACTS_DIR).mkdir(exist_ok=True)
-            path = self.run_dir.path / ARTIFACTS_DIR / f"{stem}_{safe}"
+            (root / ARTIFACTS_DIR).mkdir(exist_ok=True)
+            path = root / ARTIFACTS_DIR / f"{stem}_{safe}"
             path.write_bytes(data)
-            info.setdefault("artifacts", []).append(str(path.relative_to(self.run_dir.path)))
+            info.setdefault("artifacts", []).append(str(path.relative_to(root)))
         self.store.append(dataclasses.replace(record, info=info) if info != record.info else record)
         self.written += 1
 
 
-def merged_states(run_dir: Path, records) -> dict[str, Any]:
-    """Merge every recorded episode's metric states (metrics' ``merge``, never averages of averages)
-    and compute them: e.g. one FID over all windows of all workers."""
-    from lawm_eval.metrics.base import load_states
-
-    merged: dict[str, Any] = {}
+def run_summary(results: RunResults, run_info: RunInfo, overall_merged: dict[str, Any]) -> dict[str, Any]:
+    """summary.json: the run's facts, overall / per group / per task rows, merged metrics, errors."""
+    records = sorted(results.records, key=lambda r: (r.task_index, r.task, r.episode_idx, r.seed))
+    by_group: dict[str, list[EpisodeRecord]] = {}
+    by_task: dict[str, list[EpisodeRecord]] = {}
     for record in records:
-        relative = record.info.get("states")
-        if not relative:
-            continue
-        for name, metric in load_states(str(run_dir / relative)).items():
-            merged[name] = metric if name not in merged else merged[name].merge(metric)
-    results: dict[str, Any] = {}
-    for name, metric in sorted(merged.items()):
-        try:
-            results[name] = metric.compute()
-        except LawmEvalError as exc:  # e.g. FID with fewer than 2 samples so far
-            results[name] = {"error": str(exc)}
-    return results
+        by_group.setdefault(group_of(record), []).append(record)
+        by_task.setdefault(record.task, []).append(record)
+    return {
+        "run": run_info.to_dict(), "expected_episodes": results.expected, "complete": results.complete,
+        "overall": summarize(records, overall_merged),
+        "groups": {name: summarize(rs, results.merged.get(name, {})) for name, rs in by_group.items()},
+        "tasks": {name: summarize(rs) for name, rs in by_task.items()},
+        "merged_metrics": overall_merged,
+        "errors": [{"task": r.task, "episode_idx": r.episode_idx, "seed": r.seed, "error": r.error}
+                   for r in records if r.error is not None],
+    }
 
 
-def run_evaluation(config: dict[str, Any], executor: Executor | None = None) -> RunOutcome:
+def run_evaluation(config: RunConfig, executor: Executor | None = None) -> RunOutcome:
     """Run (or resume) the evaluation that ``config`` (from ``compose_config``) describes."""
-    config = copy.deepcopy(config)
-    suite = build_suite(config)
-    suite.check_ready()
-    specs = suite.episodes()
-    check_unique(specs, suite.name)
-    config["run_id"] = check_run_id(config.get("run_id") or default_run_id(config))
-    run_dir = RunDirectory(Path(config["results_dir"]) / config["run_id"])
-    resumed = run_dir.open(config)
+    executor = executor or build_executor(config)
+    in_process = not getattr(executor, "remote", False)
+    prepared = prepare_run(config, build_parts=in_process)
+    specs = prepared.specs or []
+    config = config.with_run_id(check_run_id(config.run_id or default_run_id(config)))
+    run_dir = RunDirectory(Path(config.results_dir) / config.run_id)
+    resumed = run_dir.open(config.to_dict())
     store = RecordStore(run_dir.path)
     pending = [spec for spec in specs if spec.key not in store]
-    already = len(specs) - len(pending)
-    run_info = make_run_info(config, suite)
+    run_info = make_run_info(config, prepared.suite)
     writer = RecordWriter(run_dir, store, config)
     report = ExecutionReport()
     interrupted = False
-    if pending:
-        executor = executor or build_executor(config)
-        try:
-            report = executor.run(RunJob(config, run_info, str(run_dir.path)), pending, writer)
-        except KeyboardInterrupt:
-            interrupted = True
+    try:
+        if pending:
+            job = RunJob(config, run_info, str(run_dir.path), probe_spec=pending[0], parts=prepared.parts)
+            report = executor.run(job, pending, writer)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        if prepared.parts is not None:
+            prepared.parts.suite.close()
     report.interrupted = report.interrupted or interrupted
     keys = {spec.key for spec in specs}
     records = [r for key, r in store.records.items() if key in keys]
-    header = {"run": run_info.to_dict(), "expected_episodes": len(specs), "complete": len(records) == len(specs)}
-    summary = summarize(records, header, merged_states(run_dir.path, records))
+    states = merged_states(run_dir.path, records)
+    results = RunResults(config.run_id, records, len(specs), {g: compute(m) for g, m in states.items()})
+    summary = run_summary(results, run_info, compute(merge_groups(states)))
     run_dir.write_summary(summary)
     if report.interrupted:
-        raise KeyboardInterrupt(f"interrupted after {writer.written} new episodes; rerun with run_id={config['run_id']}")
-    return RunOutcome(config["run_id"], run_dir.path, resumed, len(specs), already, report, summary)
+        raise KeyboardInterrupt(f"interrupted after {writer.written} new episodes; rerun with run_id={config.run_id}")
+    return RunOutcome(config.run_id, run_dir.path, resumed, len(specs), len(specs) - len(pending), report, summary,
+                      results)

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from lawm_eval.errors import ConfigError, RecordsError
-from lawm_eval.types import to_jsonable
+from lawm_eval.types import NO_PLANNER, RunConfig, to_jsonable
 
 CONFIG_FILE = "config.yaml"
 SUMMARY_FILE = "summary.json"
@@ -25,9 +25,9 @@ IDENTITY_KEYS = ("suite", "model", "planner", "save_video", "video_episodes")
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
-def default_run_id(config: dict[str, Any]) -> str:
+def default_run_id(config: RunConfig) -> str:
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    return f"{config['suite']['name']}-{config['model']['name']}-{config['planner']['name']}-{stamp}"
+    return f"{config.suite.name}-{config.model.name}-{config.planner_name or NO_PLANNER}-{stamp}"
 
 
 def check_run_id(run_id: object) -> str:
@@ -82,8 +82,12 @@ class RunDirectory:
                     "use another run_id to start a new run"
                 )
             return True
-        self.path.mkdir(parents=True, exist_ok=True)
-        self.write_atomic(CONFIG_FILE, yaml.safe_dump(config, sort_keys=False))
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            self.write_atomic(CONFIG_FILE, yaml.safe_dump(config, sort_keys=False))
+        except OSError as exc:
+            raise ConfigError(f"cannot write the run directory {self.path} ({exc.strerror or exc}); "
+                              "choose a writable results_dir=...") from None
         return False
 
     def write_summary(self, summary: dict[str, Any]) -> None:

@@ -1,7 +1,7 @@
 """EpisodeWorker: owns one suite (simulator), one model and one planner; turns specs into records.
 
-The serial executor uses one worker in-process; the Ray executor puts one in each actor. The
-worker is built from the resolved config only, so it can be created anywhere.
+The serial executor uses one worker in-process, with the parts the driver already built; the Ray
+executor puts one in each actor, which builds its own from the run configuration.
 """
 
 from __future__ import annotations
@@ -15,20 +15,67 @@ from typing import Any
 
 import numpy as np
 
-from lawm_eval.errors import LawmEvalError
+from lawm_eval.bundle import ModelBundle
+from lawm_eval.catalog import registries
+from lawm_eval.errors import ModelError, one_line
 from lawm_eval.runner.build import build_model, build_planner, build_suite
-from lawm_eval.runner.seeding import seed_everything
-from lawm_eval.types import EpisodeRecord, EpisodeSpec, RunInfo
+from lawm_eval.suites.base import EpisodeOutcome, Suite
+from lawm_eval.types import EpisodeRecord, EpisodeSpec, RunConfig, RunInfo
+from lawm_eval.util.seeding import seed_everything
+
+
+@dataclass
+class RunParts:
+    """A built suite, model and planner (live objects: they never travel between processes)."""
+
+    suite: Suite
+    model: ModelBundle
+    planner: Any
+    factory: str = ""  # the model factory's import path
+    simulator_versions: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, config: RunConfig, suite: Suite | None = None) -> RunParts:
+        """Build the parts; errors here are the user's to fix and would fail every episode alike."""
+        suite = suite or build_suite(config)
+        suite.check_ready()
+        model = build_model(config, suite)
+        planner = build_planner(config, suite)
+        return cls(suite, model, planner, model_factory(config), suite.simulator_versions())
+
+    def provenance(self, run_info: RunInfo) -> dict[str, Any]:
+        """Where the model came from and which code evaluated it: every record carries this."""
+        model = self.model
+        return {
+            "model_id": model.model_id, "factory": self.factory, "checkpoint": model.checkpoint,
+            "checkpoint_sha256": model.checkpoint_sha256, **dict(model.info),
+            "git_revision": run_info.git_revision, "libraries": dict(run_info.library_versions),
+        }
+
+
+def model_factory(config: RunConfig) -> str:
+    """The import path of the factory that builds the run's model."""
+    factory = config.model.options.get("factory")
+    if isinstance(factory, str):
+        return factory
+    target = registries()["model"].entry(config.model.name).target
+    return target if isinstance(target, str) else f"{type(target).__module__}:{getattr(target, '__qualname__', '?')}"
 
 
 @dataclass(frozen=True)
 class RunJob:
     """Everything a worker needs, picklable: the resolved config, the run's shared facts, and the
-    run directory (for executors that keep their own files there)."""
+    run directory (for executors that keep their own files there). ``parts`` are the driver's
+    already built parts, used by an in-process worker and dropped when the job is pickled."""
 
-    config: dict[str, Any]
+    config: RunConfig
     run_info: RunInfo
     run_dir: str = ""
+    probe_spec: EpisodeSpec | None = None  # the episode whose inputs a newly built model is probed with
+    parts: RunParts | None = field(default=None, compare=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "parts": None}
 
 
 @dataclass
@@ -39,83 +86,77 @@ class EpisodeResult:
     artifacts: dict[str, bytes] = field(default_factory=dict)  # files the driver writes beside the records
 
 
-def wants_frames(config: dict[str, Any], spec: EpisodeSpec) -> bool:
-    mode = config.get("save_video", "none")
-    if mode == "first_n":
-        return spec.episode_idx < int(config.get("video_episodes", 0))
-    return mode in ("failures", "all")
+def make_record(spec: EpisodeSpec, run_info: RunInfo, *, outcome: EpisodeOutcome | None = None,
+                error: str | None = None, parts: RunParts | None = None, extra_info: dict[str, Any] | None = None,
+                wall_time_s: float = 0.0, started_at: str = "", worker: str = "") -> EpisodeRecord:
+    """The one place an EpisodeRecord is assembled, for finished, failed and lost episodes."""
+    model = parts.model if parts is not None else None
+    return EpisodeRecord(
+        spec=spec,
+        success=None if outcome is None else outcome.success,
+        metrics={} if outcome is None else dict(outcome.metrics),
+        steps=0 if outcome is None else outcome.steps,
+        error=error,
+        model=run_info.model,
+        checkpoint_sha256=model.checkpoint_sha256 if model is not None else None,
+        planner=run_info.planner,
+        package_version=run_info.package_version,
+        simulator_versions=dict(parts.simulator_versions) if parts is not None else {},
+        deviations=run_info.deviations,
+        provenance=parts.provenance(run_info) if parts is not None else {},
+        info={**dict(spec.params), **({} if outcome is None else outcome.info), **(extra_info or {})},
+        wall_time_s=round(wall_time_s, 4),
+        started_at=started_at,
+        worker=worker,
+    )
 
 
-def one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    message = text[0] if text else ""
-    if isinstance(exc, LawmEvalError):
-        return message or type(exc).__name__
-    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+def probe(parts: RunParts, spec: EpisodeSpec) -> None:
+    """One call of the model's parts on the suite's inputs for ``spec``; any failure is a one-line
+    ModelError naming model and suite, raised before the first episode."""
+    try:
+        parts.suite.probe_model(parts.model, spec)
+    except Exception as exc:  # noqa: BLE001 - whatever the model raises, it cannot serve this suite
+        raise ModelError(f"model '{parts.model.model_id}' cannot serve suite '{parts.suite.name}': "
+                         f"{one_line(exc)}") from exc
 
 
 class EpisodeWorker:
     def __init__(self, job: RunJob, name: str = ""):
         self.job = job
         self.name = name or f"{socket.gethostname()}:serial"
-        self.suite = self.model = self.planner = None
-        self.simulator_versions: dict[str, str] = {}
+        self.parts: RunParts | None = job.parts
+        self.owns_parts = job.parts is None  # the driver closes the parts it handed over
 
     def setup(self) -> None:
-        """Build suite, model and planner (once). Errors here abort the run: they are the
-        user's to fix and would fail every episode the same way."""
-        if self.suite is not None:
-            return
-        config = self.job.config
-        suite = build_suite(config)
-        suite.check_ready()
-        self.model = build_model(config, suite)
-        self.planner = build_planner(config, suite)
-        self.simulator_versions = suite.simulator_versions()
-        self.suite = suite
+        """Build suite, model and planner once (and probe the model), unless the driver handed them over."""
+        if self.parts is None:
+            self.parts = RunParts.build(self.job.config)
+            if self.job.probe_spec is not None:
+                probe(self.parts, self.job.probe_spec)
 
     def run(self, spec: EpisodeSpec) -> EpisodeResult:
         """Run one episode; any exception inside the episode becomes a record with ``error``."""
         self.setup()
-        info = self.job.run_info
+        parts = self.parts
         started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         start = time.perf_counter()
         outcome, error, details = None, None, {}
         try:
             seed_everything(spec.seed)
-            outcome = self.suite.run_episode(spec, self.model, self.planner, frames=wants_frames(self.job.config, spec))
+            outcome = parts.suite.run_episode(spec, parts.model, parts.planner,
+                                              frames=self.job.config.video.captures(spec))
         except KeyboardInterrupt:
             raise
         except Exception as exc:  # noqa: BLE001 - an episode's failure is recorded, the run goes on
             error = one_line(exc)
             details = {"traceback": traceback.format_exc(limit=8)}
-        record = EpisodeRecord(
-            suite=spec.suite,
-            version=spec.version,
-            task=spec.task,
-            episode_idx=spec.episode_idx,
-            seed=spec.seed,
-            group=spec.group,
-            task_index=spec.task_index,
-            success=None if outcome is None else outcome.success,
-            metrics={} if outcome is None else dict(outcome.metrics),
-            steps=0 if outcome is None else outcome.steps,
-            error=error,
-            model=info.model,
-            checkpoint_sha256=self.model.checkpoint_sha256,
-            planner=info.planner,
-            package_version=info.package_version,
-            simulator_versions=self.simulator_versions,
-            deviations=info.deviations,
-            info={**dict(spec.params), **({} if outcome is None else outcome.info), **details},
-            wall_time_s=round(time.perf_counter() - start, 4),
-            started_at=started_at,
-            worker=self.name,
-        )
+        record = make_record(spec, self.job.run_info, outcome=outcome, error=error, parts=parts, extra_info=details,
+                             wall_time_s=time.perf_counter() - start, started_at=started_at, worker=self.name)
         if outcome is None:
             return EpisodeResult(record)
         return EpisodeResult(record, outcome.frames, dict(outcome.states), dict(outcome.artifacts))
 
     def close(self) -> None:
-        if self.suite is not None:
-            self.suite.close()
+        if self.parts is not None and self.owns_parts:
+            self.parts.suite.close()

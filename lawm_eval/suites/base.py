@@ -78,6 +78,25 @@ class Suite:
         """Raise a one-line error if an extra or asset this suite needs is missing."""
         for extra in self.manifest.extras:
             require_extra(extra, f"suite '{self.name}'")
+        from lawm_eval import assets
+
+        for name in self.required_assets():
+            assets.require(name)
+
+    def required_assets(self) -> list[str]:
+        """The assets (``lawm-eval assets fetch``) this run needs: the manifest's ``assets:``, or the
+        part of them that the parameters use (never one the manifest does not list)."""
+        return list(self.manifest.assets)
+
+    def pending_generation(self) -> str | None:
+        """What enumerating the episodes would first generate (a dataset, say), or None. ``validate``
+        asks, so that it writes nothing."""
+        return None
+
+    def probe_model(self, model: ModelBundle, spec: EpisodeSpec) -> None:
+        """Call the model's parts once on the inputs episode ``spec`` would give them, so that wrong
+        shapes, dtypes or action sizes fail before the first episode. Suites without a cheap probe
+        (simulated policies) check nothing here."""
 
     def check_model(self, model: ModelBundle) -> None:
         model.require(self.manifest.requires, self.name)

@@ -28,16 +28,6 @@ from lawm_eval.suites.base import EpisodeOutcome, Suite
 from lawm_eval.types import EpisodeSpec
 
 
-def quat_to_axis_angle(quat_xyzw: np.ndarray) -> np.ndarray:
-    """robosuite's quaternion (x, y, z, w) → axis-angle (3,), as openpi builds the state."""
-    q = np.asarray(quat_xyzw, dtype=float)
-    w = np.clip(q[3], -1.0, 1.0)
-    den = np.sqrt(1.0 - w * w)
-    if np.isclose(den, 0.0):
-        return np.zeros(3)
-    return q[:3] * 2.0 * np.arccos(w) / den
-
-
 class LiberoSuite(Suite):
     action_dim = 7
 
@@ -48,16 +38,6 @@ class LiberoSuite(Suite):
             raise ConfigError("suite.trials_per_task, max_steps and execute_steps must be ≥ 1, wait_steps ≥ 0")
 
     # -- set-up ------------------------------------------------------------------------------------
-    def check_ready(self) -> None:
-        super().check_ready()
-        from lawm_eval import assets
-
-        assets.require("libero_assets")
-
-    def simulator_versions(self) -> dict[str, str]:
-        from lawm_eval.envs.libero_env import libero_versions
-
-        return libero_versions()
 
     def benchmark(self) -> tuple[Any, list]:
         if getattr(self, "_live_benchmark", None) is None:
@@ -107,7 +87,7 @@ class LiberoSuite(Suite):
 
     # -- one episode -------------------------------------------------------------------------------
     def observation(self, raw: dict, env: Any, spec: EpisodeSpec, policy: Any) -> dict[str, Any]:
-        from lawm_eval.envs.libero_env import rotate_180
+        from lawm_eval.envs.libero_env import quat_to_axis_angle, rotate_180
 
         obs: dict[str, Any] = {
             "state": np.concatenate([raw["robot0_eef_pos"], quat_to_axis_angle(raw["robot0_eef_quat"]),
@@ -125,7 +105,7 @@ class LiberoSuite(Suite):
     def run_episode(self, spec: EpisodeSpec, model: ModelBundle, planner: Planner | None, *,
                     frames: bool = False) -> EpisodeOutcome:
         from lawm_eval.envs.libero_env import DUMMY_ACTION
-        from lawm_eval.runner.seeding import stable_seed
+        from lawm_eval.util.seeding import stable_seed
 
         p = self.params
         policy = model.policy
@@ -144,7 +124,7 @@ class LiberoSuite(Suite):
                 t += 1
                 continue
             if frames:
-                video.append(np.ascontiguousarray(raw["agentview_image"][::-1, ::-1]))
+                video.append(rotate_180(raw["agentview_image"]))
             if not queue:
                 chunk = np.asarray(policy.act(self.observation(raw, env, spec, policy)), dtype=np.float64)
                 if chunk.ndim == 1:

@@ -72,6 +72,13 @@ class GoalPlanningSuite(OfflineSuite):
         now = first + ctx - 1  # the last observed frame
         return episode, now, states[:, :ctx], states[:, -1]
 
+    @torch.no_grad()
+    def probe_model(self, model: ModelBundle, spec: EpisodeSpec) -> None:
+        """Encode the episode's clip and roll out two candidate action sequences of the suite's size."""
+        _, _, context, _ = self.context_and_goal(spec, model)
+        actions = torch.zeros(2, self.goal_offset, self.action_dim)  # (N, H, A)
+        rollout_actions(model.world_model, model.controller, context.expand(2, *context.shape[1:]), actions)
+
 
 class DroidPlanningSuite(GoalPlanningSuite):
     action_dim = 7

@@ -56,6 +56,15 @@ class PointMassSuite(Suite):
         return states
 
     @torch.no_grad()
+    def probe_model(self, model: ModelBundle, spec: EpisodeSpec) -> None:
+        """Encode the episode's first observation and goal, score two candidate action sequences."""
+        env = self.make_env()
+        env.reset(spec.seed)
+        goal = self.encode(model, self.observe(env, goal=True))[:, 0]  # (1, *S)
+        context = self.encode(model, self.observe(env))  # (1, 1, *S)
+        LatentGoalObjective(model.world_model, model.controller, context, goal)(torch.zeros(2, 1, self.action_dim))
+
+    @torch.no_grad()
     def run_episode(
         self, spec: EpisodeSpec, model: ModelBundle, planner: Planner | None, *, frames: bool = False
     ) -> EpisodeOutcome:

@@ -48,13 +48,12 @@ class VideoPredictionSuite(OfflineSuite):
         if p["fvd_context_frames"] > p["context_frames"]:
             raise ConfigError("suite.fvd_context_frames cannot exceed suite.context_frames")
 
-    def check_ready(self) -> None:
-        super().check_ready()
-        from lawm_eval import assets
-
-        for name in ("lpips_alex" if self.params["lpips_net"] == "alex" else "lpips_vgg", "fid_inception_v3",
-                     "i3d_kinetics400"):
-            assets.require(name)
+    def required_assets(self) -> list[str]:
+        """The manifest's assets that these parameters use: one LPIPS trunk, FID/FVD networks if enabled."""
+        p = self.params
+        used = {f"lpips_{p['lpips_net']}", *(["fid_inception_v3"] if p["fid"] else []),
+                *(["i3d_kinetics400"] if p["fvd"] else [])}
+        return [name for name in self.manifest.assets if name in used]
 
     def check_model(self, model: ModelBundle) -> None:
         if "gt_latent" in self.params["conditions"] and model.lam is None:
@@ -74,6 +73,22 @@ class VideoPredictionSuite(OfflineSuite):
 
     def episodes(self) -> list[EpisodeSpec]:
         return self.window_specs(self.params["windows"], self.window_length())
+
+    @torch.no_grad()
+    def probe_model(self, model: ModelBundle, spec: EpisodeSpec) -> None:
+        """Encode the window, roll out under the controller (or IDM) condition and decode it."""
+        p = self.params
+        ctx, horizon, chunk = p["context_frames"], p["horizon"], p["action_chunk"]
+        episode, start = self.episode_data(spec.params["episode"]), spec.params["start"]
+        video = frames_tensor(episode.frames[start : start + self.window_length() : chunk])  # (1,T,3,H,W)
+        states = model.encoder.encode(video)  # (1,T,*S)
+        check_states(states, (1, ctx + horizon), tuple(states.shape[2:]), "encoder.encode")
+        if "controller" in p["conditions"]:
+            actions = self.action_chunks(episode.actions, start + (ctx - 1) * chunk, horizon, chunk)
+            predicted = rollout_actions(model.world_model, model.controller, states[:, :ctx], actions)
+        else:
+            predicted = states[:, ctx:]
+        check_frames(model.decoder.decode(predicted), (1, horizon, *video.shape[2:]), "decoder.decode")
 
     @torch.no_grad()
     def run_episode(self, spec: EpisodeSpec, model: ModelBundle, planner: Planner | None, *,

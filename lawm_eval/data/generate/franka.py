@@ -133,7 +133,7 @@ def generate_franka(out: str | Path, episodes: int, seed: int = 0, config: Frank
                     progress: bool = True) -> Path:
     """Write ``episodes`` clips (episode i seeded with seed + i) as a LeRobot dataset at ``out``."""
     from lawm_eval.data.lerobot import write_lerobot
-    from lawm_eval.runner.progress import progress_bar
+    from lawm_eval.util.progress import progress_bar
 
     scene = FrankaScene(config or FrankaConfig())
     recorded = []

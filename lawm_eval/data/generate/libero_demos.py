@@ -22,8 +22,7 @@ WAIT_STEPS = 10  # the reference scripts' settle steps (not part of the demo)
 
 def record_demo(env: Any, initial_state: np.ndarray, policy: Any, seed: int, max_steps: int) -> dict[str, Any] | None:
     """Run the oracle from one stored initial state; the demo's arrays, or None on failure."""
-    from lawm_eval.envs.libero_env import DUMMY_ACTION
-    from lawm_eval.suites.libero import quat_to_axis_angle
+    from lawm_eval.envs.libero_env import DUMMY_ACTION, quat_to_axis_angle
 
     env.reset()
     raw = env.set_init_state(initial_state)
@@ -55,13 +54,14 @@ def record_demo(env: Any, initial_state: np.ndarray, policy: Any, seed: int, max
     return None
 
 
-def generate_libero_demos(out: str | Path, benchmark: str = "libero_spatial", tasks: list[int] | None = None,
-                          episodes: int = 10, image_size: int = 128, max_steps: int = 300, seed: int = 7,
-                          progress: Callable[[str], None] | None = None) -> list[Path]:
-    """For each task, try the oracle from initial states 0..episodes-1; write the successes."""
+def generate_libero_demos(out: str | Path, make_policy: Callable[[], Any], benchmark: str = "libero_spatial",
+                          tasks: list[int] | None = None, episodes: int = 10, image_size: int = 128,
+                          max_steps: int = 300, seed: int = 7, progress: Callable[[str], None] | None = None,
+                          generated_by: str = "lawm-eval scripted oracle") -> list[Path]:
+    """For each task, run a fresh ``make_policy()`` (e.g. the scripted oracle, which reads the
+    simulator through ``obs["sim"]``) from initial states 0..episodes-1; write the successes."""
     from lawm_eval.data.libero_hdf5 import write_libero_demos
     from lawm_eval.envs.libero_env import benchmark_tasks, make_env
-    from lawm_eval.models.libero_oracle import LiberoOracle
 
     if not 1 <= episodes <= 50:
         raise ConfigError("--episodes: LIBERO stores 50 initial states per task (1..50)")
@@ -77,7 +77,7 @@ def generate_libero_demos(out: str | Path, benchmark: str = "libero_spatial", ta
         demos = []
         try:
             for trial in range(episodes):
-                demo = record_demo(env, initial_states[trial], LiberoOracle(), seed + trial, max_steps)
+                demo = record_demo(env, initial_states[trial], make_policy(), seed + trial, max_steps)
                 if demo is not None:
                     demos.append(demo)
                 if progress is not None:
@@ -88,7 +88,7 @@ def generate_libero_demos(out: str | Path, benchmark: str = "libero_spatial", ta
             "bddl_file_name": task.bddl_file, "camera_heights": image_size, "camera_widths": image_size,
             "control_freq": 20, "controller": "OSC_POSE"}}
         problem_info = {"language_instruction": task.language, "problem_name": task.name, "domain_name": "robosuite",
-                        "generated_by": "lawm-eval scripted oracle", "attempts": episodes}
+                        "generated_by": generated_by, "attempts": episodes}
         written.append(write_libero_demos(Path(out) / f"{task.name}_demo.hdf5", demos, env_args, problem_info,
                                           task.bddl_file))
     return written

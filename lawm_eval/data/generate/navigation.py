@@ -145,7 +145,7 @@ def generate_navigation(out: str | Path, trajectories: int, seed: int = 0, confi
                         progress: bool = True) -> Path:
     """Write ``trajectories`` (trajectory i seeded with seed + i) in NWM's layout at ``out``."""
     from lawm_eval.data.recon import write_trajectory
-    from lawm_eval.runner.progress import progress_bar
+    from lawm_eval.util.progress import progress_bar
 
     scene = NavigationScene(config or NavigationConfig())
     out = Path(out)

@@ -1,0 +1,114 @@
+"""The one aggregation path: episode records (+ merged metric states) → summary rows.
+
+``lawm-eval run`` (printing from memory), ``summary.json`` and ``lawm-eval report`` all call
+``summarize`` / ``leaderboard_rows``, so a number is computed the same way wherever it is shown.
+Rules, each stated once here:
+- success rate: Wilson 95% over the episodes that report success or errored; an errored episode
+  counts as a failure;
+- per-episode metrics: mean with a Student-t 95% interval over the episodes that report them
+  (``<key>_n`` says how many);
+- merged metrics (FID, FVD, ...): one value from the merged states of all episodes in the row, with
+  its sample count ``<key>_n``; no interval.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from lawm_eval.metrics.specs import MERGED, spec_for
+from lawm_eval.metrics.stats import t_interval
+from lawm_eval.metrics.success import wilson_interval
+from lawm_eval.types import EpisodeRecord, metric_value
+
+ROW_KEYS = ("run_id", "suite", "version", "group", "model", "planner", "complete")
+
+
+def summarize(records: Sequence[EpisodeRecord], merged: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """One flat row: n, errors, success_rate (+CI), each metric (+CI, n), each merged metric (+n)."""
+    row: dict[str, Any] = {"n": len(records), "errors": sum(r.error is not None for r in records)}
+    outcomes = [bool(r.success) for r in records if r.success is not None or r.error is not None]
+    if outcomes:
+        low, high = wilson_interval(sum(outcomes), len(outcomes))
+        row.update(success_rate=sum(outcomes) / len(outcomes), success_rate_ci_low=low, success_rate_ci_high=high,
+                   success_rate_n=len(outcomes))
+    values: dict[str, list[float]] = defaultdict(list)
+    for record in records:
+        for key, value in record.metrics.items():
+            values[key].append(metric_value(value))
+    for key in sorted(values):
+        mean, low, high = t_interval(values[key])
+        n = sum(math.isfinite(v) for v in values[key])
+        row.update({key: mean, f"{key}_ci_low": low, f"{key}_ci_high": high, f"{key}_n": n})
+    for key, result in sorted((merged or {}).items()):
+        row.update(merged_columns(key, result))
+    row["mean_steps"] = t_interval([r.steps for r in records])[0] if records else math.nan
+    return row
+
+
+def merged_columns(key: str, result: Any) -> dict[str, Any]:
+    """A merged metric's computed result as row columns: value and sample count (or the reason it is missing)."""
+    if isinstance(result, Mapping):
+        if "error" in result:
+            return {key: math.nan, f"{key}_n": 0, f"{key}_note": result["error"]}
+        n = result.get("n_fake", result.get("n"))
+        return {key: float(result["value"]), f"{key}_n": n}
+    return {key: float(result)}
+
+
+@dataclass
+class RunResults:
+    """Everything the leaderboard needs of one run, from memory or from its directory."""
+
+    run_id: str
+    records: list[EpisodeRecord]
+    expected: int | None = None  # episodes in the protocol; None when unknown
+    merged: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # group -> merged metric -> result
+
+    @property
+    def complete(self) -> bool:
+        return self.expected is not None and len(self.records) >= self.expected
+
+
+def group_of(record: EpisodeRecord) -> str:
+    return record.group or record.suite
+
+
+def _split(records: Iterable[EpisodeRecord], key: Callable[[EpisodeRecord], Any]) -> dict[Any, list[EpisodeRecord]]:
+    parts: dict[Any, list[EpisodeRecord]] = defaultdict(list)
+    for record in sorted(records, key=lambda r: (r.task_index, r.task, r.episode_idx, r.seed)):
+        parts[key(record)].append(record)
+    return parts
+
+
+def leaderboard_rows(runs: Iterable[RunResults], per_task: bool = False) -> list[dict[str, Any]]:
+    """One row per run and task group (and task, with ``per_task``); merged metrics per group only."""
+    rows = []
+    for run in runs:
+        key = (lambda r: (group_of(r), r.task_index, r.task)) if per_task else (lambda r: (group_of(r),))
+        for parts, records in _split(run.records, key).items():
+            first = records[0]
+            ids = {"run_id": run.run_id, "suite": first.suite, "version": first.version, "group": parts[0],
+                   "model": first.model, "planner": first.planner or "-", "complete": run.complete,
+                   "expected": run.expected}
+            if per_task:
+                ids.update(task_index=first.task_index, task=first.task)
+            merged = {} if per_task else run.merged.get(parts[0], {})
+            row = {**ids, **summarize(records, merged)}
+            row["deviations"] = "; ".join(sorted({d for r in records for d in r.deviations}))
+            rows.append(row)
+    order = ("suite", "group", "task_index", "task", "model", "planner", "run_id")
+    return sorted(rows, key=lambda row: tuple(str(row.get(k, "")) if k != "task_index" else row.get(k, 0)
+                                              for k in order))
+
+
+def value_columns(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The metric columns of rows, success_rate first, then per-episode metrics, then merged ones."""
+    names = {k[: -len("_n")] for row in rows for k in row if k.endswith("_n")}
+    names = {n for n in names if any(n in row for row in rows)}
+    merged = sorted(n for n in names if spec_for(n).aggregation == MERGED)
+    plain = sorted(n for n in names if n not in merged and n != "success_rate")
+    return (["success_rate"] if "success_rate" in names else []) + plain + merged
