@@ -44,6 +44,10 @@ class ModelError(LawmEvalError):
     """A model that lacks a part a suite needs, returns a wrong shape, or returns NaNs."""
 
 
+class DataError(LawmEvalError):
+    """A dataset or data file that cannot be read, or that could run code if it were read."""
+
+
 class RecordsError(LawmEvalError):
     """A run directory whose records cannot be trusted (corrupt line, config mismatch)."""
 

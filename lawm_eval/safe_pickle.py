@@ -10,6 +10,8 @@ import pickle
 from pathlib import Path
 from typing import Any
 
+from lawm_eval.errors import DataError, first_line
+
 _ALLOWED_GLOBALS = {
     ("numpy.core.multiarray", "_reconstruct"),
     ("numpy._core.multiarray", "_reconstruct"),
@@ -32,8 +34,13 @@ class NumpyOnlyUnpickler(pickle.Unpickler):
 
 
 def load_pickle(path: str | Path) -> Any:
-    with open(path, "rb") as f:
-        return NumpyOnlyUnpickler(f).load()
+    """The file's containers and arrays; a DataError (one line) for a file that names any other
+    global (it could run code) or that is not a whole pickle."""
+    try:
+        with open(path, "rb") as f:
+            return NumpyOnlyUnpickler(f).load()
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError) as exc:
+        raise DataError(f"cannot read {path}: {first_line(exc)}") from None
 
 
 def load_numpy_pickle(path: str | Path) -> dict[str, Any]:

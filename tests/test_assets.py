@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from lawm_eval.errors import DataError
+
 import pickle
 import zipfile
 
@@ -68,7 +70,7 @@ def test_restricted_unpickler_refuses_code(tmp_path):
 
     path = tmp_path / "evil.ckpt"
     path.write_bytes(pickle.dumps({"w": Evil()}))
-    with pytest.raises(pickle.UnpicklingError, match="refusing to load builtins.print from a data or weights file"):
+    with pytest.raises(DataError, match="refusing to load builtins.print from a data or weights file"):
         load_numpy_pickle(path)
     ok = tmp_path / "ok.ckpt"
     ok.write_bytes(pickle.dumps({"a": {"b": np.ones(3)}}))

@@ -3,6 +3,8 @@ committed fixtures (written by our generators), and bad input."""
 
 from __future__ import annotations
 
+from lawm_eval.errors import DataError
+
 import json
 import pickle
 from pathlib import Path
@@ -92,7 +94,7 @@ def test_recon_round_trip_and_restricted_pickle(tmp_path):
 
     (tmp_path / "traj_b").mkdir()
     (tmp_path / "traj_b" / "traj_data.pkl").write_bytes(pickle.dumps({"position": Evil(), "yaw": yaw}))
-    with pytest.raises(pickle.UnpicklingError, match="refusing"):
+    with pytest.raises(DataError, match="refusing"):
         ReconDataset(tmp_path, names=["traj_b"]).poses(0)
     with pytest.raises(LawmEvalError, match="trajectories not found: nope"):
         ReconDataset(tmp_path, names=["nope"])

@@ -18,13 +18,14 @@ import logging
 import os
 import tempfile
 import time
+import warnings
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from lawm_eval.errors import ConfigError, LawmEvalError
+from lawm_eval.errors import ConfigError, LawmEvalError, first_line
 from lawm_eval.extras import require_extra
 from lawm_eval.runner.executor import ExecutionReport, Sink
 from lawm_eval.util.progress import progress_bar
@@ -34,6 +35,25 @@ from lawm_eval.types import EpisodeSpec
 log = logging.getLogger("lawm_eval")
 MAX_TEMP_DIR_CHARS = 48  # Ray puts unix sockets under the temp dir; their paths must stay < 108 bytes
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+REACH_TIMEOUT_S = 5.0
+
+
+def check_reachable(address: str) -> None:
+    """A one-line LawmEvalError when ``ray://host:port`` or ``host:port`` accepts no connection
+    (Ray itself retries for half a minute and prints warnings); ``auto`` is left to Ray."""
+    import socket
+
+    target = address.removeprefix("ray://")
+    host, _, port = target.rpartition(":")
+    if address == "auto" or not host or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host, int(port)), timeout=REACH_TIMEOUT_S).close()
+    except OSError as exc:
+        raise LawmEvalError(f"cannot reach Ray at executor.address={address} ({exc.strerror or exc}); "
+                            "is the cluster running and the port open?") from None
 
 
 class EpisodeActor:
@@ -125,9 +145,12 @@ class RayExecutor:
                 self.started_cluster = True
                 log.info("started a local Ray instance (%d CPUs, temp files in %s)", num_cpus, temp_dir)
             else:
-                ray.init(address=self.address, runtime_env=runtime_env, log_to_driver=True,
-                         configure_logging=False)
-        except (ConnectionError, RuntimeError, ValueError) as exc:
+                check_reachable(self.address)
+                with warnings.catch_warnings():  # Ray's client warns at length before it fails
+                    warnings.simplefilter("ignore")
+                    ray.init(address=self.address, runtime_env=runtime_env, log_to_driver=True,
+                             configure_logging=False)
+        except (ConnectionError, RuntimeError, ValueError, TimeoutError, OSError) as exc:
             raise LawmEvalError(f"cannot start or join Ray at executor.address={self.address}: {first_line(exc)}") from None
 
     def shutdown(self) -> None:

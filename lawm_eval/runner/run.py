@@ -7,6 +7,7 @@ import dataclasses
 import importlib.metadata
 import logging
 import platform
+import shutil
 import subprocess
 from dataclasses import dataclass
 from functools import lru_cache
@@ -201,6 +202,10 @@ def run_evaluation(config: RunConfig, executor: Executor | None = None) -> RunOu
             report = executor.run(job, pending, writer)
     except KeyboardInterrupt:
         interrupted = True
+    except LawmEvalError:
+        if not resumed and not len(store):  # the executor could not start: leave no empty run behind
+            shutil.rmtree(run_dir.path, ignore_errors=True)
+        raise
     finally:
         if prepared.parts is not None:
             prepared.parts.suite.close()
