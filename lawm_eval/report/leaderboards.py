@@ -1,0 +1,57 @@
+"""``lawm-eval leaderboards``: run (or resume) the runs listed in configs/leaderboards.yaml and
+write their tables and plots — the committed ``results/leaderboards/`` and, with ``--quick``, the
+few-minute ``make run``.
+
+Each entry names a run id and its overrides; runs are resumable, so a rerun only reports again.
+Entries with reduced episode counts say so in their rows (the deviations list ``episodes=…``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from lawm_eval.errors import ConfigError
+from lawm_eval.metrics.aggregate import RunResults
+from lawm_eval.paths import data_dir
+from lawm_eval.report.build import Report, build_report
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    run_id: str
+    overrides: tuple[str, ...]
+    quick: bool = False
+
+
+def planned_runs(path: Path | None = None) -> list[PlannedRun]:
+    path = path or data_dir("configs") / "leaderboards.yaml"
+    data = yaml.safe_load(path.read_text()) or {}
+    runs = []
+    for entry in data.get("runs", []):
+        if not isinstance(entry, dict) or "id" not in entry or "overrides" not in entry:
+            raise ConfigError(f"{path}: each run needs 'id' and 'overrides', got {entry!r}")
+        runs.append(PlannedRun(str(entry["id"]), tuple(entry["overrides"]), bool(entry.get("quick", False))))
+    ids = [run.run_id for run in runs]
+    if len(ids) != len(set(ids)):
+        raise ConfigError(f"{path}: run ids repeat")
+    return runs
+
+
+def run_leaderboards(results_dir: str, out_dir: str, quick: bool = False,
+                     progress: Any = print) -> Report:
+    """Run every planned run (or the quick ones) into ``results_dir``, then write the report to ``out_dir``."""
+    from lawm_eval.config import compose_config
+    from lawm_eval.runner.run import run_evaluation
+
+    results: list[RunResults] = []
+    chosen = [run for run in planned_runs() if run.quick or not quick]
+    for i, run in enumerate(chosen, start=1):
+        progress(f"[{i}/{len(chosen)}] {run.run_id}: lawm-eval run {' '.join(run.overrides)}")
+        config = compose_config([*run.overrides, f"run_id={run.run_id}", f"results_dir={results_dir}",
+                                 "executor.progress=off"])
+        results.append(run_evaluation(config).results)
+    return build_report(results, out_dir)

@@ -1,0 +1,62 @@
+"""One contract over every registered suite: one short episode with a suitable bundled or toy
+model, then what the records and the leaderboard must hold.
+
+- every metric key of every record belongs to a metric the manifest's ``metrics:`` declares;
+- every record carries the model's provenance and the simulators the manifest lists;
+- merged metrics (FID/FVD) reach the leaderboard rows with their sample counts;
+- the assets the suite requires are ones its manifest lists.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from lawm_eval.catalog import registries
+from lawm_eval.metrics.aggregate import leaderboard_rows
+from lawm_eval.metrics.specs import MERGED, base_name, spec_for
+from lawm_eval.runner.build import build_suite
+from lawm_eval.runner.run import run_evaluation
+
+LIBERO_SHORT = ("model=noop", "suite.tasks=[0]", "suite.trials_per_task=1", "suite.max_steps=5")
+SHORT_RUNS = {
+    "point_mass": ("model=linear", "suite.episodes=1"),
+    "droid_planning": ("model=lac_wm", "suite.episodes=1", "planner.num_samples=30", "planner.iterations=2"),
+    "recon_planning": ("model=lam_nav", "suite.episodes=1"),
+    "video_prediction": ("model=lam_noisy", "suite.windows=2", "suite.conditions=[controller]"),
+    "latent_analysis": ("model=lam_discrete", "suite.max_transitions=300"),
+    **{name: LIBERO_SHORT for name in ("libero_spatial", "libero_object", "libero_goal", "libero_10", "libero_90")},
+}
+SIMULATED = {"libero_spatial", "libero_object", "libero_goal", "libero_10", "libero_90"}
+BUILTIN = sorted(name for name in registries()["suite"].names() if registries()["suite"].entry(name).source == "lawm-eval")
+
+
+def test_every_builtin_suite_has_a_contract_run():
+    assert set(BUILTIN) == set(SHORT_RUNS)
+
+
+def marks(name: str) -> list:
+    return [pytest.mark.slow] + ([pytest.mark.sim] if name in SIMULATED else [])
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=marks(n)) for n in sorted(SHORT_RUNS)])
+def test_suite_contract(compose, name):
+    manifest = registries()["suite"].get(name)
+    config = compose(f"suite={name}", *SHORT_RUNS[name], f"run_id={name}")
+    assert set(build_suite(config).required_assets()) <= set(manifest.assets)
+    outcome = run_evaluation(config)
+    records = outcome.results.records
+    assert records and all(r.error is None for r in records), [r.error for r in records]
+    declared = set(manifest.metrics)
+    for record in records:
+        undeclared = {key for key in record.metrics if base_name(key) not in declared}
+        assert not undeclared, f"{name} records metrics its manifest does not declare: {sorted(undeclared)}"
+        if record.success is not None:
+            assert "success_rate" in declared
+        assert record.provenance["model_id"] == config.model.name and record.provenance["factory"]
+        assert set(record.simulator_versions) == set(manifest.simulators)
+    (row,) = leaderboard_rows([outcome.results])
+    merged = [key for key in outcome.summary["merged_metrics"]]
+    for key in merged:
+        assert spec_for(key).aggregation == MERGED and row[f"{key}_n"] > 0 and row[key] == row[key]  # not NaN
+    if name == "video_prediction":
+        assert {"fid_controller", "fvd_controller"} <= set(merged)
