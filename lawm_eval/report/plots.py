@@ -61,29 +61,38 @@ def plot_suite(rows: Sequence[Mapping[str, Any]], task_rows: Sequence[Mapping[st
     xs = tasks if per_task else names
     runs = list(dict.fromkeys(r["run_id"] for r in source))
     fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(xs) * max(1, len(runs)) ** 0.5 + 3), 4.2))
-    width = 0.8 / max(1, len(runs))
-    for i, run in enumerate(runs):
-        mine = [r for r in source if r["run_id"] == run]
-        y, err_low, err_high = [], [], []
-        for x in xs:
-            if per_task:
-                row, name = next((r for r in mine if r["task"] == x), None), "success_rate"
-            else:
-                row, name = mine[0], x
-            y.append(float(row.get(name, math.nan)) if row else math.nan)
-            low, high = _interval(row, name) if row else (0.0, 0.0)
-            err_low.append(low)
-            err_high.append(high)
-        positions = np.arange(len(xs)) + (i - (len(runs) - 1) / 2) * width
-        ax.bar(positions, y, width, yerr=[err_low, err_high], capsize=3, label=_label(mine[0]))
+    if len(xs) == 1 and not per_task:  # one number per run: the runs are the x axis
+        mine = [next(r for r in source if r["run_id"] == run) for run in runs]
+        errors = np.array([_interval(row, xs[0]) for row in mine]).T
+        ax.bar(np.arange(len(runs)), [float(row.get(xs[0], math.nan)) for row in mine], 0.6, yerr=errors, capsize=3,
+               color=[f"C{i}" for i in range(len(runs))])
+        xs = [_label(row) for row in mine]
+        run_axis = True
+    else:
+        run_axis = False
+        width = 0.8 / max(1, len(runs))
+        for i, run in enumerate(runs):
+            mine = [r for r in source if r["run_id"] == run]
+            y, err_low, err_high = [], [], []
+            for x in xs:
+                if per_task:
+                    row, name = next((r for r in mine if r["task"] == x), None), "success_rate"
+                else:
+                    row, name = mine[0], x
+                y.append(float(row.get(name, math.nan)) if row else math.nan)
+                low, high = _interval(row, name) if row else (0.0, 0.0)
+                err_low.append(low)
+                err_high.append(high)
+            positions = np.arange(len(xs)) + (i - (len(runs) - 1) / 2) * width
+            ax.bar(positions, y, width, yerr=[err_low, err_high], capsize=3, label=_label(mine[0]))
+        ax.legend(fontsize=7, loc="best")
     ax.set_xticks(np.arange(len(xs)))
-    labels = [textwrap.fill(str(x).replace("_", " "), 22) for x in xs]
+    labels = [textwrap.fill(str(x) if run_axis else str(x).replace("_", " "), 22) for x in xs]
     ax.set_xticklabels(labels, rotation=30 if len(xs) > 3 else 0, ha="right" if len(xs) > 3 else "center", fontsize=7)
     ax.set_ylabel(header(names[0]) if len(names) == 1 or per_task else header(base_name(names[0])))
     if spec_for(names[0]).name == "success_rate":
         ax.set_ylim(0, 1.05)
     ax.set_title(f"{rows[0]['suite']} {rows[0]['version']} (95% intervals)")
-    ax.legend(fontsize=7, loc="best")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
