@@ -1,7 +1,8 @@
 """The registries with lawm-eval's built-in entries and every installed plugin's entries.
 
 Built-ins are lazy ``module:attr`` strings and suite manifest paths: building the catalog reads
-no simulator, Ray, Hydra or torch module.
+no simulator, Ray, Hydra or torch module. Models come from their config files
+(configs/model/<name>.yaml, see ``lawm_eval.models.specs``), read with PyYAML only.
 """
 
 from __future__ import annotations
@@ -11,38 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from lawm_eval.errors import ConfigError
+from lawm_eval.metrics.specs import SPECS
+from lawm_eval.models.specs import model_specs
 from lawm_eval.paths import data_dir
 from lawm_eval.registry import Entry, Registry, import_target, plugin_entry_points
 from lawm_eval.suites.manifest import SuiteManifest, latest_manifest_file, load_manifest
-
-BUILTIN_MODELS: dict[str, tuple[str, str, str | None]] = {
-    # name: (factory, description, extra)
-    "linear": ("lawm_eval.models.linear:build_linear_model",
-               "linear world model of the point mass (least squares), identity encoder/controller", None),
-    "custom": ("lawm_eval.models.custom:build_custom_model",
-               "your own model: model.target=package.module:factory model.params={...}", None),
-    "lac_wm": ("lawm_eval.models.zoo:lac_wm", "LAC-WM (tiny; IDM + motion decoder, projector, rank-2 LoRA)", None),
-    "eac_wm": ("lawm_eval.models.zoo:eac_wm", "EAC-WM (tiny; per-embodiment action encoders, no IDM)", None),
-    "lawm": ("lawm_eval.models.zoo:lawm", "LaWM (tiny; KL posterior IDM, AdaLN decoder, state head)", None),
-    "lawam": ("lawm_eval.models.zoo:lawam", "LaWAM-style policy on the LaWM subgoal (Franka frames)", None),
-    "cola_world": ("lawm_eval.models.zoo:cola_world", "CoLA-World (tiny; ST-IDM + VQ 2x32, AdaLN WM, joint)", None),
-    "cola_two_stage": ("lawm_eval.models.zoo:cola_two_stage", "CoLA-World's two-stage baseline (tiny)", None),
-    "law": ("lawm_eval.models.zoo:law", "LAW (tiny; RSSM + latent actions + imitation, action fine-tune)", None),
-    "lam_sparse": ("lawm_eval.models.zoo:lam_sparse", "latent-action WM, sparse latents (L1 + VCM)", None),
-    "lam_noisy": ("lawm_eval.models.zoo:lam_noisy", "latent-action WM, noisy latents (KL)", None),
-    "lam_discrete": ("lawm_eval.models.zoo:lam_discrete", "latent-action WM, discrete latents (VQ + reset)", None),
-    "lam_nav": ("lawm_eval.models.zoo:lam_nav", "latent-action WM (noisy) on navigation data, (dx,dy,dyaw)", None),
-    "vla_flow": ("lawm_eval.models.zoo:vla_flow", "VLA-style flow-matching policy sampling N action chunks", None),
-    "copy_last": ("lawm_eval.models.baselines:copy_last", "baseline: every future frame is the last observed one", None),
-    "oracle_droid": ("lawm_eval.models.baselines:oracle_droid",
-                     "true Franka dynamics on the recorded state (droid_planning observation=state)", None),
-    "oracle": ("lawm_eval.models.libero_oracle:libero_oracle",
-               "scripted privileged LIBERO pick-and-place (reads simulator state)", None),
-    "noop": ("lawm_eval.models.simple_policies:noop", "baseline policy: no motion, gripper open", None),
-    "random": ("lawm_eval.models.simple_policies:random_policy", "baseline policy: uniform actions", None),
-    "oracle_nav": ("lawm_eval.models.baselines:oracle_nav",
-                   "true mobile-base dynamics on the recorded pose (recon_planning observation=state)", None),
-}
 
 BUILTIN_PLANNERS: dict[str, tuple[str, str]] = {
     "cem": ("lawm_eval.planners.cem:CEMPlanner", "cross-entropy method (jepa-wms and VP² variants)"),
@@ -57,23 +31,6 @@ BUILTIN_EXECUTORS: dict[str, tuple[str, str, str | None]] = {
     "serial": ("lawm_eval.runner.executor:SerialExecutor", "episodes one after another in this process", None),
     "ray": ("lawm_eval.runner.ray_executor:RayExecutor", "parallel episodes on Ray actors (local or a cluster)", "ray"),
 }
-
-BUILTIN_METRICS: dict[str, tuple[str, str, str | None]] = {
-    "success_rate": ("lawm_eval.metrics.success:SuccessRate", "success rate with a Wilson 95% interval", None),
-    "mean": ("lawm_eval.metrics.stats:Mean", "mean of a per-episode value with a t 95% interval", None),
-    "psnr": ("lawm_eval.metrics.image:PSNR", "peak signal-to-noise ratio on [0,1] frames (dB)", None),
-    "ssim": ("lawm_eval.metrics.image:SSIM", "structural similarity, Gaussian window 11, sigma 1.5", None),
-    "lpips": ("lawm_eval.metrics.image:LPIPS", "LPIPS v0.1, AlexNet (or VGG) trunk", "metrics"),
-    "fid": ("lawm_eval.metrics.distribution:FID", "Frechet Inception Distance, pool3 of TF Inception-V3", "metrics"),
-    "fvd": ("lawm_eval.metrics.distribution:FVD", "Frechet Video Distance, Kinetics-400 I3D logits", "metrics"),
-    "ate": ("lawm_eval.metrics.trajectory:ATE", "absolute trajectory error (NWM/evo, no alignment)", None),
-    "rpe": ("lawm_eval.metrics.trajectory:RPE", "relative pose error, translation, delta 1 frame", None),
-    "delta_xyz": ("lawm_eval.metrics.trajectory:DeltaXYZ", "L1 of summed planned vs expert xyz deltas", None),
-    "embedding_distance": ("lawm_eval.metrics.trajectory:EmbeddingDistance", "L2 between embeddings", None),
-    "cca": ("lawm_eval.metrics.latent:CCA", "first canonical correlation latent vs real actions", None),
-    "codebook": ("lawm_eval.metrics.latent:Codebook", "VQ codebook utilisation, entropy, max usage", None),
-}
-
 
 def _resolve_suite(entry: Entry) -> SuiteManifest:
     target = entry.target
@@ -113,14 +70,15 @@ def registries() -> dict[str, Registry]:
         if manifest is not None:
             suites.register(folder.name, str(manifest), description=_suite_description(manifest),
                             version=manifest.stem)
-    for name, (target, description, extra) in BUILTIN_MODELS.items():
-        models.register(name, target, description=description, extra=extra)
+    for spec in model_specs().values():  # configs/model/<name>.yaml: each model's single source
+        models.register(spec.name, spec.factory, description=spec.description, extra=spec.extra,
+                        parts=spec.parts)
     for name, (target, description) in BUILTIN_PLANNERS.items():
         planners.register(name, target, description=description)
     for name, (target, description, extra) in BUILTIN_EXECUTORS.items():
         executors.register(name, target, description=description, extra=extra)
-    for name, (target, description, extra) in BUILTIN_METRICS.items():
-        metrics.register(name, target, description=description, extra=extra)
+    for name, spec in SPECS.items():  # each reported metric's spec: aggregation, direction, unit, class
+        metrics.register(name, spec, description=spec.summary, extra=spec.extra)
 
     by_kind = {"suite": suites, "model": models, "planner": planners, "metric": metrics, "executor": executors}
     for kind, name, target, dist in plugin_entry_points():
@@ -130,4 +88,4 @@ def registries() -> dict[str, Registry]:
 
 def model_config_names() -> set[str]:
     """Models that ship a config file configs/model/<name>.yaml."""
-    return {p.stem for p in (data_dir("configs") / "model").glob("*.yaml")}
+    return set(model_specs())

@@ -13,7 +13,6 @@ from typing import Any
 
 class Metric:
     name: str = "metric"
-    higher_is_better: bool | None = None
 
     def __init__(self) -> None:
         self.reset()

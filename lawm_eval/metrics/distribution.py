@@ -69,7 +69,6 @@ def i3d_features(videos: torch.Tensor, batch_size: int = 8) -> np.ndarray:
 
 
 class _FrechetMetric(Metric):
-    higher_is_better = False
     dim = 0
 
     def reset(self) -> None:

@@ -132,21 +132,21 @@ class _PerFrameMean(Metric):
 
 
 class PSNR(_PerFrameMean):
-    name, higher_is_better = "psnr", True
+    name = "psnr"
 
     def values(self, pred: Tensor, target: Tensor) -> Tensor:
         return psnr(pred, target)
 
 
 class SSIM(_PerFrameMean):
-    name, higher_is_better = "ssim", True
+    name = "ssim"
 
     def values(self, pred: Tensor, target: Tensor) -> Tensor:
         return ssim(pred, target)
 
 
 class LPIPS(_PerFrameMean):
-    name, higher_is_better = "lpips", False
+    name = "lpips"
 
     def __init__(self, net: str = "alex"):
         self.net = net

@@ -98,7 +98,7 @@ class CrossStats:
 class CCA(Metric):
     """First canonical correlation between latent actions and real actions (mergeable)."""
 
-    name, higher_is_better = "cca", True
+    name = "cca"
 
     def reset(self) -> None:
         self.stats = CrossStats()
@@ -146,7 +146,7 @@ def codebook_stats(counts: np.ndarray) -> dict[str, float]:
 class Codebook(Metric):
     """Code usage counts (fixed size K), mergeable by addition."""
 
-    name, higher_is_better = "codebook", None
+    name = "codebook"
 
     def __init__(self, codebook_size: int):
         self.codebook_size = codebook_size

@@ -19,40 +19,62 @@ class MetricSpec:
     aggregation: str = MEAN  # mean: per-episode values averaged; rate: successes/n; merged: states merged
     higher_is_better: bool | None = None
     unit: str = ""
+    cls: str | None = None  # "module:Class" of its mergeable Metric, where it has one
+    extra: str | None = None  # the extra its Metric class needs (reference network weights)
 
     @property
     def interval(self) -> str | None:
         """The 95% interval method reported beside the value."""
         return {MEAN: "t", RATE: "wilson"}.get(self.aggregation)
 
+    @property
+    def summary(self) -> str:
+        """One line for ``lawm-eval ls metrics``."""
+        better = {True: "higher is better", False: "lower is better"}.get(self.higher_is_better, "")
+        facts = ", ".join(x for x in (self.unit, self.aggregation + (f" ({self.interval} 95%)" if self.interval
+                                                                     else ""), better) if x)
+        return f"{self.description} [{facts}]"
+
 
 _SPECS = [
-    MetricSpec("success_rate", "episodes that reached the goal (errored episodes count as failures)", RATE, True),
+    MetricSpec("success_rate", "episodes that reached the goal (errored episodes count as failures)", RATE, True,
+               cls="lawm_eval.metrics.success:SuccessRate"),
     MetricSpec("episode_length", "environment steps until success or the step cap", MEAN, None, "steps"),
     MetricSpec("final_distance", "distance to the goal at the end of the episode", MEAN, False),
     MetricSpec("min_distance", "closest approach to the goal", MEAN, False),
     MetricSpec("plan_cost", "the planner's objective value for its plan", MEAN, False),
-    MetricSpec("delta_xyz", "L1 of summed planned vs expert xyz deltas", MEAN, False, "m"),
+    MetricSpec("delta_xyz", "L1 of summed planned vs expert xyz deltas", MEAN, False, "m",
+               cls="lawm_eval.metrics.trajectory:DeltaXYZ"),
     MetricSpec("delta_orientation", "L1 of summed planned vs expert rotation deltas", MEAN, False, "rad"),
     MetricSpec("delta_gripper", "L1 of summed planned vs expert gripper deltas", MEAN, False),
     MetricSpec("delta_total", "L1 of summed planned vs expert deltas over all action dims", MEAN, False),
-    MetricSpec("ate", "absolute trajectory error (translation RMSE, no alignment)", MEAN, False, "m"),
-    MetricSpec("rpe", "relative pose error (translation RMSE, delta 1 frame)", MEAN, False, "m"),
+    MetricSpec("ate", "absolute trajectory error (translation RMSE, no alignment)", MEAN, False, "m",
+               cls="lawm_eval.metrics.trajectory:ATE"),
+    MetricSpec("rpe", "relative pose error (translation RMSE, delta 1 frame)", MEAN, False, "m",
+               cls="lawm_eval.metrics.trajectory:RPE"),
     MetricSpec("final_position_error", "distance between the planned and the true final position", MEAN, False, "m"),
-    MetricSpec("psnr", "peak signal-to-noise ratio of predicted frames", MEAN, True, "dB"),
-    MetricSpec("ssim", "structural similarity of predicted frames", MEAN, True),
-    MetricSpec("lpips", "learned perceptual distance of predicted frames", MEAN, False),
-    MetricSpec("fid", "Fréchet Inception Distance over all predicted frames", MERGED, False),
-    MetricSpec("fvd", "Fréchet Video Distance over all predicted clips", MERGED, False),
+    MetricSpec("psnr", "peak signal-to-noise ratio of predicted frames", MEAN, True, "dB",
+               cls="lawm_eval.metrics.image:PSNR"),
+    MetricSpec("ssim", "structural similarity of predicted frames", MEAN, True, cls="lawm_eval.metrics.image:SSIM"),
+    MetricSpec("lpips", "learned perceptual distance of predicted frames", MEAN, False,
+               cls="lawm_eval.metrics.image:LPIPS", extra="metrics"),
+    MetricSpec("fid", "Fréchet Inception Distance over all predicted frames", MERGED, False,
+               cls="lawm_eval.metrics.distribution:FID", extra="metrics"),
+    MetricSpec("fvd", "Fréchet Video Distance over all predicted clips", MERGED, False,
+               cls="lawm_eval.metrics.distribution:FVD", extra="metrics"),
     MetricSpec("probe", "L1 of a linear probe from latent to real actions", MEAN, False),
-    MetricSpec("cca", "first canonical correlation of latent and real actions", MEAN, True),
-    MetricSpec("codebook", "VQ codebook health (utilisation, perplexity, max usage)", MEAN, None),
+    MetricSpec("cca", "first canonical correlation of latent and real actions", MEAN, True,
+               cls="lawm_eval.metrics.latent:CCA"),
+    MetricSpec("codebook", "VQ codebook health (utilisation, perplexity, max usage)", MEAN, None,
+               cls="lawm_eval.metrics.latent:Codebook"),
     MetricSpec("codebook_utilisation", "fraction of codes used", MEAN, True),
     MetricSpec("leakage_ratio", "world-model error on scene cuts over error on real transitions", MEAN, True),
     MetricSpec("error", "world-model prediction error (component of a ratio)", MEAN, False),
     MetricSpec("cycle_ratio", "error after a latent-action cycle over the direct error", MEAN, False),
     MetricSpec("controller_ratio", "rollout error with controller latents over IDM latents", MEAN, False),
     MetricSpec("rollout_error", "rollout prediction error (component of a ratio)", MEAN, False),
+    MetricSpec("embedding_distance", "L2 distance between embeddings", MEAN, False,
+               cls="lawm_eval.metrics.trajectory:EmbeddingDistance"),
     MetricSpec("pca_explained", "variance of latent actions explained by the first principal components", MEAN, None),
 ]
 SPECS: dict[str, MetricSpec] = {spec.name: spec for spec in _SPECS}

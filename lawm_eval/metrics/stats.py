@@ -12,17 +12,26 @@ from lawm_eval.metrics.base import Metric
 
 
 def t_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
-    """(mean, low, high) of the Student-t interval; a single value gives (v, nan, nan)."""
+    """(mean, low, high) of the Student-t interval of the finite values; a single value gives
+    (v, nan, nan), none gives (nan, nan, nan)."""
     x = np.asarray(values, dtype=np.float64)
     x = x[np.isfinite(x)]
-    if x.size == 0:
+    mean = float(x.mean()) if x.size else math.nan
+    variance = float(x.var(ddof=1)) if x.size > 1 else math.nan
+    return t_interval_from_moments(mean, variance, int(x.size), level)
+
+
+def t_interval_from_moments(mean: float, variance: float, n: int,
+                            level: float = 0.95) -> tuple[float, float, float]:
+    """(mean, low, high): mean ± t_{(1+level)/2, n−1} · sqrt(variance / n), with ``variance`` the
+    unbiased sample variance of n values; (mean, nan, nan) for n < 2 (nan mean for n = 0)."""
+    if n == 0:
         return math.nan, math.nan, math.nan
-    mean = float(x.mean())
-    if x.size == 1:
+    if n == 1:
         return mean, math.nan, math.nan
     from scipy import stats
 
-    half = float(stats.t.ppf(0.5 + level / 2, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1) * math.sqrt(variance / n))
     return mean, mean - half, mean + half
 
 
@@ -58,14 +67,9 @@ class Mean(Metric):
             self.merge(batch)
 
     def compute(self) -> dict[str, Any]:
-        if self.n == 0:
-            return {"value": math.nan, "ci_low": math.nan, "ci_high": math.nan, "n": 0}
-        if self.n == 1:
-            return {"value": self.mean, "ci_low": math.nan, "ci_high": math.nan, "n": 1}
-        from scipy import stats
-
-        half = float(stats.t.ppf(0.975, self.n - 1) * math.sqrt(self.m2 / (self.n - 1) / self.n))
-        return {"value": self.mean, "ci_low": self.mean - half, "ci_high": self.mean + half, "n": self.n}
+        variance = self.m2 / (self.n - 1) if self.n > 1 else math.nan
+        value, low, high = t_interval_from_moments(self.mean, variance, self.n)
+        return {"value": value, "ci_low": low, "ci_high": high, "n": self.n}
 
     def state_dict(self) -> dict[str, Any]:
         return {"n": self.n, "mean": self.mean, "m2": self.m2}

@@ -25,7 +25,6 @@ def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, floa
 
 class SuccessRate(Metric):
     name = "success_rate"
-    higher_is_better = True
 
     def reset(self) -> None:
         self.successes, self.n = 0, 0

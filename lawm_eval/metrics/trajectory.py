@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from lawm_eval.errors import ConfigError
 from lawm_eval.metrics.base import Metric
 from lawm_eval.metrics.stats import Mean
 
@@ -50,13 +51,27 @@ def rpe(estimate: np.ndarray, reference: np.ndarray, delta: int = 1) -> float:
 
 def delta_action(planned: np.ndarray, expert: np.ndarray,
                  groups: dict[str, Sequence[int]] | None = None) -> dict[str, float]:
-    """|Σ planned − Σ expert[:len(planned)]| summed within each group of action dims, and 'total'."""
+    """|Σ planned − Σ expert[:len(planned)]| summed within each group of action dims, and 'total'.
+
+    The default groups are DROID's 7-D layout (xyz 0–2, orientation 3–5, gripper 6); a group is
+    kept only when all its dims exist, so 3-D actions give xyz alone. Actions with fewer than 3
+    dims have no xyz group: that is a ConfigError (rather than a silent 0), as is an explicit
+    group naming a dim the actions lack; pass ``groups`` for other layouts (e.g. {"xy": (0, 1)}).
+    """
     plan = np.asarray(planned, dtype=np.float64)
     gt = np.asarray(expert, dtype=np.float64)[: len(plan)]
     if plan.ndim != 2 or gt.shape[1:] != plan.shape[1:]:
         raise ValueError(f"planned {plan.shape} and expert {gt.shape} actions must be (T, A) alike")
+    n_dims = plan.shape[1]
+    if groups is None:
+        if n_dims < len(DROID_GROUPS["xyz"]):
+            raise ConfigError(f"Δxyz needs actions with x, y, z in dims 0–2, got {n_dims}-D actions "
+                              "(pass groups= for another layout)")
+        groups = {name: dims for name, dims in DROID_GROUPS.items() if max(dims) < n_dims}
+    for name, dims in groups.items():
+        if any(not 0 <= d < n_dims for d in dims):
+            raise ConfigError(f"action group '{name}' names dims {list(dims)} but the actions have {n_dims}")
     diff = np.abs(plan.sum(0) - gt.sum(0))  # (A,)
-    groups = groups or {name: dims for name, dims in DROID_GROUPS.items() if max(dims) < plan.shape[1]}
     out = {name: float(diff[list(dims)].sum()) for name, dims in groups.items()}
     out["total"] = float(sum(out.values()))
     return out
