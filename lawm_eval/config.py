@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from lawm_eval.catalog import model_config_names, registries
-from lawm_eval.errors import ConfigError, UnknownNameError, did_you_mean
+from lawm_eval.errors import ConfigError, UnknownNameError, did_you_mean, first_line
 from lawm_eval.paths import data_dir
 from lawm_eval.suites.manifest import SuiteManifest
 from lawm_eval.types import NO_PLANNER, VIDEO_MODES, RunConfig

@@ -10,19 +10,24 @@ from lawm_eval.errors import CheckpointError, ModelError
 from lawm_eval.interfaces import ActionController, Encoder, Planner, WorldModel
 
 
-class MyWorldModel:  # no lawm-eval base class
+class MyWorldModel:  # no lawm-eval base class: the point mass's dynamics, written by hand
     needs_states = False
 
     def encode(self, observations):
         return observations.float()
 
+    @staticmethod
+    def next_state(state, action):  # (B,4) (x, y, vx, vy), (B,2) force -> (B,4); dt 0.1, damping 0.1
+        velocity = 0.9 * state[:, 2:] + 0.1 * action.clamp(-1, 1)
+        return torch.cat([state[:, :2] + 0.1 * velocity, velocity], dim=1)
+
     def step(self, context, latent_actions):
-        return context[:, -1:] + 0.1 * latent_actions.sum(-1, keepdim=True)
+        return self.next_state(context[:, -1], latent_actions[:, 0])[:, None]
 
     def rollout(self, context, latent_actions):
         out, state = [], context[:, -1]
         for t in range(latent_actions.shape[1]):
-            state = state + 0.1 * latent_actions[:, t].sum(-1, keepdim=True)
+            state = self.next_state(state, latent_actions[:, t])
             out.append(state)
         return torch.stack(out, 1)
 
@@ -61,12 +66,23 @@ def test_a_part_without_its_methods_is_named():
         bundle.require(["world_model"], "s")
 
 
-def test_user_model_runs_the_point_mass_suite(compose):
+def test_user_model_plans_the_point_mass_suite(compose):
+    from lawm_eval.runner.records import EPISODES_FILE, read_records
     from lawm_eval.runner.run import run_evaluation
 
-    outcome = run_evaluation(compose("model=custom", "model.target=test_interfaces:MyWorldModel",
-                                     "suite.episodes=1", "run_id=user"))
-    assert outcome.summary["overall"]["errors"] == 0
+    def final_distances(*overrides):
+        outcome = run_evaluation(compose("model=custom", "model.factory=test_interfaces:MyWorldModel",
+                                         "suite.episodes=3", *overrides))
+        records = read_records(outcome.run_dir / EPISODES_FILE)[0]
+        assert [r.error for r in records if r.error] == []
+        return {r.seed: r.metrics["final_distance"] for r in records}
+
+    planned = final_distances("run_id=user")  # the suite's default planner (CEM) through the user's model
+    unplanned = final_distances("planner=random", "run_id=user_random")  # same episodes, no model query
+    assert planned.keys() == unplanned.keys() and len(planned) == 3
+    for seed, distance in planned.items():
+        assert distance < 0.05  # suite.success_radius: the goal is reached
+        assert unplanned[seed] > 0.2
 
 
 def test_checkpoints_load_weights_only(tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from lawm_eval.errors import ConfigError
 from lawm_eval.metrics.trajectory import ATE, RPE, DeltaXYZ, ate, delta_action, embedding_distance, rpe
 
 
@@ -62,6 +63,20 @@ def test_delta_xyz_is_the_l1_of_summed_displacements():
     assert out["orientation"] == pytest.approx(0.2)
     assert out["gripper"] == pytest.approx(1.0)
     assert out["total"] == pytest.approx(1.6)
+
+
+def test_delta_action_keeps_whole_groups_and_refuses_actions_without_xyz():
+    # 3-D actions: the xyz group alone (orientation and gripper dims do not exist)
+    assert delta_action(np.ones((2, 3)), np.zeros((2, 3))) == {"xyz": 6.0, "total": 6.0}
+    planar = np.ones((3, 2))
+    with pytest.raises(ConfigError, match="Δxyz needs actions with x, y, z in dims 0–2, got 2-D actions"):
+        delta_action(planar, np.zeros((3, 2)))
+    with pytest.raises(ConfigError, match="got 2-D actions"):
+        DeltaXYZ().update(planar, np.zeros((3, 2)))
+    # other layouts name their groups; a group must name dims that exist
+    assert delta_action(planar, np.zeros((3, 2)), groups={"xy": (0, 1)}) == {"xy": 6.0, "total": 6.0}
+    with pytest.raises(ConfigError, match=r"action group 'xyz' names dims \[0, 1, 2\] but the actions have 2"):
+        delta_action(planar, planar, groups={"xyz": (0, 1, 2)})
 
 
 def test_embedding_distance():

@@ -1,6 +1,10 @@
-"""Planners: analytic optimum on a linear-quadratic problem, determinism, one batched call per iteration."""
+"""Planners: analytic optimum on a linear-quadratic problem, determinism, one batched call per iteration;
+the no-planning baseline (``random``) never queries the model."""
 
 from __future__ import annotations
+
+import dataclasses
+import math
 
 import pytest
 import torch
@@ -8,8 +12,9 @@ import torch
 from lawm_eval.envs.point_mass import PointMassEnv
 from lawm_eval.errors import ConfigError, ModelError
 from lawm_eval.planners.cem import CEMPlanner
+from lawm_eval.planners.common import ActionBox, per_dim
 from lawm_eval.planners.mppi import MPPIPlanner
-from lawm_eval.planners.random_shooting import RandomShootingPlanner
+from lawm_eval.planners.random_shooting import RandomPlanner, RandomShootingPlanner
 
 H, LAM = 5, 0.01
 
@@ -162,3 +167,86 @@ def test_bad_planner_options_are_config_errors():
         CEMPlanner(2, select="median")
     with pytest.raises(ConfigError, match="3 values but the action has 2"):
         CEMPlanner(2, action_low=[0, 0, 0])
+
+
+def never_called(actions):
+    raise AssertionError("the random planner queried the model")
+
+
+@pytest.mark.parametrize("distribution", ["uniform", "gaussian"])
+def test_random_planner_never_queries_the_model(distribution):
+    planner = RandomPlanner(2, horizon=H, distribution=distribution)
+    result = planner.plan(never_called, torch.Generator().manual_seed(0), init_mean=torch.zeros(2, 2))
+    assert result.actions.shape == (H, 2) and math.isnan(result.cost)
+    assert result.info == {"note": "random baseline, no model query"}
+
+
+@pytest.mark.parametrize("distribution", ["uniform", "gaussian"])
+def test_random_planner_is_seeded(distribution):
+    def plan(seed):
+        planner = RandomPlanner(2, horizon=H, distribution=distribution, init_std=0.3)
+        return planner.plan(never_called, torch.Generator().manual_seed(seed)).actions
+
+    assert torch.equal(plan(5), plan(5))
+    assert not torch.equal(plan(5), plan(6))
+
+
+def test_random_planner_is_uniform_on_its_box():
+    low, high = torch.tensor([-0.1, -0.75]), torch.tensor([0.3, 0.25])
+    planner = RandomPlanner(2, horizon=4, action_low=low.tolist(), action_high=high.tolist())
+    plans = torch.stack([planner.plan(never_called, torch.Generator().manual_seed(s)).actions for s in range(500)])
+    flat = plans.reshape(-1, 2).double()  # 2000 actions
+    assert bool((flat >= low).all() and (flat <= high).all())
+    width = (high - low).double()
+    # U(low, high): mean at the centre, std width/√12 (4 standard errors of tolerance)
+    assert torch.allclose(flat.mean(0), (low + high).double() / 2, atol=float(0.03 * width.max()))
+    assert torch.allclose(flat.std(0), width / math.sqrt(12), rtol=0.05)
+
+
+def test_random_gaussian_is_centred_on_the_warm_start_and_clipped_to_the_box():
+    planner = RandomPlanner(2, horizon=3, distribution="gaussian", init_std=[0.01, 5.0], action_low=-1.0,
+                            action_high=1.0)
+    warm = torch.tensor([[0.5, 0.0], [-0.3, 0.0]])  # padded to the horizon by repeating its last step
+    plans = torch.stack([planner.plan(never_called, torch.Generator().manual_seed(s), init_mean=warm).actions
+                         for s in range(300)])  # (300, 3, 2)
+    assert torch.allclose(plans[..., 0].mean(0), torch.tensor([0.5, -0.3, -0.3]), atol=0.004)
+    assert float(plans[..., 1].abs().max()) <= 1.0
+    assert float((plans[..., 1].abs() == 1.0).float().mean()) > 0.75  # P(|N(0, 5)| > 1) = 0.84
+
+
+def test_random_shooting_returns_the_best_of_its_samples():
+    problem = LinearQuadratic()
+    seen = []
+    planner = RandomShootingPlanner(2, horizon=H, num_samples=50, action_low=-0.5, action_high=0.5)
+    result = planner.plan(lambda a: seen.append(a) or problem(a), torch.Generator().manual_seed(0))
+    assert len(seen) == 1 and seen[0].shape == (50, H, 2)
+    assert float(seen[0].abs().max()) <= 0.5
+    costs = problem(seen[0]).double()
+    assert torch.equal(result.actions, seen[0][int(costs.argmin())])
+    assert result.cost == float(costs.min())
+
+
+def test_registered_random_planners_keep_their_names_and_options():
+    from lawm_eval.catalog import registries
+
+    planners = registries()["planner"]
+    assert planners.get("random") is RandomPlanner and planners.get("random_shooting") is RandomShootingPlanner
+    options = {"horizon", "distribution", "init_std", "action_low", "action_high"}
+    assert set(dataclasses.asdict(RandomPlanner.Config())) == options
+    assert set(dataclasses.asdict(RandomShootingPlanner.Config())) == options | {"num_samples"}
+    with pytest.raises(TypeError, match="num_samples"):  # one sequence: no sample count to set
+        RandomPlanner(2, num_samples=3)
+
+
+def test_per_dim_values_and_unbounded_boxes():
+    assert torch.equal(per_dim(0.5, 3, "init_std"), torch.full((3,), 0.5))
+    assert torch.equal(per_dim([1, 2], 2, "init_std"), torch.tensor([1.0, 2.0]))
+    with pytest.raises(ConfigError, match="planner.init_std must be set"):
+        per_dim(None, 2, "init_std")
+    box = ActionBox(None, [1.0, 2.0], 2)
+    assert bool(torch.isinf(box.low).all() and (box.low < 0).all()) and box.high.tolist() == [1.0, 2.0]
+    assert torch.equal(box.clip(torch.tensor([[-9.0, 9.0]])), torch.tensor([[-9.0, 2.0]]))
+    with pytest.raises(ConfigError, match="needs finite planner.action_low"):
+        RandomPlanner(2, action_low=None)
+    with pytest.raises(ConfigError, match="distribution"):
+        RandomShootingPlanner(2, distribution="beta")

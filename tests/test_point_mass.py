@@ -6,7 +6,24 @@ import numpy as np
 import pytest
 
 from lawm_eval.envs.point_mass import PointMassEnv
+from lawm_eval.runner.records import EPISODES_FILE, read_records
 from lawm_eval.runner.run import run_evaluation
+
+
+def run_episodes(compose, *overrides: str) -> dict:
+    """Run the suite; its error-free records by (episode index, seed), so that runs pair episode by episode."""
+    outcome = run_evaluation(compose(*overrides))
+    records = read_records(outcome.run_dir / EPISODES_FILE)[0]
+    assert [r.error for r in records if r.error] == []
+    return {(r.episode_idx, r.seed): r for r in records}
+
+
+def mean(records: dict, name: str) -> float:
+    return float(np.mean([r.metrics[name] for r in records.values()]))
+
+
+def success_rate(records: dict) -> float:
+    return float(np.mean([bool(r.success) for r in records.values()]))
 
 
 def test_dynamics_are_the_stated_linear_system():
@@ -29,31 +46,33 @@ def test_least_squares_fit_recovers_the_dynamics():
 
 
 def test_cem_with_the_linear_model_reaches_every_goal(compose):
-    outcome = run_evaluation(compose("suite.episodes=6", "run_id=exact"))
-    overall = outcome.summary["overall"]
-    assert overall["episodes"] == 6 and overall["errors"] == 0
-    assert overall["success_rate"]["value"] == 1.0
-    assert overall["metrics"]["final_distance"]["value"] < 0.05
+    records = run_episodes(compose, "suite.episodes=6", "run_id=exact")
+    assert len(records) == 6
+    assert success_rate(records) == 1.0
+    assert mean(records, "final_distance") < 0.05
 
 
 def test_a_wrong_model_does_worse(compose):
-    good = run_evaluation(compose("suite.episodes=4", "run_id=good")).summary["overall"]
-    bad = run_evaluation(compose("suite.episodes=4", "run_id=bad", "model.gain_error=4.0",
-                                 "suite.max_steps=25")).summary["overall"]
-    assert bad["success_rate"]["value"] < good["success_rate"]["value"]
-    assert bad["metrics"]["final_distance"]["value"] > 2 * good["metrics"]["final_distance"]["value"]
+    good = run_episodes(compose, "suite.episodes=4", "run_id=good")
+    bad = run_episodes(compose, "suite.episodes=4", "run_id=bad", "model.gain_error=4.0", "suite.max_steps=25")
+    assert success_rate(bad) < success_rate(good)
+    assert mean(bad, "final_distance") > 2 * mean(good, "final_distance")
 
 
 @pytest.mark.parametrize("planner", ["mppi", "random_shooting"])
-def test_other_planners_run_the_protocol(compose, planner):
-    outcome = run_evaluation(compose("suite.episodes=3", f"planner={planner}", f"run_id={planner}"))
-    assert outcome.summary["overall"]["errors"] == 0
-    assert outcome.summary["overall"]["success_rate"]["n"] == 3
+def test_other_planners_reach_the_goals_that_no_planning_misses(compose, planner):
+    planned = run_episodes(compose, "suite.episodes=3", f"planner={planner}", f"run_id={planner}")
+    # the same episodes (seeds) with one random action sequence per step and no model query
+    unplanned = run_episodes(compose, "suite.episodes=3", "planner=random", "run_id=random")
+    assert planned.keys() == unplanned.keys() and len(planned) == 3
+    assert success_rate(planned) == 1.0 and success_rate(unplanned) == 0.0
+    for key, record in planned.items():
+        assert record.metrics["final_distance"] < 0.05  # suite.success_radius
+        assert unplanned[key].metrics["min_distance"] > 0.2  # without planning the mass never came near
 
 
 def test_mppi_solves_the_toy(compose):
-    overall = run_evaluation(compose("suite.episodes=4", "planner=mppi", "run_id=m")).summary["overall"]
-    assert overall["success_rate"]["value"] == 1.0
+    assert success_rate(run_episodes(compose, "suite.episodes=4", "planner=mppi", "run_id=m")) == 1.0
 
 
 def test_rgb_observation_renders_frames():

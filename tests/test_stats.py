@@ -37,6 +37,25 @@ def test_t_interval_matches_scipy():
     assert (mean, low, high) == pytest.approx((x.mean(), *ref), rel=1e-12)
 
 
+def test_t_interval_level_matches_scipy():
+    x = np.random.default_rng(4).normal(size=12)
+    _, low, high = t_interval(x, level=0.8)
+    assert (low, high) == pytest.approx(stats.t.interval(0.8, 11, loc=x.mean(), scale=stats.sem(x)), rel=1e-12)
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 5, 40])
+def test_mean_metric_and_t_interval_agree(n):
+    # one interval formula: the mergeable Mean gives t_interval's numbers (nan where n < 2)
+    x = np.random.default_rng(n).normal(-2.0, 3.0, size=n)
+    metric = Mean()
+    metric.update(x)
+    out = metric.compute()
+    assert out["n"] == n
+    for got, want in zip((out["value"], out["ci_low"], out["ci_high"]), t_interval(x)):
+        assert (math.isnan(got) and math.isnan(want)) or got == pytest.approx(want, rel=1e-12)
+    assert math.isnan(out["ci_low"]) == (n < 2)
+
+
 def test_bootstrap_interval_brackets_the_mean_and_is_seeded():
     x = np.random.default_rng(1).exponential(size=200)
     mean, low, high = bootstrap_interval(x, seed=3)

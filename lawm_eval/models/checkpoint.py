@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from lawm_eval.bundle import load_checkpoint
-from lawm_eval.errors import CheckpointError
+from lawm_eval.errors import CheckpointError, first_line
 
 FORMAT = "lawm-eval-checkpoint/1"
 

@@ -9,40 +9,33 @@ Covers the two reference variants through its options:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 
 from lawm_eval.errors import ConfigError
 from lawm_eval.interfaces import Objective, PlanResult
-from lawm_eval.planners.common import ActionBox, evaluate, initial_mean, per_dim
+from lawm_eval.planners.common import SamplingConfig, SamplingPlanner, evaluate, initial_mean
 
 SELECT = ("best", "mean", "last_best")
 
 
 @dataclass
-class CEMConfig:
-    horizon: int = 10
+class CEMConfig(SamplingConfig):
     num_samples: int = 300
     num_elites: int = 10
     iterations: int = 15
-    init_std: float | Sequence[float] = 1.0
     momentum_mean: float = 0.0  # new = (1 - m) * elite statistic + m * old
     momentum_std: float = 0.0
     unbiased_std: bool = True
     bound_variance: bool = False  # shrink std so mean ± 2 std stays inside the bounds (pddm, VP²)
-    action_low: float | Sequence[float] | None = -1.0
-    action_high: float | Sequence[float] | None = 1.0
     select: str = "best"  # best (over all iterations) | mean | last_best (best of last iteration)
 
 
-class CEMPlanner:
+class CEMPlanner(SamplingPlanner):
     Config = CEMConfig
 
-    def __init__(self, action_dim: int, **params):
-        self.cfg = CEMConfig(**params)
-        cfg = self.cfg
+    def check(self, cfg: CEMConfig) -> None:
         if cfg.select not in SELECT:
             raise ConfigError(f"planner.select must be one of {', '.join(SELECT)}, got '{cfg.select}'")
         if not 0 < cfg.num_elites <= cfg.num_samples:
@@ -51,9 +44,6 @@ class CEMPlanner:
             raise ConfigError("planner.num_elites must be ≥ 2 with unbiased_std")
         if cfg.iterations < 1 or cfg.horizon < 1:
             raise ConfigError("planner.iterations and planner.horizon must be ≥ 1")
-        self.action_dim = action_dim
-        self.box = ActionBox(cfg.action_low, cfg.action_high, action_dim)
-        self.init_std = per_dim(cfg.init_std, action_dim, "init_std")  # (A,)
 
     @torch.no_grad()
     def plan(

@@ -14,33 +14,26 @@ import torch
 
 from lawm_eval.errors import ConfigError
 from lawm_eval.interfaces import Objective, PlanResult
-from lawm_eval.planners.common import ActionBox, evaluate, initial_mean, per_dim
+from lawm_eval.planners.common import SamplingConfig, SamplingPlanner, evaluate, initial_mean
 
 
 @dataclass
-class MPPIConfig:
-    horizon: int = 10
+class MPPIConfig(SamplingConfig):
+    init_std: float | Sequence[float] = 0.5
     num_samples: int = 200
     iterations: int = 1
     gamma: float = 0.05  # reward temperature
     beta: float = 0.5  # noise correlation between time steps
-    init_std: float | Sequence[float] = 0.5
-    action_low: float | Sequence[float] | None = -1.0
-    action_high: float | Sequence[float] | None = 1.0
 
 
-class MPPIPlanner:
+class MPPIPlanner(SamplingPlanner):
     Config = MPPIConfig
 
-    def __init__(self, action_dim: int, **params):
-        self.cfg = MPPIConfig(**params)
-        if self.cfg.iterations < 1 or self.cfg.horizon < 1 or self.cfg.num_samples < 1:
+    def check(self, cfg: MPPIConfig) -> None:
+        if cfg.iterations < 1 or cfg.horizon < 1 or cfg.num_samples < 1:
             raise ConfigError("planner.iterations, horizon and num_samples must be ≥ 1")
-        if not 0.0 <= self.cfg.beta < 1.0:
+        if not 0.0 <= cfg.beta < 1.0:
             raise ConfigError("planner.beta must be in [0, 1)")
-        self.action_dim = action_dim
-        self.box = ActionBox(self.cfg.action_low, self.cfg.action_high, action_dim)
-        self.init_std = per_dim(self.cfg.init_std, action_dim, "init_std")  # (A,)
 
     def correlated_noise(self, generator: torch.Generator) -> torch.Tensor:
         cfg = self.cfg

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from lawm_eval.bundle import ModelBundle
+from lawm_eval.envs.libero_env import DUMMY_ACTION, benchmark_tasks, make_env, quat_to_axis_angle, rotate_180
 from lawm_eval.errors import ConfigError, ModelError
 from lawm_eval.interfaces import Planner
 from lawm_eval.suites.base import EpisodeOutcome, Suite
@@ -41,7 +42,6 @@ class LiberoSuite(Suite):
 
     def benchmark(self) -> tuple[Any, list]:
         if getattr(self, "_live_benchmark", None) is None:
-            from lawm_eval.envs.libero_env import benchmark_tasks
 
             self._live_benchmark = benchmark_tasks(self.params["benchmark"])
         return self._live_benchmark
@@ -72,7 +72,6 @@ class LiberoSuite(Suite):
         key = (task_index, cameras)
         if getattr(self, "_live_env_key", None) != key:
             self.close()
-            from lawm_eval.envs.libero_env import make_env
 
             _, tasks = self.benchmark()
             self._live_env = make_env(tasks[task_index], self.params["image_size"], cameras, self.params["env_seed"])
@@ -87,7 +86,6 @@ class LiberoSuite(Suite):
 
     # -- one episode -------------------------------------------------------------------------------
     def observation(self, raw: dict, env: Any, spec: EpisodeSpec, policy: Any) -> dict[str, Any]:
-        from lawm_eval.envs.libero_env import quat_to_axis_angle, rotate_180
 
         obs: dict[str, Any] = {
             "state": np.concatenate([raw["robot0_eef_pos"], quat_to_axis_angle(raw["robot0_eef_quat"]),
@@ -104,7 +102,6 @@ class LiberoSuite(Suite):
 
     def run_episode(self, spec: EpisodeSpec, model: ModelBundle, planner: Planner | None, *,
                     frames: bool = False) -> EpisodeOutcome:
-        from lawm_eval.envs.libero_env import DUMMY_ACTION
         from lawm_eval.util.seeding import stable_seed
 
         p = self.params
