@@ -7,8 +7,10 @@ fetch libero`` placed in the cache (so it never downloads), and selects EGL rend
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,23 @@ _PREPARED: dict[str, Any] = {}
 
 def config_dir() -> Path:
     return cache_dir() / "libero_config"
+
+
+def log_path() -> Path:
+    """Where LIBERO's and robosuite's own prints go (task orders, macro-file warnings)."""
+    return config_dir() / "libero.log"
+
+
+@contextlib.contextmanager
+def third_party_output() -> Iterator[None]:
+    """Send what LIBERO and robosuite print to ``log_path()`` instead of the user's terminal. The
+    log handlers robosuite creates at import keep writing there."""
+    if "log" not in _PREPARED:
+        config_dir().mkdir(parents=True, exist_ok=True)
+        _PREPARED["log"] = open(log_path(), "a", buffering=1)  # noqa: SIM115 - open for the process' life
+    log = _PREPARED["log"]
+    with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+        yield
 
 
 def prepare() -> Any:
@@ -50,7 +69,10 @@ def prepare() -> Any:
               "assets": str(assets)}
     (folder / "config.yaml").write_text(yaml.safe_dump(config))
     os.environ["LIBERO_CONFIG_PATH"] = str(folder)
-    import libero.libero as libero_module
+    with third_party_output():
+        import libero.libero as libero_module
+        import libero.libero.benchmark  # noqa: F401 - imports robosuite, which prints its macro warnings
+        import libero.libero.envs  # noqa: F401
 
     libero_module._assets_path_cache = str(assets)  # the local scene files, never the Hub
     _PREPARED["module"] = libero_module
@@ -74,7 +96,8 @@ def benchmark_tasks(benchmark: str) -> tuple[Any, list[TaskInfo]]:
         from lawm_eval.errors import did_you_mean
 
         raise LawmEvalError(f"unknown LIBERO benchmark '{benchmark}'{did_you_mean(benchmark, available)}")
-    suite = available[benchmark]()
+    with third_party_output():  # get_benchmark prints the task order
+        suite = available[benchmark]()
     bddl_root = Path(libero_module.get_libero_path("bddl_files"))
     tasks = []
     for i in range(suite.n_tasks):
@@ -89,11 +112,13 @@ def make_env(task: TaskInfo, image_size: int, cameras: bool, seed: int) -> Any:
     prepare()
     from libero.libero.envs.env_wrapper import ControlEnv, OffScreenRenderEnv
 
-    if cameras:
-        env = OffScreenRenderEnv(bddl_file_name=task.bddl_file, camera_heights=image_size, camera_widths=image_size)
-    else:
-        env = ControlEnv(bddl_file_name=task.bddl_file, use_camera_obs=False, has_offscreen_renderer=False,
-                         has_renderer=False)
+    with third_party_output():
+        if cameras:
+            env = OffScreenRenderEnv(bddl_file_name=task.bddl_file, camera_heights=image_size,
+                                     camera_widths=image_size)
+        else:
+            env = ControlEnv(bddl_file_name=task.bddl_file, use_camera_obs=False, has_offscreen_renderer=False,
+                             has_renderer=False)
     env.seed(seed)
     return env
 

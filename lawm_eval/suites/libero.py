@@ -112,7 +112,8 @@ class LiberoSuite(Suite):
         initial_states = suite_obj.get_task_init_states(spec.task_index)
         env.reset()
         raw = env.set_init_state(initial_states[spec.params["init_state"]])
-        policy.reset(stable_seed(*spec.key))
+        policy_seed = stable_seed(*spec.key)  # the record's seed is the env seed; the policy gets its own
+        policy.reset(policy_seed)
         queue: deque = deque()
         video, success, t, queries = [], False, 0, 0
         while t < p["max_steps"] + p["wait_steps"]:
@@ -137,6 +138,7 @@ class LiberoSuite(Suite):
                 success = True
                 break
             t += 1
-        info = {"language": spec.params["language"], "init_state": spec.params["init_state"], "policy_queries": queries}
+        info = {"language": spec.params["language"], "init_state": spec.params["init_state"], "policy_queries": queries,
+                "policy_seed": policy_seed}
         return EpisodeOutcome(success=success, metrics={"episode_length": float(t - p["wait_steps"])},
                               steps=t - p["wait_steps"], info=info, frames=np.stack(video) if video else None)
