@@ -38,14 +38,13 @@ def main() -> None:
     parser.add_argument("--model", default="lac_wm")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    from lawm_eval.catalog import registries
     from lawm_eval.config import compose_config
     from lawm_eval.planners.objectives import LatentGoalObjective, rollout_actions
-    from lawm_eval.runner.build import build_planner, build_suite
+    from lawm_eval.runner.build import build_model, build_planner, build_suite
 
     config = compose_config(["suite=droid_planning", f"model={args.model}"])
     suite = build_suite(config)
-    model = registries()["model"].get(args.model)(suite=suite)
+    model = build_model(config, suite)
     planner = build_planner(config, suite)
     cfg = planner.cfg
     fixture = np.load(os.path.join(os.path.dirname(__file__), "..", "baselines", "fixtures", "franka_golden.npz"))

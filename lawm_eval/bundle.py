@@ -5,13 +5,16 @@ Suites state which parts they need; ``ModelBundle.require`` fails early with a c
 
 from __future__ import annotations
 
-import hashlib
+import inspect
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lawm_eval.errors import CheckpointError, ModelError
+from lawm_eval.errors import CheckpointError, ConfigError, LawmEvalError, ModelError, first_line
 from lawm_eval.interfaces import MODEL_PARTS
+from lawm_eval.registry import import_target
+from lawm_eval.util.hashing import file_sha256
 
 PART_METHODS = {
     "encoder": "encode",
@@ -79,12 +82,63 @@ def as_bundle(obj: Any, model_id: str) -> ModelBundle:
     return ModelBundle(model_id=model_id, **found)
 
 
-def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+# -- model factories: a model config → a ModelBundle ------------------------------------------------
+# Keys of a model config (configs/model/<name>.yaml) that describe the model; never factory arguments.
+MODEL_METADATA = ("name", "factory", "description", "parts", "extra", "bundled")
+
+
+def resolve_factory(target: Any) -> Callable[..., Any]:
+    """``package.module:attr`` (or a callable) → the callable; anything else is one ConfigError line."""
+    factory = target
+    if isinstance(target, str):
+        try:
+            factory = import_target(target)
+        except ModuleNotFoundError as exc:
+            raise ConfigError(f"model.factory '{target}': module '{exc.name}' not found") from exc
+        except LawmEvalError as exc:
+            raise ConfigError(f"model.factory '{target}': {exc}") from exc
+    if not callable(factory):
+        raise ConfigError(f"model.factory '{target}' is a {type(factory).__name__}, not a callable factory")
+    return factory
+
+
+def call_factory(factory: Callable[..., Any], params: Mapping[str, Any], *, name: str, suite: Any = None) -> Any:
+    """``factory(**params)``, adding ``suite=`` when the factory takes it (or ``**kwargs``) and
+    ``name=`` (the model's name) when it has a parameter of that name."""
+    try:
+        signature = inspect.signature(factory)
+    except (TypeError, ValueError):
+        signature = None
+    kwargs = dict(params)
+    if signature is not None:
+        accepted = signature.parameters
+        accepts_any = any(p.kind is p.VAR_KEYWORD for p in accepted.values())
+        if "suite" in accepted or accepts_any:
+            kwargs["suite"] = suite
+        if "name" in accepted:
+            kwargs["name"] = name
+        unknown = [k for k in params if k not in accepted and not accepts_any]
+        if unknown:
+            known = [p for p in accepted if p not in ("suite", "name")]
+            where = f"{getattr(factory, '__module__', '?')}:{getattr(factory, '__qualname__', factory)}"
+            raise ConfigError(f"model '{name}' has no parameter(s) {', '.join(unknown)} "
+                              f"(its factory {where} takes: {', '.join(known) or 'none'})")
+    return factory(**kwargs)
+
+
+def make_bundle(model_config: Mapping[str, Any], suite: Any = None, factory: Any = None) -> ModelBundle:
+    """The ModelBundle a model config describes: its ``factory`` (or ``factory``, for models
+    registered without a config file) called with every key that is not in ``MODEL_METADATA``."""
+    name = str(model_config["name"])
+    factory = factory if factory is not None else model_config.get("factory")
+    if factory is None:
+        raise ConfigError(f"model '{name}' names no factory (set model.factory=package.module:callable)")
+    factory = resolve_factory(factory)
+    params = {k: v for k, v in model_config.items() if k not in MODEL_METADATA}
+    bundle = as_bundle(call_factory(factory, params, name=name, suite=suite), name)
+    if bundle.checkpoint and not bundle.checkpoint_sha256:
+        bundle.checkpoint_sha256 = file_sha256(bundle.checkpoint)
+    return bundle
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
@@ -97,8 +151,7 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - every reason a file cannot be read is the user's to fix
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"cannot load checkpoint {path}: {reason}") from exc
+        raise CheckpointError(f"cannot load checkpoint {path}: {first_line(exc)}") from exc
     if not isinstance(state, dict):
         raise CheckpointError(f"checkpoint {path} holds a {type(state).__name__}, expected a dict")
     return state

@@ -1,31 +1,97 @@
-"""CI regression for the bundled tiny checkpoints: each loads with weights_only=True through its
-`model=<name>` factory, recomputes its golden numbers on the committed fixture batch, and beats
-the copy-last-frame baseline on held-out one-step prediction (numbers from its training run)."""
+"""CI regression for the bundled tiny checkpoints and the model config files they come from: each
+model builds through its config's factory with the parts its config lists, each checkpoint loads
+with weights_only=True, recomputes its golden numbers on the committed fixture batch (held-out
+windows), and — recomputed here, not read from its training run — beats copy-last there."""
 
 from __future__ import annotations
 
-import json
+from functools import cache
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
 
-from lawm_eval.catalog import registries
+from lawm_eval.bundle import ModelBundle, make_bundle
+from lawm_eval.errors import ConfigError
+from lawm_eval.interfaces import MODEL_PARTS
+from lawm_eval.models.specs import bundled_specs, model_spec, model_specs
 from lawm_eval.models.train.artifacts import load_golden
 from lawm_eval.models.train.evaluate import lam_golden, load_fixture
-from lawm_eval.models.zoo import METHODS, checkpoint_path, load_autoencoder
+from lawm_eval.models.zoo import AUTOENCODER, checkpoint_path, load_autoencoder
 from lawm_eval.paths import data_dir
 
-WORLD_MODELS = ["lac_wm", "eac_wm", "lawm", "cola_world", "cola_two_stage", "law", "lam_sparse", "lam_noisy",
-                "lam_discrete", "lam_nav"]
+BUNDLED = sorted(bundled_specs())
+WORLD_MODELS = [name for name in BUNDLED if "world_model" in model_spec(name).parts]
+CHECKPOINTS = [AUTOENCODER, *BUNDLED]
 TOLERANCE = dict(rel=1e-4, abs=1e-6)
+
+
+@cache
+def build(name: str) -> ModelBundle:
+    """The bundle ``model=<name>`` runs: the factory of its config file with the file's keys."""
+    return make_bundle(model_spec(name).config)
 
 
 def numbers(golden: dict) -> dict:
     return {k: v for k, v in golden.items() if isinstance(v, float)}
 
 
-@pytest.mark.parametrize("name", sorted(METHODS))
+def held_out_windows(dataset: str, encoder) -> tuple[torch.Tensor, torch.Tensor]:
+    """The committed fixture: 8 windows of 4 frames from held-out episodes, encoded, and their
+    3 actions: (8,4,16,32), (8,3,A)."""
+    fixture = load_fixture(dataset)
+    return encoder.encode(torch.from_numpy(fixture["frames"])), torch.from_numpy(fixture["actions"]).float()
+
+
+def test_every_committed_checkpoint_has_a_model_config_with_a_bundled_block():
+    committed = {path.parent.name for path in data_dir("baselines").glob("*/model.pt")}
+    assert committed == set(CHECKPOINTS) and WORLD_MODELS
+
+
+@pytest.mark.parametrize("name", sorted(set(model_specs()) - {"custom", "linear"}))
+def test_each_model_builds_the_parts_its_config_lists(name):
+    suite = SimpleNamespace(name="stub", action_dim=7)  # noop/random read the action dimension
+    bundle = make_bundle(model_spec(name).config, suite)
+    assert bundle.model_id == name
+    assert bundle.parts() == [p for p in MODEL_PARTS if p in model_spec(name).parts]
+    bundle.require(bundle.parts(), "any")  # each part implements its protocol
+
+
+def test_the_linear_model_builds_the_parts_its_config_lists(compose):
+    from lawm_eval.runner.build import build_model, build_suite
+
+    config = compose("model=linear")
+    bundle = build_model(config, build_suite(config))
+    assert bundle.parts() == [p for p in MODEL_PARTS if p in model_spec("linear").parts]
+
+
+def named_factory(name, width: int = 1, suite=None):
+    return {"info": {"name": name, "width": width, "suite": suite}}
+
+
+def test_the_factory_gets_the_flat_keys_and_the_name_but_no_metadata():
+    config = {"name": "mine", "factory": "test_bundled:named_factory", "description": "d", "parts": [],
+              "bundled": None, "extra": None, "width": 3}
+    assert make_bundle(config, suite="S").info == {"name": "mine", "width": 3, "suite": "S"}
+    with pytest.raises(ConfigError, match=r"model 'mine' has no parameter\(s\) depth \(its factory "
+                                          r"test_bundled:named_factory takes: width\)"):
+        make_bundle({**config, "depth": 2})
+
+
+@pytest.mark.parametrize("factory, message", [
+    ("no_such_pkg_xyz.mod:f", "model.factory 'no_such_pkg_xyz.mod:f': module 'no_such_pkg_xyz' not found"),
+    ("math:no_such_thing", "model.factory 'math:no_such_thing': 'math' has no attribute 'no_such_thing'"),
+    ("math:pi", "model.factory 'math:pi' is a float, not a callable factory"),
+    ("no_colon", "model.factory 'no_colon': bad import target"),
+])
+def test_a_bad_factory_is_one_config_error_naming_it(factory, message):
+    with pytest.raises(ConfigError) as info:
+        make_bundle({"name": "custom", "factory": factory})
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("name", CHECKPOINTS)
 def test_checkpoint_is_small_and_loads_weights_only(name):
     path = checkpoint_path(name)
     assert path.stat().st_size <= 5 * 1024 * 1024
@@ -35,20 +101,75 @@ def test_checkpoint_is_small_and_loads_weights_only(name):
 
 @pytest.mark.parametrize("name", WORLD_MODELS)
 def test_world_model_golden_numbers(name):
-    bundle = registries()["model"].get(name)(suite=None)
+    bundle = build(name)
     golden = load_golden(name)
     recomputed = lam_golden(bundle.world_model, bundle.encoder, golden["dataset"])
     assert numbers(recomputed) == pytest.approx(numbers(golden), **TOLERANCE)
     assert bundle.checkpoint_sha256 and len(bundle.checkpoint_sha256) == 64
 
 
+def mse(predicted: torch.Tensor, target: torch.Tensor) -> float:
+    return float((predicted - target).pow(2).mean())
+
+
+def one_step(world_model, x: torch.Tensor, latents: torch.Tensor) -> torch.Tensor:
+    """Teacher-forced next states of every transition: (B,T+1,S), (B,T,L) -> (B,T,S)."""
+    return torch.cat([world_model.step(x[:, t : t + 1], latents[:, t : t + 1]) for t in range(latents.shape[1])], 1)
+
+
 @pytest.mark.parametrize("name", WORLD_MODELS)
-def test_world_model_beats_copy_last_frame_on_held_out_episodes(name):
-    metrics = json.loads((data_dir("baselines") / name / "metrics.json").read_text())
-    assert metrics["controller_mse"] < metrics["copy_last_mse"]
-    assert metrics["rollout_controller_mse"] < metrics["rollout_copy_last_mse"]
-    if "gt_latent_mse" in metrics:
-        assert metrics["gt_latent_mse"] < metrics["copy_last_mse"]
+def test_world_model_beats_copy_last_frame_on_held_out_windows(name):
+    """Through the model interface the suites use (encoder, controller, world model, IDM), on the
+    24 held-out transitions of the committed fixture; copy-last is the registered `copy_last` model."""
+    bundle, copy_last = build(name), build("copy_last")
+    x, actions = held_out_windows(load_golden(name)["dataset"], bundle.encoder)
+    latents = bundle.controller.to_latent(actions, x[:, :-1])
+    # the 3-step open-loop rollout from real actions (what the planning suites score) ...
+    rollout = bundle.world_model.rollout(x[:, :1], latents)
+    assert mse(rollout, x[:, 1:]) < mse(copy_last.world_model.rollout(x[:, :1], latents), x[:, 1:])
+    # ... every one-step prediction from real actions ...
+    assert mse(one_step(bundle.world_model, x, latents), x[:, 1:]) < mse(one_step(copy_last.world_model, x, latents),
+                                                                           x[:, 1:])
+    if bundle.lam is not None:  # ... and from the IDM's latents of the true transitions
+        assert mse(one_step(bundle.world_model, x, bundle.lam.infer(x)), x[:, 1:]) < mse(x[:, :-1], x[:, 1:])
+
+
+@pytest.mark.parametrize("name", WORLD_MODELS)
+def test_world_model_predictions_depend_on_the_actions(name):
+    """Each window's own actions predict its future better than another window's actions do."""
+    bundle = build(name)
+    x, actions = held_out_windows(load_golden(name)["dataset"], bundle.encoder)
+
+    def rollout_error(acts: torch.Tensor) -> float:
+        return mse(bundle.world_model.rollout(x[:, :1], bundle.controller.to_latent(acts, x[:, :-1])), x[:, 1:])
+
+    others = np.mean([rollout_error(actions.roll(shift, dims=0)) for shift in range(1, len(actions))])
+    assert rollout_error(actions) < others
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=(
+        "the committed lam_nav checkpoint's IDM latents predict no better than those of a no-motion pair "
+        "(one-step token MSE 0.01785 vs 0.01781 on the navigation fixture); its controller does use the actions"
+    ))) if name == "lam_nav" else name
+    for name in WORLD_MODELS if "lam" in model_spec(name).parts
+])
+def test_idm_latents_carry_the_transition(name):
+    """The IDM's latent of each true pair (x_t, x_t+1) predicts x_t+1 better than its latent of the
+    no-motion pair (x_t, x_t) does."""
+    bundle = build(name)
+    x, _ = held_out_windows(load_golden(name)["dataset"], bundle.encoder)
+    no_motion = torch.stack([bundle.lam.infer(torch.stack([x[:, t], x[:, t]], 1))[:, 0] for t in range(3)], 1)
+    error = mse(one_step(bundle.world_model, x, bundle.lam.infer(x)), x[:, 1:])
+    assert error < mse(one_step(bundle.world_model, x, no_motion), x[:, 1:])
+
+
+def test_eac_wm_on_navigation_uses_the_navigation_action_encoder():
+    bundle = make_bundle({**model_spec("eac_wm").config, "embodiment": "navigation"})
+    assert bundle.info["embodiment"] == "navigation" and bundle.lam is None
+    x, actions = held_out_windows("navigation", bundle.encoder)  # (8,3,3) mobile-base actions
+    rollout = bundle.world_model.rollout(x[:, :1], bundle.controller.to_latent(actions, None))
+    assert mse(rollout, x[:, 1:]) < mse(x[:, :1].expand_as(x[:, 1:]), x[:, 1:])
 
 
 def test_autoencoder_golden_numbers():
@@ -62,24 +183,33 @@ def test_policy_golden_numbers():
     fixture = load_fixture("franka")
     x = autoencoder.encode(torch.from_numpy(fixture["frames"]))[:, 0]
     tasks = torch.zeros(len(x), dtype=torch.long)
-    lawam = registries()["model"].get("lawam")(suite=None).policy.network
+    lawam = build("lawam").policy.network
     first = lawam.act_tokens(x, tasks)[:, 0]
     assert first[0].tolist() == pytest.approx(load_golden("lawam")["first_action"], **TOLERANCE)
-    vla = registries()["model"].get("vla_flow")(suite=None)
+    vla = build("vla_flow")
     chunks = vla.sampler.network.act_tokens(x, tasks, torch.Generator().manual_seed(7))
     golden = np.asarray(load_golden("vla_flow")["first_chunk"])  # (H, A)
     assert chunks[0].numpy().ravel().tolist() == pytest.approx(golden.ravel().tolist(), **TOLERANCE)
 
 
 def test_policies_act_through_the_interface():
-    import numpy as np
-
-    bundle = registries()["model"].get("vla_flow")(suite=None)
-    frame = load_fixture("franka")["frames"][0, 0]
-    obs = {"image": frame, "task": "pick up the cube"}
+    bundle = build("vla_flow")
+    frames = load_fixture("franka")["frames"]
+    obs = {"image": frames[0, 0], "task": "pick up the cube"}
     bundle.policy.reset(3)
-    assert bundle.policy.act(obs).shape == (3, 7)
+    first = bundle.policy.act(obs)
+    assert first.shape == (3, 7)
+    bundle.policy.reset(3)
+    assert np.array_equal(bundle.policy.act(obs), first)  # reset(seed) makes acting repeatable
+    bundle.policy.reset(4)
+    assert not np.allclose(bundle.policy.act(obs), first)  # and the seed draws the noise
     samples = bundle.sampler.sample(obs, 5, torch.Generator().manual_seed(0))
     assert samples.shape == (5, 3, 7) and np.std(samples, axis=0).mean() > 0  # diverse candidates
-    big = np.repeat(np.repeat(frame, 4, axis=0), 4, axis=1)  # a 256×256 camera image is resized
-    assert registries()["model"].get("lawam")(suite=None).policy.act({"image": big}).shape == (1, 7)
+    again = bundle.sampler.sample(obs, 5, torch.Generator().manual_seed(0))
+    assert np.array_equal(samples, again)
+    lawam = build("lawam").policy
+    small = lawam.act({"image": frames[0, 0]})
+    assert small.shape == (1, 7)
+    assert not np.allclose(lawam.act({"image": frames[3, 0]}), small)  # another scene, another action
+    big = np.repeat(np.repeat(frames[0, 0], 4, axis=0), 4, axis=1)  # a 256×256 camera image is resized
+    assert np.allclose(lawam.act({"image": big}), small, atol=0.05)

@@ -1,29 +1,47 @@
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from lawm_eval.config import compose_config
 from lawm_eval.errors import ConfigError, UnknownNameError
 from lawm_eval.runner.build import build_suite
+from lawm_eval.types import RunConfig, VideoPolicy
 
 
 def test_defaults_come_from_the_manifest_and_planner_sizes():
     config = compose_config([])
-    assert config["suite"]["name"] == "point_mass" and config["suite"]["version"] == "v1"
-    assert config["suite"]["episodes"] == 16
+    assert config.suite.name == "point_mass" and config.suite.options["version"] == "v1"
+    assert config.suite_params["episodes"] == 16
     # the suite's planner sizes overlay the planner's own defaults
-    assert config["planner"]["name"] == "cem"
-    assert config["planner"]["num_samples"] == 64 and config["planner"]["num_elites"] == 8
-    assert config["planner"]["momentum_mean"] == 0.0  # a CEM default the suite does not set
-    assert config["executor"]["name"] == "serial"
+    assert config.planner.name == "cem"
+    assert config.planner.options["num_samples"] == 64 and config.planner.options["num_elites"] == 8
+    assert config.planner.options["momentum_mean"] == 0.0  # a CEM default the suite does not set
+    assert config.executor.name == "serial"
+    assert config.video == VideoPolicy("none", 2)
 
 
 def test_overrides_apply():
-    config = compose_config(["suite.episodes=3", "planner=mppi", "planner.num_samples=10", "run_id=abc"])
-    assert config["suite"]["episodes"] == 3
-    assert config["planner"]["name"] == "mppi" and config["planner"]["num_samples"] == 10
-    assert config["planner"]["gamma"] == 20.0  # point_mass's MPPI temperature
-    assert config["run_id"] == "abc"
+    config = compose_config(["suite.episodes=3", "planner=mppi", "planner.num_samples=10", "run_id=abc",
+                             "save_video=first_n", "video_episodes=1"])
+    assert config.suite_params["episodes"] == 3
+    assert config.planner.name == "mppi" and config.planner.options["num_samples"] == 10
+    assert config.planner.options["gamma"] == 20.0  # point_mass's MPPI temperature
+    assert config.run_id == "abc" and config.video == VideoPolicy("first_n", 1)
+
+
+def test_the_run_config_is_frozen_and_round_trips_through_its_dict():
+    config = compose_config(["suite=libero_spatial", "model=noop"])
+    assert config.planner is None and config.to_dict()["planner"] == {"name": "none"}
+    assert RunConfig.from_dict(config.to_dict()) == config
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.run_id = "x"
+
+
+def test_a_bad_save_video_mode_is_one_config_error():
+    with pytest.raises(ConfigError, match="save_video must be one of none, first_n, failures, all, got 'some'"):
+        compose_config(["save_video=some"])
 
 
 @pytest.mark.parametrize("overrides, message", [
@@ -37,7 +55,7 @@ def test_overrides_apply():
     (["suite.episodes=[1"], "cannot parse override 'suite.episodes=[1'"),
     (["suite.episodes=1,2"], "sweeps are not supported"),
     (["planner=none"], "plans with a world model: choose a planner"),
-    (["model=custom"], "model.target must be set"),
+    (["model=custom"], "model.factory must be set"),
 ])
 def test_bad_input_is_one_clear_line(overrides, message):
     with pytest.raises(ConfigError) as info:
@@ -59,5 +77,6 @@ def test_suite_parameter_types_are_checked():
 
 
 def test_plus_adds_a_key_to_open_nodes():
-    config = compose_config(["model=custom", "model.target=x.y:z", "+model.params.hidden=3"])
-    assert config["model"]["params"] == {"hidden": 3}
+    config = compose_config(["model=custom", "model.factory=x.y:z", "+model.hidden=3"])
+    model = config.model.to_dict()
+    assert model["factory"] == "x.y:z" and model["hidden"] == 3

@@ -1,19 +1,36 @@
-"""The bundled model architectures: interface shapes, structural pieces (masks, LoRA, VQ), and
-that each training objective decreases on a batch."""
+"""The bundled model architectures: that each interface method is wired to the inputs that should
+matter (and only to those), the structural pieces (masks, LoRA, VQ), the LaWAM policy acting
+through its world-model subgoal, and that each real training objective (lawm_eval/models/train)
+decreases under the real training loop."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 import torch
+from torch import nn
 
+from lawm_eval.errors import ConfigError, ModelError
 from lawm_eval.interfaces import ActionController, LatentActionModel, WorldModel
 from lawm_eval.models.blocks import LoRALinear, VectorQuantizer, add_lora
 from lawm_eval.models.cola_world import CoLAWorld
 from lawm_eval.models.eac_wm import EACWM
 from lawm_eval.models.lac_wm import LACWM, block_causal_mask
+from lawm_eval.models.lam_base import AdaLNPredictor
 from lawm_eval.models.lam_variants import RegularisedLAM, variance_covariance_mean
 from lawm_eval.models.law import LAW
 from lawm_eval.models.lawm import LaWAMPolicy, LaWM
+from lawm_eval.models.train import cola_world as train_cola
+from lawm_eval.models.train import eac_wm as train_eac
+from lawm_eval.models.train import lac_wm as train_lac
+from lawm_eval.models.train import lam_variants as train_lam
+from lawm_eval.models.train import law as train_law
+from lawm_eval.models.train import lawm as train_lawm
+from lawm_eval.models.train import visual_ae as train_ae
+from lawm_eval.models.train import vla as train_vla
+from lawm_eval.models.train.data import Transitions
+from lawm_eval.models.train.loop import train
 from lawm_eval.models.visual import VisualAutoencoder
 from lawm_eval.models.vla import FlowMatchingPolicy
 
@@ -32,26 +49,80 @@ def tokens(b: int = 3, t: int = 1, seed: int = 0) -> torch.Tensor:
     return torch.randn(b, t, 16, 32, generator=torch.Generator().manual_seed(seed))
 
 
+def randomised(model: nn.Module, seed: int = 0) -> nn.Module:
+    """Every parameter redrawn from N(0, 0.2²): the zero-initialised AdaLN modulation would
+    otherwise make a freshly built model ignore its latent action, hiding whether it is wired."""
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(0.2 * torch.randn(p.shape, generator=generator))
+    return model.eval()
+
+
+def same(a: torch.Tensor, b: torch.Tensor) -> bool:
+    return torch.allclose(a, b, atol=1e-6)
+
+
 @pytest.mark.parametrize("name", sorted(MODELS))
-def test_interface_shapes(name):
-    model = MODELS[name]().eval()
+def test_interface_methods_use_the_inputs_that_matter(name):
+    model = randomised(MODELS[name]())
     assert isinstance(model, LatentActionModel) and isinstance(model, WorldModel) and isinstance(model, ActionController)
-    states = tokens(2, 4)
+    states, other = tokens(2, 4), tokens(2, 4, seed=1)
+
+    # infer: one latent per consecutive pair, from that pair only
     latents = model.infer(states)
     assert latents.shape == (2, 3, model.latent_dim)
-    assert model.step(states[:, :2], latents[:, :1]).shape == (2, 1, 16, 32)
-    assert model.rollout(states[:, :1], latents).shape == (2, 3, 16, 32)
-    actions = torch.randn(2, 3, 7)
-    assert model.to_latent(actions, states[:, :3]).shape == (2, 3, model.latent_dim)
+    changed = states.clone()
+    changed[:, 3] = other[:, 3]  # only the last pair (2, 3) sees frame 3
+    moved = model.infer(changed)
+    assert same(moved[:, :2], latents[:, :2]) and not same(moved[:, 2], latents[:, 2])
+
+    # step: the next state from the last context frame and the latent action
+    z = model.infer(other)[:, :1]
+    nxt = model.step(states[:, :2], latents[:, :1])
+    assert nxt.shape == (2, 1, 16, 32)
+    assert not same(model.step(states[:, :2], z), nxt)  # another latent action, another next state
+    assert not same(model.step(other[:, :2], latents[:, :1]), nxt)
+    assert same(model.step(torch.cat([other[:, :1], states[:, 1:2]], 1), latents[:, :1]), nxt)  # last frame only
+
+    # rollout: starts like step, and step t depends on the latents up to t only (causal)
+    rollout = model.rollout(states[:, :1], latents)
+    assert rollout.shape == (2, 3, 16, 32)
+    assert same(rollout[:, :1], model.step(states[:, :1], latents[:, :1]))
+    late = latents.clone()
+    late[:, 2] = model.infer(other)[:, 2]
+    moved = model.rollout(states[:, :1], late)
+    assert same(moved[:, :2], rollout[:, :2]) and not same(moved[:, 2], rollout[:, 2])
+    if name != "law":  # Markov models; LAW carries its recurrent state through the rollout
+        assert same(rollout[:, 1:2], model.step(rollout[:, :1], latents[:, 1:2]))
+
+    # to_latent: the real actions matter; the states matter only to state-aware controllers
+    actions = torch.randn(2, 3, 7, generator=torch.Generator().manual_seed(2))
+    mapped = model.to_latent(actions, states[:, :3])
+    assert mapped.shape == (2, 3, model.latent_dim)
+    assert not same(model.to_latent(-actions, states[:, :3]), mapped)
+    if model.needs_states:
+        assert not same(model.to_latent(actions, other[:, :3]), mapped)
+        with pytest.raises(ConfigError, match="needs the current state"):
+            model.to_latent(actions, None)
+    else:
+        assert same(model.to_latent(actions, None), mapped)
 
 
 def test_eac_wm_has_per_embodiment_encoders_and_no_idm():
-    model = EACWM(dim=32).eval()
-    assert model.to_latent(torch.randn(2, 3, 7), None).shape == (2, 3, 16)
+    model = randomised(EACWM(dim=32))
+    franka = torch.randn(2, 3, 7, generator=torch.Generator().manual_seed(0))
+    latents = model.to_latent(franka, None)
+    assert latents.shape == (2, 3, 16) and same(latents, model.encoders["franka"](franka))
     model.use("navigation")
-    assert model.to_latent(torch.randn(2, 3, 3), None).shape == (2, 3, 16)
+    base = torch.randn(2, 3, 3, generator=torch.Generator().manual_seed(1))
+    assert same(model.to_latent(base, None), model.encoders["navigation"](base))  # the other encoder now
+    with pytest.raises(RuntimeError):  # a 7-D Franka action no longer fits
+        model.to_latent(franka, None)
     assert not model.has_idm
-    with pytest.raises(Exception, match="no action encoder for 'humanoid'"):
+    with pytest.raises(NotImplementedError):
+        model.infer(tokens(2, 2))
+    with pytest.raises(ConfigError, match="no action encoder for 'humanoid'"):
         model.use("humanoid")
 
 
@@ -72,12 +143,27 @@ def test_lora_starts_as_the_identity_update_and_trains_only_itself():
     assert any(isinstance(m, LoRALinear) for m in model.fdm.modules())
 
 
-def test_add_lora_rank():
-    layer = torch.nn.Sequential(torch.nn.Linear(8, 8))
-    wrapper = torch.nn.Module()
-    wrapper.mlp = layer
-    params = add_lora(wrapper, rank=2, names=("mlp",))
-    assert params[0].shape == (2, 8) and params[1].shape == (8, 2)
+def test_add_lora_wraps_the_named_linears_with_a_frozen_base_and_a_rank_r_update():
+    torch.manual_seed(0)
+    wrapper = nn.Module()
+    wrapper.mlp = nn.Sequential(nn.Linear(8, 8))
+    wrapper.other = nn.Linear(8, 8)
+    x = torch.randn(5, 8)
+    before, other_before = wrapper.mlp(x).detach(), wrapper.other(x).detach()
+    params = add_lora(wrapper, rank=4, names=("mlp",))
+    lora = wrapper.mlp[0]
+    assert isinstance(lora, LoRALinear) and type(wrapper.other) is nn.Linear  # only the named sub-module
+    assert params == [lora.lora_a, lora.lora_b] and lora.lora_a.shape == (4, 8) and lora.lora_b.shape == (8, 4)
+    assert not any(p.requires_grad for p in [*lora.base.parameters(), *wrapper.other.parameters()])
+    assert same(wrapper.mlp(x), before)  # B starts at zero
+    with torch.no_grad():
+        lora.lora_b.normal_()
+    delta = (wrapper.mlp(x) - before).detach()
+    assert lora.scale == 0.5 and same(delta, 0.5 * x @ lora.lora_a.T @ lora.lora_b.T)  # (α/r) B A x, α = 2
+    assert torch.linalg.matrix_rank(delta) == 4  # a rank-4 update of a 5×8 output
+    wrapper.mlp(x).sum().backward()
+    assert lora.lora_a.grad is not None and lora.base.weight.grad is None
+    assert same(wrapper.other(x), other_before)
 
 
 def test_vector_quantizer_straight_through_and_dead_code_reset():
@@ -117,27 +203,163 @@ def test_flow_matching_samples_differ_by_noise_and_repeat_by_seed():
 
 
 def test_lawam_policy_acts_through_the_world_model_subgoal():
-    policy = LaWAMPolicy({"dim": 32, "latent_dim": 16, "action_dim": 7, "state_dim": 7, "depth": 1}, dim=32)
-    out = policy.act_tokens(tokens(2)[:, 0], torch.tensor([0, 1]))
-    assert out.shape == (2, 1, 7)
+    config = {"dim": 32, "latent_dim": 16, "action_dim": 7, "state_dim": 7, "depth": 1}
+    policy = randomised(LaWAMPolicy(config, dim=32))
+    policy.action_normalizer.mean.fill_(0.5)
+    policy.action_normalizer.std.fill_(2.0)
+    x, task = tokens(2)[:, 0], torch.tensor([0, 1])
+    seen = []
+    predict_next = policy.world.predict_next
+
+    def recording(x_t, z):
+        seen.append(z.clone())
+        return predict_next(x_t, z)
+
+    policy.world.predict_next = recording
+    with torch.no_grad():
+        z, action = policy(x, task)
+    assert len(seen) == 1 and same(seen[0], z)  # the subgoal is rolled from the policy's own latent action
+    assert same(policy.act_tokens(x, task)[:, 0], action * 2.0 + 0.5)  # de-normalised
+
+    # the same observation and latent action, another world model (so another subgoal): another action
+    other = randomised(LaWM(**config), seed=1)
+    policy.world.predict_next = other.predict_next
+    with torch.no_grad():
+        z_other, action_other = policy(x, task)
+    assert same(z_other, z) and not same(action_other, action)
+    policy.world.predict_next = predict_next
+    with torch.no_grad():
+        assert not same(policy(x, task.flip(0))[1], action)  # and the task matters
 
 
-@pytest.mark.parametrize("name", ["lac_wm", "lam_noisy", "cola_world"])
-def test_training_objective_decreases(name):
+# -- the real training objectives (lawm_eval/models/train/*.py) under the real training loop ----------
+def synthetic(action_dim: int = 7, n: int = 48, window: int = 3, seed: int = 0) -> Transitions:
+    """Windows of tokens that, like encoded frames, live on a low-dimensional state c whose
+    transition depends on the action: c' = 0.9 c + B a, x = P c; the robot state is c itself."""
+    g = torch.Generator().manual_seed(seed)
+    a = torch.randn(n, window, action_dim, generator=g)
+    to_tokens, act = 0.2 * torch.randn(8, 512, generator=g), 0.3 * torch.randn(action_dim, 8, generator=g)
+    c = [torch.randn(n, 8, generator=g)]
+    for t in range(window):
+        c.append(0.9 * c[-1] + a[:, t] @ act)
+    c = torch.stack(c, dim=1)  # (n, W+1, 8)
+    x = (c @ to_tokens).view(n, window + 1, 16, 32)
+    return Transitions(x, a, c[..., :7], torch.randint(0, 2, (n,), generator=g), "synthetic")
+
+
+def _lac(stage: str):
+    data, model = synthetic(), LACWM(dim=16, depth=1)
+    model.normalizer.fit(data.a)
+    if stage == "lora":
+        model.enable_lora(2)
+    loss = {"lam": train_lac.lam_loss, "projector": train_lac.projector_loss, "lora": train_lac.lora_loss}[stage]
+    return model, partial(loss, model, data)
+
+
+def _eac():
+    data, model = {"franka": synthetic(), "navigation": synthetic(3, seed=1)}, EACWM(dim=16, depth=1)
+    for name, d in data.items():
+        model.normalizers[name].fit(d.a)
+    return model, train_eac.alternating_loss(model, data)
+
+
+def _lawm(stage: str):
+    data, model = synthetic(), LaWM(dim=16, depth=1)
+    model.normalizer.fit(data.a)
+    if stage == "world":
+        return model, partial(train_lawm.world_loss, model, data, *train_lawm.state_stats(data))
+    if stage == "adapter":
+        return model, partial(train_lawm.adapter_loss, model, data)
+    world = LaWM(**train_lawm.CONFIG)  # the policy embeds a frozen copy of the trained LaWM
+    world.normalizer.fit(data.a)
+    policy = train_lawm.lawam_policy(world, data)
+    return policy, partial(train_lawm.policy_loss, policy, world, data)
+
+
+def _cola(stage: str):
+    data, model = synthetic(), CoLAWorld(dim=16, depth=1, decoder_depth=1)
+    model.normalizer.fit(data.a)
+    if stage == "lam":
+        light = AdaLNPredictor(16, model.latent_dim, depth=1)
+        holder = nn.ModuleList([model, light])
+        return holder, lambda g: train_cola.lam_step(model, light, data, g)
+    loss = {"world": train_cola.world_loss, "adapter": train_cola.adapter_loss}[stage]
+    return model, partial(loss, model, data)
+
+
+def _law(stage: str):
+    data, model = synthetic(), LAW(hidden=64, variables=8, classes=8)
+    model.normalizer.fit(data.a)
+    return model, partial({"joint": train_law.joint_loss, "finetune": train_law.finetune_loss}[stage], model, data)
+
+
+def _lam(regulariser: str, stage: str = "world"):
+    data, model = synthetic(), RegularisedLAM(regulariser, dim=16, depth=1)
+    model.normalizer.fit(data.a)
+    loss = train_lam.world_loss if stage == "world" else train_lam.controller_loss
+    return model, partial(loss, model, data)
+
+
+def _vla():
+    data, policy = synthetic(), FlowMatchingPolicy(chunk=3, dim=32)
+    policy.normalizer.fit(data.a)
+    return policy, partial(train_vla.flow_loss, policy, data)
+
+
+def _visual_ae():
+    frames = torch.randint(0, 256, (16, 64, 64, 3), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    model = VisualAutoencoder(width=8)
+    return model, partial(train_ae.reconstruction_loss, model, frames)
+
+
+OBJECTIVES = {
+    "lac_wm/latent_actions": lambda: _lac("lam"),
+    "lac_wm/projector": lambda: _lac("projector"),
+    "lac_wm/lora": lambda: _lac("lora"),
+    "eac_wm/both_embodiments": _eac,
+    "lawm/world_model": lambda: _lawm("world"),
+    "lawm/adapter": lambda: _lawm("adapter"),
+    "lawam/policy": lambda: _lawm("policy"),
+    "cola_world/lam": lambda: _cola("lam"),
+    "cola_world/world_model": lambda: _cola("world"),
+    "cola_world/adapter": lambda: _cola("adapter"),
+    "law/joint": lambda: _law("joint"),
+    "law/finetune": lambda: _law("finetune"),
+    "lam_sparse/world_model": lambda: _lam("sparse"),
+    "lam_noisy/world_model": lambda: _lam("noisy"),
+    "lam_discrete/world_model": lambda: _lam("discrete"),
+    "lam_noisy/controller": lambda: _lam("noisy", "controller"),
+    "vla_flow/flow_matching": _vla,
+    "visual_ae/reconstruction": _visual_ae,
+}
+STEPS = 30
+
+
+@pytest.fixture
+def one_thread():
+    """The training scripts run on one thread; so do these tests (much faster on a busy machine)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.mark.parametrize("name", sorted(OBJECTIVES))
+def test_training_objective_decreases(name, one_thread):
+    """STEPS steps of ``loop.train`` (AdamW, clipping, cosine schedule) on the script's own loss
+    function lower that loss on a fixed probe batch (the same generator seed before and after)."""
     torch.manual_seed(0)
-    model = MODELS[name]()
-    x = tokens(16, 2, seed=1)
-    x[:, 1] = x[:, 0] + 0.5 * torch.tanh(x[:, 0])  # a learnable transition
-    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
-    losses = []
-    for _ in range(40):
-        prediction = model.predict_next(x[:, 0], model.idm_latent(x[:, 0], x[:, 1]))
-        loss = torch.nn.functional.mse_loss(prediction, x[:, 1])
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        losses.append(float(loss))
-    assert losses[-1] < 0.5 * losses[0]
+    model, loss_fn = OBJECTIVES[name]()
+
+    @torch.no_grad()
+    def probe() -> float:  # two calls: EAC-WM alternates embodiments, so the probe sees both
+        generator = torch.Generator().manual_seed(123)
+        return sum(float(loss_fn(generator)[0]) for _ in range(2))
+
+    before = probe()
+    train(model.parameters(), loss_fn, STEPS, lr=3e-3, seed=1, log_every=STEPS)
+    after = probe()
+    assert after < 0.95 * before, (before, after)
 
 
 def test_autoencoder_shapes_and_input_checks():
@@ -146,5 +368,6 @@ def test_autoencoder_shapes_and_input_checks():
     states = ae.encode(frames)
     assert states.shape == (2, 3, 16, 32)
     assert ae.decode(states).shape == (2, 3, 3, 64, 64)
-    with pytest.raises(Exception, match="64×64"):
+    assert same(ae.encode(frames.permute(0, 1, 4, 2, 3)), states)  # channels-first frames read the same
+    with pytest.raises(ModelError, match="64×64"):
         ae.encode(torch.zeros(1, 1, 3, 32, 32))

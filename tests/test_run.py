@@ -25,6 +25,9 @@ def test_every_record_carries_its_provenance(compose):
         assert isinstance(rec.seed, int) and rec.wall_time_s > 0 and rec.started_at
         assert rec.error is None and rec.success is True
         assert "episodes=2 (reference 16)" in rec.deviations
+        assert rec.provenance["model_id"] == "linear"
+        assert rec.provenance["factory"] == "lawm_eval.models.linear:build_linear_model"
+        assert rec.provenance["libraries"]["torch"] and rec.provenance["git_revision"]  # tests run in a checkout
     summary = json.loads((outcome.run_dir / "summary.json").read_text())
     assert summary["complete"] and summary["run"]["library_versions"]["torch"]
 

@@ -46,9 +46,10 @@ class RunParts:
     def provenance(self, run_info: RunInfo) -> dict[str, Any]:
         """Where the model came from and which code evaluated it: every record carries this."""
         model = self.model
+        info = dict(model.info)
         return {
             "model_id": model.model_id, "factory": self.factory, "checkpoint": model.checkpoint,
-            "checkpoint_sha256": model.checkpoint_sha256, **dict(model.info),
+            "checkpoint_sha256": model.checkpoint_sha256, "origin": info.pop("provenance", None), **info,
             "git_revision": run_info.git_revision, "libraries": dict(run_info.library_versions),
         }
 

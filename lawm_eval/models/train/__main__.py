@@ -3,57 +3,91 @@
 Generates the datasets into $LAWM_EVAL_CACHE/data if needed (`lawm-eval data generate`), trains on
 CPU with fixed seeds and one thread, and writes baselines/<name>/{model.pt, metrics.json,
 golden.json, curve.json} and docs/training/<name>.png. `fixtures` (the golden batches) and
-`visual_ae` must exist before the others.
+`visual_ae` must exist before the others. Which models exist, and which script trains each, comes
+from the `bundled:` blocks of configs/model/<name>.yaml.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import inspect
 import json
 import time
+from collections.abc import Callable
 
-ORDER = ["fixtures", "visual_ae", "lac_wm", "eac_wm", "lawm", "cola_world", "law", "lam_sparse", "lam_noisy",
-         "lam_discrete", "lam_nav", "vla_flow"]
+# Not runnable models, trained first: the golden batches and the shared autoencoder. Every other
+# checkpoint is a model whose configs/model/<name>.yaml has a `bundled:` block naming its script.
+PREFIX = ["fixtures", "visual_ae"]
+
+
+def bundled_scripts() -> dict[str, str]:
+    """Bundled model name -> its training script module, from the model config files."""
+    from lawm_eval.models.specs import bundled_specs
+
+    return {name: spec.bundled.script for name, spec in bundled_specs().items()}
+
+
+def script_main(script: str) -> Callable[..., dict]:
+    return importlib.import_module(script).main
+
+
+def one_per_call(script: str) -> bool:
+    """A script whose main takes the model's name trains one model per call (lam_variants); any
+    other trains, in one call, every model that names it (lawm also writes lawam)."""
+    return "name" in inspect.signature(script_main(script)).parameters
+
+
+def written_together(name: str) -> list[str]:
+    """The checkpoints one training run for ``name`` writes."""
+    scripts = bundled_scripts()
+    if name not in scripts or one_per_call(scripts[name]):
+        return [name]
+    return sorted(n for n, script in scripts.items() if script == scripts[name])
+
+
+def training_order() -> list[str]:
+    """PREFIX, then one name per training run (the model named like its script, when one run
+    writes several)."""
+    order, runs = list(PREFIX), set()
+    for name, script in bundled_scripts().items():
+        if one_per_call(script):
+            order.append(name)
+        elif script not in runs:
+            runs.add(script)
+            group = written_together(name)
+            own = script.rsplit(".", 1)[-1]
+            order.append(own if own in group else group[0])
+    return order
 
 
 def run(name: str, steps: int | None) -> dict:
     kwargs = {"steps": steps} if steps else {}
-    if name == "visual_ae":
-        from lawm_eval.models.train.visual_ae import main
-    elif name == "fixtures":
+    if name == "fixtures":
         from lawm_eval.models.train.evaluate import write_fixture
 
         return {dataset: str(write_fixture(dataset)) for dataset in ("franka", "navigation")}
-    elif name == "lac_wm":
-        from lawm_eval.models.train.lac_wm import main
-    elif name == "eac_wm":
-        from lawm_eval.models.train.eac_wm import main
-    elif name in ("lawm", "lawam"):
-        from lawm_eval.models.train.lawm import main
-    elif name in ("cola_world", "cola_two_stage"):
-        from lawm_eval.models.train.cola_world import main
-    elif name == "law":
-        from lawm_eval.models.train.law import main
-    elif name.startswith("lam_"):
-        from lawm_eval.models.train.lam_variants import main
+    if name == "visual_ae":
+        from lawm_eval.models.train.visual_ae import main
 
-        return main(name, **kwargs)
-    elif name == "vla_flow":
-        from lawm_eval.models.train.vla import main
-    else:
-        raise SystemExit(f"unknown checkpoint '{name}'; choose from: {', '.join(ORDER)}, all")
-    return main(**kwargs)
+        return main(**kwargs)
+    scripts = bundled_scripts()
+    if name not in scripts:
+        raise SystemExit(f"unknown checkpoint '{name}'; choose from: {', '.join(PREFIX + sorted(scripts))}, all")
+    main = script_main(scripts[name])
+    return main(name, **kwargs) if one_per_call(scripts[name]) else main(**kwargs)
 
 
 def cli() -> None:
     parser = argparse.ArgumentParser(prog="python -m lawm_eval.models.train", description=__doc__.splitlines()[0])
-    parser.add_argument("names", nargs="+", help=f"checkpoints to rebuild ({', '.join(ORDER)}) or 'all'")
+    parser.add_argument("names", nargs="+", help="checkpoints to rebuild: fixtures, visual_ae, a bundled model "
+                                                 "(lawm-eval ls models) or 'all'")
     parser.add_argument("--steps", type=int, default=None, help="override the training steps (quick checks only)")
     args = parser.parse_args()
     import torch
 
     torch.set_num_threads(1)
-    names = ORDER if args.names == ["all"] else args.names
+    names = training_order() if args.names == ["all"] else args.names
     for name in names:
         start = time.perf_counter()
         result = run(name, args.steps)
@@ -68,8 +102,7 @@ def cli() -> None:
 def record_time(name: str, seconds: float) -> None:
     from lawm_eval.paths import data_dir
 
-    names = ["lawm", "lawam"] if name == "lawm" else ["cola_two_stage", "cola_world"] if name == "cola_world" else [name]
-    for each in names:
+    for each in written_together(name):
         path = data_dir("baselines") / each / "metrics.json"
         if path.exists():
             metrics = json.loads(path.read_text())

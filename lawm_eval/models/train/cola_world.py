@@ -3,6 +3,8 @@ model, then joint training)."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 import torch.nn.functional as F
 
@@ -58,14 +60,24 @@ def code_reset(model: CoLAWorld, data, seed: int):
     return on_step
 
 
-def train_adapter(model: CoLAWorld, data, steps: int) -> list:
-    def loss_fn(generator: torch.Generator):
-        x, a, _, _ = data.batch(64, generator)
-        with torch.no_grad():
-            target = model.idm_latent(*pairs(x))
-        return F.mse_loss(model.adapter(model.normalizer(a.flatten(0, 1))), target), {}
+def world_loss(model: CoLAWorld, data, generator: torch.Generator):
+    """Two-stage baseline, stage 2: the world model on the frozen LAM's quantised latents."""
+    x, _, _, _ = data.batch(64, generator)
+    with torch.no_grad():
+        z = model.idm_latent(*pairs(x))
+    return window_loss(model, x, z.view(len(x), -1, z.shape[-1]))
 
-    return train(model.adapter.parameters(), loss_fn, steps, lr=1e-3, seed=9)
+
+def adapter_loss(model: CoLAWorld, data, generator: torch.Generator):
+    """The adapter regresses the frozen IDM's quantised latents of every transition (L2)."""
+    x, a, _, _ = data.batch(64, generator)
+    with torch.no_grad():
+        target = model.idm_latent(*pairs(x))
+    return F.mse_loss(model.adapter(model.normalizer(a.flatten(0, 1))), target), {}
+
+
+def train_adapter(model: CoLAWorld, data, steps: int) -> list:
+    return train(model.adapter.parameters(), partial(adapter_loss, model, data), steps, lr=1e-3, seed=9)
 
 
 def two_stage(steps: int, autoencoder, data, held) -> tuple[CoLAWorld, dict]:
@@ -76,14 +88,7 @@ def two_stage(steps: int, autoencoder, data, held) -> tuple[CoLAWorld, dict]:
     lam_params = list(model.idm.parameters()) + list(model.vq.parameters()) + list(light.parameters())
     stage1 = train(lam_params, lambda g: lam_step(model, light, data, g), steps, seed=1,
                    on_step=code_reset(model, data, 11))
-
-    def world_loss(generator: torch.Generator):
-        x, _, _, _ = data.batch(64, generator)
-        with torch.no_grad():
-            z = model.idm_latent(*pairs(x))
-        return window_loss(model, x, z.view(len(x), -1, z.shape[-1]))
-
-    stage2 = train(model.world.parameters(), world_loss, steps, seed=2)
+    stage2 = train(model.world.parameters(), partial(world_loss, model, data), steps, seed=2)
     stage3 = train_adapter(model, data, steps // 2)
     curves = {"1: LAM + light decoder": stage1, "2: world model on frozen latents": stage2, "3: adapter": stage3}
     metrics = finish("cola_two_stage", model, CONFIG, curves, ("loss", "recon", "rollout", "vq"), held, "franka", autoencoder,

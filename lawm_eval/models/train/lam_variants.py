@@ -3,11 +3,13 @@ state-aware controller (L2 to the IDM's latents). Also the navigation model (noi
 
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 import torch.nn.functional as F
 
 from lawm_eval.models.lam_variants import RegularisedLAM
-from lawm_eval.models.train.data import transitions
+from lawm_eval.models.train.data import Transitions, transitions
 from lawm_eval.models.train.evaluate import finish
 from lawm_eval.models.train.loop import train
 from lawm_eval.models.train.losses import pairs, window_loss
@@ -22,6 +24,38 @@ VARIANTS = {
 WEIGHTS = {"kl": 1e-5, "l1": 1e-2, "vcm": 1e-2, "vq": 1.0}  # kl: see lawm.py (β vs a ~5e-3 MSE)
 
 
+def world_loss(model: RegularisedLAM, data: Transitions, generator: torch.Generator):
+    """Stage 1: window reconstruction from the IDM's (sampled) latents plus the weighted
+    regularisation terms of the latent kind (KL, L1 + VCM, or VQ)."""
+    x, _, _, _ = data.batch(64, generator)
+    z, _, terms = model.encode_pair(*pairs(x), generator)
+    recon, logs = window_loss(model, x, z.view(len(x), -1, z.shape[-1]))
+    loss = recon + sum(WEIGHTS[k] * v for k, v in terms.items())
+    return loss, {**logs, **{k: v.item() for k, v in terms.items()}}
+
+
+def code_reset(model: RegularisedLAM, data: Transitions, generator: torch.Generator):
+    """on_step hook: re-seed dead VQ codes from recent latents (step 1: the codebook from data)."""
+
+    def on_step(step: int) -> None:
+        if model.vq is not None and (step == 1 or step % 200 == 0):
+            x, _, _, _ = data.batch(128, generator)
+            with torch.no_grad():
+                recent = model.idm(*pairs(x))[:, 0].view(-1, model.vq.codebook.weight.shape[1])
+            model.vq.reset_dead_codes(recent, generator)
+
+    return on_step
+
+
+def controller_loss(model: RegularisedLAM, data: Transitions, generator: torch.Generator):
+    """Stage 2: the state-aware controller regresses the frozen IDM's latents (L2)."""
+    x, a, _, _ = data.batch(64, generator)
+    x_t, x_next = pairs(x)
+    with torch.no_grad():
+        target = model.idm_latent(x_t, x_next)
+    return F.mse_loss(model.controller(model.normalizer(a.flatten(0, 1)), x_t), target), {}
+
+
 def main(name: str, steps: int = 2400) -> dict:
     regulariser, dataset = VARIANTS[name]
     autoencoder = load_autoencoder()
@@ -32,32 +66,9 @@ def main(name: str, steps: int = 2400) -> dict:
     torch.manual_seed(0)
     model = RegularisedLAM(**config)
     model.normalizer.fit(data.a)
-    generator_reset = torch.Generator().manual_seed(21)
-
-    def world_loss(generator: torch.Generator):
-        x, _, _, _ = data.batch(64, generator)
-        z, _, terms = model.encode_pair(*pairs(x), generator)
-        recon, logs = window_loss(model, x, z.view(len(x), -1, z.shape[-1]))
-        loss = recon + sum(WEIGHTS[k] * v for k, v in terms.items())
-        return loss, {**logs, **{k: v.item() for k, v in terms.items()}}
-
-    def on_step(step: int) -> None:
-        if model.vq is not None and (step == 1 or step % 200 == 0):  # step 1: codebook from data
-            x, _, _, _ = data.batch(128, generator_reset)
-            with torch.no_grad():
-                recent = model.idm(*pairs(x))[:, 0].view(-1, model.vq.codebook.weight.shape[1])
-            model.vq.reset_dead_codes(recent, generator_reset)
-
     lam_params = [p for n, p in model.named_parameters() if not n.startswith("controller")]
-    stage1 = train(lam_params, world_loss, steps, lr=1e-3, seed=1, on_step=on_step)
-
-    def controller_loss(generator: torch.Generator):
-        x, a, _, _ = data.batch(64, generator)
-        x_t, x_next = pairs(x)
-        with torch.no_grad():
-            target = model.idm_latent(x_t, x_next)
-        return F.mse_loss(model.controller(model.normalizer(a.flatten(0, 1)), x_t), target), {}
-
-    stage2 = train(model.controller.parameters(), controller_loss, steps // 2, lr=1e-3, seed=2)
+    stage1 = train(lam_params, partial(world_loss, model, data), steps, lr=1e-3, seed=1,
+                   on_step=code_reset(model, data, torch.Generator().manual_seed(21)))
+    stage2 = train(model.controller.parameters(), partial(controller_loss, model, data), steps // 2, lr=1e-3, seed=2)
     curves = {f"1: world model ({regulariser} latents)": stage1, "2: controller": stage2}
     return finish(name, model, config, curves, ("loss", "recon", "rollout", *WEIGHTS), held, dataset, autoencoder)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 import torch.nn.functional as F
 
 from lawm_eval.models.law import LAW
-from lawm_eval.models.train.data import transitions
+from lawm_eval.models.train.data import Transitions, transitions
 from lawm_eval.models.train.evaluate import finish
 from lawm_eval.models.train.loop import train
 from lawm_eval.models.zoo import load_autoencoder
@@ -16,6 +18,46 @@ CONFIG = {"hidden": 128, "variables": 16, "classes": 16, "latent_dim": 8, "chunk
 BETA = 1e-4  # KL in nats (tens) against a token MSE of ~5e-3
 
 
+def rssm_loss(model: LAW, data: Transitions, generator: torch.Generator, from_actions: bool):
+    """Posterior filtering over a window: reconstruction + β·KL; the latent actions come from
+    the inverse model (joint training) or from the real actions (fine-tuning)."""
+    x, a, _, _ = data.batch(48, generator)  # (B,4,16,32), (B,3,7)
+    h = torch.zeros(len(x), model.cell.hidden_size)
+    s, _ = model.observe(h, x[:, 0], generator)
+    recon = F.mse_loss(model.decode(h, s), x[:, 0])
+    kl = torch.zeros(())
+    inverse = [model.idm_latent(x[:, t], x[:, t + 1]) for t in range(x.shape[1] - 1)]
+    latents = model.action_encoder(model.normalizer(a)).unbind(1) if from_actions else inverse
+    for t, u in enumerate(latents):
+        h = model.cell(torch.cat([s, u], dim=-1), h)
+        prior_logits = model.prior(h)
+        s, post_logits = model.observe(h, x[:, t + 1], generator)
+        recon = recon + F.mse_loss(model.decode(h, s), x[:, t + 1])
+        kl = kl + model.kl(post_logits, prior_logits)
+    imagined = F.mse_loss(model.rollout_train(x[:, 0], torch.stack(list(latents), dim=1)), x[:, 1:])
+    recon = recon + imagined  # the prior's own 3-step imagination, as used for planning
+    logs = {"recon": recon.item(), "kl": kl.item(), "rollout": imagined.item()}
+    if from_actions:  # stay close to the latent actions the world model was trained with
+        align = F.mse_loss(torch.stack(latents, 1), torch.stack(inverse, 1).detach())
+        return recon + BETA * kl + 0.1 * align, {**logs, "align": align.item()}
+    chunk = torch.stack(inverse, dim=1).detach().flatten(1)  # (B, K*L)
+    imitation = F.mse_loss(model.imitation(x[:, 0].flatten(1)), chunk)
+    return recon + BETA * kl + imitation, {**logs, "imitation": imitation.item()}
+
+
+def joint_loss(model: LAW, data: Transitions, generator: torch.Generator):
+    """Stage 1: RSSM + inverse latent actions + imitation, jointly."""
+    return rssm_loss(model, data, generator, from_actions=False)
+
+
+def finetune_loss(model: LAW, data: Transitions, generator: torch.Generator):
+    """Stage 2: real-action latents, plus the inverse model's on the same kind of batch so that the
+    RSSM keeps modelling the latent actions it was trained with (only RSSM and encoder train)."""
+    from_actions, logs = rssm_loss(model, data, generator, from_actions=True)
+    from_inverse, inverse_logs = rssm_loss(model, data, generator, from_actions=False)
+    return from_actions + from_inverse, {**logs, "recon_inverse": inverse_logs["recon"]}
+
+
 def main(steps: int = 3000) -> dict:
     autoencoder = load_autoencoder()
     data = transitions("franka", autoencoder, window=3)
@@ -23,44 +65,11 @@ def main(steps: int = 3000) -> dict:
     torch.manual_seed(0)
     model = LAW(**CONFIG)
     model.normalizer.fit(data.a)
-    def rssm_loss(generator: torch.Generator, from_actions: bool):
-        """Posterior filtering over a window: reconstruction + β·KL; the latent actions come from
-        the inverse model (joint training) or from the real actions (fine-tuning)."""
-        x, a, _, _ = data.batch(48, generator)  # (B,4,16,32), (B,3,7)
-        h = torch.zeros(len(x), model.cell.hidden_size)
-        s, _ = model.observe(h, x[:, 0], generator)
-        recon = F.mse_loss(model.decode(h, s), x[:, 0])
-        kl = torch.zeros(())
-        inverse = [model.idm_latent(x[:, t], x[:, t + 1]) for t in range(x.shape[1] - 1)]
-        latents = model.action_encoder(model.normalizer(a)).unbind(1) if from_actions else inverse
-        for t, u in enumerate(latents):
-            h = model.cell(torch.cat([s, u], dim=-1), h)
-            prior_logits = model.prior(h)
-            s, post_logits = model.observe(h, x[:, t + 1], generator)
-            recon = recon + F.mse_loss(model.decode(h, s), x[:, t + 1])
-            kl = kl + model.kl(post_logits, prior_logits)
-        imagined = F.mse_loss(model.rollout_train(x[:, 0], torch.stack(list(latents), dim=1)), x[:, 1:])
-        recon = recon + imagined  # the prior's own 3-step imagination, as used for planning
-        logs = {"recon": recon.item(), "kl": kl.item(), "rollout": imagined.item()}
-        if from_actions:  # stay close to the latent actions the world model was trained with
-            align = F.mse_loss(torch.stack(latents, 1), torch.stack(inverse, 1).detach())
-            return recon + BETA * kl + 0.1 * align, {**logs, "align": align.item()}
-        chunk = torch.stack(inverse, dim=1).detach().flatten(1)  # (B, K*L)
-        imitation = F.mse_loss(model.imitation(x[:, 0].flatten(1)), chunk)
-        return recon + BETA * kl + imitation, {**logs, "imitation": imitation.item()}
-
     joint_params = [p for n, p in model.named_parameters() if not n.startswith("action_encoder")]
-    stage1 = train(joint_params, lambda g: rssm_loss(g, from_actions=False), steps, lr=1e-3, seed=1)
+    stage1 = train(joint_params, partial(joint_loss, model, data), steps, lr=1e-3, seed=1)
     finetune_params = [p for n, p in model.named_parameters()
                        if n.split(".")[0] in ("action_encoder", "cell", "prior", "post", "embed", "decoder")]
-    def finetune_loss(generator: torch.Generator):
-        """Real-action latents, plus the inverse model's on the same kind of batch so that the
-        RSSM keeps modelling the latent actions it was trained with (only RSSM and encoder train)."""
-        from_actions, logs = rssm_loss(generator, from_actions=True)
-        from_inverse, inverse_logs = rssm_loss(generator, from_actions=False)
-        return from_actions + from_inverse, {**logs, "recon_inverse": inverse_logs["recon"]}
-
-    stage2 = train(finetune_params, finetune_loss, steps, lr=5e-4, seed=2)
+    stage2 = train(finetune_params, partial(finetune_loss, model, data), steps, lr=5e-4, seed=2)
     curves = {"1: RSSM + latent actions + imitation": stage1, "2: fine-tune on real actions": stage2}
     return finish(NAME, model, CONFIG, curves, ("loss", "recon", "rollout", "kl", "imitation", "align"), held,
                   "franka", autoencoder)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 
 import numpy as np
 import torch
@@ -32,19 +33,20 @@ def training_frames() -> tuple[torch.Tensor, torch.Tensor]:
     return torch.from_numpy(np.concatenate(train_frames)), torch.from_numpy(np.concatenate(held_frames))
 
 
+def reconstruction_loss(model: VisualAutoencoder, frames: torch.Tensor, generator: torch.Generator):
+    """Pixel MSE of a random batch of uint8 frames (N,64,64,3), plus a small penalty on the tokens."""
+    idx = torch.randint(0, len(frames), (BATCH,), generator=generator)
+    images = VisualAutoencoder.to_unit(frames[idx])
+    tokens = model.encoder(images)
+    recon = F.mse_loss(model.decoder(tokens), images)
+    return recon + 1e-4 * tokens.pow(2).mean(), {"recon_mse": recon.item()}
+
+
 def main(steps: int = STEPS) -> dict:
     torch.manual_seed(0)
     frames, held = training_frames()
     model = VisualAutoencoder(**CONFIG)
-
-    def loss_fn(generator: torch.Generator):
-        idx = torch.randint(0, len(frames), (BATCH,), generator=generator)
-        images = VisualAutoencoder.to_unit(frames[idx])
-        tokens = model.encoder(images)
-        recon = F.mse_loss(model.decoder(tokens), images)
-        return recon + 1e-4 * tokens.pow(2).mean(), {"recon_mse": recon.item()}
-
-    curve = train(model.parameters(), loss_fn, steps, lr=LR, log_every=50)
+    curve = train(model.parameters(), partial(reconstruction_loss, model, frames), steps, lr=LR, log_every=50)
     model.eval()
     with torch.no_grad():
         images = VisualAutoencoder.to_unit(held[:512])

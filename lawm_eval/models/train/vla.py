@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 
 import torch
 
 from lawm_eval.models.checkpoint import save_model
 from lawm_eval.models.train.artifacts import baseline_dir, save_curve, save_golden
-from lawm_eval.models.train.data import transitions
+from lawm_eval.models.train.data import Transitions, transitions
 from lawm_eval.models.train.evaluate import load_fixture
 from lawm_eval.models.train.lawm import TASKS
 from lawm_eval.models.train.loop import train
@@ -20,6 +21,12 @@ CHUNK = 3
 CONFIG = {"action_dim": 7, "chunk": CHUNK, "dim": 128, "tasks": len(TASKS), "steps": 10}
 
 
+def flow_loss(policy: FlowMatchingPolicy, data: Transitions, generator: torch.Generator):
+    """Flow matching of the expert action chunk from the first frame and the task."""
+    x, a, _, task = data.batch(64, generator)
+    return policy.loss(x[:, 0], task, a, generator), {}
+
+
 def main(steps: int = 3000) -> dict:
     autoencoder = load_autoencoder()
     data = transitions("franka", autoencoder, window=CHUNK)
@@ -27,12 +34,7 @@ def main(steps: int = 3000) -> dict:
     torch.manual_seed(0)
     policy = FlowMatchingPolicy(**CONFIG)
     policy.normalizer.fit(data.a)
-
-    def loss_fn(generator: torch.Generator):
-        x, a, _, task = data.batch(64, generator)
-        return policy.loss(x[:, 0], task, a, generator), {}
-
-    curve = train(policy.parameters(), loss_fn, steps, lr=1e-3, seed=1, log_every=50)
+    curve = train(policy.parameters(), partial(flow_loss, policy, data), steps, lr=1e-3, seed=1, log_every=50)
     policy.eval()
     generator = torch.Generator().manual_seed(0)
     samples = torch.stack([policy.act_tokens(held.x[:, 0], held.task, generator) for _ in range(8)])  # (8,N,Hc,A)
