@@ -227,7 +227,6 @@ def cmd_data(args: argparse.Namespace) -> int:
             path = generate_franka(args.out, args.episodes, args.seed, config)
         elif args.kind == "libero":
             from lawm_eval.data.generate.libero_demos import generate_libero_demos
-
             from lawm_eval.models.libero_oracle import LiberoOracle
 
             files = generate_libero_demos(args.out, LiberoOracle, args.benchmark, args.tasks, args.episodes,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from lawm_eval.errors import DataError
-
 import pickle
 import zipfile
 
@@ -13,7 +11,7 @@ import torch
 
 from lawm_eval import assets
 from lawm_eval.cli import main
-from lawm_eval.errors import AssetError
+from lawm_eval.errors import AssetError, DataError
 from lawm_eval.safe_pickle import NumpyOnlyUnpickler, load_numpy_pickle
 
 

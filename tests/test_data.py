@@ -3,8 +3,6 @@ committed fixtures (written by our generators), and bad input."""
 
 from __future__ import annotations
 
-from lawm_eval.errors import DataError
-
 import json
 import pickle
 from pathlib import Path
@@ -17,7 +15,7 @@ from lawm_eval.data.formats import detect_format, open_dataset
 from lawm_eval.data.lerobot import LeRobotDataset, write_lerobot
 from lawm_eval.data.libero_hdf5 import LiberoDemos, write_libero_demos
 from lawm_eval.data.recon import ReconDataset, relative_actions, write_trajectory
-from lawm_eval.errors import LawmEvalError
+from lawm_eval.errors import DataError, LawmEvalError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "data"
 

@@ -22,9 +22,9 @@ from typing import Any
 import numpy as np
 
 from lawm_eval.data.episode import Episode
-from lawm_eval.util.video import read_mp4, write_mp4
 from lawm_eval.errors import LawmEvalError
 from lawm_eval.extras import require_extra
+from lawm_eval.util.video import read_mp4, write_mp4
 
 CODEBASE_VERSION = "v2.1"
 CHUNK_SIZE = 1000

@@ -26,7 +26,7 @@ class OfflineSuite(Suite):
         return self._live_dataset
 
     def pending_generation(self) -> str | None:
-        from lawm_eval.data.recipes import is_generated, dataset_path
+        from lawm_eval.data.recipes import dataset_path, is_generated
 
         name = self.params["dataset"]
         if isinstance(name, str) and not is_generated(name):
