@@ -16,10 +16,10 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from lawm_eval.metrics.specs import MERGED, spec_for
+from lawm_eval.metrics.specs import MERGED, REFERENCES, reference_label, spec_for, split_reference
 from lawm_eval.metrics.stats import t_interval
 from lawm_eval.metrics.success import wilson_interval
 from lawm_eval.types import EpisodeRecord, metric_value
@@ -55,6 +55,9 @@ def merged_columns(key: str, result: Any) -> dict[str, Any]:
         if "error" in result:
             return {key: math.nan, f"{key}_n": 0, f"{key}_note": result["error"]}
         n = result.get("n_fake", result.get("n"))
+        if "value" not in result:  # several numbers (codebook: utilisation, perplexity, ...): one column each
+            return {f"{key}_{name}": float(value) for name, value in result.items()
+                    if isinstance(value, (int, float)) and not isinstance(value, bool)}
         return {key: float(result["value"]), f"{key}_n": n}
     return {key: float(result)}
 
@@ -85,7 +88,12 @@ def _split(records: Iterable[EpisodeRecord], key: Callable[[EpisodeRecord], Any]
 
 
 def leaderboard_rows(runs: Iterable[RunResults], per_task: bool = False) -> list[dict[str, Any]]:
-    """One row per run and task group (and task, with ``per_task``); merged metrics per group only."""
+    """One row per run and task group (and task, with ``per_task``); merged metrics per group only.
+
+    Metrics recorded as ``<metric>@<reference>`` (reference plans scored on the same episodes) leave
+    the model's row and make one row per reference, after the models of the group: same run_id,
+    group and episodes, ``model`` the reference's label, ``planner`` the run's for the privileged
+    plan and '-' otherwise, ``reference`` its name; summarized like the model's row."""
     rows = []
     for run in runs:
         key = (lambda r: (group_of(r), r.task_index, r.task)) if per_task else (lambda r: (group_of(r),))
@@ -97,12 +105,32 @@ def leaderboard_rows(runs: Iterable[RunResults], per_task: bool = False) -> list
             if per_task:
                 ids.update(task_index=first.task_index, task=first.task)
             merged = {} if per_task else run.merged.get(parts[0], {})
-            row = {**ids, **summarize(records, merged)}
-            row["deviations"] = "; ".join(sorted({d for r in records for d in r.deviations}))
-            rows.append(row)
-    order = ("suite", "group", "task_index", "task", "model", "planner", "run_id")
-    return sorted(rows, key=lambda row: tuple(str(row.get(k, "")) if k != "task_index" else row.get(k, 0)
-                                              for k in order))
+            split = [[(*split_reference(k), v) for k, v in r.metrics.items()] for r in records]
+            references = sorted({ref for metrics in split for _, ref, _ in metrics if ref is not None},
+                                key=lambda ref: (_reference_rank(ref), ref))
+            deviations = "; ".join(sorted({d for r in records for d in r.deviations}))
+            own = [replace(r, metrics={k: v for k, ref, v in metrics if ref is None})
+                   for r, metrics in zip(records, split)]
+            rows.append({**ids, **summarize(own, merged), "deviations": deviations})
+            for reference in references:
+                scored = [replace(r, success=None, metrics={k: v for k, ref, v in metrics if ref == reference})
+                          for r, metrics in zip(records, split)]
+                planner = ids["planner"] if reference == "privileged" else "-"
+                rows.append({**ids, "model": reference_label(reference), "planner": planner, "reference": reference,
+                             **summarize(scored), "deviations": deviations})
+    order = ("suite", "group", "task_index", "task", "reference", "model", "planner", "run_id")
+
+    def sort_key(row: Mapping[str, Any]) -> tuple:
+        ref = row.get("reference")
+        return tuple((0, 0) if k == "reference" and ref is None else (1, _reference_rank(ref)) if k == "reference"
+                     else row.get(k, 0) if k == "task_index" else str(row.get(k, "")) for k in order)
+
+    return sorted(rows, key=sort_key)
+
+
+def _reference_rank(reference: str) -> int:
+    """References in their canonical order (zero, random, privileged), unknown ones after."""
+    return list(REFERENCES).index(reference) if reference in REFERENCES else len(REFERENCES)
 
 
 def value_columns(rows: Sequence[Mapping[str, Any]]) -> list[str]:

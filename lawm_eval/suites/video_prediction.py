@@ -93,7 +93,6 @@ class VideoPredictionSuite(OfflineSuite):
     @torch.no_grad()
     def run_episode(self, spec: EpisodeSpec, model: ModelBundle, planner: Planner | None, *,
                     frames: bool = False) -> EpisodeOutcome:
-        from lawm_eval.metrics.distribution import FID, FVD, i3d_features, inception_features
         from lawm_eval.metrics.image import lpips, psnr, ssim
 
         p = self.params
@@ -107,11 +106,8 @@ class VideoPredictionSuite(OfflineSuite):
         check_states(states, (1, ctx + horizon), tuple(states.shape[2:]), "encoder.encode")
         context = states[:, :ctx]
 
-        real_features = inception_features(target[0]) if p["fid"] else None
         real_clip = video[:, ctx - p["fvd_context_frames"]:].float() / 255
-        real_fvd = i3d_features(real_clip) if p["fvd"] else None
         metrics: dict[str, float] = {}
-        metric_states: dict[str, Any] = {}
         predictions = {}
         for condition in p["conditions"]:
             if condition == "gt_latent":
@@ -130,19 +126,7 @@ class VideoPredictionSuite(OfflineSuite):
             metrics[f"psnr_{condition}"] = float(psnr(pixels[0], target[0]).mean())
             metrics[f"ssim_{condition}"] = float(ssim(pixels[0], target[0]).mean())
             metrics[f"lpips_{condition}"] = float(lpips(pixels[0], target[0], p["lpips_net"]).mean())
-            if p["fid"]:
-                fid = FID()
-                fid.real.update(real_features)
-                fid.fake.update(inception_features(pixels[0]))
-                fid.frames = {"real": horizon, "fake": horizon}
-                metric_states[f"fid_{condition}"] = fid
-            if p["fvd"]:
-                fake_clip = torch.cat([real_clip[:, : p["fvd_context_frames"]], pixels], dim=1)
-                fvd = FVD()
-                fvd.real.update(real_fvd)
-                fvd.fake.update(i3d_features(fake_clip))
-                fvd.frames = {"real": real_clip.shape[1], "fake": fake_clip.shape[1]}
-                metric_states[f"fvd_{condition}"] = fvd
+        metric_states = self.distribution_states(target[0], real_clip, predictions)
         video_out = None
         if frames:
             rows = [target[0]] + [predictions[c][0] for c in p["conditions"]]
@@ -150,6 +134,36 @@ class VideoPredictionSuite(OfflineSuite):
         return EpisodeOutcome(success=None, metrics=metrics, steps=horizon,
                               info={"episode": spec.params["episode"], "start": start, "task": episode.task},
                               frames=video_out, states=metric_states)
+
+    def distribution_states(self, target: torch.Tensor, real_clip: torch.Tensor,
+                            predictions: dict[str, torch.Tensor]) -> dict[str, Any]:
+        """FID and FVD states of every condition, the features of the true and all predicted frames
+        (clips) extracted in one batched network call each. target (H,3,h,w), real_clip
+        (1,k+H,3,h,w), predictions {condition: (1,H,3,h,w)}."""
+        from lawm_eval.metrics.distribution import FID, FVD, i3d_features, inception_features
+
+        p, conditions = self.params, list(predictions)
+        states: dict[str, Any] = {}
+        if p["fid"]:
+            frames = torch.cat([target, *[predictions[c][0] for c in conditions]])  # ((1+C)·H,3,h,w)
+            real, *fakes = np.split(inception_features(frames), 1 + len(conditions))
+            for condition, fake in zip(conditions, fakes):
+                fid = FID()
+                fid.real.update(real)
+                fid.fake.update(fake)
+                fid.frames = {"real": len(real), "fake": len(fake)}
+                states[f"fid_{condition}"] = fid
+        if p["fvd"]:
+            observed = real_clip[:, : p["fvd_context_frames"]]
+            clips = torch.cat([real_clip, *[torch.cat([observed, predictions[c]], dim=1) for c in conditions]])
+            real, *fakes = np.split(i3d_features(clips), 1 + len(conditions))  # (1+C, 400)
+            for condition, fake in zip(conditions, fakes):
+                fvd = FVD()
+                fvd.real.update(real)
+                fvd.fake.update(fake)
+                fvd.frames = {"real": real_clip.shape[1], "fake": real_clip.shape[1]}
+                states[f"fvd_{condition}"] = fvd
+        return states
 
     @staticmethod
     def action_chunks(actions: np.ndarray, first: int, horizon: int, chunk: int) -> torch.Tensor:
