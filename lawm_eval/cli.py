@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from lawm_eval._version import __version__
 from lawm_eval.errors import LawmEvalError, one_line
 
+EXIT_EPISODE_ERRORS = 1  # the run finished, but some episodes raised (their records hold the error)
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
 LS_KINDS = {"suites": "suite", "models": "model", "planners": "planner", "metrics": "metric", "executors": "executor"}
@@ -174,6 +175,10 @@ def cmd_run(overrides: Sequence[str]) -> int:
     if len(errors) > 5:
         print(f"  ... {len(errors) - 5} more in {outcome.run_dir / 'summary.json'}")
     print(to_markdown(leaderboard_rows([outcome.results])), end="")
+    if errors:
+        print(f"lawm-eval: {len(errors)} episodes errored (first: {errors[0]['error']}); after fixing, rerun with "
+              f"run_id={outcome.run_id} retry_errors=true to run them again", file=sys.stderr)
+        return EXIT_EPISODE_ERRORS
     return 0
 
 

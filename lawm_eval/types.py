@@ -204,6 +204,8 @@ class RunConfig:
     run_id: str | None = None
     results_dir: str = "results/runs"
     video: VideoPolicy = VideoPolicy()
+    max_consecutive_errors: int = 5  # stop a run whose episodes keep failing the same way (0: never)
+    retry_errors: bool = False  # on resume, run errored episodes again
 
     @property
     def suite_params(self) -> dict[str, Any]:
@@ -219,6 +221,7 @@ class RunConfig:
             "planner": self.planner.to_dict() if self.planner else {"name": NO_PLANNER},
             "executor": self.executor.to_dict(), "run_id": self.run_id, "results_dir": self.results_dir,
             "save_video": self.video.mode, "video_episodes": self.video.episodes,
+            "max_consecutive_errors": self.max_consecutive_errors, "retry_errors": self.retry_errors,
         })
 
     @classmethod
@@ -235,6 +238,8 @@ class RunConfig:
             executor=component(data["executor"]), run_id=data.get("run_id"),
             results_dir=str(data.get("results_dir", "results/runs")),
             video=VideoPolicy(data.get("save_video", "none"), int(data.get("video_episodes", 2))),
+            max_consecutive_errors=int(data.get("max_consecutive_errors", 5)),
+            retry_errors=bool(data.get("retry_errors", False)),
         )
 
     def with_run_id(self, run_id: str) -> RunConfig:

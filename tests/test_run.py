@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -132,3 +133,64 @@ def test_videos_follow_save_video(compose, mode, expected):
     assert len(videos) == expected
     with_video = [r for r in records_of(outcome.run_dir).values() if "video" in r.info]
     assert len(with_video) == expected
+
+
+def failing_from(first_failing: int, message: str = "boom"):
+    from lawm_eval.suites.point_mass import PointMassSuite
+
+    original = PointMassSuite.run_episode
+
+    def run_episode(self, spec, model, planner, *, frames=False):
+        if spec.episode_idx >= first_failing:
+            raise ValueError(message)
+        return original(self, spec, model, planner, frames=frames)
+
+    return run_episode
+
+
+def test_a_run_whose_episodes_keep_failing_the_same_way_stops_early(compose, monkeypatch):
+    from lawm_eval.runner.run import RepeatedErrors
+    from lawm_eval.suites.point_mass import PointMassSuite
+
+    monkeypatch.setattr(PointMassSuite, "run_episode", failing_from(1))
+    with pytest.raises(RepeatedErrors, match=r"stopped after 3 episodes in a row failed with: ValueError: boom "
+                                             r"\(4 episodes recorded .*rerun with run_id=stop retry_errors=true"):
+        run_evaluation(compose("suite.episodes=8", "max_consecutive_errors=3", "run_id=stop"))
+    summary = json.loads((tmp_runs(compose) / "stop" / "summary.json").read_text())
+    assert summary["overall"]["n"] == 4 and summary["overall"]["errors"] == 3 and not summary["complete"]
+
+
+def tmp_runs(compose):
+    return Path(compose().results_dir)
+
+
+def test_retry_errors_reruns_only_the_errored_episodes(compose, monkeypatch):
+    from lawm_eval.suites.point_mass import PointMassSuite
+
+    original = PointMassSuite.run_episode
+    monkeypatch.setattr(PointMassSuite, "run_episode", failing_from(2))
+    first = run_evaluation(compose("suite.episodes=3", "run_id=retry"))
+    assert first.report.errors == 1
+    monkeypatch.setattr(PointMassSuite, "run_episode", original)  # the user fixed the bug
+    again = run_evaluation(compose("suite.episodes=3", "run_id=retry"))
+    assert again.report.completed == 0  # errored episodes stay recorded unless asked
+    retried = run_evaluation(compose("suite.episodes=3", "run_id=retry", "retry_errors=true"))
+    assert retried.report.completed == 1 and retried.report.errors == 0
+    recs = records_of(retried.run_dir)
+    assert len(recs) == 3 and all(r.error is None for r in recs.values())
+    assert len((retried.run_dir / EPISODES_FILE).read_text().splitlines()) == 4  # the errored line is kept
+    from lawm_eval.report.runs import load_run
+
+    assert [r.error for r in load_run(retried.run_dir).records] == [None, None, None]
+
+
+def test_the_cli_exits_non_zero_when_an_episode_errored(tmp_path, monkeypatch, capsys):
+    from lawm_eval.cli import main
+    from lawm_eval.suites.point_mass import PointMassSuite
+
+    monkeypatch.setattr(PointMassSuite, "run_episode", failing_from(1, "bad shape"))
+    code = main(["run", "suite.episodes=2", f"results_dir={tmp_path}", "run_id=e"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "1 episodes errored (first: ValueError: bad shape); after fixing, rerun with run_id=e retry_errors=true" \
+        in err

@@ -10,7 +10,7 @@ import pandas as pd
 
 from lawm_eval.errors import LawmEvalError
 from lawm_eval.metrics.aggregate import RunResults
-from lawm_eval.runner.records import EPISODES_FILE, read_records
+from lawm_eval.runner.records import EPISODES_FILE, read_records, unique_records
 from lawm_eval.runner.rundir import SUMMARY_FILE, RunDirectory
 from lawm_eval.runner.states import merged_results
 from lawm_eval.types import metric_value
@@ -33,7 +33,7 @@ def load_run(run_dir: Path) -> RunResults:
     """A run's records, its expected episode count (from summary.json) and its merged metrics."""
     import json
 
-    records, _ = read_records(run_dir / EPISODES_FILE)
+    records = list(unique_records(read_records(run_dir / EPISODES_FILE)[0], run_dir).values())
     run_id, expected = run_dir.name, None
     directory = RunDirectory(run_dir)
     if directory.exists():

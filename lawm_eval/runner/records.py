@@ -6,7 +6,9 @@
   reported, copied to ``episodes.jsonl.torn`` and cut off, so the next append starts clean.
 - A corrupt line anywhere else is a RecordsError naming the line: nothing is dropped silently.
 - Keys (suite, version, task, episode_idx, seed) are unique: an append of a key already present
-  is refused, so a resumed run never duplicates an episode.
+  is refused, so a resumed run never duplicates an episode — except over a record that holds an
+  error, when the run retries errored episodes (``retry_errors=true``): the new line supersedes it,
+  and readers keep the last record of a key whose earlier ones errored (``unique_records``).
 """
 
 from __future__ import annotations
@@ -56,18 +58,26 @@ def read_records(path: Path) -> tuple[list[EpisodeRecord], bytes]:
     return records, tail
 
 
+def unique_records(records: list[EpisodeRecord], where: Path | str = "") -> dict[EpisodeKey, EpisodeRecord]:
+    """One record per key, in file order: a later record replaces an errored one (a retry); any
+    other repeat is ignored with a warning, keeping the first."""
+    unique: dict[EpisodeKey, EpisodeRecord] = {}
+    for record in records:
+        old = unique.get(record.key)
+        if old is not None and old.error is None:
+            log.warning("%s: episode %s appears twice; keeping the first record", where, record.key)
+            continue
+        unique[record.key] = record
+    return unique
+
+
 class RecordStore:
     """The records of one run directory, loaded once and appended to by the driver only."""
 
     def __init__(self, run_dir: str | Path):
         self.path = Path(run_dir) / EPISODES_FILE
         records, self.torn = read_records(self.path)
-        self.records: dict[EpisodeKey, EpisodeRecord] = {}
-        for record in records:
-            if record.key in self.records:
-                log.warning("%s: episode %s appears twice; keeping the first record", self.path, record.key)
-                continue
-            self.records[record.key] = record
+        self.records: dict[EpisodeKey, EpisodeRecord] = unique_records(records, self.path)
         if self.torn:
             self._cut_torn_tail()
 
@@ -90,8 +100,10 @@ class RecordStore:
         return len(self.records)
 
     def append(self, record: EpisodeRecord) -> bool:
-        """Append one record durably; False (and nothing written) if its key is already present."""
-        if record.key in self.records:
+        """Append one record durably; False (and nothing written) if its key is already recorded
+        without an error (a record holding an error may be superseded by a retry)."""
+        old = self.records.get(record.key)
+        if old is not None and old.error is None:
             return False
         line = (json.dumps(record.to_dict(), allow_nan=False, separators=(",", ":")) + "\n").encode()
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -131,20 +131,36 @@ def episode_file_stem(record: EpisodeRecord) -> str:
     return f"{task}_ep{record.episode_idx:03d}_seed{record.seed}"
 
 
+class RepeatedErrors(LawmEvalError):
+    """Episodes keep failing the same way: the run stops instead of recording the same error again."""
+
+
 class RecordWriter:
     """The sink the executor calls in the driver: writes the episode's side files (video if the
     run's video policy keeps it, metric states), then appends its record — so a record never
-    points at a missing file."""
+    points at a missing file. It stops the run (RepeatedErrors) once ``max_consecutive_errors``
+    episodes in a row have failed with the same error."""
 
     def __init__(self, run_dir: RunDirectory, store: RecordStore, config: RunConfig):
         self.run_dir, self.store, self.video = run_dir, store, config.video
+        self.max_errors = config.max_consecutive_errors
         self.written = 0
+        self.streak, self.last_error = 0, None  # episodes in a row that failed with last_error
 
     def __call__(self, result: EpisodeResult) -> None:
         record = result.record
-        if record.key in self.store:
+        old = self.store.records.get(record.key)
+        if old is not None and old.error is None:
             log.warning("episode %s finished twice; keeping the first record", record.key)
             return
+        self.write(result)
+        self.streak = 0 if record.error is None else (self.streak + 1 if record.error == self.last_error else 1)
+        self.last_error = record.error
+        if self.max_errors and self.streak >= self.max_errors:
+            raise RepeatedErrors(f"stopped after {self.streak} episodes in a row failed with: {record.error}")
+
+    def write(self, result: EpisodeResult) -> None:
+        record = result.record
         info = dict(record.info)
         stem = episode_file_stem(record)
         root = self.run_dir.path
@@ -191,17 +207,20 @@ def run_evaluation(config: RunConfig, executor: Executor | None = None) -> RunOu
     run_dir = RunDirectory(Path(config.results_dir) / config.run_id)
     resumed = run_dir.open(config.to_dict())
     store = RecordStore(run_dir.path)
-    pending = [spec for spec in specs if spec.key not in store]
+    pending = [spec for spec in specs if spec.key not in store
+               or (config.retry_errors and store.records[spec.key].error is not None)]
     run_info = make_run_info(config, prepared.suite)
     writer = RecordWriter(run_dir, store, config)
     report = ExecutionReport()
-    interrupted = False
+    interrupted, stopped = False, None
     try:
         if pending:
             job = RunJob(config, run_info, str(run_dir.path), probe_spec=pending[0], parts=prepared.parts)
             report = executor.run(job, pending, writer)
     except KeyboardInterrupt:
         interrupted = True
+    except RepeatedErrors as exc:
+        stopped = exc
     except LawmEvalError:
         if not resumed and not len(store):  # the executor could not start: leave no empty run behind
             shutil.rmtree(run_dir.path, ignore_errors=True)
@@ -218,5 +237,8 @@ def run_evaluation(config: RunConfig, executor: Executor | None = None) -> RunOu
     run_dir.write_summary(summary)
     if report.interrupted:
         raise KeyboardInterrupt(f"interrupted after {writer.written} new episodes; rerun with run_id={config.run_id}")
+    if stopped is not None:
+        raise RepeatedErrors(f"{stopped} ({writer.written} episodes recorded in {run_dir.path}); fix it, then "
+                             f"rerun with run_id={config.run_id} retry_errors=true")
     return RunOutcome(config.run_id, run_dir.path, resumed, len(specs), len(specs) - len(pending), report, summary,
                       results)
