@@ -29,6 +29,7 @@ from typing import Any
 from lawm_eval.errors import ConfigError, UnknownNameError
 from lawm_eval.interfaces import MODEL_PARTS
 from lawm_eval.paths import data_dir
+from lawm_eval.util.yaml_file import read_mapping
 
 BUNDLED_KEYS = ("network", "trained_on", "script")
 
@@ -60,14 +61,7 @@ def model_config_dir() -> Path:
 
 def parse_spec(path: Path) -> ModelSpec:
     """Read and check one model config file; any problem is a ConfigError naming the file."""
-    import yaml
-
-    try:
-        config = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read model config {path}: {exc}") from None
-    if not isinstance(config, dict):
-        raise ConfigError(f"model config {path} is not a mapping")
+    config = read_mapping(path, "model config")
     name = path.stem
     if config.get("name") != name:
         raise ConfigError(f"{path}: 'name' must be '{name}', the file's name (got {config.get('name')!r})")

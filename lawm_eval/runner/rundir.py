@@ -18,6 +18,7 @@ import yaml
 
 from lawm_eval.errors import ConfigError, RecordsError
 from lawm_eval.types import NO_PLANNER, RunConfig, to_jsonable
+from lawm_eval.util.yaml_file import read_mapping
 
 CONFIG_FILE = "config.yaml"
 SUMMARY_FILE = "summary.json"
@@ -58,13 +59,7 @@ class RunDirectory:
         return self.config_path.is_file()
 
     def read_config(self) -> dict[str, Any]:
-        try:
-            config = yaml.safe_load(self.config_path.read_text())
-        except (OSError, yaml.YAMLError) as exc:
-            raise RecordsError(f"cannot read {self.config_path}: {exc}") from None
-        if not isinstance(config, dict):
-            raise RecordsError(f"{self.config_path} is not a mapping")
-        return config
+        return read_mapping(self.config_path, "run config", RecordsError)
 
     def open(self, config: dict[str, Any]) -> bool:
         """Create the directory, or check that an existing one holds the same experiment.

@@ -8,10 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from lawm_eval.errors import ConfigError
 from lawm_eval.interfaces import MODEL_PARTS
+from lawm_eval.util.yaml_file import read_mapping
 
 _REQUIRED = ("name", "version", "protocol", "description", "params")
 _PLANNER_MODES = ("required", "optional", "none")
@@ -63,14 +62,7 @@ class SuiteManifest:
 
 
 def load_manifest(path: str | Path) -> SuiteManifest:
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read suite manifest {path}: {exc}") from exc
-    if not isinstance(data, Mapping):
-        raise ConfigError(f"suite manifest {path} is not a mapping")
-    return SuiteManifest.from_dict(data, str(path))
+    return SuiteManifest.from_dict(read_mapping(path, "suite manifest"), str(path))
 
 
 def latest_manifest_file(folder: Path) -> Path | None:
