@@ -5,13 +5,17 @@ Suites state which parts they need; ``ModelBundle.require`` fails early with a c
 
 from __future__ import annotations
 
+import importlib
 import inspect
+import os
+import sys
+import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lawm_eval.errors import CheckpointError, ConfigError, LawmEvalError, ModelError, first_line
+from lawm_eval.errors import CheckpointError, ConfigError, LawmEvalError, ModelError, first_line, one_line
 from lawm_eval.interfaces import MODEL_PARTS
 from lawm_eval.registry import import_target
 from lawm_eval.util.hashing import file_sha256
@@ -25,6 +29,24 @@ PART_METHODS = {
     "policy": "act",
     "sampler": "sample",
 }
+
+
+def protocol_methods(part: str) -> tuple[str, ...]:
+    """The methods the protocol of ``part`` asks for, in their order of definition (step, rollout)."""
+    methods = [name for name, value in vars(MODEL_PARTS[part]).items() if not name.startswith("_") and callable(value)]
+    return tuple(sorted(methods, key=lambda m: m != "act"))  # a policy: act, reset
+
+
+def near_miss(obj: Any, part: str) -> str | None:
+    """'its MyWM has step but lacks rollout (a world_model needs step, rollout)' when ``obj`` has some
+    but not all of the methods of ``part``'s protocol; None when it has all or none of them."""
+    methods = protocol_methods(part)
+    have = [m for m in methods if hasattr(obj, m)]
+    lacks = [m for m in methods if not hasattr(obj, m)]
+    if not have or not lacks:
+        return None
+    return (f"its {type(obj).__name__} has {', '.join(have)} but lacks {', '.join(lacks)} "
+            f"(a {part} needs {', '.join(methods)})")
 
 
 @dataclass
@@ -42,6 +64,8 @@ class ModelBundle:
     checkpoint: str | None = None
     checkpoint_sha256: str | None = None
     info: dict[str, Any] = field(default_factory=dict)
+    # part -> what an object returned for the model lacks to fill it (see ``near_miss``); ``require`` names it
+    near_misses: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def parts(self) -> list[str]:
         return [name for name in MODEL_PARTS if getattr(self, name) is not None]
@@ -49,6 +73,11 @@ class ModelBundle:
     def require(self, parts: list[str] | tuple[str, ...], suite: str) -> None:
         """Raise ModelError unless every named part is present and has the right methods."""
         missing = [p for p in parts if getattr(self, p, None) is None]
+        near = [self.near_misses[p] for p in missing if p in self.near_misses]
+        if near:  # an object meant to fill the part lacks a method: name exactly which
+            others = [p for p in missing if p not in self.near_misses]
+            also = f"; suite '{suite}' also needs {', '.join(others)}" if others else ""
+            raise ModelError(f"model '{self.model_id}': {'; '.join(dict.fromkeys(near))}{also}")
         if missing:
             have = ", ".join(self.parts()) or "no parts"
             raise ModelError(
@@ -56,7 +85,11 @@ class ModelBundle:
             )
         for part in parts:
             protocol = MODEL_PARTS[part]
-            if not isinstance(getattr(self, part), protocol):
+            obj = getattr(self, part)
+            if not isinstance(obj, protocol):
+                lacking = near_miss(obj, part)
+                if lacking:
+                    raise ModelError(f"model '{self.model_id}': {lacking}")
                 raise ModelError(
                     f"model '{self.model_id}': its {part} does not implement {protocol.__name__} "
                     f"(see lawm_eval/interfaces.py)"
@@ -74,12 +107,15 @@ def as_bundle(obj: Any, model_id: str) -> ModelBundle:
             raise ModelError(f"model '{model_id}' returned unknown parts: {', '.join(sorted(unknown))}")
         return ModelBundle(model_id=model_id, **obj)
     found = {part: obj for part, protocol in MODEL_PARTS.items() if isinstance(obj, protocol)}
+    near = {part: lacking for part in MODEL_PARTS if part not in found and (lacking := near_miss(obj, part))}
     if not found:
+        if near:  # e.g. a policy with act but no reset: say what is missing, not that nothing is there
+            raise ModelError(f"model '{model_id}': {'; '.join(dict.fromkeys(near.values()))}")
         raise ModelError(
             f"model '{model_id}' returned a {type(obj).__name__} with none of the interface methods "
             f"({', '.join(sorted(set(PART_METHODS.values())))})"
         )
-    return ModelBundle(model_id=model_id, **found)
+    return ModelBundle(model_id=model_id, **found, near_misses=near)
 
 
 # -- model factories: a model config → a ModelBundle ------------------------------------------------
@@ -87,14 +123,44 @@ def as_bundle(obj: Any, model_id: str) -> ModelBundle:
 MODEL_METADATA = ("name", "factory", "description", "parts", "extra", "bundled")
 
 
+def package_in_cwd(package: str) -> Path | None:
+    """The package (folder or single module) ``package`` in the current working directory, if any."""
+    cwd = Path.cwd()
+    for candidate in (cwd / package, cwd / f"{package}.py"):
+        if candidate.is_dir() or candidate.is_file():
+            return candidate
+    return None
+
+
+def import_factory(target: str) -> Any:
+    """``import_target``, but a top-level package that is not installed and lies in the working
+    directory is imported from there, as ``python -m`` would (the console script's own folder, not the
+    working directory, heads its ``sys.path``)."""
+    try:
+        return import_target(target)
+    except ModuleNotFoundError as exc:
+        top = target.partition(":")[0].split(".")[0]
+        cwd = os.getcwd()
+        if exc.name != top or package_in_cwd(top) is None or cwd in sys.path:
+            raise
+        sys.path.insert(0, cwd)
+        importlib.invalidate_caches()
+        return import_target(target)
+
+
 def resolve_factory(target: Any) -> Callable[..., Any]:
     """``package.module:attr`` (or a callable) → the callable; anything else is one ConfigError line."""
     factory = target
     if isinstance(target, str):
         try:
-            factory = import_target(target)
+            factory = import_factory(target)
         except ModuleNotFoundError as exc:
-            raise ConfigError(f"model.factory '{target}': module '{exc.name}' not found") from exc
+            top = target.partition(":")[0].split(".")[0]
+            hint = ""
+            if exc.name == top:
+                hint = (f" (install the package that holds it: pip install -e <package dir>, the folder with its "
+                        f"pyproject.toml; or run from the folder that contains {top}/)")
+            raise ConfigError(f"model.factory '{target}': module '{exc.name}' not found{hint}") from exc
         except LawmEvalError as exc:
             raise ConfigError(f"model.factory '{target}': {exc}") from exc
     if not callable(factory):
@@ -120,10 +186,42 @@ def call_factory(factory: Callable[..., Any], params: Mapping[str, Any], *, name
         unknown = [k for k in params if k not in accepted and not accepts_any]
         if unknown:
             known = [p for p in accepted if p not in ("suite", "name")]
-            where = f"{getattr(factory, '__module__', '?')}:{getattr(factory, '__qualname__', factory)}"
             raise ConfigError(f"model '{name}' has no parameter(s) {', '.join(unknown)} "
-                              f"(its factory {where} takes: {', '.join(known) or 'none'})")
-    return factory(**kwargs)
+                              f"(its factory {factory_name(factory)} takes: {', '.join(known) or 'none'})")
+        needed = [p.name for p in accepted.values() if p.default is p.empty and p.name not in kwargs
+                  and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+        if needed:
+            settings = " ".join(f"+model.{p}=..." for p in needed)
+            raise ConfigError(f"model '{name}': its factory {factory_name(factory)} needs {', '.join(needed)} "
+                              f"(set {settings})")
+    try:
+        return factory(**kwargs)
+    except LawmEvalError:
+        raise  # already one line for the user (a checkpoint that cannot be read, a bad parameter)
+    except Exception as exc:  # noqa: BLE001 - the factory is the user's code: name it and what it raised
+        raise ModelError(f"model '{name}': its factory {factory_name(factory)} raised {one_line(exc)}"
+                         f"{raised_at(exc)}") from exc
+
+
+def factory_name(factory: Any) -> str:
+    """``module:qualname`` of a factory (a function, a class, or a callable object)."""
+    qualname = getattr(factory, "__qualname__", None) or type(factory).__qualname__
+    module = getattr(factory, "__module__", None) or type(factory).__module__
+    return f"{module}:{qualname}"
+
+
+def raised_at(exc: BaseException) -> str:
+    """' (at file:line)' of the innermost frame that raised ``exc``, relative to the working directory."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return ""
+    frame = frames[-1]
+    path = Path(frame.filename)
+    try:
+        path = path.resolve().relative_to(Path.cwd())
+    except (OSError, ValueError):
+        pass
+    return f" (at {path}:{frame.lineno})"
 
 
 def make_bundle(model_config: Mapping[str, Any], suite: Any = None, factory: Any = None) -> ModelBundle:

@@ -48,7 +48,8 @@ class LiberoOracle:
     """Policy interface (reset / act) for the LIBERO suites; needs ``obs['sim']`` (privileged)."""
 
     needs_images = False
-    privileged = True
+    privileged = True  # the suite passes the simulator as obs['sim']
+    needs_simulator = True  # so the LIBERO suites do not probe it on a stand-in observation
 
     def __init__(self) -> None:
         self.phases: list[Phase] = []

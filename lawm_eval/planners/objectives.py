@@ -12,10 +12,16 @@ from lawm_eval.errors import ModelError
 Tensor = torch.Tensor
 
 
+def type_name(obj: object) -> str:
+    """'numpy.ndarray', 'list': what a model returned instead of a tensor."""
+    cls = type(obj)
+    return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+
+
 def check_states(states: Tensor, expected_lead: tuple[int, ...], state_shape: tuple[int, ...], who: str) -> None:
     """Raise ModelError on a wrong shape or non-finite values in a model's output."""
     if not isinstance(states, Tensor):
-        raise ModelError(f"{who} returned a {type(states).__name__}, expected a torch.Tensor")
+        raise ModelError(f"{who} returned a {type_name(states)}, expected a torch.Tensor")
     expected = (*expected_lead, *state_shape)
     if tuple(states.shape) != expected:
         raise ModelError(f"{who} returned shape {tuple(states.shape)}, expected {expected}")
@@ -35,9 +41,10 @@ def rollout_actions(world_model, controller, context: Tensor, actions: Tensor) -
     state_shape = tuple(context.shape[2:])
     if not getattr(controller, "needs_states", False):
         latents = controller.to_latent(actions, None)  # (B, H, L)
-        if not isinstance(latents, Tensor) or latents.shape[:2] != (B, H):
-            shape = tuple(latents.shape) if isinstance(latents, Tensor) else type(latents).__name__
-            raise ModelError(f"controller.to_latent returned {shape}, expected ({B}, {H}, L)")
+        if not isinstance(latents, Tensor):
+            raise ModelError(f"controller.to_latent returned a {type_name(latents)}, expected a torch.Tensor")
+        if latents.shape[:2] != (B, H):
+            raise ModelError(f"controller.to_latent returned {tuple(latents.shape)}, expected ({B}, {H}, L)")
         states = world_model.rollout(context, latents)  # (B, H, *S)
         check_states(states, (B, H), state_shape, "world_model.rollout")
         return states

@@ -98,7 +98,8 @@ def make_record(spec: EpisodeSpec, run_info: RunInfo, *, outcome: EpisodeOutcome
         metrics={} if outcome is None else dict(outcome.metrics),
         steps=0 if outcome is None else outcome.steps,
         error=error,
-        model=run_info.model,
+        # a custom model (model=custom, model.factory=...) is named by the model_id its factory gave
+        model=model.model_id if model is not None and run_info.model == "custom" else run_info.model,
         checkpoint_sha256=model.checkpoint_sha256 if model is not None else None,
         planner=run_info.planner,
         package_version=run_info.package_version,

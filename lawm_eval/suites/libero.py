@@ -12,6 +12,11 @@ run it (openvla-oft ``run_libero_eval.py``, openpi ``examples/libero/main.py``):
 
 Policies that read no images (``needs_images = False``, e.g. the scripted oracle) run without
 rendering: the physics is the same, and no frame is produced unless a video is requested.
+
+Before the first episode (``run`` and ``validate``) the policy is probed without a simulator: it is
+reset and asked for one chunk on a stand-in observation with the keys, shapes and dtypes of a real
+one. Policies that read the simulator (``needs_simulator = True`` or ``privileged = True``: they get
+``obs['sim']``) are not probed.
 """
 
 from __future__ import annotations
@@ -84,6 +89,48 @@ class LiberoSuite(Suite):
             env.close()
         self._live_env, self._live_env_key = None, None
 
+    # -- the probe: one policy call on a stand-in observation, before any simulator starts -----------
+    def probe_raw(self, cameras: bool) -> dict[str, np.ndarray]:
+        """A stand-in for the robosuite observation ``env.step`` returns: the robot's keys with their
+        shapes and dtypes (plausible values, the gripper pointing down) and, with ``cameras``, both
+        images. The per-object keys (``<object>_pos``, ``object-state``) depend on the task and
+        are left out: they need the simulator."""
+        size = self.params["image_size"]
+        raw: dict[str, np.ndarray] = {
+            "robot0_joint_pos": np.zeros(7), "robot0_joint_pos_cos": np.ones(7), "robot0_joint_pos_sin": np.zeros(7),
+            "robot0_joint_vel": np.zeros(7), "robot0_eef_pos": np.array([-0.2, 0.0, 1.17]),
+            "robot0_eef_quat": np.array([1.0, 0.0, 0.0, 0.0]), "robot0_gripper_qpos": np.array([0.04, -0.04]),
+            "robot0_gripper_qvel": np.zeros(2),
+        }
+        raw["robot0_proprio-state"] = np.concatenate(list(raw.values()))  # (39,) as robosuite builds it
+        if cameras:
+            raw["agentview_image"] = np.full((size, size, 3), 128, dtype=np.uint8)
+            raw["robot0_eye_in_hand_image"] = np.full((size, size, 3), 128, dtype=np.uint8)
+        return raw
+
+    def probe_model(self, model: ModelBundle, spec: EpisodeSpec) -> None:
+        """``policy.reset(seed)`` and one ``policy.act(obs)`` on a stand-in observation of episode
+        ``spec`` (the keys, shapes and dtypes ``observation`` gives), checking the (Hc, 7) chunk."""
+        from lawm_eval.util.seeding import stable_seed
+
+        policy = model.policy
+        if getattr(policy, "needs_simulator", False) or getattr(policy, "privileged", False):
+            return  # it reads obs['sim']: only a real episode can call it
+        raw = self.probe_raw(cameras=getattr(policy, "needs_images", True))
+        policy.reset(stable_seed(*spec.key))
+        self.check_chunk(policy.act(self.observation(raw, None, spec, policy)))
+
+    def check_chunk(self, chunk: Any) -> np.ndarray:
+        """A policy's answer as a (Hc, 7) float64 array (one action may come as (7,)); else ModelError."""
+        chunk = np.asarray(chunk, dtype=np.float64)
+        if chunk.ndim == 1:
+            chunk = chunk[None]
+        if chunk.ndim != 2 or chunk.shape[1] != self.action_dim or len(chunk) == 0:
+            raise ModelError(f"policy.act returned shape {chunk.shape}, expected (Hc, {self.action_dim})")
+        if not np.isfinite(chunk).all():
+            raise ModelError("policy.act returned NaN/inf actions")
+        return chunk
+
     # -- one episode -------------------------------------------------------------------------------
     def observation(self, raw: dict, env: Any, spec: EpisodeSpec, policy: Any) -> dict[str, Any]:
 
@@ -124,13 +171,7 @@ class LiberoSuite(Suite):
             if frames:
                 video.append(rotate_180(raw["agentview_image"]))
             if not queue:
-                chunk = np.asarray(policy.act(self.observation(raw, env, spec, policy)), dtype=np.float64)
-                if chunk.ndim == 1:
-                    chunk = chunk[None]
-                if chunk.ndim != 2 or chunk.shape[1] != self.action_dim or len(chunk) == 0:
-                    raise ModelError(f"policy.act returned shape {chunk.shape}, expected (Hc, {self.action_dim})")
-                if not np.isfinite(chunk).all():
-                    raise ModelError("policy.act returned NaN/inf actions")
+                chunk = self.check_chunk(policy.act(self.observation(raw, env, spec, policy)))
                 queue.extend(chunk[: p["execute_steps"]])
                 queries += 1
             raw, _, done, _ = env.step(queue.popleft().tolist())
