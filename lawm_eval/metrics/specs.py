@@ -3,6 +3,10 @@
 One home for these facts. A record's metric key finds its spec by the longest spec name that is
 the key or a prefix of it followed by '_' (``psnr_controller`` → ``psnr``); keys with no spec are
 averaged with a t interval and carry no direction.
+
+A key ``<metric>@<reference>`` (``delta_xyz@zero``) is the same metric scored for a reference plan
+on the same episode (the planning suites' zero-action, random and privileged plans); its spec is
+the metric's, and the leaderboard turns each reference into a row of its own.
 """
 
 from __future__ import annotations
@@ -80,8 +84,28 @@ _SPECS = [
 SPECS: dict[str, MetricSpec] = {spec.name: spec for spec in _SPECS}
 
 
+REFERENCE_SEP = "@"
+REFERENCES = {  # reference name -> the model name its leaderboard row shows
+    "zero": "reference: zero-action plan",
+    "random": "reference: random plan",
+    "privileged": "reference: privileged plan (true dynamics)",
+}
+
+
+def split_reference(key: str) -> tuple[str, str | None]:
+    """'delta_xyz@zero' -> ('delta_xyz', 'zero'); a key without a reference -> (key, None)."""
+    base, sep, reference = key.partition(REFERENCE_SEP)
+    return (base, reference) if sep and base and reference else (key, None)
+
+
+def reference_label(reference: str) -> str:
+    """The model name of a reference's leaderboard row."""
+    return REFERENCES.get(reference, f"reference: {reference}")
+
+
 def spec_for(key: str) -> MetricSpec:
-    """The spec of a reported metric key (see the module docstring)."""
+    """The spec of a reported metric key (see the module docstring); a ``@reference`` suffix is ignored."""
+    key = split_reference(key)[0]
     best = None
     for name, spec in SPECS.items():
         if (key == name or key.startswith(name + "_")) and (best is None or len(name) > len(best.name)):

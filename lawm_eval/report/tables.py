@@ -42,9 +42,15 @@ def header(name: str) -> str:
     return f"{name.replace('_', ' ')}{unit}{arrow}"
 
 
+REFERENCES_NOTE = ("*reference* rows are not models: plans scored on the episodes of the run they name — the "
+                   "zero-action plan, one random plan from the planner's action box, and the run's planner on "
+                   "the true dynamics of the recorded states (privileged)")
+
+
 def suite_markdown(rows: Sequence[Mapping[str, Any]], title: str | None = None) -> str:
     """A GitHub Markdown table of one suite's rows; † marks rows whose protocol deviates from the
-    reference, and runs that did not record every episode say so."""
+    reference, runs that did not record every episode say so, and reference plans (rows with a
+    ``reference``) show their name in italics."""
     if not rows:
         return "_no episodes recorded_\n"
     ids = [c for c in ID_COLUMNS if any(c in row for row in rows)]
@@ -56,6 +62,8 @@ def suite_markdown(rows: Sequence[Mapping[str, Any]], title: str | None = None) 
     notes = []
     for row in rows:
         cells = [str(row.get(c, "")) for c in ids]
+        if row.get("reference"):  # a reference plan on the run's episodes, not a model: in italics
+            cells[ids.index("model")] = f"*{cells[ids.index('model')]}*"
         if row.get("deviations"):
             cells[0] += " †"
             notes.append(f"† {row['run_id']}: {row['deviations']}")
@@ -66,6 +74,8 @@ def suite_markdown(rows: Sequence[Mapping[str, Any]], title: str | None = None) 
         cells += [n, str(int(row["errors"])), *[cell(row, v) for v in values], str(row.get("run_id", ""))]
         lines.append("| " + " | ".join(cells) + " |")
     text = "\n".join(lines) + "\n"
+    if any(row.get("reference") for row in rows):
+        notes.append(REFERENCES_NOTE)
     if notes:
         text += "\n" + "\n".join(f"- {n}" for n in dict.fromkeys(notes)) + "\n"
     return text

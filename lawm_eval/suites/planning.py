@@ -9,6 +9,15 @@ recorded actions with Δxyz = Σ_xyz |Σ_t a_plan − Σ_t a_gt| (and orientatio
 (dx, dy, terminal yaw) in normalised units and repeats the (dx, dy) step over the 8 steps
 (straight-line assumption); the cost compares the last predicted state (or decoded frame, LPIPS)
 with the goal; the plan's positions are scored against the recorded path with ATE and RPE.
+
+Both also score, on every episode, the reference plans of ``suite.references`` (default all three)
+and record them as ``<metric>@<reference>`` (``delta_xyz@zero``, ``ate@privileged``):
+- ``zero``: no motion (all-zero delta actions; for RECON the straight line whose step is 0 m);
+- ``random``: one sequence drawn as ``planner=random`` draws it (the manifest's ``random`` options,
+  the run's planner's horizon and action box), never querying a model;
+- ``privileged``: the run's own planner on the true dynamics of the recorded states (the oracles of
+  ``models/baselines.py``), whatever observation the model reads.
+Each draws from its own generator seeded with the episode seed, as the model's planner does.
 """
 
 from __future__ import annotations
@@ -22,13 +31,22 @@ import torch
 from lawm_eval.bundle import ModelBundle
 from lawm_eval.errors import ConfigError
 from lawm_eval.interfaces import Planner
+from lawm_eval.metrics.specs import REFERENCE_SEP
 from lawm_eval.metrics.trajectory import ate, delta_action, rpe
+from lawm_eval.models.baselines import oracle_droid, oracle_nav
 from lawm_eval.planners.objectives import LatentGoalObjective, check_states, rollout_actions
+from lawm_eval.planners.random_shooting import RandomPlanner
 from lawm_eval.suites.base import EpisodeOutcome
 from lawm_eval.suites.offline import OfflineSuite, choose, frames_tensor
 from lawm_eval.types import EpisodeSpec
 
 Tensor = torch.Tensor
+REFERENCES = ("zero", "random", "privileged")
+
+
+def with_reference(metrics: dict[str, float], reference: str) -> dict[str, float]:
+    """{'delta_xyz': v} -> {'delta_xyz@zero': v}."""
+    return {f"{key}{REFERENCE_SEP}{reference}": value for key, value in metrics.items()}
 
 
 class GoalPlanningSuite(OfflineSuite):
@@ -42,6 +60,37 @@ class GoalPlanningSuite(OfflineSuite):
         choose(self.params["observation"], ("image", "state"), "observation")
         if self.params["episodes"] < 1 or self.params["context_frames"] < 1:
             raise ConfigError("suite.episodes and suite.context_frames must be ≥ 1")
+        references = list(self.params["references"])
+        for name in references:
+            choose(name, REFERENCES, "references")
+        if len(set(references)) != len(references):
+            raise ConfigError(f"suite.references lists a reference twice: {references}")
+
+    def deviations(self) -> list[str]:
+        # the references are scored beside the model and leave its numbers unchanged: not a deviation
+        return [d for d in super().deviations() if not d.startswith("references=")]
+
+    @property
+    def references(self) -> list[str]:
+        return list(self.params["references"])
+
+    def random_reference(self, planner: Planner) -> RandomPlanner:
+        """The ``random`` reference's sampler: the manifest's ``planner=random`` options with the run's
+        planner's horizon and action box (where it has them)."""
+        options = dict(self.manifest.planners.get("random", {}))
+        cfg, box = getattr(planner, "cfg", None), getattr(planner, "box", None)
+        if cfg is not None and hasattr(cfg, "horizon"):
+            options["horizon"] = cfg.horizon
+        if box is not None:
+            options.update(action_low=box.low.tolist(), action_high=box.high.tolist())
+        return RandomPlanner(self.action_dim, **options)
+
+    def recorded_states(self, episode: Any, first: int, count: int, dims: int) -> Tensor | None:
+        """(1,count,dims) recorded states of the clip for the privileged plan, or None when the
+        dataset has no such states."""
+        if episode.states is None or np.asarray(episode.states).shape[-1] < dims:
+            return None
+        return torch.as_tensor(np.asarray(episode.states)[first : first + count, :dims], dtype=torch.float32)[None]
 
     @property
     def goal_offset(self) -> int:
@@ -98,7 +147,36 @@ class DroidPlanningSuite(GoalPlanningSuite):
                    "delta_gripper": errors["gripper"], "delta_total": errors["total"], "plan_cost": plan.cost}
         info = {"episode": spec.params["episode"], "start": spec.params["start"], "planned_actions": planned.tolist(),
                 "expert_actions": expert.tolist()}
+        references = self.reference_plans(spec, episode, planner)
+        for name, actions in references.items():
+            errors = delta_action(actions, expert)
+            metrics.update(with_reference({"delta_xyz": errors["xyz"], "delta_orientation": errors["orientation"],
+                                           "delta_gripper": errors["gripper"], "delta_total": errors["total"]}, name))
+        if references:
+            info["reference_actions"] = {name: actions.tolist() for name, actions in references.items()}
         return EpisodeOutcome(success=None, metrics=metrics, steps=horizon, info=info)
+
+    def reference_plans(self, spec: EpisodeSpec, episode: Any, planner: Planner) -> dict[str, np.ndarray]:
+        """(H,7) actions of each reference of ``suite.references`` (privileged: only with recorded
+        7-dim Franka states)."""
+        horizon, plans = self.goal_offset, {}
+        for name in self.references:
+            generator = torch.Generator().manual_seed(spec.seed)
+            if name == "zero":
+                plans[name] = np.zeros((horizon, self.action_dim))
+            elif name == "random":
+                plans[name] = self.random_reference(planner).plan(None, generator).actions[:horizon].double().numpy()
+            else:
+                first, ctx = spec.params["start"], self.params["context_frames"]
+                recorded = self.recorded_states(episode, first, ctx + horizon, self.action_dim)
+                if recorded is None:
+                    continue
+                oracle = oracle_droid()
+                states = oracle.encoder.encode(recorded)
+                objective = LatentGoalObjective(oracle.world_model, oracle.controller, states[:, :ctx], states[:, -1],
+                                                distance="l2")
+                plans[name] = planner.plan(objective, generator).actions[:horizon].double().numpy()
+        return plans
 
 
 def straight_line_actions(samples: Tensor, low: Tensor, high: Tensor, steps: int) -> tuple[Tensor, Tensor]:
@@ -178,13 +256,48 @@ class ReconPlanningSuite(GoalPlanningSuite):
         objective = StraightLineObjective(model, context, goal, low, high, steps, p["cost"], p["repeats"], goal_image)
         generator = torch.Generator().manual_seed(spec.seed)
         plan = planner.plan(objective, generator, init_mean=torch.tensor([p["init_mean"]], dtype=torch.float32))
-        _, positions = straight_line_actions(plan.actions[:1].double(), low, high, steps)
-        predicted = positions[0].numpy()  # (steps,2) in the start frame
         world = np.asarray(episode.states[now : now + steps + 1, :2], dtype=np.float64)
         truth = to_start_frame(world, float(episode.states[now, 2]))[1:]
-        metrics = {"ate": ate(predicted, truth), "rpe": rpe(predicted, truth),
-                   "final_position_error": float(np.linalg.norm(predicted[-1] - truth[-1])), "plan_cost": plan.cost}
+        predicted, metrics = self.score(plan.actions[:1], truth, low, high)
+        metrics["plan_cost"] = plan.cost
         info = {"episode": spec.params["episode"], "start": spec.params["start"],
                 "plan": plan.actions[0].tolist(), "planned_positions": predicted.tolist(),
                 "true_positions": truth.tolist()}
+        references = self.reference_plans(spec, episode, planner, low, high)
+        for name, sample in references.items():
+            metrics.update(with_reference(self.score(sample, truth, low, high)[1], name))
+        if references:
+            info["reference_plans"] = {name: sample[0].tolist() for name, sample in references.items()}
         return EpisodeOutcome(success=None, metrics=metrics, steps=steps, info=info)
+
+    def score(self, sample: Tensor, truth: np.ndarray, low: Tensor, high: Tensor) -> tuple[np.ndarray, dict]:
+        """A (1,3) normalised straight-line sample's (steps,2) positions in the start frame, and their
+        ATE, RPE and final position error against the recorded ``truth`` (steps,2)."""
+        _, positions = straight_line_actions(sample.double(), low, high, self.goal_offset)
+        predicted = positions[0].numpy()
+        return predicted, {"ate": ate(predicted, truth), "rpe": rpe(predicted, truth),
+                           "final_position_error": float(np.linalg.norm(predicted[-1] - truth[-1]))}
+
+    def reference_plans(self, spec: EpisodeSpec, episode: Any, planner: Planner, low: Tensor,
+                        high: Tensor) -> dict[str, Tensor]:
+        """(1,3) normalised straight-line sample of each reference of ``suite.references``."""
+        p, steps, plans = self.params, self.goal_offset, {}
+        init_mean = torch.tensor([p["init_mean"]], dtype=torch.float32)
+        for name in self.references:
+            generator = torch.Generator().manual_seed(spec.seed)
+            if name == "zero":  # the normalised (dx, dy) that unnormalises to a 0 m step, no terminal yaw
+                still = (2 * (0 - low) / (high - low) - 1).tolist()
+                plans[name] = torch.tensor([[*still, 0.0]], dtype=torch.float64)
+            elif name == "random":
+                plans[name] = self.random_reference(planner).plan(None, generator, init_mean=init_mean).actions[:1]
+            else:  # the run's planner on the unicycle dynamics of the recorded poses, latent L2, one evaluation
+                first, ctx = spec.params["start"], p["context_frames"]
+                recorded = self.recorded_states(episode, first, ctx + steps, 3)
+                if recorded is None:
+                    continue
+                oracle = oracle_nav()
+                states = oracle.encoder.encode(recorded)
+                objective = StraightLineObjective(oracle, states[:, :ctx], states[:, -1], low, high, steps,
+                                                  "latent_l2", 1)
+                plans[name] = planner.plan(objective, generator, init_mean=init_mean).actions[:1]
+        return plans
