@@ -24,8 +24,6 @@ from lawm_eval.metrics.stats import t_interval
 from lawm_eval.metrics.success import wilson_interval
 from lawm_eval.types import EpisodeRecord, metric_value
 
-ROW_KEYS = ("run_id", "suite", "version", "group", "model", "planner", "complete")
-
 
 def summarize(records: Sequence[EpisodeRecord], merged: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """One flat row: n, errors, success_rate (+CI), each metric (+CI, n), each merged metric (+n)."""
@@ -101,7 +99,7 @@ def leaderboard_rows(runs: Iterable[RunResults], per_task: bool = False) -> list
             first = records[0]
             ids = {"run_id": run.run_id, "suite": first.suite, "version": first.version, "group": parts[0],
                    "model": first.model, "planner": first.planner or "-", "complete": run.complete,
-                   "expected": run.expected}
+                   "expected": run.expected, "package_version": first.package_version}
             if per_task:
                 ids.update(task_index=first.task_index, task=first.task)
             merged = {} if per_task else run.merged.get(parts[0], {})
