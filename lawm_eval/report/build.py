@@ -42,9 +42,10 @@ def write_suite(out: Path, suite: str, rows: list[dict[str, Any]], task_rows: li
 
 def build_report(runs: Sequence[str | Path] | Sequence[RunResults], out_dir: str | Path) -> Report:
     """Tables and plots for run directories (or RunResults already in memory)."""
-    results = [r if isinstance(r, RunResults) else None for r in runs]
-    if any(r is None for r in results):
-        run_dirs = find_runs([str(r) for r in runs])
+    if all(isinstance(r, RunResults) for r in runs):
+        results = list(runs)
+    else:
+        run_dirs = find_runs(runs)
         if not run_dirs:
             raise LawmEvalError(f"no runs found in {', '.join(map(str, runs))}")
         results = [load_run(path) for path in run_dirs]
