@@ -7,7 +7,7 @@ PIP_INSTALL := $(BIN)/python -m pip install -q -c requirements/constraints.txt
 comma := ,
 STAMP := $(VENV)/.installed-$(subst $(comma),_,$(EXTRAS))
 
-.PHONY: setup assets run leaderboards test report clean
+.PHONY: setup assets run leaderboards test test-fast report clean
 
 setup: $(STAMP)
 
@@ -35,6 +35,10 @@ assets: setup
 
 test: setup assets
 	$(BIN)/python -m pytest -q
+
+# The edit-test loop: everything that needs no simulator and is not slow. `make test` stays the full run.
+test-fast: setup assets
+	$(BIN)/python -m pytest -q -m "not slow and not sim"
 
 report: setup
 	$(BIN)/lawm-eval report results/runs --out results/report

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from conftest import run_cli
-from lawm_eval import extras
 from lawm_eval.cli import main
+from lawm_eval.errors import UnknownNameError
 
 
 def error_line(capsys) -> str:
@@ -24,8 +26,9 @@ def error_line(capsys) -> str:
     (["run", "suite.episodez=4"], "did you mean 'suite.episodes'?"),
     (["run", "suite.episodes=[1"], "cannot parse override"),
     (["run", "suite.episodes=abc"], "must be a int"),
-    (["validate", "model=custom"], "model.target must be set"),
-    (["validate", "model=custom", "model.target=no_such_pkg_xyz.mod:f"], "module 'no_such_pkg_xyz' not found"),
+    (["validate", "model=custom"], "model.factory must be set"),
+    (["validate", "model=custom", "model.factory=no_such_pkg_xyz.mod:f"],
+     "model.factory 'no_such_pkg_xyz.mod:f': module 'no_such_pkg_xyz' not found"),
     (["report", "/definitely/not/here"], "no run directory at /definitely/not/here"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
 ])
@@ -34,28 +37,32 @@ def test_user_errors_are_one_line_and_exit_2(capsys, tmp_path, args, expected):
     assert expected in error_line(capsys)
 
 
-def test_missing_extra_names_the_pip_command(capsys, monkeypatch):
-    monkeypatch.setitem(extras.EXTRA_MODULES, "ray", ("surely_missing_ray_module",))
-    from lawm_eval.extras import require_extra
-
-    with pytest.raises(Exception) as info:
-        require_extra("ray", "executor 'ray'")
-    assert str(info.value) == ("executor 'ray' needs the 'ray' extra (module 'surely_missing_ray_module' not "
-                               "found): pip install \"lawm-eval[ray]\"")
+def test_a_missing_extra_of_the_executor_names_the_pip_command(capsys, monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if the 'ray' extra were not installed
+    assert main(["run", "executor=ray", "suite.episodes=1", f"results_dir={tmp_path}"]) == 2
+    assert error_line(capsys) == ("lawm-eval: error: executor 'ray' needs the 'ray' extra (module 'ray' not found): "
+                                  "pip install \"lawm-eval[ray]\"")
 
 
-def test_missing_extra_of_a_suite_through_the_cli(capsys, monkeypatch, tmp_path):
-    from lawm_eval.suites.base import Suite
+def test_validate_checks_the_extra_of_the_executor(capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)
+    assert main(["validate", "executor=ray"]) == 2
+    assert "executor 'ray' needs the 'ray' extra" in error_line(capsys)
 
-    monkeypatch.setitem(extras.EXTRA_MODULES, "libero", ("surely_missing_libero_module",))
-    monkeypatch.setattr(Suite, "check_ready", lambda self: extras.require_extra("libero", f"suite '{self.name}'"))
-    assert main(["run", f"results_dir={tmp_path}"]) == 2
-    assert 'needs the \'libero\' extra' in (line := error_line(capsys)) and 'pip install "lawm-eval[libero]"' in line
+
+@pytest.mark.parametrize("command", ["validate", "run"])
+def test_a_real_suite_checks_its_extra(capsys, monkeypatch, tmp_path, command):
+    """LIBERO's suite itself (no stand-in) refuses to start when its simulator is not importable."""
+    monkeypatch.setitem(sys.modules, "libero", None)  # as if the 'libero' extra were not installed
+    assert main([command, "suite=libero_spatial", "model=noop", f"results_dir={tmp_path}"]) == 2
+    assert error_line(capsys) == ("lawm-eval: error: suite 'libero_spatial' needs the 'libero' extra (module 'libero' "
+                                  "not found): pip install \"lawm-eval[libero]\"")
 
 
 def test_debug_shows_the_traceback(capsys):
-    with pytest.raises(Exception, match="unknown suite"):
+    with pytest.raises(UnknownNameError, match="unknown suite 'nope'"):
         main(["--debug", "run", "suite=nope"])
+    assert "lawm-eval: error" not in capsys.readouterr().err  # raised, not printed as one line
 
 
 def test_ls_lists_every_kind(capsys):
@@ -69,11 +76,34 @@ def test_ls_lists_every_kind(capsys):
     assert "mppi" in out and "suites:" not in out
 
 
-def test_validate_runs_nothing(capsys, tmp_path):
-    assert main(["validate", "suite.episodes=5", f"results_dir={tmp_path}"]) == 0
+def written(folder) -> list:
+    return sorted(path.relative_to(folder) for path in folder.rglob("*")) if folder.exists() else []
+
+
+@pytest.fixture
+def empty_cache(monkeypatch, tmp_path):
+    """$LAWM_EVAL_CACHE pointed at an empty folder: weights, assets and generated datasets would land here."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    monkeypatch.setenv("LAWM_EVAL_CACHE", str(cache))
+    return cache
+
+
+def test_validate_writes_nothing(capsys, tmp_path, empty_cache):
+    runs = tmp_path / "runs"
+    assert main(["validate", "suite.episodes=5", "run_id=v", f"results_dir={runs}"]) == 0
     out = capsys.readouterr().out
     assert "ok: suite point_mass v1 (5 episodes)" in out and "episodes=5 (reference 16)" in out
-    assert not any(tmp_path.iterdir())
+    assert written(runs) == [] and written(empty_cache) == []  # no run directory, nothing cached
+
+
+def test_validate_generates_no_dataset(capsys, tmp_path, empty_cache):
+    """An offline suite whose dataset is generated on first use (recon_planning: navigation_val) is
+    checked without generating it: validate never runs the simulator nor fills the cache."""
+    runs = tmp_path / "runs"
+    assert main(["validate", "suite=recon_planning", "model=oracle_nav", f"results_dir={runs}"]) == 0
+    assert "ok: suite recon_planning v1" in capsys.readouterr().out
+    assert written(empty_cache) == [] and written(runs) == []
 
 
 def test_run_then_report_in_a_subprocess(tmp_path):
@@ -82,11 +112,13 @@ def test_run_then_report_in_a_subprocess(tmp_path):
                    "run_id=cli", f"results_dir={runs}")
     assert done.returncode == 0, done.stderr
     assert "run cli: 3 episodes run, 0 already recorded, 0 errors" in done.stdout
-    assert "| point_mass † | v1 | point_mass | linear | cem | cli | 3 | 0 | 1.000 [0.439, 1.000] |" in done.stdout
+    assert "### point_mass v1" in done.stdout  # one leaderboard per suite, then its rows:
+    assert "| linear † | cem | 3 | 0 | 1.000 [0.439, 1.000] |" in done.stdout
     out_dir = tmp_path / "report"
     report = run_cli("report", str(runs), "--out", str(out_dir))
     assert report.returncode == 0, report.stderr
-    for name in ("leaderboard.csv", "leaderboard.md", "per_task.csv", "per_task.md", "per_task.png"):
+    for name in ("leaderboard.csv", "leaderboard.md", "per_task.csv", "point_mass.csv", "point_mass.md",
+                 "point_mass.png"):
         assert (out_dir / name).stat().st_size > 0
     bad = run_cli("run", "suite=nope")
     assert bad.returncode == 2 and bad.stderr.strip().count("\n") == 0

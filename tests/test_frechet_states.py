@@ -44,6 +44,7 @@ def test_states_turn_dense_past_as_many_rows_as_dimensions():
     np.testing.assert_allclose(merged.m2, dense(np.vstack(data))[1], rtol=1e-10, atol=1e-10)
 
 
+@pytest.mark.slow  # 2048-d Fréchet distances: tens of seconds on 2 CPU cores, kept out of `make test-fast`
 def test_a_fid_window_state_file_is_small_and_round_trips(tmp_path):
     rng = np.random.default_rng(2)
     fid = FID()

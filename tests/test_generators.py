@@ -6,11 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-pytestmark = pytest.mark.sim
+pytestmark = [pytest.mark.sim, pytest.mark.extra("sim")]
 
 
 def test_franka_clips_are_deterministic_and_actions_are_state_deltas():
-    pytest.importorskip("robosuite")
     from lawm_eval.data.generate.franka import FrankaConfig, FrankaScene, record_episode, wrap
 
     scene = FrankaScene(FrankaConfig(frames=6))
@@ -29,7 +28,6 @@ def test_franka_clips_are_deterministic_and_actions_are_state_deltas():
 
 
 def test_navigation_is_deterministic_and_poses_integrate_the_actions(tmp_path):
-    pytest.importorskip("mujoco")
     from lawm_eval.data.generate.navigation import NavigationConfig, generate_navigation
     from lawm_eval.data.recon import ReconDataset
 

@@ -3,8 +3,6 @@ episode on the simulator: stored initial state, rendered frames, success detecti
 
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
 import pytest
 import yaml
@@ -42,6 +40,7 @@ def test_axis_angle_matches_the_reference_conversion():
                            Rotation.from_quat(quat).as_rotvec(), atol=1e-6)
 
 
+@pytest.mark.extra("libero")  # the extra check comes first: it must pass to reach the assets check
 def test_missing_assets_name_the_fetch_command(tmp_path, monkeypatch):
     from lawm_eval.errors import AssetError
     from lawm_eval.runner.build import build_suite
@@ -50,13 +49,11 @@ def test_missing_assets_name_the_fetch_command(tmp_path, monkeypatch):
     from lawm_eval.config import compose_config
 
     suite = build_suite(compose_config(["suite=libero_spatial", "model=noop"]))
-    if importlib.util.find_spec("libero") is None:
-        pytest.skip("needs the libero extra for the extra check to pass first")
     with pytest.raises(AssetError, match="run: lawm-eval assets fetch libero"):
         suite.check_ready()
 
 
-needs_libero = pytest.mark.skipif(importlib.util.find_spec("libero") is None, reason="libero extra not installed")
+needs_libero = pytest.mark.extra("libero")
 
 
 @pytest.mark.sim

@@ -114,6 +114,7 @@ def test_fid_statistics_and_distance_equal_pytorch_fid():
     assert ours == pytest.approx(ref, abs=1e-3)
 
 
+@pytest.mark.slow  # 2048-d Fréchet distances: tens of seconds on 2 CPU cores, kept out of `make test-fast`
 def test_fid_same_set_is_zero_and_grows_with_noise():
     images = nchw(smooth_images(7, 20, 64))
     real = FID()
@@ -155,6 +156,7 @@ def test_fvd_features_equal_cd_fvd_pipeline_on_the_same_clip(metric_weights):
     assert np.allclose(ours, expected, atol=1e-4)
 
 
+@pytest.mark.slow  # 2048-d Fréchet distances: tens of seconds on 2 CPU cores, kept out of `make test-fast`
 def test_fvd_refuses_short_videos_and_ranks_shuffled_frames_worse():
     with pytest.raises(LawmEvalError, match="at least 10 frames"):
         FVD().update(real=torch.rand(2, 8, 3, 64, 64))
@@ -172,6 +174,7 @@ def test_fvd_refuses_short_videos_and_ranks_shuffled_frames_worse():
     assert result["n_fake"] == 4 and result["frames_fake"] == 64
 
 
+@pytest.mark.slow  # 2048-d Fréchet distances: tens of seconds on 2 CPU cores, kept out of `make test-fast`
 def test_fid_state_merges_like_all_data():
     from lawm_eval.metrics import distribution
 

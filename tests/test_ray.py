@@ -17,9 +17,8 @@ from lawm_eval.errors import ModelError
 from lawm_eval.runner.records import EPISODES_FILE, read_records
 from lawm_eval.runner.run import run_evaluation
 
-pytest.importorskip("ray")
 TESTS = str(Path(__file__).parent)
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.extra("ray")]
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +57,8 @@ def test_serial_and_ray_give_identical_records(ray_local, compose):
 def test_a_worker_killed_mid_episode_is_retried(ray_local, compose, tmp_path):
     marker = tmp_path / "killed-once"
     outcome = run_evaluation(compose(
-        "suite.episodes=4", "run_id=kill", "executor=ray", "model=custom", "model.target=ray_helpers:killer_model",
-        f"+model.params.marker={marker}", "+model.params.kill_seed=2"))
+        "suite.episodes=4", "run_id=kill", "executor=ray", "model=custom", "model.factory=ray_helpers:killer_model",
+        f"+model.marker={marker}", "+model.kill_seed=2"))
     assert marker.exists()  # the worker really died
     recs = records(outcome.run_dir)
     assert len(recs) == 4 and outcome.report.retries == 1
@@ -79,27 +78,37 @@ def only_policy(suite):
 def test_a_setup_error_in_the_workers_is_one_clear_error(ray_local, compose):
     with pytest.raises(ModelError, match="needs encoder, controller, world_model but model 'policy_only'"):
         run_evaluation(compose("suite.episodes=2", "run_id=setup", "executor=ray",
-                               "model=custom", "model.target=test_ray:only_policy"))
+                               "model=custom", "model.factory=test_ray:only_policy"))
 
 
 # -- separate processes: killing the driver, Ctrl-C, and a two-node cluster ---------------------------
 HEAVY = ["suite.episodes=10", "planner.num_samples=12000", "executor.progress=off"]
+LIGHT = ["suite.episodes=10", "executor.progress=off"]
 
 
-def lawm_eval(*args: str, temp: str) -> subprocess.Popen:
+def lawm_eval(*args: str, temp: str, base: list[str] = HEAVY) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": TESTS, "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen([sys.executable, "-m", "lawm_eval.cli", "run", *HEAVY, *args,
+    return subprocess.Popen([sys.executable, "-m", "lawm_eval.cli", "run", *base, *args,
                              "executor=ray", f"executor.temp_dir={temp}"],
                             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def wait_for_records(path: Path, n: int, proc: subprocess.Popen, timeout: float = 180) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline and proc.poll() is None:
-        if path.exists() and path.read_bytes().count(b"\n") >= n:
+def lines(path: Path) -> int:
+    return path.read_bytes().count(b"\n") if path.exists() else 0
+
+
+def wait_until(condition, proc: subprocess.Popen, what: str, timeout: float = 180) -> None:
+    """Poll ``condition`` until it holds; fail if the process exits or the time runs out first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        if condition():
             return
         time.sleep(0.05)
-    raise AssertionError(f"no {n} records in {path} (exit code {proc.poll()})")
+    raise AssertionError(f"waited for {what} in vain (exit code {proc.poll()})")
+
+
+def wait_for_records(path: Path, n: int, proc: subprocess.Popen, timeout: float = 180) -> None:
+    wait_until(lambda: lines(path) >= n, proc, f"{n} records in {path}", timeout)
 
 
 @pytest.fixture
@@ -137,20 +146,74 @@ def test_driver_killed_then_rerun_loses_and_repeats_nothing(tmp_path, ray_temp):
 
 
 def test_ctrl_c_stops_cleanly_and_the_run_resumes(tmp_path, ray_temp):
-    runs = tmp_path / "runs"
+    """Every episode after the first two is held until the test opens a gate (ray_helpers.gated_model),
+    so the run cannot finish before Ctrl-C: SIGINT goes in once episodes 0 and 1 are recorded and both
+    workers hold an episode, whatever the machine's load."""
+    runs, gate = tmp_path / "runs", tmp_path / "gate"
     episodes = runs / "c" / EPISODES_FILE
-    proc = lawm_eval("run_id=c", f"results_dir={runs}", temp=ray_temp)
-    wait_for_records(episodes, 2, proc)
+    args = ("run_id=c", f"results_dir={runs}", "model=custom", "model.factory=ray_helpers:gated_model",
+            f"+model.gate={gate}")
+    proc = lawm_eval(*args, temp=ray_temp, base=LIGHT)
+    wait_until(lambda: lines(episodes) == 2 and len(list(tmp_path.glob("gate.held-*"))) == 2, proc,
+               "2 records and 2 held episodes")
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     assert "rerun with run_id=c" in err
     recorded, tail = read_records(episodes)
-    assert tail == b"" and 2 <= len(recorded) < 10
-    rerun = lawm_eval("run_id=c", f"results_dir={runs}", temp=ray_temp)
+    assert tail == b"" and sorted(r.episode_idx for r in recorded) == [0, 1]
+    gate.touch()
+    rerun = lawm_eval(*args, temp=ray_temp, base=LIGHT)
     out, err = rerun.communicate(timeout=300)
     assert rerun.returncode == 0, err
+    assert "8 episodes run, 2 already recorded" in out
     assert len(records(runs / "c")) == 10
+
+
+SIGINT_WHILE_RAY_STARTS = r"""
+import json, os, signal, sys
+import ray
+from lawm_eval.config import compose_config
+from lawm_eval.runner.run import run_evaluation
+
+armed, fired = [], []
+def after_fork_in_parent():  # Ctrl-C lands while ray.init forks Ray's daemons
+    if armed:
+        armed.clear()
+        fired.append(True)
+        signal.raise_signal(signal.SIGINT)
+os.register_at_fork(after_in_parent=after_fork_in_parent)
+real_init = ray.init
+def init(*args, **kwargs):
+    armed.append(True)
+    return real_init(*args, **kwargs)
+ray.init = init
+config = compose_config(["suite.episodes=4", "run_id=startup", f"results_dir={sys.argv[1]}", "executor=ray",
+                         f"executor.temp_dir={sys.argv[2]}", "executor.progress=off"])
+result = {}
+try:
+    outcome = run_evaluation(config)
+    result.update(interrupted=False, completed=outcome.report.completed)
+except KeyboardInterrupt as exc:
+    result.update(interrupted=True, message=str(exc))
+result.update(fired=len(fired), handler_restored=signal.getsignal(signal.SIGINT) is signal.default_int_handler)
+print(json.dumps(result))
+"""
+
+
+def test_ctrl_c_while_ray_starts_is_not_lost(tmp_path, ray_temp):
+    """ray.init starts Ray's daemons with subprocess and a preexec_fn, so Python's fork hooks run in
+    the driver, and a KeyboardInterrupt raised inside one is printed ("Exception ignored") and
+    dropped: a Ctrl-C landing there used to be lost and the run went on to exit 0."""
+    import json
+
+    done = subprocess.run([sys.executable, "-c", SIGINT_WHILE_RAY_STARTS, str(tmp_path / "runs"), ray_temp],
+                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["fired"] == 1, result  # the signal really went off inside ray.init's fork
+    assert result["interrupted"] and "interrupted after 0 new episodes" in result["message"], result
+    assert result["handler_restored"], result
 
 
 MULTI_NODE = r"""

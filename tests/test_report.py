@@ -78,6 +78,7 @@ def test_per_task_rows_split_tasks(tmp_path):
     assert len(report.leaderboard) == 1 and report.leaderboard.loc[0, "n"] == 3
 
 
+@pytest.mark.slow  # 2048-d Fréchet distances: tens of seconds on 2 CPU cores, kept out of `make test-fast`
 def test_merged_metrics_reach_the_leaderboard_with_their_sample_count(tmp_path):
     import numpy as np
 

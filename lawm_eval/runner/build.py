@@ -7,6 +7,7 @@ from typing import Any
 from lawm_eval.bundle import ModelBundle, make_bundle
 from lawm_eval.catalog import registries
 from lawm_eval.errors import ConfigError, LawmEvalError
+from lawm_eval.extras import require_extra
 from lawm_eval.registry import import_target
 from lawm_eval.suites.base import Suite
 from lawm_eval.suites.manifest import SuiteManifest
@@ -48,6 +49,10 @@ def build_planner(config: RunConfig, suite: Suite) -> Any:
 
 
 def build_executor(config: RunConfig) -> Any:
+    """The executor, after checking that its extra (Ray) is installed: ``validate`` sees it too."""
+    entry = registries()["executor"].entry(config.executor.name)
+    if entry.extra:
+        require_extra(entry.extra, f"executor '{config.executor.name}'")
     executor_cls = registries()["executor"].get(config.executor.name)
     try:
         return executor_cls(**config.executor.to_dict())

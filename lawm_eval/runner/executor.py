@@ -5,14 +5,16 @@ process, so the driver stays the only writer of episodes.jsonl.
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from lawm_eval.util.progress import progress_bar
 from lawm_eval.runner.worker import EpisodeResult, EpisodeWorker, RunJob
 from lawm_eval.types import EpisodeSpec
+from lawm_eval.util.progress import progress_bar
 
 Sink = Callable[[EpisodeResult], None]
 
@@ -35,6 +37,56 @@ class Executor(Protocol):
         ...
 
 
+class InterruptGuard:
+    """Ctrl-C (SIGINT) while an executor runs, recorded so that it cannot be lost.
+
+    Python turns SIGINT into a KeyboardInterrupt wherever the main thread happens to be, and in
+    some places that exception is printed ("Exception ignored in ...") and dropped: an at-fork
+    callback (``ray.init`` starts Ray's daemons with subprocess and a ``preexec_fn``, which runs
+    logging's fork hooks), a ``__del__`` or a weakref callback run by the garbage collector. A
+    SIGINT that landed there was lost and the run went on to the end with exit code 0. The guard's
+    handler only counts signals, so the executor can ``check()`` at safe points and raise.
+
+    ``defer=False`` (serial): the handler also raises at once, as Python's does; the count is the
+    backstop. ``defer=True`` (Ray): the first SIGINT is only counted and the executor polls, so Ray
+    is never left half-started and a record never half-written; a second SIGINT raises at once.
+    Installed only in the main thread and only over Python's default handler (a host program's
+    own SIGINT handler, or SIG_IGN, is left alone).
+    """
+
+    def __init__(self, defer: bool):
+        self.defer = defer
+        self.signals = 0
+        self._previous = None
+
+    def install(self) -> InterruptGuard:
+        if threading.current_thread() is threading.main_thread() and \
+                signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def restore(self) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
+
+    def __enter__(self) -> InterruptGuard:
+        return self.install()
+
+    def __exit__(self, *exc) -> None:
+        self.restore()
+
+    def _handle(self, signum, frame) -> None:
+        self.signals += 1
+        if not self.defer or self.signals > 1:
+            raise KeyboardInterrupt
+
+    def check(self) -> None:
+        """Raise KeyboardInterrupt if a SIGINT arrived (even one whose exception was swallowed)."""
+        if self.signals:
+            raise KeyboardInterrupt
+
+
 def set_threads(threads: int) -> None:
     """Limit torch's intra-op threads (BLAS threads are limited by the environment variables)."""
     if threads and threads > 0:
@@ -50,6 +102,12 @@ class SerialExecutor:
         self.threads, self.progress = threads, progress
 
     def run(self, job: RunJob, specs: Sequence[EpisodeSpec], sink: Sink) -> ExecutionReport:
+        with InterruptGuard(defer=False) as guard:
+            report = self._run(job, specs, sink, guard)
+            guard.check()  # a SIGINT whose KeyboardInterrupt was swallowed (e.g. in a __del__)
+        return report
+
+    def _run(self, job: RunJob, specs: Sequence[EpisodeSpec], sink: Sink, guard: InterruptGuard) -> ExecutionReport:
         set_threads(self.threads)
         report = ExecutionReport()
         start = time.perf_counter()
@@ -59,6 +117,7 @@ class SerialExecutor:
         bar = progress_bar(len(specs), self.progress)
         try:
             for spec in specs:
+                guard.check()
                 result = worker.run(spec)
                 sink(result)
                 report.completed += 1

@@ -27,14 +27,15 @@ from typing import Any
 
 from lawm_eval.errors import ConfigError, LawmEvalError, first_line
 from lawm_eval.extras import require_extra
-from lawm_eval.runner.executor import ExecutionReport, Sink
-from lawm_eval.util.progress import progress_bar
+from lawm_eval.runner.executor import ExecutionReport, InterruptGuard, Sink
 from lawm_eval.runner.worker import EpisodeResult, EpisodeWorker, RunJob, make_record
 from lawm_eval.types import EpisodeSpec
+from lawm_eval.util.progress import progress_bar
 
 log = logging.getLogger("lawm_eval")
 MAX_TEMP_DIR_CHARS = 48  # Ray puts unix sockets under the temp dir; their paths must stay < 108 bytes
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+POLL_S = 0.1  # the driver waits on Ray in slices this long and checks for Ctrl-C in between
 
 
 REACH_TIMEOUT_S = 5.0
@@ -178,21 +179,26 @@ class RayExecutor:
 
         died = (ActorDiedError, RayActorError, WorkerCrashedError)
         report = ExecutionReport()
-        self.connect(job)
-        start = time.perf_counter()
-        slots = [self.new_actor(job, i) for i in range(min(self.num_workers, len(specs)))]
-        bar = progress_bar(len(specs), self.progress)
-        pending: deque[EpisodeSpec] = deque(specs)
-        attempts: dict[tuple, int] = {}
-        in_flight: dict[Any, tuple[_Slot, EpisodeSpec]] = {}
+        # Ctrl-C is recorded from before ray.init (which forks Ray's daemons: a KeyboardInterrupt
+        # raised there is swallowed) until Ray is shut down, and acted on between waits.
+        guard = InterruptGuard(defer=True).install()
+        slots: list[_Slot] = []
+        bar = None
         try:
-            self._setup_all(slots, died, RayTaskError)
+            self.connect(job)
+            guard.check()
+            start = time.perf_counter()
+            slots = [self.new_actor(job, i) for i in range(min(self.num_workers, len(specs)))]
+            bar = progress_bar(len(specs), self.progress)
+            pending: deque[EpisodeSpec] = deque(specs)
+            attempts: dict[tuple, int] = {}
+            in_flight: dict[Any, tuple[_Slot, EpisodeSpec]] = {}
+            self._setup_all(slots, died, RayTaskError, guard)
             report.setup_s = time.perf_counter() - start
             for slot in slots:
                 self._dispatch(slot, pending, in_flight)
             while in_flight:
-                done, _ = ray.wait(list(in_flight), num_returns=1)
-                ref = done[0]
+                ref = self._wait_one(list(in_flight), guard)
                 slot, spec = in_flight.pop(ref)
                 try:
                     result: EpisodeResult = ray.get(ref)
@@ -220,24 +226,35 @@ class RayExecutor:
                 report.errors += result.record.error is not None
                 bar.update(1)
                 self._dispatch(slot, pending, in_flight)
+            guard.check()  # Ctrl-C after the last result: still an interrupted run
         except KeyboardInterrupt:
             report.interrupted = True
             raise
         finally:
-            bar.close()
-            for slot in slots:
-                ray.kill(slot.actor, no_restart=True)
-            self.shutdown()
+            try:
+                if bar is not None:
+                    bar.close()
+                for slot in slots:
+                    ray.kill(slot.actor, no_restart=True)
+                self.shutdown()
+            finally:
+                guard.restore()
+        guard.check()  # Ctrl-C while Ray was shutting down
         if report.retries:
             report.notes.append(f"{report.retries} episode attempts were lost to dying workers and retried")
         return report
 
-    def _setup_all(self, slots: list[_Slot], died: tuple, task_error: type) -> None:
+    def _setup_all(self, slots: list[_Slot], died: tuple, task_error: type, guard: InterruptGuard) -> None:
         """Build every actor's suite and model now, so a user error stops the run at once."""
         import ray
 
+        refs = [slot.actor.setup.remote() for slot in slots]
+        waiting = list(refs)
+        while waiting:  # in slices, so that Ctrl-C is acted on while the actors load
+            guard.check()
+            _, waiting = ray.wait(waiting, num_returns=len(waiting), timeout=POLL_S)
         try:
-            ray.get([slot.actor.setup.remote() for slot in slots])
+            ray.get(refs)
         except task_error as exc:
             original = getattr(exc, "cause", None)
             if isinstance(original, LawmEvalError):  # the user's error inside the actor: show it as is
@@ -245,6 +262,17 @@ class RayExecutor:
             raise
         except died as exc:
             raise LawmEvalError(f"a Ray worker died while loading the suite and model: {type(exc).__name__}") from None
+
+    @staticmethod
+    def _wait_one(refs: list, guard: InterruptGuard) -> Any:
+        """The first of ``refs`` to finish; raises KeyboardInterrupt once a SIGINT has arrived."""
+        import ray
+
+        while True:
+            guard.check()
+            done, _ = ray.wait(refs, num_returns=1, timeout=POLL_S)
+            if done:
+                return done[0]
 
     def _dispatch(self, slot: _Slot, pending: deque, in_flight: dict) -> None:
         """Give the slot the next episode, preferring one of the task it ran last."""
