@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from lawm_eval.runner.worker import EpisodeResult, EpisodeWorker, RunJob
 from lawm_eval.types import EpisodeSpec
@@ -27,6 +27,13 @@ class ExecutionReport:
     interrupted: bool = False
     setup_s: float = 0.0  # time to build the workers (suite, model, planner) before the first episode
     notes: list[str] = field(default_factory=list)
+
+    def deliver(self, result: EpisodeResult, sink: Sink, bar: Any) -> None:
+        """Hand a finished episode to the driver's sink, count it and move the progress bar."""
+        sink(result)
+        self.completed += 1
+        self.errors += result.record.error is not None
+        bar.update(1)
 
 
 @runtime_checkable
@@ -119,10 +126,7 @@ class SerialExecutor:
             for spec in specs:
                 guard.check()
                 result = worker.run(spec)
-                sink(result)
-                report.completed += 1
-                report.errors += result.record.error is not None
-                bar.update(1)
+                report.deliver(result, sink, bar)
         finally:
             bar.close()
             worker.close()

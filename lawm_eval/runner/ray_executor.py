@@ -27,7 +27,7 @@ from typing import Any
 
 from lawm_eval.errors import ConfigError, LawmEvalError, first_line
 from lawm_eval.extras import require_extra
-from lawm_eval.runner.executor import ExecutionReport, InterruptGuard, Sink
+from lawm_eval.runner.executor import ExecutionReport, InterruptGuard, Sink, set_threads
 from lawm_eval.runner.worker import EpisodeResult, EpisodeWorker, RunJob, make_record
 from lawm_eval.types import EpisodeSpec
 from lawm_eval.util.progress import progress_bar
@@ -63,10 +63,7 @@ class EpisodeActor:
     def __init__(self, job: RunJob, threads: int):
         import ray
 
-        if threads > 0:
-            import torch
-
-            torch.set_num_threads(threads)
+        set_threads(threads)
         context = ray.get_runtime_context()
         self.node_id = context.get_node_id()
         self.worker = EpisodeWorker(job, name=f"ray:{self.node_id[:8]}:{os.getpid()}")
@@ -212,19 +209,13 @@ class RayExecutor:
                     if attempts[spec.key] <= self.max_retries:
                         pending.appendleft(spec)
                     else:
-                        sink(self._died_record(job, spec, attempts[spec.key]))
-                        report.completed += 1
-                        report.errors += 1
-                        bar.update(1)
+                        report.deliver(self._died_record(job, spec, attempts[spec.key]), sink, bar)
                     self._dispatch(slot, pending, in_flight)
                     continue
                 if attempts.get(spec.key):
                     info = {**result.record.info, "worker_deaths": attempts[spec.key]}
                     result = replace(result, record=replace(result.record, info=info))
-                sink(result)
-                report.completed += 1
-                report.errors += result.record.error is not None
-                bar.update(1)
+                report.deliver(result, sink, bar)
                 self._dispatch(slot, pending, in_flight)
             guard.check()  # Ctrl-C after the last result: still an interrupted run
         except KeyboardInterrupt:
