@@ -175,6 +175,9 @@ def cmd_run(overrides: Sequence[str]) -> int:
     if len(errors) > 5:
         print(f"  ... {len(errors) - 5} more in {outcome.run_dir / 'summary.json'}")
     print(to_markdown(leaderboard_rows([outcome.results])), end="")
+    if outcome.stopped:
+        print(f"lawm-eval: {outcome.stopped}; {outcome.expected - len(outcome.results.records)} episodes not run",
+              file=sys.stderr)
     if errors:
         print(f"lawm-eval: {len(errors)} episodes errored (first: {errors[0]['error']}); after fixing, rerun with "
               f"run_id={outcome.run_id} retry_errors=true to run them again", file=sys.stderr)

@@ -149,13 +149,11 @@ def failing_from(first_failing: int, message: str = "boom"):
 
 
 def test_a_run_whose_episodes_keep_failing_the_same_way_stops_early(compose, monkeypatch):
-    from lawm_eval.runner.run import RepeatedErrors
     from lawm_eval.suites.point_mass import PointMassSuite
 
     monkeypatch.setattr(PointMassSuite, "run_episode", failing_from(1))
-    with pytest.raises(RepeatedErrors, match=r"stopped after 3 episodes in a row failed with: ValueError: boom "
-                                             r"\(4 episodes recorded .*rerun with run_id=stop retry_errors=true"):
-        run_evaluation(compose("suite.episodes=8", "max_consecutive_errors=3", "run_id=stop"))
+    outcome = run_evaluation(compose("suite.episodes=8", "max_consecutive_errors=3", "run_id=stop"))
+    assert outcome.stopped == "stopped after 3 episodes in a row failed with: ValueError: boom"
     summary = json.loads((tmp_runs(compose) / "stop" / "summary.json").read_text())
     assert summary["overall"]["n"] == 4 and summary["overall"]["errors"] == 3 and not summary["complete"]
 
@@ -190,7 +188,46 @@ def test_the_cli_exits_non_zero_when_an_episode_errored(tmp_path, monkeypatch, c
 
     monkeypatch.setattr(PointMassSuite, "run_episode", failing_from(1, "bad shape"))
     code = main(["run", "suite.episodes=2", f"results_dir={tmp_path}", "run_id=e"])
-    err = capsys.readouterr().err
-    assert code == 1
+    captured = capsys.readouterr()
+    assert code == 1 and "| linear † | cem | 2 | 1 |" in captured.out  # the table is still printed
     assert "1 episodes errored (first: ValueError: bad shape); after fixing, rerun with run_id=e retry_errors=true" \
+        in captured.err
+    code = main(["run", "suite.episodes=6", "max_consecutive_errors=2", f"results_dir={tmp_path}", "run_id=s"])
+    err = capsys.readouterr().err
+    assert code == 1 and "stopped after 2 episodes in a row failed with: ValueError: bad shape; 3 episodes not run" \
         in err
+
+
+def test_a_run_written_before_model_configs_named_their_factory_still_resumes(compose):
+    import yaml
+
+    first = run_evaluation(compose("suite.episodes=2", "run_id=old"))
+    config = yaml.safe_load((first.run_dir / "config.yaml").read_text())
+    for key in ("factory", "description", "parts"):  # config.yaml as lawm-eval 0.1 wrote it
+        config["model"].pop(key)
+    (first.run_dir / "config.yaml").write_text(yaml.safe_dump(config))
+    again = run_evaluation(compose("suite.episodes=2", "run_id=old"))
+    assert again.resumed and again.already_recorded == 2
+    with pytest.raises(ConfigError, match=r"different experiment \(model.gain_error: 0.0 → 1.0\)"):
+        run_evaluation(compose("suite.episodes=2", "run_id=old", "model.gain_error=1.0"))
+
+
+@pytest.mark.parametrize("override, message", [
+    ("run_id=a/b", "run_id 'a/b' may use letters, digits"),
+    ("results_dir={blocker}/runs", "cannot write the run directory"),
+])
+def test_validate_refuses_what_run_would_refuse(capsys, tmp_path, override, message):
+    from lawm_eval.cli import main
+
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    assert main(["validate", "suite.episodes=1", override.format(blocker=blocker)]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_validate_refuses_resuming_a_different_experiment(compose, capsys, tmp_path):
+    from lawm_eval.cli import main
+
+    run_evaluation(compose("suite.episodes=2", "run_id=same"))
+    assert main(["validate", "suite.episodes=3", "run_id=same", f"results_dir={tmp_path / 'runs'}"]) == 2
+    assert "exists with a different experiment (suite.episodes: 2 → 3)" in capsys.readouterr().err

@@ -26,17 +26,20 @@ from lawm_eval.types import EpisodeRecord, metric_value
 
 
 def summarize(records: Sequence[EpisodeRecord], merged: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """One flat row: n, errors, success_rate (+CI), each metric (+CI, n), each merged metric (+n)."""
+    """One flat row: n, errors, success_rate (+CI), each metric (+CI, n), each merged metric (+n).
+    Reference metrics (``<metric>@<reference>``) are not the model's: ``leaderboard_rows`` gives
+    them rows of their own. A success rate is reported when the episodes report success at all."""
     row: dict[str, Any] = {"n": len(records), "errors": sum(r.error is not None for r in records)}
     outcomes = [bool(r.success) for r in records if r.success is not None or r.error is not None]
-    if outcomes:
+    if outcomes and any(r.success is not None for r in records):
         low, high = wilson_interval(sum(outcomes), len(outcomes))
         row.update(success_rate=sum(outcomes) / len(outcomes), success_rate_ci_low=low, success_rate_ci_high=high,
                    success_rate_n=len(outcomes))
     values: dict[str, list[float]] = defaultdict(list)
     for record in records:
         for key, value in record.metrics.items():
-            values[key].append(metric_value(value))
+            if split_reference(key)[1] is None:
+                values[key].append(metric_value(value))
     for key in sorted(values):
         mean, low, high = t_interval(values[key])
         n = sum(math.isfinite(v) for v in values[key])
@@ -54,8 +57,10 @@ def merged_columns(key: str, result: Any) -> dict[str, Any]:
             return {key: math.nan, f"{key}_n": 0, f"{key}_note": result["error"]}
         n = result.get("n_fake", result.get("n"))
         if "value" not in result:  # several numbers (codebook: utilisation, perplexity, ...): one column each
-            return {f"{key}_{name}": float(value) for name, value in result.items()
-                    if isinstance(value, (int, float)) and not isinstance(value, bool)}
+            numbers = {name: value for name, value in result.items()
+                       if isinstance(value, (int, float)) and not isinstance(value, bool)}
+            return {column: value for name, value in numbers.items()
+                    for column, value in ((f"{key}_{name}", float(value)), (f"{key}_{name}_n", n))}
         return {key: float(result["value"]), f"{key}_n": n}
     return {key: float(result)}
 
@@ -78,9 +83,14 @@ def group_of(record: EpisodeRecord) -> str:
     return record.group or record.suite
 
 
+def record_order(record: EpisodeRecord) -> tuple:
+    """Records in protocol order: task, then episode."""
+    return (record.task_index, record.task, record.episode_idx, record.seed)
+
+
 def _split(records: Iterable[EpisodeRecord], key: Callable[[EpisodeRecord], Any]) -> dict[Any, list[EpisodeRecord]]:
     parts: dict[Any, list[EpisodeRecord]] = defaultdict(list)
-    for record in sorted(records, key=lambda r: (r.task_index, r.task, r.episode_idx, r.seed)):
+    for record in sorted(records, key=record_order):
         parts[key(record)].append(record)
     return parts
 

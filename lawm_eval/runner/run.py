@@ -16,7 +16,7 @@ from typing import Any
 
 from lawm_eval._version import __version__
 from lawm_eval.errors import LawmEvalError
-from lawm_eval.metrics.aggregate import RunResults, group_of, summarize
+from lawm_eval.metrics.aggregate import RunResults, leaderboard_rows, record_order, summarize
 from lawm_eval.runner.build import build_executor, build_suite
 from lawm_eval.runner.executor import ExecutionReport, Executor
 from lawm_eval.runner.records import RecordStore
@@ -47,6 +47,8 @@ def prepare_run(config: RunConfig, *, build_parts: bool = True, generate_data: b
     """Check extras and assets, enumerate the episodes, build model and planner and call the model
     once on the suite's real input shapes, so that a model that cannot serve the suite stops here,
     before the first episode. With ``generate_data=False`` nothing is written anywhere."""
+    run_id = check_run_id(config.run_id or default_run_id(config))
+    RunDirectory(Path(config.results_dir) / run_id).check(config.with_run_id(run_id).to_dict())
     suite = build_suite(config)
     suite.check_ready()
     notes: list[str] = []
@@ -59,7 +61,7 @@ def prepare_run(config: RunConfig, *, build_parts: bool = True, generate_data: b
         check_unique(specs, suite.name)
     parts = None
     if build_parts:
-        parts = RunParts.build(config, suite)
+        parts = RunParts.build(config, suite, checked=True)
         if specs:
             probe(parts, specs[0])
         else:
@@ -77,6 +79,7 @@ class RunOutcome:
     report: ExecutionReport
     summary: dict[str, Any]
     results: RunResults  # what the leaderboard is made of
+    stopped: str | None = None  # why the run stopped before its last episode (repeated errors)
 
 
 def library_versions() -> dict[str, str]:
@@ -179,17 +182,17 @@ class RecordWriter:
 
 
 def run_summary(results: RunResults, run_info: RunInfo, overall_merged: dict[str, Any]) -> dict[str, Any]:
-    """summary.json: the run's facts, overall / per group / per task rows, merged metrics, errors."""
-    records = sorted(results.records, key=lambda r: (r.task_index, r.task, r.episode_idx, r.seed))
-    by_group: dict[str, list[EpisodeRecord]] = {}
+    """summary.json: the run's facts, its leaderboard rows (model and references, per group), the
+    overall / per task summaries, merged metrics and errors — all from the one aggregation."""
+    records = sorted(results.records, key=record_order)
     by_task: dict[str, list[EpisodeRecord]] = {}
     for record in records:
-        by_group.setdefault(group_of(record), []).append(record)
         by_task.setdefault(record.task, []).append(record)
     return {
         "run": run_info.to_dict(), "expected_episodes": results.expected, "complete": results.complete,
         "overall": summarize(records, overall_merged),
-        "groups": {name: summarize(rs, results.merged.get(name, {})) for name, rs in by_group.items()},
+        "groups": {row["group"]: row for row in leaderboard_rows([results]) if "reference" not in row},
+        "rows": leaderboard_rows([results]),
         "tasks": {name: summarize(rs) for name, rs in by_task.items()},
         "merged_metrics": overall_merged,
         "errors": [{"task": r.task, "episode_idx": r.episode_idx, "seed": r.seed, "error": r.error}
@@ -201,9 +204,9 @@ def run_evaluation(config: RunConfig, executor: Executor | None = None) -> RunOu
     """Run (or resume) the evaluation that ``config`` (from ``compose_config``) describes."""
     executor = executor or build_executor(config)
     in_process = not getattr(executor, "remote", False)
+    config = config.with_run_id(check_run_id(config.run_id or default_run_id(config)))
     prepared = prepare_run(config, build_parts=in_process)
     specs = prepared.specs or []
-    config = config.with_run_id(check_run_id(config.run_id or default_run_id(config)))
     run_dir = RunDirectory(Path(config.results_dir) / config.run_id)
     resumed = run_dir.open(config.to_dict())
     store = RecordStore(run_dir.path)
@@ -237,8 +240,5 @@ def run_evaluation(config: RunConfig, executor: Executor | None = None) -> RunOu
     run_dir.write_summary(summary)
     if report.interrupted:
         raise KeyboardInterrupt(f"interrupted after {writer.written} new episodes; rerun with run_id={config.run_id}")
-    if stopped is not None:
-        raise RepeatedErrors(f"{stopped} ({writer.written} episodes recorded in {run_dir.path}); fix it, then "
-                             f"rerun with run_id={config.run_id} retry_errors=true")
     return RunOutcome(config.run_id, run_dir.path, resumed, len(specs), len(specs) - len(pending), report, summary,
-                      results)
+                      results, None if stopped is None else str(stopped))

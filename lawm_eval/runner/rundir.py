@@ -38,13 +38,26 @@ def check_run_id(run_id: object) -> str:
     return run_id
 
 
+DESCRIPTIVE_MODEL_KEYS = ("description", "parts", "bundled")  # describe the model, do not define it
+
+
 def _flat_diff(old: Any, new: Any, prefix: str = "") -> list[str]:
+    """Differences of two config trees. A key the old config does not have is no difference: it was
+    added to lawm-eval after the run started (a new suite parameter, a model's ``factory``)."""
     if isinstance(old, dict) and isinstance(new, dict):
         diffs = []
-        for key in sorted(set(old) | set(new)):
-            diffs += _flat_diff(old.get(key, "<unset>"), new.get(key, "<unset>"), f"{prefix}{key}.")
+        for key in sorted(old):
+            diffs += _flat_diff(old[key], new.get(key, "<unset>"), f"{prefix}{key}.")
         return diffs
     return [] if old == new else [f"{prefix.rstrip('.')}: {old!r} → {new!r}"]
+
+
+def experiment(config: dict[str, Any]) -> dict[str, Any]:
+    """What a resumed run must keep: suite and its parameters, model, planner, video settings."""
+    ident = {key: config.get(key) for key in IDENTITY_KEYS}
+    if isinstance(ident["model"], dict):
+        ident["model"] = {k: v for k, v in ident["model"].items() if k not in DESCRIPTIVE_MODEL_KEYS}
+    return ident
 
 
 class RunDirectory:
@@ -61,21 +74,30 @@ class RunDirectory:
     def read_config(self) -> dict[str, Any]:
         return read_mapping(self.config_path, "run config", RecordsError)
 
-    def open(self, config: dict[str, Any]) -> bool:
-        """Create the directory, or check that an existing one holds the same experiment.
-        Returns True when an existing run is resumed."""
+    def check(self, config: dict[str, Any]) -> bool:
+        """Without writing anything: raise a ConfigError if an existing run here holds another
+        experiment, or if the folder could not be created; True when the run exists (a resume)."""
         config = to_jsonable(config)
         if self.exists():
-            old = self.read_config()
-            diffs = []
-            for key in IDENTITY_KEYS:
-                diffs += _flat_diff(old.get(key), config.get(key), f"{key}.")
+            diffs = _flat_diff(experiment(self.read_config()), experiment(config))
             if diffs:
                 shown = "; ".join(diffs[:3]) + (f"; and {len(diffs) - 3} more" if len(diffs) > 3 else "")
                 raise ConfigError(
                     f"run '{self.path.name}' exists with a different experiment ({shown}); "
                     "use another run_id to start a new run"
                 )
+            return True
+        existing = next(p for p in (self.path, *self.path.parents) if p.exists())
+        if not existing.is_dir() or not os.access(existing, os.W_OK):
+            raise ConfigError(f"cannot write the run directory {self.path} ({existing} is not a writable folder); "
+                              "choose a writable results_dir=...")
+        return False
+
+    def open(self, config: dict[str, Any]) -> bool:
+        """Create the directory, or check that an existing one holds the same experiment.
+        Returns True when an existing run is resumed."""
+        config = to_jsonable(config)
+        if self.check(config):
             return True
         try:
             self.path.mkdir(parents=True, exist_ok=True)

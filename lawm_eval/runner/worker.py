@@ -35,10 +35,12 @@ class RunParts:
     simulator_versions: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, config: RunConfig, suite: Suite | None = None) -> RunParts:
-        """Build the parts; errors here are the user's to fix and would fail every episode alike."""
+    def build(cls, config: RunConfig, suite: Suite | None = None, checked: bool = False) -> RunParts:
+        """Build the parts (``checked``: the suite's extras and assets were checked already);
+        errors here are the user's to fix and would fail every episode alike."""
         suite = suite or build_suite(config)
-        suite.check_ready()
+        if not checked:
+            suite.check_ready()
         model = build_model(config, suite)
         planner = build_planner(config, suite)
         return cls(suite, model, planner, model_factory(config), suite.simulator_versions())
