@@ -235,6 +235,8 @@ def make_bundle(model_config: Mapping[str, Any], suite: Any = None, factory: Any
     params = {k: v for k, v in model_config.items() if k not in MODEL_METADATA}
     bundle = as_bundle(call_factory(factory, params, name=name, suite=suite), name)
     if bundle.checkpoint and not bundle.checkpoint_sha256:
+        if not Path(bundle.checkpoint).is_file():
+            raise CheckpointError(f"model '{name}' names the checkpoint {bundle.checkpoint}, which is not a file")
         bundle.checkpoint_sha256 = file_sha256(bundle.checkpoint)
     return bundle
 

@@ -83,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = sub.add_parser("report", help="leaderboard CSV/Markdown, per-task tables and a plot from runs")
     report.add_argument("runs", nargs="*", default=["results/runs"], help="run directories or folders of runs")
-    report.add_argument("--out", default=None, help="output folder (default: results/report)")
+    report.add_argument("--out", default="results/report", help="output folder (default: results/report)")
     return parser
 
 
@@ -138,6 +138,16 @@ def cmd_validate(overrides: Sequence[str]) -> int:
     config = compose_config(overrides)
     build_executor(config)
     prepared = prepare_run(config, generate_data=False)
+    try:
+        print_prepared(prepared)
+    finally:
+        prepared.suite.close()
+    return 0
+
+
+def print_prepared(prepared) -> None:
+    """What validate found: the suite, its episodes, the model's parts, notes and deviations."""
+    config = prepared.config
     episodes = f"{len(prepared.specs)} episodes" if prepared.specs is not None else "episodes not enumerated yet"
     model = prepared.parts.model
     print(f"ok: suite {prepared.suite.name} {prepared.suite.version} ({episodes}), model {config.model.name} "
@@ -148,8 +158,6 @@ def cmd_validate(overrides: Sequence[str]) -> int:
     deviations = prepared.suite.deviations()
     if deviations:
         print("deviations from the reference protocol: " + "; ".join(deviations))
-    prepared.suite.close()
-    return 0
 
 
 def cmd_run(overrides: Sequence[str]) -> int:
@@ -185,11 +193,9 @@ def cmd_run(overrides: Sequence[str]) -> int:
     return 0
 
 
-def cmd_report(runs: Sequence[str], out: str | None) -> int:
+def cmd_report(runs: Sequence[str], out: str) -> int:
     from lawm_eval.report.build import build_report
 
-    if out is None:
-        out = "results/report"
     report = build_report(runs, out)
     print(report.markdown, end="")
     print("wrote " + ", ".join(str(f) for f in report.files))

@@ -76,7 +76,7 @@ def compose(tmp_path):
     """compose(*overrides) -> resolved config writing runs under tmp_path."""
     from lawm_eval.config import compose_config
 
-    def _compose(*overrides: str) -> dict:
+    def _compose(*overrides: str):  # -> RunConfig
         return compose_config([f"results_dir={tmp_path / 'runs'}", *overrides])
 
     return _compose
@@ -118,3 +118,15 @@ def source_archive():
         return found
 
     return _find
+
+
+@pytest.fixture
+def plugin_suites(monkeypatch):
+    """The test plugins in tests/plugins (a suite that writes metric states, a model without parts)
+    registered as if installed."""
+    from lawm_eval import catalog
+
+    monkeypatch.syspath_prepend(str(Path(__file__).parent / "plugins"))
+    catalog.registries.cache_clear()
+    yield
+    catalog.registries.cache_clear()

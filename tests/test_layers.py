@@ -21,14 +21,28 @@ FLOORS = {
 }
 
 
-def imported_modules(source: str) -> list[tuple[int, str]]:
+def imported_modules(source: str, package: str = "lawm_eval") -> list[tuple[int, str]]:
+    """(line, module) of every import; ``from lawm_eval import x`` counts as ``lawm_eval.x`` and
+    relative imports are resolved against ``package`` (the importing module's package)."""
     found = []
     for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.append((node.lineno, node.module))
+        if isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*parent, *([base] if base else [])])
+            if base == "lawm_eval":
+                found += [(node.lineno, f"lawm_eval.{alias.name}") for alias in node.names]
+            elif base:
+                found.append((node.lineno, base))
         elif isinstance(node, ast.Import):
             found += [(node.lineno, alias.name) for alias in node.names]
     return found
+
+
+def package_of(path: Path) -> str:
+    parts = ("lawm_eval", *path.relative_to(ROOT).parts)
+    return ".".join(parts[:-1])
 
 
 def upward_imports(sources: dict[Path, str]) -> list[str]:
@@ -36,7 +50,7 @@ def upward_imports(sources: dict[Path, str]) -> list[str]:
     found = []
     for path, source in sources.items():
         name = path.relative_to(ROOT).parts[0].removesuffix(".py")
-        for line, module in imported_modules(source):
+        for line, module in imported_modules(source, package_of(path)):
             parts = module.split(".")
             if parts[0] != "lawm_eval" or len(parts) < 2 or parts[1] == name:
                 continue
@@ -65,3 +79,11 @@ def test_the_check_finds_an_upward_import():
     files[errors] += "\n\ndef f():\n    from lawm_eval.runner.run import run_evaluation\n"
     (found,) = upward_imports(files)
     assert found.startswith("errors.py:") and "imports lawm_eval.runner.run (floor 3)" in found
+    files[errors] = sources()[errors] + "\nfrom lawm_eval import report\n"
+    (found,) = upward_imports(files)
+    assert "imports lawm_eval.report (floor 4)" in found
+    metrics_base = ROOT / "metrics" / "base.py"
+    files = sources()
+    files[metrics_base] += "\nfrom ..suites import base\n"
+    (found,) = upward_imports(files)
+    assert found.startswith("metrics/base.py:") and "imports lawm_eval.suites (floor 2)" in found

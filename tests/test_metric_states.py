@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lawm_eval import catalog
 from lawm_eval.metrics.base import load_states, save_states
 from lawm_eval.metrics.frechet import FeatureStats
 from lawm_eval.metrics.image import PSNR
@@ -17,14 +16,6 @@ from lawm_eval.metrics.success import SuccessRate
 from lawm_eval.runner.run import run_evaluation
 
 PLUGINS = str(Path(__file__).parent / "plugins")
-
-
-@pytest.fixture
-def plugin_suites(monkeypatch):
-    monkeypatch.syspath_prepend(PLUGINS)
-    catalog.registries.cache_clear()
-    yield
-    catalog.registries.cache_clear()
 
 
 def test_states_round_trip_through_npz(tmp_path):

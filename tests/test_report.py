@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pandas as pd
@@ -101,6 +102,16 @@ def test_merged_metrics_reach_the_leaderboard_with_their_sample_count(tmp_path):
     assert row["fid_controller_n"] == 12 and "fid_controller_ci_low" not in row
     report = build_report([run_dir], tmp_path / "out")
     assert "fid controller ↓" in report.markdown and "(n=12)" in report.markdown
-    # from memory and from disk: the same row
-    again = leaderboard_rows([RunResults(loaded.run_id, loaded.records, None, loaded.merged)])
-    assert again == [row]
+
+
+def test_run_prints_and_report_writes_the_same_rows(plugin_suites, compose, tmp_path):
+    """`lawm-eval run` prints rows from memory, `lawm-eval report` from the run folder: equal, merged
+    metrics included (the plugin suite writes codebook and mean states per episode)."""
+    from lawm_eval.runner.run import run_evaluation
+
+    outcome = run_evaluation(compose("suite=states_demo", "model=no_parts", "run_id=same"))
+    from_memory = leaderboard_rows([outcome.results])
+    from_disk = leaderboard_rows([load_run(outcome.run_dir)])
+    assert from_memory == from_disk
+    assert from_memory[0]["codebook_utilisation"] > 0 and from_memory[0]["mean_n"] == 300
+    assert outcome.summary["rows"] == json.loads(json.dumps(from_memory, default=str))

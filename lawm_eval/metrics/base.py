@@ -94,12 +94,20 @@ _LEGACY_NAMES = {
     "rpe": "lawm_eval.metrics.trajectory:RPE", "delta_xyz": "lawm_eval.metrics.trajectory:DeltaXYZ",
     "cca": "lawm_eval.metrics.latent:CCA", "codebook": "lawm_eval.metrics.latent:Codebook",
     "mean": "lawm_eval.metrics.stats:Mean", "success_rate": "lawm_eval.metrics.success:SuccessRate",
+    "embedding_distance": "lawm_eval.metrics.trajectory:EmbeddingDistance",
 }
 
 
+def trusted_packages() -> set[str]:
+    """lawm_eval and the top-level packages of installed plugins (``lawm_eval.plugins`` entry points)."""
+    from lawm_eval.registry import plugin_entry_points
+
+    return {"lawm_eval"} | {target.split(":")[0].split(".")[0] for _, _, target, _ in plugin_entry_points()}
+
+
 def metric_class(path: str) -> type[Metric]:
-    """The Metric class a states file names. Only lawm_eval's modules, or modules this process has
-    already imported (a plugin suite's), are imported, and only a Metric subclass is accepted: a
+    """The Metric class a states file names. Only modules of lawm_eval and of installed plugins (or
+    modules this process already imported) are imported, and only a Metric subclass is accepted: a
     states file cannot make us import or call anything else."""
     import importlib
     import sys
@@ -108,8 +116,7 @@ def metric_class(path: str) -> type[Metric]:
 
     path = _LEGACY_NAMES.get(path, path)
     module_name, _, qualname = path.partition(":")
-    if not qualname or not (module_name == "lawm_eval" or module_name.startswith("lawm_eval.")
-                            or module_name in sys.modules):
+    if not qualname or not (module_name.split(".")[0] in trusted_packages() or module_name in sys.modules):
         raise RecordsError(f"metric states name '{path}', which is not a metric class lawm-eval may load")
     obj: Any = importlib.import_module(module_name)
     for part in qualname.split("."):

@@ -86,7 +86,6 @@ def embedding_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 class _PerTrajectoryMean(Metric):
     """Mean (t interval) of a per-trajectory value; mergeable."""
 
-    higher_is_better = False
 
     def reset(self) -> None:
         self.mean = Mean()

@@ -27,17 +27,17 @@ class Report:
     markdown: str
 
 
-def write_suite(out: Path, suite: str, rows: list[dict[str, Any]], task_rows: list[dict[str, Any]],
+def write_suite(out: Path, stem: str, rows: list[dict[str, Any]], task_rows: list[dict[str, Any]],
                 title: str) -> tuple[str, list[Path]]:
-    """<suite>.csv, <suite>.md (with the papers' reported numbers) and <suite>.png; returns the Markdown."""
-    reported = reported_markdown(load_reported([suite]))
-    markdown = suite_markdown(rows, title) + reported
-    files = [out / f"{suite}.csv", out / f"{suite}.md"]
+    """<stem>.csv, <stem>.md (with the papers' reported numbers) and <stem>.png; returns the Markdown."""
+    table = suite_markdown(rows)
+    reported = reported_markdown(load_reported([rows[0]["suite"]]))
+    files = [out / f"{stem}.csv", out / f"{stem}.md"]
     pd.DataFrame(rows).to_csv(files[0], index=False)
-    plot = plot_suite(rows, task_rows, out / f"{suite}.png")
-    picture = f"\n![{suite}]({plot.name})\n" if plot else ""
-    files[1].write_text(f"# {title}\n\n" + suite_markdown(rows) + reported + picture + "\n" + INTERVALS_NOTE)
-    return markdown, files + ([plot] if plot else [])
+    plot = plot_suite(rows, task_rows, out / f"{stem}.png")
+    picture = f"\n![{stem}]({plot.name})\n" if plot else ""
+    files[1].write_text(f"# {title}\n\n" + table + reported + picture + "\n" + INTERVALS_NOTE)
+    return f"### {title}\n\n" + table + reported, files + ([plot] if plot else [])
 
 
 def build_report(runs: Sequence[str | Path] | Sequence[RunResults], out_dir: str | Path) -> Report:
@@ -56,10 +56,11 @@ def build_report(runs: Sequence[str | Path] | Sequence[RunResults], out_dir: str
     rows, task_rows = leaderboard_rows(results), leaderboard_rows(results, per_task=True)
     files: list[Path] = []
     sections = []
-    tasks_by_suite = by_suite(task_rows)
-    for (suite, version), part in by_suite(rows).items():
-        markdown, written = write_suite(out, suite, part, tasks_by_suite.get((suite, version), []),
-                                        f"{suite} {version}")
+    tasks_by_suite, suites = by_suite(task_rows), by_suite(rows)
+    for (suite, version), part in suites.items():
+        several = sum(name == suite for name, _ in suites) > 1  # v1 and v2 runs: one file set each
+        markdown, written = write_suite(out, f"{suite}-{version}" if several else suite, part,
+                                        tasks_by_suite.get((suite, version), []), f"{suite} {version}")
         sections.append(markdown)
         files += written
     board, tasks = pd.DataFrame(rows), pd.DataFrame(task_rows)

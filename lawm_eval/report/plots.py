@@ -30,6 +30,11 @@ def headline(suite: str, columns: Sequence[str]) -> list[str]:
     return chosen or list(columns[:1])
 
 
+def bar_of(row: Mapping[str, Any]) -> tuple[str, str, str]:
+    """Rows that share one bar series: the same run, model (or reference) and task group."""
+    return row["run_id"], row["model"], row.get("group", "")
+
+
 def _label(row: Mapping[str, Any]) -> str:
     planner = row.get("planner")
     return f"{row['model']}" + (f" / {planner}" if planner and planner != "-" else "")
@@ -59,10 +64,10 @@ def plot_suite(rows: Sequence[Mapping[str, Any]], task_rows: Sequence[Mapping[st
     per_task = names == ["success_rate"] and len(tasks) > 1
     source = task_rows if per_task else rows
     xs = tasks if per_task else names
-    runs = list(dict.fromkeys(r["run_id"] for r in source))
+    runs = list(dict.fromkeys(bar_of(r) for r in source))  # one bar per run and row (model, each reference)
     fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(xs) * max(1, len(runs)) ** 0.5 + 3), 4.2))
     if len(xs) == 1 and not per_task:  # one number per run: the runs are the x axis
-        mine = [next(r for r in source if r["run_id"] == run) for run in runs]
+        mine = [next(r for r in source if bar_of(r) == run) for run in runs]
         errors = np.array([_interval(row, xs[0]) for row in mine]).T
         ax.bar(np.arange(len(runs)), [float(row.get(xs[0], math.nan)) for row in mine], 0.6, yerr=errors, capsize=3,
                color=[f"C{i}" for i in range(len(runs))])
@@ -72,7 +77,7 @@ def plot_suite(rows: Sequence[Mapping[str, Any]], task_rows: Sequence[Mapping[st
         run_axis = False
         width = 0.8 / max(1, len(runs))
         for i, run in enumerate(runs):
-            mine = [r for r in source if r["run_id"] == run]
+            mine = [r for r in source if bar_of(r) == run]
             y, err_low, err_high = [], [], []
             for x in xs:
                 if per_task:

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from lawm_eval.errors import LawmEvalError
+from lawm_eval.errors import LawmEvalError, RecordsError
 from lawm_eval.metrics.aggregate import group_of
 from lawm_eval.metrics.base import Metric, load_states, save_states
 from lawm_eval.types import EpisodeRecord
@@ -38,7 +38,11 @@ def merged_states(run_dir: Path, records: Iterable[EpisodeRecord]) -> dict[str, 
     merged: dict[str, dict[str, Metric]] = {}
     for record in records:
         group = merged.setdefault(group_of(record), {})
-        for name, metric in load_states(str(run_dir / record.info["states"])).items():
+        path = run_dir / record.info["states"]
+        if not path.is_file():
+            raise RecordsError(f"{path} is missing (episode {record.key}); restore it, or delete the episode's "
+                               "line from episodes.jsonl to run it again")
+        for name, metric in load_states(str(path)).items():
             group[name] = metric if name not in group else group[name].merge(metric)
     return merged
 
