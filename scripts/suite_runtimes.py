@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sys
 from collections import defaultdict
-from pathlib import Path
 
 from lawm_eval.catalog import registries
 from lawm_eval.report.runs import find_runs, load_run
@@ -17,17 +16,11 @@ from lawm_eval.types import RunConfig
 
 
 def default_episodes(suite: str) -> int:
-    """Episodes of the suite at its manifest defaults (LIBERO: 50 trials per task)."""
+    """Episodes of the suite at its manifest defaults (enumerated by the suite itself)."""
     manifest = registries()["suite"].get(suite)
-    params = dict(manifest.params)
-    for key in ("episodes", "windows"):
-        if key in params:
-            return int(params[key])
-    if "trials_per_task" in params:
-        config = RunConfig.from_dict({"suite": {"name": suite, "version": manifest.version, **params},
-                                      "model": {"name": "noop"}, "executor": {"name": "serial"}})
-        return len({(s.task_index, s.episode_idx) for s in build_suite(config).episodes()})
-    return 1
+    config = RunConfig.from_dict({"suite": {"name": suite, "version": manifest.version, **manifest.params},
+                                  "model": {"name": "noop"}, "executor": {"name": "serial"}})
+    return len(build_suite(config).episodes())
 
 
 def main(folder: str) -> None:
@@ -37,9 +30,10 @@ def main(folder: str) -> None:
             times[(record.suite, record.model, record.planner or "-")].append(record.wall_time_s)
     print("| suite | model | planner | episodes timed | s / episode | default episodes | default run |")
     print("|---|---|---|---|---|---|---|")
+    counts: dict[str, int] = {}
     for (suite, model, planner), values in sorted(times.items()):
         per = sum(values) / len(values)
-        episodes = default_episodes(suite)
+        episodes = counts.setdefault(suite, default_episodes(suite))
         print(f"| {suite} | {model} | {planner} | {len(values)} | {per:.2f} | {episodes} | {per * episodes / 60:.1f} min |")
 
 

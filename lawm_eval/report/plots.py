@@ -13,7 +13,7 @@ import numpy as np
 
 from lawm_eval.metrics.aggregate import value_columns
 from lawm_eval.metrics.specs import base_name, spec_for
-from lawm_eval.report.tables import header
+from lawm_eval.report.tables import distinct_references, header
 
 
 def headline(suite: str, columns: Sequence[str]) -> list[str]:
@@ -36,8 +36,16 @@ def bar_of(row: Mapping[str, Any]) -> tuple[str, str, str]:
 
 
 def _label(row: Mapping[str, Any]) -> str:
+    """'model / planner', 'ref: zero' for reference rows."""
     planner = row.get("planner")
-    return f"{row['model']}" + (f" / {planner}" if planner and planner != "-" else "")
+    name = f"ref: {row['reference']}" if row.get("reference") else str(row["model"])
+    return name + (f" / {planner}" if planner and planner != "-" else "")
+
+
+def _labels(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """One label per bar series; the run id tells apart series that would share one."""
+    labels = [_label(row) for row in rows]
+    return [f"{label} ({row['run_id']})" if labels.count(label) > 1 else label for label, row in zip(labels, rows)]
 
 
 def _interval(row: Mapping[str, Any], name: str) -> tuple[float, float]:
@@ -56,6 +64,7 @@ def plot_suite(rows: Sequence[Mapping[str, Any]], task_rows: Sequence[Mapping[st
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    rows, task_rows = distinct_references(rows), distinct_references(task_rows)
     columns = value_columns(rows)
     if not rows or not columns:
         return None
@@ -65,18 +74,19 @@ def plot_suite(rows: Sequence[Mapping[str, Any]], task_rows: Sequence[Mapping[st
     source = task_rows if per_task else rows
     xs = tasks if per_task else names
     runs = list(dict.fromkeys(bar_of(r) for r in source))  # one bar per run and row (model, each reference)
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(xs) * max(1, len(runs)) ** 0.5 + 3), 4.2))
+    fig, ax = plt.subplots(figsize=(min(14.0, max(6.0, 0.9 * len(xs) * max(1, len(runs)) ** 0.5 + 3)), 4.6))
     if len(xs) == 1 and not per_task:  # one number per run: the runs are the x axis
         mine = [next(r for r in source if bar_of(r) == run) for run in runs]
         errors = np.array([_interval(row, xs[0]) for row in mine]).T
         ax.bar(np.arange(len(runs)), [float(row.get(xs[0], math.nan)) for row in mine], 0.6, yerr=errors, capsize=3,
                color=[f"C{i}" for i in range(len(runs))])
-        xs = [_label(row) for row in mine]
+        xs = _labels(mine)
         run_axis = True
     else:
         run_axis = False
         width = 0.8 / max(1, len(runs))
-        for i, run in enumerate(runs):
+        series = _labels([next(r for r in source if bar_of(r) == run) for run in runs])
+        for i, (run, label) in enumerate(zip(runs, series)):
             mine = [r for r in source if bar_of(r) == run]
             y, err_low, err_high = [], [], []
             for x in xs:
@@ -89,7 +99,7 @@ def plot_suite(rows: Sequence[Mapping[str, Any]], task_rows: Sequence[Mapping[st
                 err_low.append(low)
                 err_high.append(high)
             positions = np.arange(len(xs)) + (i - (len(runs) - 1) / 2) * width
-            ax.bar(positions, y, width, yerr=[err_low, err_high], capsize=3, label=_label(mine[0]))
+            ax.bar(positions, y, width, yerr=[err_low, err_high], capsize=3, label=label)
         ax.legend(fontsize=7, loc="best")
     ax.set_xticks(np.arange(len(xs)))
     labels = [textwrap.fill(str(x) if run_axis else str(x).replace("_", " "), 22) for x in xs]

@@ -47,12 +47,28 @@ REFERENCES_NOTE = ("*reference* rows are not models: plans scored on the episode
                    "the true dynamics of the recorded states (privileged)")
 
 
+def distinct_references(rows: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Rows without repeats of a reference row: runs on the same episodes score the same zero /
+    random / privileged plans, which are shown once (the first run's row)."""
+    seen, kept = set(), []
+    for row in rows:
+        if row.get("reference"):
+            values = tuple((k, v) for k, v in sorted(row.items()) if k not in ("run_id", "deviations")
+                           and not (isinstance(v, float) and math.isnan(v)))
+            if values in seen:
+                continue
+            seen.add(values)
+        kept.append(row)
+    return kept
+
+
 def suite_markdown(rows: Sequence[Mapping[str, Any]], title: str | None = None) -> str:
     """A GitHub Markdown table of one suite's rows; † marks rows whose protocol deviates from the
     reference, runs that did not record every episode say so, and reference plans (rows with a
     ``reference``) show their name in italics."""
     if not rows:
         return "_no episodes recorded_\n"
+    rows = distinct_references(rows)
     ids = [c for c in ID_COLUMNS if any(c in row for row in rows)]
     if ids.count("group") and len({row.get("group") for row in rows}) == 1 and "task" not in ids:
         ids.remove("group")
