@@ -41,7 +41,7 @@ def test_wheel_contents_and_non_editable_install(tmp_path):
                    check=True, capture_output=True)
     env = {**os.environ, "PYTHONPATH": str(site)}
     code = ("import lawm_eval.paths as p, lawm_eval.config as c; "
-            "print(p.data_dir('configs')); print(c.compose_config(['suite.episodes=2'])['suite']['episodes'])")
+            "print(p.data_dir('configs')); print(c.compose_config(['suite.episodes=2']).suite_params['episodes'])")
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     config_dir, episodes = out.stdout.split()
