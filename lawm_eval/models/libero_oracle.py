@@ -63,7 +63,10 @@ class LiberoOracle:
         env = obs["sim"]
         raw = obs["raw"]
         goal = [g for g in env.parsed_problem["goal_state"] if len(g) == 3]
-        if not goal or goal[0][0] not in ("on", "in"):
+        scripted = bool(goal) and goal[0][0] in ("on", "in") and f"{goal[0][1]}_pos" in raw
+        if scripted and goal[0][0] == "on":
+            scripted = f"{goal[0][2]}_pos" in raw  # an 'on' target that is a region has no position to place at
+        if not scripted:  # hold still: the oracle scripts pick-and-place onto objects or into sites only
             self.phases = [Phase("unsupported goal", None, -1.0, 10**6)]
             return
         relation, obj, target = goal[0]
