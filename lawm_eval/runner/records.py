@@ -58,13 +58,17 @@ def read_records(path: Path) -> tuple[list[EpisodeRecord], bytes]:
     return records, tail
 
 
+def supersedes(old: EpisodeRecord | None) -> bool:
+    """Whether a new record of the same key may replace ``old``: only a missing or errored one."""
+    return old is None or old.error is not None
+
+
 def unique_records(records: list[EpisodeRecord], where: Path | str = "") -> dict[EpisodeKey, EpisodeRecord]:
     """One record per key, in file order: a later record replaces an errored one (a retry); any
     other repeat is ignored with a warning, keeping the first."""
     unique: dict[EpisodeKey, EpisodeRecord] = {}
     for record in records:
-        old = unique.get(record.key)
-        if old is not None and old.error is None:
+        if not supersedes(unique.get(record.key)):
             log.warning("%s: episode %s appears twice; keeping the first record", where, record.key)
             continue
         unique[record.key] = record
@@ -99,11 +103,14 @@ class RecordStore:
     def __len__(self) -> int:
         return len(self.records)
 
+    def accepts(self, record: EpisodeRecord) -> bool:
+        """Whether ``append`` would write this record (its key is new, or recorded with an error)."""
+        return supersedes(self.records.get(record.key))
+
     def append(self, record: EpisodeRecord) -> bool:
         """Append one record durably; False (and nothing written) if its key is already recorded
         without an error (a record holding an error may be superseded by a retry)."""
-        old = self.records.get(record.key)
-        if old is not None and old.error is None:
+        if not self.accepts(record):
             return False
         line = (json.dumps(record.to_dict(), allow_nan=False, separators=(",", ":")) + "\n").encode()
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -152,8 +152,7 @@ class RecordWriter:
 
     def __call__(self, result: EpisodeResult) -> None:
         record = result.record
-        old = self.store.records.get(record.key)
-        if old is not None and old.error is None:
+        if not self.store.accepts(record):
             log.warning("episode %s finished twice; keeping the first record", record.key)
             return
         self.write(result)
