@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from lawm_eval.errors import CheckpointError, ConfigError, LawmEvalError, ModelError, first_line, one_line
+from lawm_eval.inputs import ModelInputs
 from lawm_eval.interfaces import MODEL_PARTS
 from lawm_eval.registry import import_target
 from lawm_eval.util.hashing import file_sha256
@@ -64,6 +65,7 @@ class ModelBundle:
     checkpoint: str | None = None
     checkpoint_sha256: str | None = None
     info: dict[str, Any] = field(default_factory=dict)
+    inputs: ModelInputs = field(default_factory=ModelInputs)  # what the model consumes (lawm_eval/inputs.py)
     # part -> what an object returned for the model lacks to fill it (see ``near_miss``); ``require`` names it
     near_misses: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -102,7 +104,7 @@ def as_bundle(obj: Any, model_id: str) -> ModelBundle:
     if isinstance(obj, ModelBundle):
         return obj
     if isinstance(obj, dict):
-        unknown = set(obj) - set(MODEL_PARTS) - {"checkpoint", "checkpoint_sha256", "info"}
+        unknown = set(obj) - set(MODEL_PARTS) - {"checkpoint", "checkpoint_sha256", "info", "inputs"}
         if unknown:
             raise ModelError(f"model '{model_id}' returned unknown parts: {', '.join(sorted(unknown))}")
         return ModelBundle(model_id=model_id, **obj)
@@ -120,7 +122,7 @@ def as_bundle(obj: Any, model_id: str) -> ModelBundle:
 
 # -- model factories: a model config → a ModelBundle ------------------------------------------------
 # Keys of a model config (configs/model/<name>.yaml) that describe the model; never factory arguments.
-MODEL_METADATA = ("name", "factory", "description", "parts", "extra", "bundled")
+MODEL_METADATA = ("name", "factory", "description", "parts", "extra", "bundled", "inputs")
 
 
 def package_in_cwd(package: str) -> Path | None:
@@ -234,11 +236,23 @@ def make_bundle(model_config: Mapping[str, Any], suite: Any = None, factory: Any
     factory = resolve_factory(factory)
     params = {k: v for k, v in model_config.items() if k not in MODEL_METADATA}
     bundle = as_bundle(call_factory(factory, params, name=name, suite=suite), name)
+    bundle.inputs = declared_inputs(model_config.get("inputs"), bundle.inputs, f"model '{name}'")
     if bundle.checkpoint and not bundle.checkpoint_sha256:
         if not Path(bundle.checkpoint).is_file():
             raise CheckpointError(f"model '{name}' names the checkpoint {bundle.checkpoint}, which is not a file")
         bundle.checkpoint_sha256 = file_sha256(bundle.checkpoint)
     return bundle
+
+
+def declared_inputs(config: Any, factory: Any, where: str) -> ModelInputs:
+    """The config file's ``inputs:`` with every entry the factory set on the bundle on top of it."""
+    merged = dict(ModelInputs.from_value(config, where).to_dict())
+    if isinstance(factory, ModelInputs):
+        default = ModelInputs()
+        merged.update({k: v for k, v in factory.to_dict().items() if v != default.to_dict()[k]})
+    elif factory is not None:
+        merged.update(dict(ModelInputs.from_value(factory, where).to_dict()))
+    return ModelInputs.from_value(merged, where)
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:

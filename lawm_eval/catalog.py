@@ -86,6 +86,20 @@ def registries() -> dict[str, Registry]:
     return by_kind
 
 
+def suite_manifest(name: str, version: str | None = None) -> SuiteManifest:
+    """The manifest of suite ``name``: its newest version, or ``version`` (``suite.version=v1`` re-runs
+    an older protocol; every published version stays loadable)."""
+    manifest: SuiteManifest = registries()["suite"].get(name)
+    if version is None or version == manifest.version:
+        return manifest
+    folder = data_dir("manifests") / name
+    path = folder / f"{version}.yaml"
+    if not path.is_file():
+        known = sorted(p.stem for p in folder.glob("v*.yaml")) or [manifest.version]
+        raise ConfigError(f"suite '{name}' has no version '{version}' (versions: {', '.join(known)})")
+    return load_manifest(path)
+
+
 def model_config_names() -> set[str]:
     """Models that ship a config file configs/model/<name>.yaml."""
     return set(model_specs())

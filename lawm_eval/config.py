@@ -16,7 +16,7 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
-from lawm_eval.catalog import model_config_names, registries
+from lawm_eval.catalog import model_config_names, registries, suite_manifest
 from lawm_eval.errors import ConfigError, UnknownNameError, did_you_mean, first_line
 from lawm_eval.paths import data_dir
 from lawm_eval.suites.manifest import SuiteManifest
@@ -162,7 +162,7 @@ def compose_config(overrides: Sequence[str] = ()) -> RunConfig:
     parsed = parse_overrides(overrides)
     choices = group_choices(parsed)
     check_names(choices)
-    manifest: SuiteManifest = registries()["suite"].get(choices.get("suite", DEFAULT_SUITE))
+    manifest = suite_manifest(choices.get("suite", DEFAULT_SUITE), requested_version(parsed))
     planner = choose_planner(choices, manifest)
     if "planner" not in choices:
         overrides.append(f"planner={planner}")
@@ -181,6 +181,14 @@ def compose_config(overrides: Sequence[str] = ()) -> RunConfig:
     if resolved.get("save_video") not in VIDEO_MODES:
         raise ConfigError(f"save_video must be one of {', '.join(VIDEO_MODES)}, got {resolved.get('save_video')!r}")
     return RunConfig.from_dict(resolved)
+
+
+def requested_version(parsed: Sequence[Any]) -> str | None:
+    """The value of a ``suite.version=vK`` override, if any."""
+    for override in parsed:
+        if override.key_or_group == "suite.version" and not override.is_delete():
+            return str(override.value())
+    return None
 
 
 def default_choices() -> dict[str, str]:

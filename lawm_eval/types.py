@@ -98,6 +98,7 @@ class EpisodeRecord:
     simulator_versions: Mapping[str, str] = field(default_factory=dict)
     deviations: tuple[str, ...] = ()
     provenance: Mapping[str, Any] = field(default_factory=dict)  # model id, factory, checkpoint, recipe, git
+    contract: Mapping[str, Any] = field(default_factory=dict)  # what the model was given (Suite.evaluation_contract)
     info: Mapping[str, Any] = field(default_factory=dict)
     wall_time_s: float = 0.0
     started_at: str = ""

@@ -56,7 +56,8 @@ def test_a_dataset_with_a_code_executing_pickle_is_refused(capsys, tmp_path):
 def test_an_image_world_model_on_the_state_based_point_mass(capsys, tmp_path):
     code, err = run_cli(capsys, "run", "suite=point_mass", "model=lac_wm", "suite.episodes=2",
                         f"results_dir={tmp_path}", "run_id=img")
-    one_line_exit_2(code, err, "model 'lac_wm' cannot serve suite 'point_mass'")
+    one_line_exit_2(code, err, "model 'lac_wm' reads image observations but suite 'point_mass' gives state "
+                                "(set suite.observation=rgb)")
     assert not (tmp_path / "img").exists()
 
 

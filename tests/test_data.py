@@ -129,3 +129,50 @@ def test_committed_fixtures_from_our_generators_are_readable():
 def test_unknown_dataset_is_one_clear_error(tmp_path):
     with pytest.raises(LawmEvalError, match="not a LeRobot dataset"):
         open_dataset(tmp_path)
+
+
+def test_lerobot_v30_several_episodes_per_file_two_cameras_non_square(tmp_path):
+    """v3.0 (LeRobot ≥ 0.4): 5 episodes of different lengths in 2 files per camera; each episode's
+    rows, frames of either camera and task come back, located through meta/episodes/."""
+    import pyarrow.parquet as pq
+
+    lengths = [5, 7, 4, 6, 5]
+    episodes = [Episode(np.repeat(smooth_frames(n, s)[:, :48], 2, axis=2)[:, :, :100],  # (n,48,100,3)
+                        np.arange(n * 7, dtype=np.float32).reshape(n, 7) + 100 * s,
+                        np.full((n, 7), s, dtype=np.float32), task=f"task {s % 3}", fps=15) for s, n in enumerate(lengths)]
+    wrist = [np.full((n, 30, 40, 3), 20 * s, dtype=np.uint8) for s, n in enumerate(lengths)]
+    write_lerobot(tmp_path, episodes, fps=15, image_key="exterior", version="v3.0", extra_cameras={"wrist": wrist},
+                  episodes_per_file=3)
+    assert sorted(p.name for p in (tmp_path / "data" / "chunk-000").iterdir()) == ["file-000.parquet", "file-001.parquet"]
+    assert (tmp_path / "videos" / "observation.images.wrist" / "chunk-000" / "file-001.mp4").is_file()
+    assert (tmp_path / "meta" / "tasks.parquet").is_file() and not (tmp_path / "meta" / "episodes.jsonl").exists()
+    rows = pq.read_table(tmp_path / "meta/episodes/chunk-000/file-000.parquet").to_pylist()
+    assert [r["dataset_from_index"] for r in rows] == [0, 5, 12, 16, 22]
+    assert rows[4]["videos/observation.images.exterior/from_timestamp"] == pytest.approx(6 / 15)
+
+    dataset = open_dataset(tmp_path)
+    assert dataset.version == "v3.0" and dataset.cameras == ["exterior", "wrist"] and dataset.camera == "exterior"
+    assert dataset.lengths() == lengths
+    for s, original in enumerate(episodes):
+        loaded = dataset.episode(s)
+        assert loaded.frames.shape == (lengths[s], 48, 100, 3)
+        assert np.array_equal(loaded.actions, original.actions) and loaded.task == original.task
+        assert np.abs(loaded.frames.astype(int) - original.frames.astype(int)).mean() < 3.0
+    wrist_set = open_dataset(tmp_path, camera="wrist")
+    assert wrist_set.camera == "wrist"
+    third = wrist_set.episode(3)  # second file, first episode: frames from the right offset
+    assert third.frames.shape == (6, 30, 40, 3) and abs(float(third.frames.mean()) - 60) < 2
+    assert "LeRobot v3.0" in dataset.describe() and "48×100" in dataset.describe()
+    with pytest.raises(LawmEvalError, match="no camera 'top'.*exterior, wrist"):
+        open_dataset(tmp_path, camera="top")
+
+
+def test_lerobot_v30_tasks_parquet_as_lerobot_writes_it(tmp_path):
+    """LeRobot writes meta/tasks.parquet from a pandas frame indexed by the task string."""
+    import pandas as pd
+    episodes = [Episode(smooth_frames(3, s), np.zeros((3, 7), np.float32), task=t, fps=4)
+                for s, t in enumerate(["open the drawer", "close it"])]
+    write_lerobot(tmp_path, episodes, fps=4, version="v3.0")
+    pd.DataFrame({"task_index": [1, 0]}, index=pd.Index(["close it", "open the drawer"], name="task")).to_parquet(
+        tmp_path / "meta" / "tasks.parquet")
+    assert [ep.task for ep in open_dataset(tmp_path)] == ["open the drawer", "close it"]

@@ -9,7 +9,7 @@ from pathlib import Path
 import lawm_eval
 
 ROOT = Path(lawm_eval.__file__).parent
-CORE = ("_version", "errors", "paths", "types", "util", "extras", "registry", "interfaces", "bundle", "assets",
+CORE = ("_version", "errors", "paths", "types", "util", "extras", "registry", "interfaces", "inputs", "bundle", "assets",
         "safe_pickle", "__init__", "__main__")
 FLOORS = {
     **{name: 0 for name in CORE},

@@ -63,9 +63,14 @@ def test_resume_refuses_a_different_experiment(compose):
 
 
 def test_a_model_that_cannot_serve_the_suite_is_refused_before_the_first_episode(compose, tmp_path):
-    # the linear model reads state vectors; with rgb observations the probe call fails, nothing runs
-    with pytest.raises(ModelError, match="model 'linear' cannot serve suite 'point_mass': .*reads state vectors"):
+    # the linear model declares state inputs (configs/model/linear.yaml); rgb observations are refused
+    with pytest.raises(ModelError, match=r"model 'linear' reads state observations but suite 'point_mass' gives "
+                                         r"image \(set suite.observation=state\)"):
         run_evaluation(compose("suite.episodes=2", "suite.observation=rgb", "run_id=err"))
+    assert not (tmp_path / "runs" / "err").exists()
+    # without the declaration, the probe call on the suite's real inputs still refuses it
+    with pytest.raises(ModelError, match="model 'linear' cannot serve suite 'point_mass': .*reads state vectors"):
+        run_evaluation(compose("suite.episodes=2", "suite.observation=rgb", "run_id=err", "~model.inputs"))
     assert not (tmp_path / "runs" / "err").exists()
 
 

@@ -4,7 +4,9 @@ model, then what the records and the leaderboard must hold.
 - every metric key of every record belongs to a metric the manifest's ``metrics:`` declares;
 - every record carries the model's provenance and the simulators the manifest lists;
 - merged metrics (FID/FVD) reach the leaderboard rows with their sample counts;
-- the assets the suite requires are ones its manifest lists.
+- the assets the suite requires are ones its manifest lists;
+- every record says what the model was given (``contract``): its declared inputs and the
+  observation kind the suite gave, which matches the model's declaration.
 """
 
 from __future__ import annotations
@@ -38,6 +40,13 @@ def marks(name: str) -> list:
     return [pytest.mark.slow] + ([pytest.mark.sim] if name in SIMULATED else [])
 
 
+def outcome_model_inputs(config) -> dict:
+    """The run's model's declared inputs, as the record stores them."""
+    from lawm_eval.inputs import ModelInputs
+
+    return ModelInputs.from_value(config.model.to_dict().get("inputs"), "test").to_dict()
+
+
 @pytest.mark.parametrize("name", [pytest.param(n, marks=marks(n)) for n in sorted(SHORT_RUNS)])
 def test_suite_contract(compose, name):
     manifest = registries()["suite"].get(name)
@@ -54,6 +63,11 @@ def test_suite_contract(compose, name):
             assert "success_rate" in declared
         assert record.provenance["model_id"] == config.model.name and record.provenance["factory"]
         assert set(record.simulator_versions) == set(manifest.simulators)
+        contract = record.contract
+        assert contract["declared_inputs"] == outcome_model_inputs(config), contract
+        declared_kind = contract["declared_inputs"]["observation"]
+        if declared_kind and contract.get("observation"):
+            assert contract["observation"] == declared_kind
     (row,) = [r for r in leaderboard_rows([outcome.results]) if not r.get("reference")]  # + reference-plan rows
     merged = [key for key in outcome.summary["merged_metrics"]]
     for key in merged:

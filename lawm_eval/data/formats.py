@@ -22,8 +22,10 @@ def detect_format(path: str | Path) -> str:
     )
 
 
-def open_dataset(path: str | Path, **kwargs: Any) -> Any:
-    """A dataset object with ``len()``, ``episode(i)`` and iteration over Episodes."""
+def open_dataset(path: str | Path, camera: str | None = None, **kwargs: Any) -> Any:
+    """A dataset object with ``len()``, ``lengths()``, ``episode(i)``, iteration over Episodes,
+    ``cameras``, ``camera`` (the one read: ``camera``, or the dataset's first) and ``describe()``."""
+    kwargs["camera"] = camera
     kind = detect_format(path)
     if kind == "lerobot":
         from lawm_eval.data.lerobot import LeRobotDataset

@@ -55,11 +55,13 @@ def write_libero_demos(path: str | Path, demos: list[dict[str, Any]], env_args: 
 class LiberoDemos:
     """Demos of one LIBERO hdf5 file; frames from ``image_key`` (default agentview_rgb)."""
 
-    def __init__(self, path: str | Path, image_key: str = "agentview_rgb"):
+    def __init__(self, path: str | Path, camera: str | None = None):
         require_extra("data", "reading LIBERO hdf5 demos")
         import h5py
 
-        self.path, self.image_key = Path(path), image_key
+        self.path = Path(path)
+        self.image_key = camera if camera is None or camera.endswith("_rgb") else f"{camera}_rgb"
+        self.image_key = self.image_key or "agentview_rgb"
         if not self.path.is_file():
             raise LawmEvalError(f"no LIBERO demo file at {self.path}")
         with h5py.File(self.path, "r") as f:
@@ -70,6 +72,17 @@ class LiberoDemos:
             self.problem_info = json.loads(attrs.get("problem_info", "{}"))
             self.env_args = json.loads(attrs.get("env_args", "{}"))
             self.bddl_file_name = attrs.get("bddl_file_name", "")
+            first = f["data"][self.demo_names[0]]["obs"] if self.demo_names else {}
+            self.cameras = [k[: -len("_rgb")] for k in first if k.endswith("_rgb")]
+        if self.cameras and self.camera not in self.cameras:
+            raise LawmEvalError(f"{self.path}: no camera '{self.camera}' (cameras: {', '.join(self.cameras)})")
+
+    @property
+    def camera(self) -> str:
+        return self.image_key[: -len("_rgb")]
+
+    def describe(self) -> str:
+        return f"LIBERO demo file {self.path} ({len(self)} demos at 20 fps, camera '{self.camera}')"
 
     @property
     def language(self) -> str:

@@ -52,8 +52,13 @@ def write_trajectory(folder: str | Path, frames: np.ndarray, position: np.ndarra
 class ReconDataset:
     """Trajectories in NWM's layout; ``names`` restricts (and orders) them, like its split files."""
 
-    def __init__(self, root: str | Path, names: Sequence[str] | None = None):
+    cameras = ["front"]  # NWM's processed RECON keeps the one front camera
+    camera = "front"
+
+    def __init__(self, root: str | Path, names: Sequence[str] | None = None, camera: str | None = None):
         self.root = Path(root)
+        if camera not in (None, "front"):
+            raise LawmEvalError(f"{self.root}: RECON-style datasets have one camera, 'front' (got '{camera}')")
         if not self.root.is_dir():
             raise LawmEvalError(f"no RECON-style dataset at {self.root}")
         found = sorted(p.name for p in self.root.iterdir() if (p / "traj_data.pkl").is_file())
@@ -68,6 +73,9 @@ class ReconDataset:
 
     def __len__(self) -> int:
         return len(self.names)
+
+    def describe(self) -> str:
+        return f"RECON-style dataset {self.root} ({len(self)} trajectories at {FPS:g} fps)"
 
     def lengths(self) -> list[int]:
         return [len(self.poses(i)[0]) for i in range(len(self))]

@@ -9,9 +9,11 @@
       network: lawm_eval.models.lac_wm:LACWM          #   the network class the checkpoint rebuilds
       trained_on: franka                              #   the generated training data
       script: lawm_eval.models.train.lac_wm           #   the training script (its main())
+    inputs: {observation: image, image_size: [64, 64], resize: center_crop, action_dim: 7}
+                                                      # what it reads (lawm_eval/inputs.py ModelInputs)
     checkpoint: null                                  # every other key: a keyword argument of the factory
 
-The keys in ``lawm_eval.bundle.MODEL_METADATA`` (name, factory, description, parts, extra, bundled)
+The keys in ``lawm_eval.bundle.MODEL_METADATA`` (name, factory, description, parts, extra, bundled, inputs)
 describe the model and are never passed to the factory (``bundle.make_bundle``); every other key
 is one of the factory's keyword arguments (``model.<key>=v`` changes one, ``+model.<key>=v`` adds
 one). The model registry (``lawm_eval.catalog``), ``lawm-eval ls models``, the bundled factory

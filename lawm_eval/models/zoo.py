@@ -11,6 +11,7 @@ from typing import Any
 
 from lawm_eval.bundle import ModelBundle
 from lawm_eval.errors import CheckpointError, ConfigError
+from lawm_eval.inputs import ModelInputs
 from lawm_eval.models.specs import BundledSpec, model_spec
 from lawm_eval.paths import data_dir
 from lawm_eval.registry import import_target
@@ -81,4 +82,7 @@ def build_eac_wm(name: str = "eac_wm", checkpoint: str | None = None, embodiment
     bundle = build_bundled(name, checkpoint)
     bundle.world_model.use(embodiment)
     bundle.info["embodiment"] = embodiment
+    from lawm_eval.models.eac_wm import EMBODIMENTS
+
+    bundle.inputs = ModelInputs(action_dim=EMBODIMENTS[embodiment])  # the rest from configs/model/eac_wm.yaml
     return bundle

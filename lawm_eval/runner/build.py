@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from lawm_eval.bundle import ModelBundle, make_bundle
-from lawm_eval.catalog import registries
+from lawm_eval.catalog import registries, suite_manifest
 from lawm_eval.errors import ConfigError, LawmEvalError
 from lawm_eval.extras import require_extra
 from lawm_eval.registry import import_target
@@ -15,7 +15,7 @@ from lawm_eval.types import RunConfig
 
 
 def build_suite(config: RunConfig) -> Suite:
-    manifest: SuiteManifest = registries()["suite"].get(config.suite.name)
+    manifest: SuiteManifest = suite_manifest(config.suite.name, config.suite.options.get("version"))
     suite_cls = import_target(manifest.protocol)
     return suite_cls(manifest, config.suite_params)
 
@@ -31,6 +31,7 @@ def build_model(config: RunConfig, suite: Suite) -> ModelBundle:
         factory = registries()["model"].get(name)  # names the pip extra when its module is missing
     bundle = make_bundle(model_cfg, suite, factory=factory)
     suite.check_model(bundle)
+    suite.check_inputs(bundle)
     return bundle
 
 

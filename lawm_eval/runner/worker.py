@@ -33,6 +33,7 @@ class RunParts:
     planner: Any
     factory: str = ""  # the model factory's import path
     simulator_versions: dict[str, str] = field(default_factory=dict)
+    contract: dict[str, Any] = field(default_factory=dict)  # what the model is given, the same every episode
 
     @classmethod
     def build(cls, config: RunConfig, suite: Suite | None = None, checked: bool = False) -> RunParts:
@@ -43,7 +44,8 @@ class RunParts:
             suite.check_ready()
         model = build_model(config, suite)
         planner = build_planner(config, suite)
-        return cls(suite, model, planner, model_factory(config), suite.simulator_versions())
+        return cls(suite, model, planner, model_factory(config), suite.simulator_versions(),
+                   suite.evaluation_contract(model))
 
     def provenance(self, run_info: RunInfo) -> dict[str, Any]:
         """Where the model came from and which code evaluated it: every record carries this."""
@@ -108,6 +110,7 @@ def make_record(spec: EpisodeSpec, run_info: RunInfo, *, outcome: EpisodeOutcome
         simulator_versions=dict(parts.simulator_versions) if parts is not None else {},
         deviations=run_info.deviations,
         provenance=parts.provenance(run_info) if parts is not None else {},
+        contract=dict(parts.contract) if parts is not None else {},
         info={**dict(spec.params), **({} if outcome is None else outcome.info), **(extra_info or {})},
         wall_time_s=round(wall_time_s, 4),
         started_at=started_at,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lawm_eval.bundle import ModelBundle
-from lawm_eval.errors import ConfigError
+from lawm_eval.errors import ConfigError, ModelError
 from lawm_eval.extras import require_extra
 from lawm_eval.interfaces import Planner
 from lawm_eval.suites.manifest import SuiteManifest, check_params
@@ -62,7 +62,7 @@ class Suite:
             for key, ref in self.manifest.params.items()
             if self.params[key] != ref
         ]
-        return list(self.manifest.deviations) + changed
+        return self.manifest.deviations_for(self.params) + changed
 
     def simulator_versions(self) -> dict[str, str]:
         versions = {}
@@ -100,6 +100,42 @@ class Suite:
 
     def check_model(self, model: ModelBundle) -> None:
         model.require(self.manifest.requires, self.name)
+
+    # the ``suite.observation`` value that gives each observation kind, where the suite has that key
+    observation_settings: Mapping[str, str] = {"image": "image", "state": "state"}
+
+    def offered_inputs(self) -> dict[str, Any]:
+        """What this suite gives a model, as far as it is fixed by the parameters: ``observation``
+        (image | state), ``context_frames``, ``action_dim``, ``state_dim`` (absent: not fixed)."""
+        return {}
+
+    def check_inputs(self, model: ModelBundle) -> None:
+        """Refuse, before the first episode, a model whose declared inputs (``model.inputs``) this
+        suite cannot give: another observation kind, fewer context frames, another action or state size."""
+        declared, offered = model.inputs, self.offered_inputs()
+        who = f"model '{model.model_id}'"
+        given = offered.get("observation")
+        if declared.observation and given and declared.observation != given:
+            setting = self.observation_settings.get(declared.observation)
+            hint = f" (set suite.observation={setting})" if setting and "observation" in self.params else ""
+            raise ModelError(f"{who} reads {declared.observation} observations but suite '{self.name}' gives "
+                             f"{given}{hint}")
+        context = offered.get("context_frames")
+        if declared.max_context_frames and context and context > declared.max_context_frames:
+            raise ModelError(f"{who} accepts at most {declared.max_context_frames} context frame(s) but suite "
+                             f"'{self.name}' gives {context}")
+        for key, what in (("action_dim", "actions"), ("state_dim", "states")):
+            want, have = getattr(declared, key), offered.get(key)
+            if key == "state_dim" and given != "state":
+                continue
+            if want and have and want != have:
+                raise ModelError(f"{who} takes {want}-D {what} but suite '{self.name}' gives {have}-D {what}")
+
+    def evaluation_contract(self, model: ModelBundle) -> dict[str, Any]:
+        """What the model is given in every episode of this run (recorded as ``EpisodeRecord.contract``):
+        observation kind, context frames, resolution, camera, whether ground-truth actions or privileged
+        state reach it, where the goal comes from. Suites add their own entries."""
+        return {"declared_inputs": model.inputs.to_dict(), **self.offered_inputs()}
 
     def episodes(self) -> list[EpisodeSpec]:
         raise NotImplementedError

@@ -1,4 +1,4 @@
-"""Latent-action analysis (suites/latent_analysis/v1.yaml): one episode per analysis.
+"""Latent-action analysis (suites/latent_analysis/v2.yaml): one episode per analysis.
 
 - ``probe``: one linear layer from frozen latent actions to real actions, L1 loss, fixed steps,
   trained on transitions of ``train_dataset`` and evaluated on ``test_dataset`` (CoLA-World Tab. 1).
@@ -26,7 +26,7 @@ from lawm_eval.errors import ConfigError, ModelError
 from lawm_eval.interfaces import Planner
 from lawm_eval.planners.objectives import rollout_actions
 from lawm_eval.suites.base import EpisodeOutcome, Suite
-from lawm_eval.suites.offline import frames_tensor
+from lawm_eval.inputs import adapt_images, images_tensor
 from lawm_eval.types import EpisodeSpec
 
 ANALYSES = ("probe", "cca", "codebook", "leakage", "cycle", "controller", "pca")
@@ -36,15 +36,15 @@ Tensor = torch.Tensor
 class Transitions:
     """Encoded (x_t, x_{t+1}, a_t) of a dataset, at most ``limit`` of them chosen with a seed."""
 
-    def __init__(self, spec: str, model: ModelBundle, limit: int, seed: int, window: int = 1):
-        from lawm_eval.data.formats import open_dataset
-        from lawm_eval.data.recipes import resolve_dataset
-
-        dataset = open_dataset(resolve_dataset(spec))
+    def __init__(self, spec: str, model: ModelBundle, limit: int, seed: int, window: int = 1,
+                 camera: str | None = None):
+        dataset = open_analysis_dataset(spec, camera)
+        inputs = model.inputs
         xs, acts, tasks, episode_ids = [], [], [], []
         for e in range(len(dataset)):
             episode = dataset.episode(e)
-            states = model.encoder.encode(frames_tensor(episode.frames))[0]  # (T,*S)
+            frames = adapt_images(episode.frames, inputs.image_size, inputs.resize)  # (T,h,w,3) as the model reads
+            states = model.encoder.encode(images_tensor(frames))[0]  # (T,*S)
             for t in range(len(episode) - window):
                 xs.append(states[t : t + window + 1])
                 acts.append(torch.as_tensor(episode.actions[t : t + window], dtype=torch.float32))
@@ -56,6 +56,13 @@ class Transitions:
         self.a = torch.stack([acts[i] for i in keep])  # (N,W,A)
         self.tasks = [tasks[i] for i in keep]
         self.episodes = np.asarray([episode_ids[i] for i in keep])
+
+
+def open_analysis_dataset(spec: str, camera: str | None = None):
+    from lawm_eval.data.formats import open_dataset
+    from lawm_eval.data.recipes import resolve_dataset
+
+    return open_dataset(resolve_dataset(spec), camera=camera)
 
 
 class LatentAnalysisSuite(Suite):
@@ -71,6 +78,48 @@ class LatentAnalysisSuite(Suite):
             parts.append("controller")
         model.require(parts, self.name)
 
+    def datasets(self) -> list[str]:
+        """Every dataset the enabled analyses read."""
+        names = [self.params["test_dataset"]]
+        names += [self.params["train_dataset"]] if "probe" in self.params["analyses"] else []
+        names += list(self.params["pca_datasets"]) if "pca" in self.params["analyses"] else []
+        return list(dict.fromkeys(names))
+
+    def offered_inputs(self) -> dict:
+        offered: dict = {"observation": "image", "context_frames": 1}
+        if "controller" in self.params["analyses"]:
+            episode = open_analysis_dataset(self.params["test_dataset"], self.params["camera"]).episode(0)
+            offered["action_dim"] = int(episode.actions.shape[1])
+        return offered
+
+    def evaluation_contract(self, model: ModelBundle) -> dict:
+        """The IDM sees both frames of each transition; the controller gets the recorded actions."""
+        contract = super().evaluation_contract(model)
+        test = open_analysis_dataset(self.params["test_dataset"], self.params["camera"])
+        recorded = tuple(test.episode(0).frames.shape[1:3])
+        delivered = model.inputs.delivered_size(recorded)
+        contract.update(camera=test.camera, recorded_resolution=list(recorded), resolution=list(delivered),
+                        resize=model.inputs.resize if tuple(delivered) != recorded else "none",
+                        idm_sees="both frames of each transition (x_t, x_t+1)",
+                        ground_truth_actions="given to the controller analysis; the probe/CCA compare with them",
+                        datasets={name: open_analysis_dataset(name, self.params["camera"]).describe()
+                                  for name in self.datasets()})
+        return contract
+
+    def deviations(self) -> list[str]:
+        """Standing deviations (the data one only on generated recipes), changed parameters except the
+        datasets, and what each user dataset is, computed from it."""
+        from lawm_eval.data.recipes import RECIPES
+
+        keys = ("train_dataset=", "test_dataset=", "pca_datasets=", "camera=")
+        texts = [d for d in super().deviations() if not d.startswith(keys)]
+        reference = self.manifest.sources.get("data", "not named in the manifest")
+        for name in self.datasets():
+            if name not in RECIPES:
+                texts.append(f"data: {open_analysis_dataset(name, self.params['camera']).describe()} "
+                             f"(the protocol's data: {reference})")
+        return texts
+
     def episodes(self) -> list[EpisodeSpec]:
         seed = self.params["seed"]
         return [self.spec(name, 0, seed, group=self.name, task_index=i) for i, name in enumerate(self.params["analyses"])]
@@ -80,7 +129,8 @@ class LatentAnalysisSuite(Suite):
         cache = self.__dict__.setdefault("_live_transitions", {})
         if key not in cache:
             spec = self.params["train_dataset" if which == "train" else "test_dataset"]
-            cache[key] = Transitions(spec, model, self.params["max_transitions"], self.params["seed"], window)
+            cache[key] = Transitions(spec, model, self.params["max_transitions"], self.params["seed"], window,
+                                     self.params["camera"])
         return cache[key]
 
     @torch.no_grad()
@@ -183,7 +233,8 @@ class LatentAnalysisSuite(Suite):
 
         sets = {}
         for spec in self.params["pca_datasets"]:
-            data = Transitions(spec, model, self.params["max_transitions"], self.params["seed"])
+            data = Transitions(spec, model, self.params["max_transitions"], self.params["seed"],
+                               camera=self.params["camera"])
             sets[spec] = self.latents(model, data.x).numpy()
         stacked = np.concatenate(list(sets.values()))
         mean = stacked.mean(0)

@@ -32,7 +32,9 @@ class SuiteManifest:
     assets: tuple[str, ...] = ()
     metrics: tuple[str, ...] = ()
     sources: Mapping[str, str] = field(default_factory=dict)
-    deviations: tuple[str, ...] = ()
+    # a text, or {text:, when: {param: [values]}}: a deviation only while every named parameter has one
+    # of its values (e.g. the data deviation holds only while suite.dataset is a generated recipe)
+    deviations: tuple[str | Mapping[str, Any], ...] = ()
     path: str = ""
 
     @classmethod
@@ -55,10 +57,34 @@ class SuiteManifest:
         values = dict(data)
         for key in ("requires", "extras", "simulators", "assets", "metrics", "deviations"):
             values[key] = tuple(values.get(key) or ())
+        for item in values["deviations"]:
+            check_deviation(item, data["params"], where)
         return cls(path=path, **values)
+
+    def deviations_for(self, params: Mapping[str, Any]) -> list[str]:
+        """The standing deviations that hold for these parameter values."""
+        texts = []
+        for item in self.deviations:
+            if isinstance(item, str):
+                texts.append(item)
+            elif all(params.get(key) in list(values) for key, values in item["when"].items()):
+                texts.append(item["text"])
+        return texts
 
     def with_path(self) -> str:
         return self.path or f"<{self.name} {self.version}>"
+
+
+def check_deviation(item: Any, params: Mapping[str, Any], where: str) -> None:
+    if isinstance(item, str):
+        return
+    if not isinstance(item, Mapping) or set(item) != {"text", "when"} or not isinstance(item["when"], Mapping):
+        raise ConfigError(f"{where}: a deviation is a text or a mapping with exactly 'text' and 'when'")
+    unknown = [key for key in item["when"] if key not in params]
+    if unknown:
+        raise ConfigError(f"{where}: deviation 'when' names unknown parameter(s) {', '.join(unknown)}")
+    if not all(isinstance(v, (list, tuple)) for v in item["when"].values()):
+        raise ConfigError(f"{where}: deviation 'when' values must be lists of parameter values")
 
 
 def load_manifest(path: str | Path) -> SuiteManifest:

@@ -1,5 +1,6 @@
-"""Shared pieces of the offline (recorded-data) suites: opening the dataset lazily, choosing a
-fixed, seeded set of windows, and turning frames into the tensors models read."""
+"""Shared pieces of the offline (recorded-data) suites: opening the dataset lazily (with the camera
+the run asks for), choosing a fixed, seeded set of windows, and turning recorded frames into the
+tensors a model reads, at the size and by the resize method it declares (``lawm_eval/inputs.py``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from lawm_eval.bundle import ModelBundle
 from lawm_eval.errors import ConfigError, LawmEvalError, ModelError
+from lawm_eval.inputs import adapt_images, images_tensor
 from lawm_eval.suites.base import Suite
 from lawm_eval.types import EpisodeSpec
 
@@ -21,9 +24,55 @@ class OfflineSuite(Suite):
             from lawm_eval.data.formats import open_dataset
             from lawm_eval.data.recipes import resolve_dataset
 
-            self._live_dataset = open_dataset(resolve_dataset(self.params["dataset"]))
+            self._live_dataset = open_dataset(resolve_dataset(self.params["dataset"]), camera=self.camera)
             self._live_cache: dict[int, Any] = {}
         return self._live_dataset
+
+    @property
+    def camera(self) -> str | None:
+        """The camera the run reads (``suite.camera``; None: the dataset's first)."""
+        return self.params.get("camera")
+
+    def model_frames(self, model: ModelBundle, frames: np.ndarray) -> torch.Tensor:
+        """(T,H,W,3) recorded uint8 frames → (1,T,3,h,w) uint8 at the size the model declares,
+        adapted by its declared resize method (as recorded when it declares no size)."""
+        inputs = model.inputs
+        return images_tensor(adapt_images(frames, inputs.image_size, inputs.resize))
+
+    def recorded_size(self) -> tuple[int, int]:
+        """(height, width) of the dataset's frames (of the chosen camera)."""
+        frames = self.episode_data(0).frames
+        return int(frames.shape[1]), int(frames.shape[2])
+
+    def image_contract(self, model: ModelBundle) -> dict[str, Any]:
+        """Camera, recorded and delivered resolution, resize method: the image part of the contract."""
+        recorded = self.recorded_size()
+        delivered = model.inputs.delivered_size(recorded)
+        return {"camera": getattr(self.dataset(), "camera", None), "recorded_resolution": list(recorded),
+                "resolution": list(delivered),
+                "resize": model.inputs.resize if tuple(delivered) != tuple(recorded) else "none"}
+
+    def check_inputs(self, model: ModelBundle) -> None:
+        super().check_inputs(model)
+        wanted, reading = model.inputs.camera, getattr(self.dataset(), "camera", None)
+        if wanted and reading and wanted != reading:
+            cameras = ", ".join(getattr(self.dataset(), "cameras", ()) or (reading,))
+            raise ModelError(f"model '{model.model_id}' reads camera '{wanted}' but the run reads '{reading}' "
+                             f"(cameras: {cameras}); set suite.camera={wanted}")
+
+    def deviations(self) -> list[str]:
+        """The manifest's deviations (its data deviation only while the data is a generated recipe),
+        the changed parameters, and — on a user's dataset — what that dataset is, computed from it."""
+        from lawm_eval.data.recipes import RECIPES
+
+        data_keys = ("dataset", "camera")
+        texts = [d for d in super().deviations() if not d.startswith(tuple(f"{k}=" for k in data_keys))]
+        if self.params["dataset"] not in RECIPES:
+            reference = self.manifest.sources.get("data", "not named in the manifest")
+            texts.append(f"data: {self.dataset().describe()} (the protocol's data: {reference})")
+        elif self.params.get("camera") is not None:
+            texts.append(f"camera={self.params['camera']!r} (reference {self.manifest.params.get('camera')!r})")
+        return texts
 
     def pending_generation(self) -> str | None:
         from lawm_eval.data.recipes import dataset_path, is_generated
@@ -58,9 +107,7 @@ class OfflineSuite(Suite):
         return specs
 
 
-def frames_tensor(frames: np.ndarray) -> torch.Tensor:
-    """(T,H,W,3) uint8 → (1,T,3,H,W) uint8, the layout encoders read."""
-    return torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2)[None]
+frames_tensor = images_tensor  # (T,H,W,3) uint8 → (1,T,3,H,W) uint8, frames as recorded
 
 
 def check_frames(frames: torch.Tensor, expected: tuple[int, ...], who: str) -> torch.Tensor:

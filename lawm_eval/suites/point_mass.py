@@ -33,6 +33,20 @@ class PointMassSuite(Suite):
         if self.params["episodes"] < 1 or self.params["max_steps"] < 1 or self.params["execute_steps"] < 1:
             raise ConfigError("suite.episodes, suite.max_steps and suite.execute_steps must be ≥ 1")
 
+    observation_settings = {"image": "rgb", "state": "state"}
+
+    def offered_inputs(self) -> dict:
+        image = self.params["observation"] == "rgb"
+        return {"observation": "image" if image else "state", "context_frames": 1, "action_dim": self.action_dim,
+                **({} if image else {"state_dim": 4})}
+
+    def evaluation_contract(self, model: ModelBundle) -> dict:
+        size = self.params["image_size"]
+        return {**super().evaluation_contract(model),
+                **({"resolution": [size, size]} if self.params["observation"] == "rgb" else {}),
+                "goal": "the goal state (or its rendering), encoded by the model's encoder",
+                "privileged_state": self.params["observation"] == "state"}
+
     def make_env(self) -> PointMassEnv:
         p = self.params
         return PointMassEnv(dt=p["dt"], damping=p["damping"], image_size=p["image_size"])

@@ -35,13 +35,23 @@ def write_mp4(frames: np.ndarray, path: Path, fps: float, crf: int = VISUALLY_LO
             writer.append_data(np.ascontiguousarray(frame))
 
 
-def read_mp4(path: Path) -> np.ndarray:
-    """An mp4 → (T,H,W,3) uint8."""
+def read_mp4(path: Path, start: int = 0, count: int | None = None) -> np.ndarray:
+    """An mp4 → (T,H,W,3) uint8: frames ``start`` .. ``start + count`` (all from ``start`` when
+    ``count`` is None), decoded in order (files holding many episodes are read up to the last one)."""
     require_extra("data", "reading mp4 videos")
     import imageio.v2 as imageio
 
+    frames = []
     with imageio.get_reader(path, format="ffmpeg") as reader:
-        return np.stack([np.asarray(frame) for frame in reader])
+        for i, frame in enumerate(reader):
+            if i < start:
+                continue
+            if count is not None and len(frames) >= count:
+                break
+            frames.append(np.asarray(frame))
+    if not frames:
+        raise ValueError(f"{path}: no frames from index {start}")
+    return np.stack(frames)
 
 
 def write_video(frames: np.ndarray, stem: Path, fps: float = 10) -> Path:
