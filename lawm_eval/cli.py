@@ -72,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--tasks", type=int, nargs="*", default=None, help="libero: task indices (default all)")
     info = data_sub.add_parser("info", help="what a dataset folder/file holds")
     info.add_argument("path")
+    info.add_argument("--camera", default=None, help="the camera to describe (default: the first)")
 
     boards = sub.add_parser("leaderboards", help="run the runs of configs/leaderboards.yaml and write their report",
                             description="Run (or resume) every run listed in configs/leaderboards.yaml, then write "
@@ -260,10 +261,12 @@ def cmd_data(args: argparse.Namespace) -> int:
     if args.data_command == "info":
         from lawm_eval.data.formats import detect_format, open_dataset
 
-        dataset = open_dataset(args.path)
+        dataset = open_dataset(args.path, camera=args.camera)
         first = dataset.episode(0)
-        print(f"{args.path}: {detect_format(args.path)}, {len(dataset)} episodes; episode 0: {len(first)} frames "
-              f"{first.frames.shape[1]}×{first.frames.shape[2]}, actions {first.actions.shape[1]}-D, "
+        states = "none" if first.states is None else f"{first.states.shape[1]}-D"
+        print(f"{args.path}: {detect_format(args.path)}, {len(dataset)} episodes; cameras: "
+              f"{', '.join(dataset.cameras)}; episode 0 ({dataset.camera}): {len(first)} frames "
+              f"{first.frames.shape[1]}×{first.frames.shape[2]}, actions {first.actions.shape[1]}-D, states {states}, "
               f"fps {first.fps:g}, task '{first.task}'")
         return 0
     raise UsageError("choose an action: lawm-eval data generate <kind> --out DIR | lawm-eval data info PATH")
