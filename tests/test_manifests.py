@@ -61,3 +61,20 @@ def test_a_conditional_deviation_must_name_known_parameters():
             "deviations": [{"text": "t", "when": {"datset": ["x"]}}]}
     with pytest.raises(ConfigError, match="unknown parameter"):
         SuiteManifest.from_dict(data)
+
+
+@pytest.mark.slow
+def test_an_older_version_runs_on_request_and_reports_beside_the_newest(compose, tmp_path):
+    """suite.version=v1 runs the v1 manifest; the report keeps v1 and v2 rows apart."""
+    from lawm_eval.report.build import build_report
+    from lawm_eval.runner.run import run_evaluation
+
+    common = ("suite=latent_analysis", "model=lam_discrete", "suite.analyses=[cca]", "suite.max_transitions=200")
+    old = run_evaluation(compose(*common, "suite.version=v1", "run_id=old"))
+    new = run_evaluation(compose(*common, "run_id=new"))
+    assert {r.version for r in old.results.records} == {"v1"} and {r.version for r in new.results.records} == {"v2"}
+    assert old.results.records[0].metrics["cca_all"] == pytest.approx(new.results.records[0].metrics["cca_all"])
+    report = build_report([old.run_dir, new.run_dir], tmp_path / "report")
+    for version in ("v1", "v2"):  # one table per protocol version, never mixed
+        assert (tmp_path / "report" / f"latent_analysis-{version}.csv").is_file()
+    assert sorted(report.leaderboard["version"]) == ["v1", "v2"]

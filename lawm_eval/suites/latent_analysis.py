@@ -88,21 +88,21 @@ class LatentAnalysisSuite(Suite):
     def offered_inputs(self) -> dict:
         offered: dict = {"observation": "image", "context_frames": 1}
         if "controller" in self.params["analyses"]:
-            episode = open_analysis_dataset(self.params["test_dataset"], self.params["camera"]).episode(0)
+            episode = open_analysis_dataset(self.params["test_dataset"], self.params.get("camera")).episode(0)
             offered["action_dim"] = int(episode.actions.shape[1])
         return offered
 
     def evaluation_contract(self, model: ModelBundle) -> dict:
         """The IDM sees both frames of each transition; the controller gets the recorded actions."""
         contract = super().evaluation_contract(model)
-        test = open_analysis_dataset(self.params["test_dataset"], self.params["camera"])
+        test = open_analysis_dataset(self.params["test_dataset"], self.params.get("camera"))
         recorded = tuple(test.episode(0).frames.shape[1:3])
         delivered = model.inputs.delivered_size(recorded)
         contract.update(camera=test.camera, recorded_resolution=list(recorded), resolution=list(delivered),
                         resize=model.inputs.resize if tuple(delivered) != recorded else "none",
                         idm_sees="both frames of each transition (x_t, x_t+1)",
                         ground_truth_actions="given to the controller analysis; the probe/CCA compare with them",
-                        datasets={name: open_analysis_dataset(name, self.params["camera"]).describe()
+                        datasets={name: open_analysis_dataset(name, self.params.get("camera")).describe()
                                   for name in self.datasets()})
         return contract
 
@@ -130,7 +130,7 @@ class LatentAnalysisSuite(Suite):
         if key not in cache:
             spec = self.params["train_dataset" if which == "train" else "test_dataset"]
             cache[key] = Transitions(spec, model, self.params["max_transitions"], self.params["seed"], window,
-                                     self.params["camera"])
+                                     self.params.get("camera"))
         return cache[key]
 
     @torch.no_grad()
@@ -234,7 +234,7 @@ class LatentAnalysisSuite(Suite):
         sets = {}
         for spec in self.params["pca_datasets"]:
             data = Transitions(spec, model, self.params["max_transitions"], self.params["seed"],
-                               camera=self.params["camera"])
+                               camera=self.params.get("camera"))
             sets[spec] = self.latents(model, data.x).numpy()
         stacked = np.concatenate(list(sets.values()))
         mean = stacked.mean(0)
