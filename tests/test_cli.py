@@ -101,8 +101,12 @@ def test_validate_generates_no_dataset(capsys, tmp_path, empty_cache):
     """An offline suite whose dataset is generated on first use (recon_planning: navigation_val) is
     checked without generating it: validate never runs the simulator nor fills the cache."""
     runs = tmp_path / "runs"
-    assert main(["validate", "suite=recon_planning", "model=oracle_nav", f"results_dir={runs}"]) == 0
-    assert "ok: suite recon_planning v1" in capsys.readouterr().out
+    assert main(["validate", "suite=recon_planning", "model=oracle_nav", "suite.observation=state",
+                 f"results_dir={runs}"]) == 0
+    assert "ok: suite recon_planning v2" in capsys.readouterr().out
+    assert written(empty_cache) == [] and written(runs) == []
+    assert main(["validate", "suite=latent_analysis", "model=lam_discrete", f"results_dir={runs}"]) == 0
+    assert "ok: suite latent_analysis v2" in capsys.readouterr().out
     assert written(empty_cache) == [] and written(runs) == []
 
 

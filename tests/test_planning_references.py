@@ -65,11 +65,12 @@ def test_zero_row_is_the_expert_displacement_computed_from_the_dataset(runs):
     config, outcome = runs["droid"]
     suite = build_suite(config)
     dataset_values = []
-    for spec in suite.episodes():  # by hand: the zero plan's Δxyz is Σ_xyz |Σ_t a_expert|
+    for spec in suite.episodes():  # by hand: the zero plan's Δxyz is Σ_xyz |Σ_t a_expert| = Σ_xyz |x_goal − x_now|
         episode = suite.dataset().episode(spec.params["episode"])
-        now = spec.params["start"] + suite.params["context_frames"] - 1
-        expert = np.asarray(episode.actions[now : now + suite.params["horizon"]], dtype=np.float64)
-        dataset_values.append(np.abs(expert[:, :3].sum(0)).sum())
+        frames = suite.clip_indices(spec)  # v2: the expert actions are state differences (jepa-wms poses_to_diffs)
+        now, goal = frames[suite.params["context_frames"] - 1], frames[-1]
+        states = np.asarray(episode.states, dtype=np.float64)
+        dataset_values.append(np.abs(states[goal, :3] - states[now, :3]).sum())
     zero = by_reference(rows_of(outcome))["zero"]
     assert zero["delta_xyz_n"] == EPISODES
     assert zero["delta_xyz"] == pytest.approx(np.mean(dataset_values), abs=1e-9)

@@ -62,7 +62,7 @@ def test_droid_planning_on_real_shaped_data(real_sets, tmp_path, version):
                *small, "run_id=lawm")
     assert recs[0].contract["camera"] == "wrist" and recs[0].contract["recorded_resolution"] == list(WRIST)
     oracle = run(tmp_path, "suite=droid_planning", "model=oracle_droid", f"suite.dataset={data}",
-                 "suite.observation=state", *small, "run_id=oracle")
+                 "suite.observation=state", "suite.episodes=3", "run_id=oracle")  # the protocol's CEM: 9 s
     assert all(r.metrics["delta_xyz"] <= r.metrics["delta_xyz@zero"] + 1e-9 for r in oracle)
 
 

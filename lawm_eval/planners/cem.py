@@ -1,8 +1,9 @@
 """Cross-entropy method, batched: each iteration scores all N candidates in one objective call.
 
 Covers the two reference variants through its options:
-- jepa-wms / V-JEPA 2 (DROID): mean 0, std ``init_std``, per-dimension clamps, top-K elites,
-  unbiased std, momentum; executes the final mean (``select='mean'``).
+- jepa-wms / V-JEPA 2 (DROID): mean 0, std ``init_std``, sample 0 of every iteration set to the
+  current mean (``include_mean=True``, jepa-wms' "mean sample inclusion"), per-dimension clamps,
+  top-K elites, unbiased std, momentum; executes the final mean (``select='mean'``).
 - VP² (RoboDesk): elites as a fraction, biased variance, variance shrunk near the bounds
   (``bound_variance=True``), returns the best sample of the last iteration (``select='last_best'``).
 """
@@ -30,6 +31,7 @@ class CEMConfig(SamplingConfig):
     unbiased_std: bool = True
     bound_variance: bool = False  # shrink std so mean ± 2 std stays inside the bounds (pddm, VP²)
     select: str = "best"  # best (over all iterations) | mean | last_best (best of last iteration)
+    include_mean: bool = False  # sample 0 of each iteration is the current mean (jepa-wms planner.py)
 
 
 class CEMPlanner(SamplingPlanner):
@@ -53,14 +55,18 @@ class CEMPlanner(SamplingPlanner):
         mean = initial_mean(init_mean, cfg.horizon, A)  # (H, A)
         std = self.init_std.expand(cfg.horizon, A).clone()  # (H, A)
         best_actions, best_cost = mean, float("inf")
-        elite_costs = []
+        elite_costs, min_costs = [], []
         for _ in range(cfg.iterations):
             if cfg.bound_variance:
                 room = torch.minimum(mean - self.box.low, self.box.high - mean) / 2
                 std = torch.minimum(std, room.clamp(min=0))
             noise = torch.randn(cfg.num_samples, cfg.horizon, A, generator=generator)
-            samples = self.box.clip(mean + std * noise)  # (N, H, A)
+            samples = mean + std * noise  # (N, H, A)
+            if cfg.include_mean:  # the previous mean stays a candidate, so it is never lost
+                samples[0] = mean
+            samples = self.box.clip(samples)
             costs = evaluate(objective, samples)  # (N,)
+            min_costs.append(float(costs.min()))
             order = torch.argsort(costs, stable=True)
             elites = samples[order[: cfg.num_elites]]  # (K, H, A)
             elite_costs.append(float(costs[order[: cfg.num_elites]].mean()))
@@ -69,7 +75,8 @@ class CEMPlanner(SamplingPlanner):
             mean = (1 - cfg.momentum_mean) * elites.mean(0) + cfg.momentum_mean * mean
             elite_std = elites.std(0, unbiased=cfg.unbiased_std)
             std = (1 - cfg.momentum_std) * elite_std + cfg.momentum_std * std
-        info = {"elite_cost_per_iteration": elite_costs, "final_std": float(std.mean())}
+        info = {"elite_cost_per_iteration": elite_costs, "min_cost_per_iteration": min_costs,
+                "final_std": float(std.mean())}
         if cfg.select == "mean":
             actions = self.box.clip(mean)
             cost = float(evaluate(objective, actions[None])[0])

@@ -45,7 +45,11 @@ class OfflineSuite(Suite):
         return int(frames.shape[1]), int(frames.shape[2])
 
     def image_contract(self, model: ModelBundle) -> dict[str, Any]:
-        """Camera, recorded and delivered resolution, resize method: the image part of the contract."""
+        """Camera, recorded and delivered resolution, resize method: the image part of the contract
+        (without reading the data while it is still to be generated: ``validate`` writes nothing)."""
+        if self.pending_generation():
+            size = model.inputs.image_size
+            return {"camera": self.camera, "resolution": list(size) if size else "as recorded"}
         recorded = self.recorded_size()
         delivered = model.inputs.delivered_size(recorded)
         return {"camera": getattr(self.dataset(), "camera", None), "recorded_resolution": list(recorded),
@@ -54,6 +58,8 @@ class OfflineSuite(Suite):
 
     def check_inputs(self, model: ModelBundle) -> None:
         super().check_inputs(model)
+        if self.pending_generation():  # a generated recipe: one camera, checked once it exists
+            return
         wanted, reading = model.inputs.camera, getattr(self.dataset(), "camera", None)
         if wanted and reading and wanted != reading:
             cameras = ", ".join(getattr(self.dataset(), "cameras", ()) or (reading,))
