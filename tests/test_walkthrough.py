@@ -119,6 +119,6 @@ def test_the_libero_policy_validates_without_the_simulator(walkthrough):
     command = next(c for c in page_commands() if c.startswith("lawm-eval validate suite=libero_spatial"))
     done = run(command)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines()[0] == ("ok: suite libero_spatial v1 (500 episodes), model tinywm_policy "
+    assert done.stdout.splitlines()[0] == ("ok: suite libero_spatial v2 (500 episodes), model tinywm_policy "
                                            "(parts: policy), planner none, executor serial")
     assert done.stdout.splitlines()[0] in PAGE.read_text()

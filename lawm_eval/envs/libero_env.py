@@ -22,6 +22,9 @@ from lawm_eval.extras import require_extra
 from lawm_eval.paths import cache_dir
 
 DUMMY_ACTION = [0.0] * 6 + [-1.0]  # the reference scripts' wait action: no motion, gripper open
+# the policy's observation key -> robosuite camera (its image is obs[f"{camera}_image"]), as both
+# reference scripts read them (openvla-oft libero_utils.py:35, 42; openpi main.py:115-116)
+CAMERAS = {"image": "agentview", "wrist_image": "robot0_eye_in_hand"}
 _PREPARED: dict[str, Any] = {}
 
 
@@ -107,8 +110,10 @@ def benchmark_tasks(benchmark: str) -> tuple[Any, list[TaskInfo]]:
 
 
 def make_env(task: TaskInfo, image_size: int, cameras: bool, seed: int) -> Any:
-    """The task's environment: with the agentview and wrist cameras (as the reference scripts), or
-    without any rendering when the policy reads no images (same physics, much faster)."""
+    """The task's environment: with the agentview and wrist cameras rendered at ``image_size`` square
+    (``OffScreenRenderEnv`` as the reference scripts), or without any rendering when the policy reads
+    no images (``ControlEnv``: the same physics, much faster — tests/test_libero.py compares them).
+    ``env.seed(seed)`` once, as openpi does per task (openvla-oft seeds 0)."""
     prepare()
     from libero.libero.envs.env_wrapper import ControlEnv, OffScreenRenderEnv
 
@@ -134,5 +139,6 @@ def quat_to_axis_angle(quat_xyzw: np.ndarray) -> np.ndarray:
 
 
 def rotate_180(image: np.ndarray) -> np.ndarray:
-    """The reference scripts' image convention: flip both axes (robosuite renders upside down)."""
+    """The reference scripts' image convention: flip both axes (robosuite renders upside down);
+    openvla-oft libero_utils.py:36, 43, openpi main.py:115-116 (``img[::-1, ::-1]``)."""
     return np.ascontiguousarray(image[::-1, ::-1])

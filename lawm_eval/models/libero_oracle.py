@@ -50,6 +50,7 @@ class LiberoOracle:
     needs_images = False
     privileged = True  # the suite passes the simulator as obs['sim']
     needs_simulator = True  # so the LIBERO suites do not probe it on a stand-in observation
+    closed_loop = True  # one action per call: asked again before every step (suite.execute_steps unused)
 
     def __init__(self) -> None:
         self.phases: list[Phase] = []
@@ -117,6 +118,7 @@ class LiberoOracle:
 
 def libero_oracle(suite: Any = None):
     from lawm_eval.bundle import ModelBundle
+    from lawm_eval.inputs import ModelInputs
 
-    return ModelBundle("oracle", policy=LiberoOracle(),
+    return ModelBundle("oracle", policy=LiberoOracle(), inputs=ModelInputs(gripper="env"),
                        info={"provenance": "scripted privileged policy (reads simulator state)"})

@@ -14,6 +14,7 @@ class NoopPolicy:
     """Zero motion; the gripper command is the last dimension (−1: open, as LIBERO's wait action)."""
 
     needs_images = False
+    closed_loop = True  # one action per call (the LIBERO suites ask again before every step)
 
     def __init__(self, action_dim: int, gripper: float = -1.0):
         self.action = np.zeros(action_dim)
@@ -33,6 +34,7 @@ class RandomPolicy:
 
     def __init__(self, action_dim: int, chunk: int = 1):
         self.action_dim, self.chunk = action_dim, chunk
+        self.closed_loop = chunk == 1  # one action per call: the LIBERO suites ask again before every step
         self.rng = np.random.default_rng(0)
 
     def reset(self, seed: int) -> None:
