@@ -1,4 +1,4 @@
-"""PSNR and SSIM against torchmetrics and scikit-image; closed forms; merging shards."""
+"""MSE, PSNR and SSIM (both conventions) against torchmetrics and scikit-image; closed forms; merging shards."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import torch
 from skimage.metrics import structural_similarity
 from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
 
-from lawm_eval.errors import ModelError
-from lawm_eval.metrics.image import PSNR, SSIM, psnr, ssim
+from lawm_eval.errors import ConfigError, ModelError
+from lawm_eval.metrics.image import MSE, PSNR, SSIM, mse, psnr, ssim
 
 
 def pair(seed=0, n=6, size=32):
@@ -49,6 +49,63 @@ def test_ssim_matches_skimage_and_torchmetrics_on_the_valid_region():
     assert np.allclose(ours.numpy(), ref_sk, rtol=1e-4)
 
 
+def natural_pair(size=(64, 64)) -> tuple[torch.Tensor, torch.Tensor]:
+    """A natural image (scikit-image's astronaut) at ``size`` and a noisy copy, (1,3,h,w) float64."""
+    from PIL import Image
+    from skimage import data
+
+    image = np.asarray(Image.fromarray(data.astronaut()).resize(size[::-1], Image.BILINEAR)) / 255.0
+    noisy = np.clip(image + np.random.default_rng(0).normal(0, 0.05, image.shape), 0, 1)
+    return tuple(torch.from_numpy(x).permute(2, 0, 1)[None] for x in (noisy, image))
+
+
+@pytest.mark.parametrize("size", [(64, 64), (48, 80)])
+def test_ssim_valid_convention_is_scikit_image(size):
+    pred, target = natural_pair(size)
+    ref = structural_similarity(pred[0].permute(1, 2, 0).numpy(), target[0].permute(1, 2, 0).numpy(),
+                                gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=1.0,
+                                channel_axis=2)
+    assert float(ssim(pred, target, convention="valid")) == pytest.approx(ref, rel=1e-9)
+    assert float(ssim(pred.float(), target.float())) == pytest.approx(ref, rel=1e-5)  # the default
+
+
+@pytest.mark.parametrize("size", [(64, 64), (48, 80)])
+def test_ssim_torchmetrics_convention_is_torchmetrics_default(size):
+    """torchmetrics' own call with its defaults (Gaussian kernel, σ 1.5) and data_range 1: the
+    reflect-padded full map. On a natural 64×64 pair the two conventions are a few % apart."""
+    pred, target = natural_pair(size)
+    ours = ssim(pred, target, convention="torchmetrics")
+    for dtype, rel in ((torch.float64, 1e-9), (torch.float32, 1e-5)):
+        ref = structural_similarity_index_measure(pred.to(dtype), target.to(dtype), data_range=1.0)
+        assert float(ssim(pred.to(dtype), target.to(dtype), convention="torchmetrics")) == pytest.approx(float(ref),
+                                                                                                      rel=rel)
+    valid = ssim(pred, target, convention="valid")
+    assert abs(float(ours / valid) - 1) > 0.01  # the borders matter at this size
+
+
+def test_ssim_metric_class_keeps_its_convention():
+    pred, target = natural_pair()
+    metric = SSIM("torchmetrics")
+    metric.update(pred, target)
+    assert metric.init_kwargs() == {"convention": "torchmetrics"}
+    assert metric.compute()["value"] == pytest.approx(float(ssim(pred, target, convention="torchmetrics")))
+    assert SSIM().convention == "valid"
+    with pytest.raises(ConfigError, match="SSIM convention must be one of valid, torchmetrics"):
+        ssim(pred, target, convention="same")
+
+
+def test_mse_per_frame_and_merged():
+    pred, target = pair(n=4)
+    expected = ((pred - target) ** 2).flatten(1).mean(1).double()
+    assert torch.allclose(mse(pred, target), expected)
+    assert torch.allclose(psnr(pred, target), -10 * torch.log10(expected), rtol=1e-5)
+    metric = MSE()
+    metric.update(pred[:2], target[:2])
+    other = MSE()
+    other.update(pred[2:], target[2:])
+    assert metric.merge(other).compute()["value"] == pytest.approx(float(expected.mean()), rel=1e-6)
+
+
 def test_closed_forms():
     x = torch.rand(2, 3, 16, 16)
     assert torch.isinf(psnr(x, x)).all()
@@ -64,7 +121,7 @@ def test_videos_are_scored_per_frame():
     assert torch.allclose(psnr(video_pred, video_target), psnr(pred, target))
 
 
-@pytest.mark.parametrize("metric_cls", [PSNR, SSIM])
+@pytest.mark.parametrize("metric_cls", [MSE, PSNR, SSIM])
 def test_merging_shards_equals_all_data(metric_cls):
     pred, target = pair(n=9)
     whole = metric_cls()

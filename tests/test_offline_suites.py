@@ -88,8 +88,11 @@ def test_video_prediction_fid_fvd_are_frechet_distances_of_merged_states(compose
     outcome = run_evaluation(compose("suite=video_prediction", "model=lam_noisy", "suite.windows=2",
                                      "suite.conditions=[controller]", "run_id=vp_fid"))
     merged = outcome.summary["merged_metrics"]
-    assert merged["fid_controller"]["n_fake"] == 16  # 2 windows x 8 predicted frames, merged
-    assert merged["fvd_controller"]["n_real"] == 2 and merged["fvd_controller"]["frames_fake"] == 20
+    assert merged["fid_controller"]["n_fake"] == 20  # 2 windows x 10 predicted frames (variant vp2), merged
+    # 2 clips of 1 ground-truth + 10 predicted frames, as every record's contract says
+    assert merged["fvd_controller"]["n_real"] == 2 and merged["fvd_controller"]["frames_fake"] == 22
+    assert outcome.results.records[0].contract["fvd_clip"] == {"frames": 11, "ground_truth_frames": 1,
+                                                              "predicted_frames": 10, "unseen_by_model": 0}
     states = merged_states(outcome.run_dir, records(outcome))["video_prediction"]
     for name in ("fid_controller", "fvd_controller"):
         real = states[name].real

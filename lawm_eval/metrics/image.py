@@ -1,7 +1,15 @@
-"""Per-frame image metrics: PSNR, SSIM (Gaussian 11, σ 1.5) and LPIPS (AlexNet or VGG).
+"""Per-frame image metrics: MSE, PSNR, SSIM (Gaussian 11, σ 1.5) and LPIPS (AlexNet or VGG).
 
 Inputs are float images in [0, 1], shaped (N,C,H,W) or (N,T,C,H,W) (frames are flattened); each
 metric is averaged over frames. The Metric classes keep a fixed-size mergeable state.
+
+SSIM conventions (``SSIM_CONVENTIONS``), which differ only at the borders (a few % on 64×64 frames):
+
+- ``valid``: the SSIM map over the valid region only (no padding), as Wang et al.'s ``ssim.m``,
+  scikit-image (``structural_similarity(gaussian_weights=True, use_sample_covariance=False)``),
+  TensorFlow's ``tf.image.ssim`` and piq's ``ssim`` (VP²'s metric) compute it;
+- ``torchmetrics``: torchmetrics' ``structural_similarity_index_measure`` default — the frames
+  reflect-padded by half a window, the full-size map averaged, variances clamped at 0.
 """
 
 from __future__ import annotations
@@ -12,11 +20,12 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from lawm_eval.errors import ModelError
+from lawm_eval.errors import ConfigError, ModelError
 from lawm_eval.metrics.base import Metric
 from lawm_eval.metrics.stats import Mean
 
 Tensor = torch.Tensor
+SSIM_CONVENTIONS = ("valid", "torchmetrics")
 
 
 def as_frames(pred: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
@@ -40,6 +49,13 @@ def finite(values: Tensor, what: str) -> Tensor:
     return values
 
 
+def mse(pred: Tensor, target: Tensor) -> Tensor:
+    """Per-frame mean squared error over channels and pixels. → (M,)."""
+    pred, target = as_frames(pred, target)
+    diff = pred - target
+    return finite((diff * diff).flatten(1).double().mean(1), "MSE")
+
+
 def psnr(pred: Tensor, target: Tensor, data_range: float = 1.0) -> Tensor:
     """Per-frame PSNR in dB: 10·log10(range² / MSE); identical frames give +inf. → (M,)."""
     pred, target = as_frames(pred, target)
@@ -55,12 +71,19 @@ def gaussian_window(size: int = 11, sigma: float = 1.5) -> Tensor:
 
 
 def ssim(pred: Tensor, target: Tensor, data_range: float = 1.0, window: int = 11, sigma: float = 1.5,
-         k1: float = 0.01, k2: float = 0.03) -> Tensor:
-    """Per-frame SSIM (Wang et al. 2004) with a Gaussian window, averaged over the valid region
-    (no padding) and the channels. → (M,)."""
+         k1: float = 0.01, k2: float = 0.03, convention: str = "valid") -> Tensor:
+    """Per-frame SSIM (Wang et al. 2004) with a Gaussian window, averaged over the map and the
+    channels: the valid region (``convention="valid"``) or the reflect-padded full frame
+    (``"torchmetrics"``), see the module docstring. → (M,)."""
+    if convention not in SSIM_CONVENTIONS:
+        raise ConfigError(f"SSIM convention must be one of {', '.join(SSIM_CONVENTIONS)}, got '{convention}'")
     pred, target = as_frames(pred, target)
     if min(pred.shape[-2:]) < window:
         raise ModelError(f"SSIM needs frames of at least {window}×{window}, got {tuple(pred.shape[-2:])}")
+    if convention == "torchmetrics":
+        pad = (window - 1) // 2
+        pred = F.pad(pred, (pad, pad, pad, pad), mode="reflect")
+        target = F.pad(target, (pad, pad, pad, pad), mode="reflect")
     channels = pred.shape[1]
     g = gaussian_window(window, sigma).to(pred.dtype)
     kernel_h = g.view(1, 1, window, 1).repeat(channels, 1, 1, 1)
@@ -75,6 +98,8 @@ def ssim(pred: Tensor, target: Tensor, data_range: float = 1.0, window: int = 11
     sigma_x = blur(pred * pred) - mu_xx
     sigma_y = blur(target * target) - mu_yy
     sigma_xy = blur(pred * target) - mu_xy
+    if convention == "torchmetrics":
+        sigma_x, sigma_y = sigma_x.clamp(min=0), sigma_y.clamp(min=0)
     ssim_map = ((2 * mu_xy + c1) * (2 * sigma_xy + c2)) / ((mu_xx + mu_yy + c1) * (sigma_x + sigma_y + c2))
     return finite(ssim_map.flatten(1).double().mean(1), "SSIM")
 
@@ -138,11 +163,25 @@ class PSNR(_PerFrameMean):
         return psnr(pred, target)
 
 
+class MSE(_PerFrameMean):
+    name = "mse"
+
+    def values(self, pred: Tensor, target: Tensor) -> Tensor:
+        return mse(pred, target)
+
+
 class SSIM(_PerFrameMean):
     name = "ssim"
 
+    def __init__(self, convention: str = "valid"):
+        self.convention = convention
+        super().__init__()
+
+    def init_kwargs(self) -> dict[str, Any]:
+        return {"convention": self.convention}
+
     def values(self, pred: Tensor, target: Tensor) -> Tensor:
-        return ssim(pred, target)
+        return ssim(pred, target, convention=self.convention)
 
 
 class LPIPS(_PerFrameMean):
