@@ -176,3 +176,15 @@ def test_lerobot_v30_tasks_parquet_as_lerobot_writes_it(tmp_path):
     pd.DataFrame({"task_index": [1, 0]}, index=pd.Index(["close it", "open the drawer"], name="task")).to_parquet(
         tmp_path / "meta" / "tasks.parquet")
     assert [ep.task for ep in open_dataset(tmp_path)] == ["open the drawer", "close it"]
+
+
+def test_rewriting_a_subset_keeps_the_files_findable(tmp_path):
+    """Episodes read from one dataset carry their source index in ``meta``; written as a subset, they
+    are renumbered 0..n-1 and every one of them opens again (v2.1 and v3.0)."""
+    source = [Episode(smooth_frames(3, s), np.full((3, 7), s, np.float32), task="t", fps=4) for s in range(4)]
+    write_lerobot(tmp_path / "all", source, fps=4)
+    picked = [open_dataset(tmp_path / "all").episode(i) for i in (1, 3)]
+    assert [ep.meta["episode_index"] for ep in picked] == [1, 3]
+    for version in ("v2.1", "v3.0"):
+        subset = open_dataset(write_lerobot(tmp_path / version, picked, fps=4, version=version))
+        assert [float(ep.actions[0, 0]) for ep in subset] == [1.0, 3.0]

@@ -152,7 +152,8 @@ def _write_v21(root: Path, episodes: Sequence[Episode], tables: list[dict[str, A
         pq.write_table(pa.table(table), path)
         for key, videos in cameras.items():
             write_mp4(videos[i], root / V21_VIDEO_PATH.format(episode_chunk=chunk, video_key=key, episode_index=i), fps)
-        lines.append({"episode_index": i, "tasks": [ep.task], "length": len(ep), **ep.meta})
+        # the episode's own metadata first: its index in the source dataset must not rename the files
+        lines.append({**ep.meta, "episode_index": i, "tasks": [ep.task], "length": len(ep)})
     (root / "meta" / "episodes.jsonl").write_text("".join(json.dumps(e) + "\n" for e in lines))
     (root / "meta" / "tasks.jsonl").write_text(
         "".join(json.dumps({"task_index": i, "task": t}) + "\n" for t, i in tasks.items()))
