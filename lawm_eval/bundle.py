@@ -251,7 +251,8 @@ def declared_inputs(config: Any, factory: Any, where: str) -> ModelInputs:
         default = ModelInputs()
         merged.update({k: v for k, v in factory.to_dict().items() if v != default.to_dict()[k]})
     elif factory is not None:
-        merged.update(dict(ModelInputs.from_value(factory, where).to_dict()))
+        ModelInputs.from_value(factory, where)  # checks the keys and values it sets
+        merged.update(dict(factory))  # only the entries the factory gave
     return ModelInputs.from_value(merged, where)
 
 

@@ -65,3 +65,9 @@ def test_factory_declaration_overrides_the_config_entry_by_entry():
     assert merged == ModelInputs(observation="image", image_size=(64, 64), action_dim=3)
     assert declared_inputs(None, {"image_size": 96}, "m").image_size == (96, 96)
     assert ModelBundle("m").inputs == ModelInputs()
+
+
+def test_a_factory_dict_adds_to_the_config_declaration():
+    merged = declared_inputs({"observation": "image", "image_size": [64, 64], "resize": "center_crop"},
+                             {"action_dim": 7}, "model 'm'")
+    assert merged == ModelInputs(observation="image", image_size=(64, 64), resize="center_crop", action_dim=7)

@@ -188,3 +188,18 @@ def test_fid_state_merges_like_all_data():
     assert np.allclose(whole.real.mean, features[id(a)].mean(0))
     merged = first.merge(second).compute()
     assert merged["value"] == pytest.approx(whole.compute()["value"], rel=1e-6)
+
+
+def test_i3d_preprocessing_crops_non_square_frames_to_the_centre():
+    """fitvid's fvd.py (VP²): the shorter side to 224, then the centred crop — side bands of a wide
+    frame are cut away, not squeezed in (square frames: a plain resize, as cd-fvd)."""
+    from lawm_eval.metrics.distribution import preprocess_i3d
+
+    videos = torch.full((1, 10, 3, 96, 160), 0.5)
+    videos[..., :30], videos[..., 130:] = 1.0, 0.0  # bright and dark side bands, 30 px each
+    clips = preprocess_i3d(videos)  # (1, 3, 10, 224, 224) in [-1, 1]
+    assert clips.shape == (1, 3, 10, 224, 224)
+    assert torch.allclose(clips, torch.zeros_like(clips), atol=1e-6)  # only the grey centre is left
+    square = torch.rand(1, 10, 3, 96, 96)
+    expected = torch.nn.functional.interpolate(square[0], size=(224, 224), mode="bilinear", align_corners=False)
+    assert torch.allclose(preprocess_i3d(square)[0].transpose(0, 1), expected * 2 - 1, atol=1e-6)

@@ -142,7 +142,7 @@ def test_droid_v2_observes_one_frame_and_records_the_l2_cost(compose):
     planner = CEMPlanner(7, **{**suite.manifest.planners["cem"], "num_samples": 20, "num_elites": 4, "iterations": 2})
     spec = suite.episodes()[0]
     outcome = suite.run_episode(spec, model, planner)
-    assert spy.encoded == [4]  # one clip of H + 1 = 4 frames, encoded once: frame 0 observed, frame 3 the goal
+    assert spy.encoded == [1, 1]  # of the clip's H + 1 = 4 frames: frame 0 observed, frame 3 the goal, encoded apart
     frames = np.asarray(outcome.info["frames"])
     assert frames.tolist() == (spec.params["start"] + np.arange(4)).tolist()
     episode = suite.episode_data(spec.params["episode"])
@@ -258,3 +258,26 @@ def test_recon_v2_records_metres_and_waypoints(compose):
         assert m["ate_waypoints"] == pytest.approx(m["ate"] / 0.25) and m["rpe_waypoints"] == pytest.approx(m["rpe"] / 0.25)
         assert m["ate_waypoints@zero"] == pytest.approx(m["ate@zero"] / 0.25)
         assert record.contract["privileged_state"] is True and record.contract["observation"] == "state"
+
+
+class TimeMixingEncoder:
+    """Every state is the mean of all frames of the call: an encoder that mixes frames in time."""
+
+    def __init__(self):
+        self.calls: list[int] = []
+
+    def encode(self, observations):  # (B,T,3,H,W) -> (B,T,4)
+        self.calls.append(observations.shape[1])
+        mean = observations.float().mean(dim=(1, 2, 3, 4))  # (B,)
+        return mean[:, None, None].expand(-1, observations.shape[1], 4).clone()
+
+
+def test_context_and_goal_are_encoded_apart(compose):
+    """The frames between the context and the goal never reach the encoder; the context never sees the goal."""
+    for suite_name in ("droid_planning", "recon_planning"):
+        suite = build_suite(compose(f"suite={suite_name}", "suite.episodes=1", "suite.references=[]"))
+        encoder = TimeMixingEncoder()
+        spec = suite.episodes()[0]
+        _, _, context, goal = suite.context_and_goal(spec, ModelBundle("m", encoder=encoder))
+        ctx = suite.params["context_frames"]
+        assert encoder.calls == [ctx, 1] and context.shape[:2] == (1, ctx) and goal.shape == (1, 4)

@@ -241,3 +241,22 @@ def test_v1_still_loads_and_runs_with_its_own_constants(compose):
     for rec in records(outcome):
         assert rec.version == "v1" and rec.steps == 8
         assert "mse_copy_last" not in rec.metrics and "psnr_copy_last" in rec.metrics  # v1's metrics only
+
+
+def test_the_context_is_encoded_apart_from_the_true_future():
+    """An encoder that mixes frames in time gives the context states no view of the future."""
+    from lawm_eval.bundle import ModelBundle
+    from lawm_eval.suites.video_prediction import VideoPredictionSuite
+
+    calls = []
+
+    class TimeMixing:
+        def encode(self, observations):  # (B,T,3,H,W) -> (B,T,2): every state is the mean of the call
+            calls.append(observations.shape[1])
+            return observations.float().mean(dim=(1, 2, 3, 4))[:, None, None].expand(-1, observations.shape[1], 2)
+
+    video = torch.zeros(1, 12, 3, 8, 8)
+    video[:, 2:] = 1.0  # a bright future
+    states = VideoPredictionSuite.encode_window(ModelBundle("m", encoder=TimeMixing()), video, 2)
+    assert calls == [2, 10] and states.shape == (1, 12, 2)
+    assert float(states[:, :2].abs().max()) == 0.0  # the context states saw only the dark context

@@ -44,7 +44,8 @@ def inception_features(frames: torch.Tensor, batch_size: int = 50) -> np.ndarray
 
 
 def preprocess_i3d(videos: torch.Tensor) -> torch.Tensor:
-    """(N,T,C,H,W) in [0,1] (or uint8) → (N,C,T,224,224) in [−1,1], bilinear resize per frame."""
+    """(N,T,C,H,W) in [0,1] (or uint8) → (N,C,T,224,224) in [−1,1]: the shorter side bilinearly to
+    224, then the centred 224×224 crop (fitvid ``fvd.py`` as VP² uses it; square frames: a plain resize)."""
     if videos.dim() != 5:
         raise ModelError(f"videos must be (N,T,C,H,W), got {tuple(videos.shape)}")
     n, t = videos.shape[:2]
@@ -53,8 +54,13 @@ def preprocess_i3d(videos: torch.Tensor) -> torch.Tensor:
             f"FVD needs at least {FVD_MIN_FRAMES} frames per video (I3D's temporal receptive field), got {t}"
         )
     frames = _check_unit_range(videos, "videos").flatten(0, 1)  # (N*T, C, H, W)
-    frames = F.interpolate(frames, size=(I3D_SIZE, I3D_SIZE), mode="bilinear", align_corners=False)
-    clips = frames.view(n, t, videos.shape[2], I3D_SIZE, I3D_SIZE).transpose(1, 2)  # (N, C, T, 224, 224)
+    height, width = frames.shape[-2:]
+    scale = I3D_SIZE / min(height, width)
+    size = (max(I3D_SIZE, round(height * scale)), max(I3D_SIZE, round(width * scale)))
+    frames = F.interpolate(frames, size=size, mode="bilinear", align_corners=False)
+    top, left = (size[0] - I3D_SIZE) // 2, (size[1] - I3D_SIZE) // 2
+    frames = frames[..., top : top + I3D_SIZE, left : left + I3D_SIZE]  # (N*T, C, 224, 224)
+    clips = frames.reshape(n, t, videos.shape[2], I3D_SIZE, I3D_SIZE).transpose(1, 2)  # (N, C, T, 224, 224)
     return clips * 2 - 1
 
 

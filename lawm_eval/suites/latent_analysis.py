@@ -126,7 +126,7 @@ class LatentAnalysisSuite(Suite):
         reference = self.manifest.sources.get("data", "not named in the manifest")
         for name in self.datasets():
             if name not in RECIPES:
-                texts.append(f"data: {open_analysis_dataset(name, self.params['camera']).describe()} "
+                texts.append(f"data: {open_analysis_dataset(name, self.params.get('camera')).describe()} "
                              f"(the protocol's data: {reference})")
         return texts
 

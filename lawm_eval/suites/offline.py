@@ -60,8 +60,10 @@ class OfflineSuite(Suite):
         super().check_inputs(model)
         if self.pending_generation():  # a generated recipe: one camera, checked once it exists
             return
+        from lawm_eval.data.lerobot import camera_name
+
         wanted, reading = model.inputs.camera, getattr(self.dataset(), "camera", None)
-        if wanted and reading and wanted != reading:
+        if wanted and reading and camera_name(wanted) != camera_name(reading):
             cameras = ", ".join(getattr(self.dataset(), "cameras", ()) or (reading,))
             raise ModelError(f"model '{model.model_id}' reads camera '{wanted}' but the run reads '{reading}' "
                              f"(cameras: {cameras}); set suite.camera={wanted}")

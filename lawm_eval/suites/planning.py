@@ -106,17 +106,10 @@ class GoalPlanningSuite(OfflineSuite):
             raise ConfigError(f"suite.references lists a reference twice: {references}")
 
     def deviations(self) -> list[str]:
-        """Standing deviations (the generated-data one only on generated recipes), changed parameters,
-        and for a user's dataset what it is, computed from it. The references are scored beside the
-        model and leave its numbers unchanged: not a deviation."""
-        from lawm_eval.data.recipes import RECIPES
-
-        texts = [d for d in super().deviations() if not d.startswith("references=")]
-        if self.params["dataset"] not in RECIPES:
-            texts = [d for d in texts if not d.startswith(("dataset=", "camera="))]
-            reference = self.manifest.sources.get("data", "not named in the manifest")
-            texts.append(f"data: {self.dataset().describe()} (the protocol's data: {reference})")
-        return texts
+        """The offline suites' deviations (``OfflineSuite.deviations``, the data computed from the
+        dataset). The references are scored beside the model and leave its numbers unchanged: not a
+        deviation."""
+        return [d for d in super().deviations() if not d.startswith("references=")]
 
     @property
     def references(self) -> list[str]:
@@ -157,7 +150,7 @@ class GoalPlanningSuite(OfflineSuite):
             goal=f"the recorded clip's last {what}, encoded ({self.goal_offset} steps after the last observed one)",
             ground_truth_actions=False,
             privileged_state=not image,
-            future_frames="the goal only" if image else "none (the goal state only)",
+            future_frames="the goal only, encoded apart from the context" if image else "none (the goal state only)",
             references=("zero, random and privileged plans are scored beside the model as rows of their own; "
                         "the privileged plan reads the recorded states, the model does not"
                         if self.references else "none"),
@@ -213,8 +206,11 @@ class GoalPlanningSuite(OfflineSuite):
         """The episode, its clip's recording indices, the encoded context (1,ctx,*S) and goal (1,*S)."""
         episode = self.episode_data(spec.params["episode"])
         indices, ctx = self.clip_indices(spec), self.params["context_frames"]
-        states = self.encode(model, self.observations(model, episode, indices))
-        return episode, indices, states[:, :ctx], states[:, -1]
+        observations = self.observations(model, episode, indices)  # (1, ctx + H, ...)
+        # context and goal encoded apart: an encoder that mixes frames in time never sees the frames between
+        context = self.encode(model, observations[:, :ctx])  # (1, ctx, *S)
+        goal = self.encode(model, observations[:, -1:])[:, 0]  # (1, *S)
+        return episode, indices, context, goal
 
     @torch.no_grad()
     def probe_model(self, model: ModelBundle, spec: EpisodeSpec) -> None:
@@ -260,9 +256,10 @@ class DroidPlanningSuite(GoalPlanningSuite):
     def check_dataset(self) -> None:
         super().check_dataset()
         states, step = self.episode_data(0).states, self.frame_step()
-        if self.action_source == "from_state" and (states is None or np.asarray(states).shape[-1] < STATE_DIM):
+        # exactly 7: an 8-D joints + gripper state must not be read as [xyz, euler, gripper]
+        if self.action_source == "from_state" and (states is None or np.asarray(states).shape[-1] != STATE_DIM):
             have = "no states" if states is None else f"{np.asarray(states).shape[-1]}-D states"
-            raise ConfigError(f"suite.actions=from_state needs 7-D [xyz, euler xyz, gripper] states; dataset "
+            raise ConfigError(f"suite.actions=from_state needs exactly 7-D [xyz, euler xyz, gripper] states; dataset "
                               f"'{self.params['dataset']}' has {have} (use suite.actions=recorded)")
         if self.action_source == "recorded" and step > 1:
             raise ConfigError(f"suite.actions=recorded needs the dataset at suite.fps={self.params['fps']}, but it is "

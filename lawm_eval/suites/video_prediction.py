@@ -229,14 +229,23 @@ class VideoPredictionSuite(OfflineSuite):
         first = spec.params["start"] + (self.lead - 1) * s["action_chunk"]
         return self.action_chunks(episode.actions, first, s["horizon"], s["action_chunk"])
 
+    @staticmethod
+    def encode_window(model: ModelBundle, video: torch.Tensor, ctx: int) -> torch.Tensor:
+        """(1, ctx+H, 3, h, w) → (1, ctx+H, *S): the context and the true future encoded apart, so an
+        encoder that mixes frames in time never gives the context states a view of the future."""
+        context = model.encoder.encode(video[:, :ctx])  # (1, ctx, *S)
+        check_states(context, (1, ctx), tuple(context.shape[2:]), "encoder.encode")
+        future = model.encoder.encode(video[:, ctx:])  # (1, H, *S)
+        check_states(future, (1, video.shape[1] - ctx), tuple(context.shape[2:]), "encoder.encode")
+        return torch.cat([context, future], dim=1)
+
     @torch.no_grad()
     def probe_model(self, model: ModelBundle, spec: EpisodeSpec) -> None:
         """Encode the window, roll out under the controller (or IDM) condition and decode it."""
         ctx, horizon = self.setup["context_frames"], self.setup["horizon"]
         episode, frames = self.window(model, spec)
         video = frames[:, self.lead - ctx :]  # (1, ctx+H, 3, h, w)
-        states = model.encoder.encode(video)  # (1,T,*S)
-        check_states(states, (1, ctx + horizon), tuple(states.shape[2:]), "encoder.encode")
+        states = self.encode_window(model, video, ctx)  # (1,T,*S)
         if "controller" in self.params["conditions"]:
             predicted = rollout_actions(model.world_model, model.controller, states[:, :ctx],
                                         self.controller_actions(episode, spec))
@@ -254,8 +263,7 @@ class VideoPredictionSuite(OfflineSuite):
         episode, window = self.window(model, spec)  # (1, lead+H, 3, h, w) uint8 at the model's size
         video = window[:, lead - ctx :]  # (1, ctx+H, 3, h, w): what the model sees
         target = window[:, lead:].float() / 255  # (1, H, 3, h, w)
-        states = model.encoder.encode(video)  # (1, ctx+H, *S)
-        check_states(states, (1, ctx + horizon), tuple(states.shape[2:]), "encoder.encode")
+        states = self.encode_window(model, video, ctx)  # (1, ctx+H, *S)
         context = states[:, :ctx]
 
         real_clip = window[:, lead - self.setup["fvd_context_frames"] :].float() / 255  # (1, k+H, 3, h, w)
