@@ -207,7 +207,12 @@ class GoalPlanningSuite(OfflineSuite):
         episode = self.episode_data(spec.params["episode"])
         indices, ctx = self.clip_indices(spec), self.params["context_frames"]
         observations = self.observations(model, episode, indices)  # (1, ctx + H, ...)
-        # context and goal encoded apart: an encoder that mixes frames in time never sees the frames between
+        if self.params["observation"] == "state":
+            # privileged recorded states, read by the oracles, whose encoder unwraps angles along the clip
+            states = self.encode(model, observations)
+            return episode, indices, states[:, :ctx], states[:, -1]
+        # images: context and goal encoded apart, so that an encoder that mixes frames in time never
+        # sees the frames between them, nor the context the goal
         context = self.encode(model, observations[:, :ctx])  # (1, ctx, *S)
         goal = self.encode(model, observations[:, -1:])[:, 0]  # (1, *S)
         return episode, indices, context, goal
