@@ -122,7 +122,8 @@ def as_bundle(obj: Any, model_id: str) -> ModelBundle:
 
 # -- model factories: a model config → a ModelBundle ------------------------------------------------
 # Keys of a model config (configs/model/<name>.yaml) that describe the model; never factory arguments.
-MODEL_METADATA = ("name", "factory", "description", "parts", "extra", "bundled", "inputs")
+# keys of a model config that are not factory arguments; num_gpus: the GPUs of executor=ray's model server
+MODEL_METADATA = ("name", "factory", "description", "parts", "extra", "bundled", "inputs", "num_gpus")
 
 
 def package_in_cwd(package: str) -> Path | None:

@@ -37,3 +37,36 @@ class ChunkyPolicy:
 def chunky(suite=None, log: str | None = None) -> ModelBundle:
     return ModelBundle("chunky", policy=ChunkyPolicy(log), inputs=ModelInputs(
         observation="image", image_size=(224, 224), resize="resize_with_pad", gripper="env"))
+
+
+class BatchableChunkyPolicy(ChunkyPolicy):
+    """ChunkyPolicy with ``act_batch`` (each row exactly its session's ``act``), for the shared model
+    server. With ``die_marker``: the first process to reach its ``die_after``-th call (single or
+    batched) writes the marker and exits (a model server that dies mid-episode)."""
+
+    calls = 0  # in this process, over every session
+
+    def __init__(self, die_marker: str | None = None, die_after: int = 30):
+        super().__init__()
+        self.die_marker, self.die_after = Path(die_marker) if die_marker else None, die_after
+
+    def maybe_die(self) -> None:
+        BatchableChunkyPolicy.calls += 1
+        if self.die_marker is not None and self.calls >= self.die_after and not self.die_marker.exists():
+            import os
+
+            self.die_marker.write_text(str(os.getpid()))
+            os._exit(1)
+
+    def act(self, obs: dict) -> np.ndarray:
+        self.maybe_die()
+        return super().act(obs)
+
+    def act_batch(self, sessions: list, observations: list[dict]) -> list[np.ndarray]:
+        self.maybe_die()
+        return [ChunkyPolicy.act(session, obs) for session, obs in zip(sessions, observations)]
+
+
+def batchable(suite=None, die_marker: str | None = None, die_after: int = 30) -> ModelBundle:
+    return ModelBundle("batchable", policy=BatchableChunkyPolicy(die_marker, die_after), inputs=ModelInputs(
+        observation="image", image_size=(224, 224), resize="resize_with_pad", gripper="env"))

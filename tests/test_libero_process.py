@@ -71,3 +71,43 @@ def test_the_hidden_modules_really_are_hidden(tmp_path):
     done = subprocess.run([sys.executable, "-c", "import robosuite"], env={"PYTHONPATH": str(hide)},
                           capture_output=True, text=True)
     assert done.returncode != 0 and "hidden for the test" in done.stderr
+
+
+SHARED = ("suite=libero_spatial", "suite.tasks=[0]", "suite.trials_per_task=4", "suite.max_steps=24",
+          "suite.simulator=process", "model=custom", "model.factory=served_policies:batchable")
+
+
+def comparable_records(outcome) -> dict:
+    """Each record's comparable fields, without the note of a retried attempt (``transient_errors``)."""
+    out = {}
+    for record in outcome.results.records:
+        fields = record.comparable()
+        fields["info"] = {k: v for k, v in fields["info"].items() if k != "transient_errors"}
+        out[record.key] = fields
+    return out
+
+
+def test_two_environments_sharing_one_policy_give_the_serial_records(compose):
+    from lawm_eval.runner.run import run_evaluation
+
+    serial = run_evaluation(compose(*SHARED, "run_id=serial"))
+    shared = run_evaluation(compose(*SHARED, "executor.envs_per_worker=2", "run_id=shared"))
+    assert len(serial.results.records) == 4 and comparable_records(shared) == comparable_records(serial)
+    assert len({r.worker for r in shared.results.records}) == 2  # both environments ran episodes
+    stats = shared.report.batching
+    assert stats["requests"] == 4 * 3 and stats["calls"] <= 9  # 24 actions in chunks of 8: at least 3 calls paired
+
+
+@pytest.mark.extra("ray")
+def test_ray_workers_share_one_model_server_that_survives_dying(compose, tmp_path, monkeypatch):
+    from lawm_eval.runner.run import run_evaluation
+
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).resolve().parent))  # Ray workers import served_policies
+    marker = tmp_path / "server-died"
+    serial = run_evaluation(compose(*SHARED, "run_id=serial"))
+    served = run_evaluation(compose(*SHARED, "executor=ray", "executor.model_server=true", "+model.num_gpus=0",
+                                    f"+model.die_marker={marker}", "+model.die_after=3", "run_id=ray"))
+    assert marker.exists()  # the server really died mid-run, was restarted, and its episodes ran again
+    records = served.results.records
+    assert comparable_records(served) == comparable_records(serial) and not any(r.error for r in records)
+    assert any("model server died" in " ".join(r.info.get("transient_errors", [])) for r in records)

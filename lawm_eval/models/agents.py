@@ -9,14 +9,19 @@ import torch
 import torch.nn.functional as F
 
 
-def frame_tokens(autoencoder, image: Any) -> torch.Tensor:
-    """(H,W,3) uint8 observation image → (1,16,32) tokens (resized to 64×64 when needed)."""
+def frame_64(image: Any) -> torch.Tensor:
+    """(H,W,3) uint8 observation image → (64,64,3) uint8 (resized when needed)."""
     frame = torch.as_tensor(np.ascontiguousarray(image))
     if frame.shape[0] != 64 or frame.shape[1] != 64:
         resized = F.interpolate(frame.permute(2, 0, 1)[None].float(), size=(64, 64), mode="bilinear",
                                 antialias=True)
         frame = resized[0].permute(1, 2, 0).round().clamp(0, 255).to(torch.uint8)
-    return autoencoder.encode(frame[None, None])[:, 0]
+    return frame
+
+
+def frame_tokens(autoencoder, image: Any) -> torch.Tensor:
+    """(H,W,3) uint8 observation image → (1,16,32) tokens."""
+    return autoencoder.encode(frame_64(image)[None, None])[:, 0]
 
 
 class ImagePolicy:
@@ -37,6 +42,16 @@ class ImagePolicy:
     def act(self, obs: dict) -> np.ndarray:  # -> (Hc, A)
         tokens = frame_tokens(self.autoencoder, obs["image"])
         return self.network.act_tokens(tokens, self.task_index(obs), self.generator)[0].numpy()
+
+    @torch.no_grad()
+    def act_batch(self, sessions: list[ImagePolicy], observations: list[dict]) -> list[np.ndarray]:
+        """Each session's ``act`` on its observation, in one encoder and one network call (each row's
+        noise from that session's generator). Used by the shared model server (runner/batching.py)."""
+        frames = torch.stack([frame_64(obs["image"]) for obs in observations])  # (B,64,64,3)
+        tokens = self.autoencoder.encode(frames[:, None])[:, 0]  # (B,16,32)
+        tasks = torch.cat([self.task_index(obs) for obs in observations])  # (B,)
+        chunks = self.network.act_tokens(tokens, tasks, [session.generator for session in sessions])  # (B,Hc,A)
+        return list(chunks.numpy())
 
     @torch.no_grad()
     def sample(self, obs: dict, n: int, generator: torch.Generator) -> np.ndarray:  # -> (n, Hc, A)

@@ -71,8 +71,8 @@ class LaWAMPolicy(nn.Module):
         self.action_head = MLP(1024 + dim, 2 * dim, action_dim, layers=3)
         self.action_normalizer = ActionNormalizer(action_dim)
 
-    def act_tokens(self, x_t: Tensor, task: Tensor, generator: torch.Generator | None = None) -> Tensor:
-        """(B,16,32), (B,) -> (B,1,A) real action chunks (one step)."""
+    def act_tokens(self, x_t: Tensor, task: Tensor, generator: object = None) -> Tensor:
+        """(B,16,32), (B,) -> (B,1,A) real action chunks (one step; deterministic: ``generator`` is unused)."""
         _, action = self(x_t, task)
         return (action * self.action_normalizer.std + self.action_normalizer.mean)[:, None]
 

@@ -7,6 +7,8 @@ a₁ the normalised expert chunk; sampling integrates 10 Euler steps from noise.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import nn
 
@@ -40,11 +42,18 @@ class FlowMatchingPolicy(nn.Module):
         return (self.velocity_at((1 - tau) * a0 + tau * a1, tau, self.condition(x_t, task)) - target).pow(2).mean()
 
     @torch.no_grad()
-    def act_tokens(self, x_t: Tensor, task: Tensor, generator: torch.Generator | None = None) -> Tensor:
-        """(B,16,32), (B,) → (B,Hc,A) sampled chunks (one per row, each with its own noise)."""
+    def act_tokens(self, x_t: Tensor, task: Tensor,
+                   generator: torch.Generator | Sequence[torch.Generator] | None = None) -> Tensor:
+        """(B,16,32), (B,) → (B,Hc,A) sampled chunks (one per row, each with its own noise). A list of
+        B generators draws each row's noise from its own (as B calls with one row each would)."""
         cond = self.condition(x_t, task)
         shape = (len(x_t), self.chunk * self.action_dim)
-        a = torch.randn(shape, generator=generator) if generator is not None else torch.zeros(shape)
+        if generator is None:
+            a = torch.zeros(shape)
+        elif isinstance(generator, torch.Generator):
+            a = torch.randn(shape, generator=generator)
+        else:
+            a = torch.cat([torch.randn((1, shape[1]), generator=g) for g in generator])
         dt = 1.0 / self.steps
         for i in range(self.steps):
             tau = torch.full((len(a), 1), i * dt)

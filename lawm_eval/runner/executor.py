@@ -5,13 +5,16 @@ process, so the driver stays the only writer of episodes.jsonl.
 
 from __future__ import annotations
 
+import queue
 import signal
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from lawm_eval.errors import ConfigError
 from lawm_eval.runner.worker import EpisodeResult, EpisodeWorker, RunJob
 from lawm_eval.types import EpisodeSpec
 from lawm_eval.util.progress import progress_bar
@@ -27,6 +30,7 @@ class ExecutionReport:
     interrupted: bool = False
     setup_s: float = 0.0  # time to build the workers (suite, model, planner) before the first episode
     notes: list[str] = field(default_factory=list)
+    batching: dict[str, Any] = field(default_factory=dict)  # a shared model server's BatchStats, when one ran
 
     def deliver(self, result: EpisodeResult, sink: Sink, bar: Any) -> None:
         """Hand a finished episode to the driver's sink, count it and move the progress bar."""
@@ -103,14 +107,24 @@ def set_threads(threads: int) -> None:
 
 
 class SerialExecutor:
-    """Episodes one after another in this process."""
+    """Episodes one after another in this process; with ``envs_per_worker`` K > 1, K episodes side by
+    side (each simulator in its own child process, stepped from its own thread) whose policy calls
+    one PolicyBatcher answers in batches: one model copy, like gymnasium's AsyncVectorEnv."""
 
-    def __init__(self, name: str = "serial", threads: int = 1, progress: str = "auto"):
+    def __init__(self, name: str = "serial", threads: int = 1, progress: str = "auto", envs_per_worker: int = 1,
+                 max_batch: int = 0, max_wait_ms: float = 50.0):
+        if envs_per_worker < 1 or max_batch < 0 or max_wait_ms < 0:
+            raise ConfigError("executor.envs_per_worker must be ≥ 1, max_batch ≥ 0 (0: envs_per_worker) and "
+                              "max_wait_ms ≥ 0")
         self.threads, self.progress = threads, progress
+        self.envs, self.max_batch, self.max_wait_s = envs_per_worker, max_batch or envs_per_worker, max_wait_ms / 1000
 
     def run(self, job: RunJob, specs: Sequence[EpisodeSpec], sink: Sink) -> ExecutionReport:
         with InterruptGuard(defer=False) as guard:
-            report = self._run(job, specs, sink, guard)
+            if self.envs > 1 and len(specs) > 1:
+                report = self._run_side_by_side(job, specs, sink, guard)
+            else:
+                report = self._run(job, specs, sink, guard)
             guard.check()  # a SIGINT whose KeyboardInterrupt was swallowed (e.g. in a __del__)
         return report
 
@@ -130,4 +144,78 @@ class SerialExecutor:
         finally:
             bar.close()
             worker.close()
+        return report
+
+    def _run_side_by_side(self, job: RunJob, specs: Sequence[EpisodeSpec], sink: Sink,
+                          guard: InterruptGuard) -> ExecutionReport:
+        """K environments, one thread each, one shared policy; results reach ``sink`` in this thread."""
+        from lawm_eval.runner.batching import PolicyBatcher
+        from lawm_eval.runner.build import build_suite
+
+        set_threads(self.threads)
+        report = ExecutionReport()
+        start = time.perf_counter()
+        driver = EpisodeWorker(job)
+        driver.setup()
+        parts = driver.parts
+        if not parts.suite.simulator_in_child_process():
+            hint = " (set suite.simulator=process)" if "simulator" in parts.suite.params else ""
+            raise ConfigError(f"executor.envs_per_worker={self.envs} needs a suite whose simulator runs in child "
+                              f"processes; suite '{parts.suite.name}' runs in this one{hint}")
+        if parts.model.policy is None:
+            raise ConfigError(f"executor.envs_per_worker={self.envs} shares a policy; model "
+                              f"'{parts.model.model_id}' has none")
+        batcher = PolicyBatcher(parts.model.policy, self.max_batch, self.max_wait_s)
+        count = min(self.envs, len(specs))
+        workers: list[EpisodeWorker] = []
+        todo: deque[EpisodeSpec] = deque(specs)
+        done: queue.Queue = queue.Queue()
+        stop = threading.Event()
+        lock = threading.Lock()
+
+        def loop(worker: EpisodeWorker) -> None:
+            while not stop.is_set():
+                with lock:
+                    if not todo:
+                        break
+                    spec = todo.popleft()
+                try:
+                    done.put(worker.run(spec))
+                except BaseException as exc:  # noqa: BLE001 - handed to the driver thread, which raises it
+                    done.put(exc)
+                    return
+
+        bar = progress_bar(len(specs), self.progress)
+        threads: list[threading.Thread] = []
+        try:
+            for index in range(count):
+                suite = parts.suite if index == 0 else build_suite(job.config)
+                workers.append(EpisodeWorker(job, name=f"{driver.name}:env{index}", parts=parts.sharing(suite, batcher)))
+            report.setup_s = time.perf_counter() - start
+            threads = [threading.Thread(target=loop, args=(w,), name=f"lawm-env{i}", daemon=True)
+                       for i, w in enumerate(workers)]
+            for thread in threads:
+                thread.start()
+            for _ in range(len(specs)):
+                while True:
+                    guard.check()
+                    try:
+                        item = done.get(timeout=0.1)
+                        break
+                    except queue.Empty:
+                        continue
+                if isinstance(item, BaseException):
+                    raise item
+                report.deliver(item, sink, bar)
+        finally:
+            stop.set()
+            bar.close()
+            batcher.shutdown()
+            for worker in workers[1:]:
+                worker.close()  # their simulators' child processes end; the driver closes the first suite
+            for thread in threads:
+                thread.join(timeout=5)
+        report.notes.append(f"{count} environments shared one policy: {batcher.stats.calls} calls, mean batch "
+                            f"{batcher.stats.mean_batch:.2f}")
+        report.batching = batcher.stats.to_dict()
         return report

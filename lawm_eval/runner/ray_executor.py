@@ -135,16 +135,97 @@ def check_authentication(address: str) -> None:
                         f"authentication): {fix}")
 
 
+class ModelServerActor:
+    """The run's one model copy (``executor.model_server=true``): a threaded Ray actor whose
+    PolicyBatcher answers the episode actors' policy calls in batches. Placed with ``model.num_gpus``
+    GPUs and no CPU reservation (it waits on requests most of the time); restarted by Ray if it dies."""
+
+    def __init__(self, job: RunJob, threads: int, max_batch: int, max_wait_s: float):
+        from lawm_eval.runner.batching import PolicyBatcher
+        from lawm_eval.runner.build import build_model, build_suite
+        from lawm_eval.runner.worker import model_description
+
+        set_threads(threads)
+        suite = build_suite(job.config)
+        try:
+            model = build_model(job.config, suite)
+        finally:
+            suite.close()
+        if model.policy is None:
+            raise ConfigError(f"executor.model_server serves a policy; model '{model.model_id}' has none")
+        self.description = model_description(model)
+        self.batcher = PolicyBatcher(model.policy, max_batch, max_wait_s)
+
+    def describe(self) -> dict[str, Any]:
+        return self.description
+
+    def reset(self, session: int, seed: int) -> None:
+        self.batcher.reset(session, seed)
+
+    def act(self, session: int, obs: dict[str, Any]) -> Any:
+        return self.batcher.act(session, obs)
+
+    def finish(self, session: int) -> None:
+        self.batcher.finish(session)
+
+    def stats(self) -> dict[str, Any]:
+        return self.batcher.stats.to_dict()
+
+    def pid(self) -> int:
+        return os.getpid()
+
+
+class RayModelServer:
+    """A PolicyServer over the ModelServerActor's handle, in an episode actor. Sessions are numbered
+    here (random 62-bit ids), so that a restarted server serves them at their next reset; a server
+    that died mid-episode is a TransientError (the episode runs again)."""
+
+    def __init__(self, actor: Any):
+        self.actor = actor
+
+    def _call(self, method: str, *args: Any) -> Any:
+        import ray
+        from ray.exceptions import ActorUnavailableError, RayActorError, RayTaskError
+
+        from lawm_eval.errors import TransientError
+
+        try:
+            return ray.get(getattr(self.actor, method).remote(*args))
+        except (RayActorError, ActorUnavailableError) as exc:
+            raise TransientError(f"the model server died ({type(exc).__name__}); Ray restarts it") from None
+        except RayTaskError as exc:
+            cause = getattr(exc, "cause", None)
+            raise (cause if isinstance(cause, Exception) else exc) from None
+
+    def describe(self) -> dict[str, Any]:
+        return self._call("describe")
+
+    def open(self) -> int:
+        import secrets
+
+        return secrets.randbits(62)
+
+    def reset(self, session: int, seed: int) -> None:
+        self._call("reset", session, seed)
+
+    def act(self, session: int, obs: dict[str, Any]) -> Any:
+        return self._call("act", session, obs)
+
+    def finish(self, session: int) -> None:
+        self._call("finish", session)
+
+
 class EpisodeActor:
     """Runs inside a Ray worker process (wrapped with ray.remote at run time)."""
 
-    def __init__(self, job: RunJob, threads: int):
+    def __init__(self, job: RunJob, threads: int, model_server: Any = None):
         import ray
 
         set_threads(threads)
         context = ray.get_runtime_context()
         self.node_id = context.get_node_id()
-        self.worker = EpisodeWorker(job, name=f"ray:{self.node_id[:8]}:{os.getpid()}")
+        server = RayModelServer(model_server) if model_server is not None else None
+        self.worker = EpisodeWorker(job, name=f"ray:{self.node_id[:8]}:{os.getpid()}", server=server)
 
     def setup(self) -> str:
         self.worker.setup()
@@ -183,6 +264,9 @@ class RayExecutor:
         progress: str = "auto",
         temp_dir: str | None = None,
         include_dashboard: bool = False,
+        model_server: bool = False,
+        max_batch: int = 0,
+        max_wait_ms: float = 50.0,
     ):
         if num_workers < 1:
             raise ConfigError("executor.num_workers must be ≥ 1")
@@ -192,6 +276,10 @@ class RayExecutor:
         self.cpus, self.gpus, self.memory_mb = num_cpus_per_worker, num_gpus_per_worker, memory_per_worker_mb
         self.max_retries, self.threads, self.progress = max_retries, threads, progress
         self.temp_dir, self.include_dashboard = temp_dir, include_dashboard
+        if max_batch < 0 or max_wait_ms < 0:
+            raise ConfigError("executor.max_batch must be ≥ 0 (0: num_workers) and max_wait_ms ≥ 0")
+        self.model_server, self.max_batch, self.max_wait_s = bool(model_server), max_batch or num_workers, max_wait_ms / 1000
+        self.server: Any = None  # the ModelServerActor's handle while a run with model_server=true runs
         self.started_cluster = False
 
     # -- cluster -------------------------------------------------------------------------------
@@ -245,12 +333,29 @@ class RayExecutor:
     def new_actor(self, job: RunJob, index: int) -> _Slot:
         import ray
 
-        options: dict[str, Any] = {"num_cpus": self.cpus, "num_gpus": self.gpus, "max_restarts": 0,
-                                   "max_concurrency": 1}
+        options: dict[str, Any] = {"num_cpus": self.cpus, "num_gpus": 0.0 if self.model_server else self.gpus,
+                                   "max_restarts": 0, "max_concurrency": 1}
         if self.memory_mb:
             options["memory"] = int(self.memory_mb) * 1024 * 1024
         actor_cls = ray.remote(EpisodeActor)
-        return _Slot(actor_cls.options(**options).remote(job, self.threads), index)
+        return _Slot(actor_cls.options(**options).remote(job, self.threads, self.server), index)
+
+    def start_model_server(self, job: RunJob, workers: int) -> None:
+        """The one model copy the episode actors share, on ``model.num_gpus`` GPUs, restarted if it dies."""
+        import ray
+
+        gpus = float(job.config.model.options.get("num_gpus", 0) or 0)
+        options = {"num_cpus": 0, "num_gpus": gpus, "max_restarts": -1, "max_task_retries": 0,
+                   "max_concurrency": 4 * workers + 4}
+        self.server = ray.remote(ModelServerActor).options(**options).remote(
+            job, self.threads, min(self.max_batch, workers), self.max_wait_s)
+        try:
+            ray.get(self.server.describe.remote())
+        except Exception as exc:  # noqa: BLE001 - the model's own one-line error, if it gave one
+            cause = getattr(exc, "cause", None) or exc
+            if isinstance(cause, LawmEvalError):
+                raise cause from None
+            raise LawmEvalError(f"the model server could not start: {first_line(cause)}") from None
 
     def workers_that_fit(self) -> int:
         """``num_workers``, or fewer when the cluster has fewer CPUs (or GPUs) than they ask for: actors
@@ -287,7 +392,10 @@ class RayExecutor:
             self.connect(job)
             guard.check()
             start = time.perf_counter()
-            slots = [self.new_actor(job, i) for i in range(min(self.workers_that_fit(), len(specs)))]
+            count = min(self.workers_that_fit(), len(specs))
+            if self.model_server:
+                self.start_model_server(job, count)
+            slots = [self.new_actor(job, i) for i in range(count)]
             bar = progress_bar(len(specs), self.progress)
             pending: deque[EpisodeSpec] = deque(specs)
             attempts: dict[tuple, int] = {}
@@ -320,6 +428,10 @@ class RayExecutor:
                 report.deliver(result, sink, bar)
                 self._dispatch(slot, pending, in_flight)
             guard.check()  # Ctrl-C after the last result: still an interrupted run
+            if self.server is not None:
+                report.batching = ray.get(self.server.stats.remote())
+                report.notes.append(f"{count} workers shared one model server: {report.batching['calls']} calls, "
+                                    f"mean batch {report.batching['mean_batch']:.2f}")
         except KeyboardInterrupt:
             report.interrupted = True
             raise
@@ -329,6 +441,9 @@ class RayExecutor:
                     bar.close()
                 for slot in slots:
                     ray.kill(slot.actor, no_restart=True)
+                if self.server is not None:
+                    ray.kill(self.server, no_restart=True)
+                    self.server = None
                 self.shutdown()
             finally:
                 guard.restore()

@@ -6,6 +6,7 @@ executor puts one in each actor, which builds its own from the run configuration
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 import time
 import traceback
@@ -18,6 +19,7 @@ import numpy as np
 from lawm_eval.bundle import ModelBundle
 from lawm_eval.catalog import registries
 from lawm_eval.errors import ModelError, TransientError, one_line
+from lawm_eval.runner.batching import PolicyServer, SharedPolicy, policy_traits
 from lawm_eval.runner.build import build_model, build_planner, build_suite
 from lawm_eval.suites.base import EpisodeOutcome, Suite
 from lawm_eval.types import EpisodeRecord, EpisodeSpec, RunConfig, RunInfo
@@ -38,16 +40,29 @@ class RunParts:
     contract: dict[str, Any] = field(default_factory=dict)  # what the model is given, the same every episode
 
     @classmethod
-    def build(cls, config: RunConfig, suite: Suite | None = None, checked: bool = False) -> RunParts:
+    def build(cls, config: RunConfig, suite: Suite | None = None, checked: bool = False,
+              server: Any = None) -> RunParts:
         """Build the parts (``checked``: the suite's extras and assets were checked already);
-        errors here are the user's to fix and would fail every episode alike."""
+        errors here are the user's to fix and would fail every episode alike. With ``server`` (a
+        model server's handle, which ``describe``s its model) the model is not built here: its policy
+        is a session of that server."""
         suite = suite or build_suite(config)
         if not checked:
             suite.check_ready()
-        model = build_model(config, suite)
+        if server is None:
+            model = build_model(config, suite)
+        else:
+            model = served_bundle(server.describe(), server)
+            suite.check_model(model)
+            suite.check_inputs(model)
         planner = build_planner(config, suite)
         return cls(suite, model, planner, model_factory(config), suite.simulator_versions(),
                    suite.evaluation_contract(model))
+
+    def sharing(self, suite: Suite, server: PolicyServer) -> RunParts:
+        """These parts for another environment: its own ``suite``, the policy a session of ``server``."""
+        model = dataclasses.replace(self.model, policy=SharedPolicy(server, policy_traits(self.model.policy)))
+        return RunParts(suite, model, self.planner, self.factory, dict(self.simulator_versions), dict(self.contract))
 
     def provenance(self, run_info: RunInfo) -> dict[str, Any]:
         """Where the model came from and which code evaluated it: every record carries this."""
@@ -58,6 +73,19 @@ class RunParts:
             "checkpoint_sha256": model.checkpoint_sha256, "origin": info.pop("provenance", None), **info,
             "git_revision": run_info.git_revision, "libraries": dict(run_info.library_versions),
         }
+
+
+def model_description(model: ModelBundle) -> dict[str, Any]:
+    """What a worker needs to know of a model served elsewhere (plain values: it travels to Ray workers)."""
+    return {"model_id": model.model_id, "checkpoint": model.checkpoint, "checkpoint_sha256": model.checkpoint_sha256,
+            "info": dict(model.info), "inputs": model.inputs, "traits": policy_traits(model.policy)}
+
+
+def served_bundle(description: dict[str, Any], server: PolicyServer) -> ModelBundle:
+    """The ModelBundle of a model served by ``server``: its policy is a session, the rest is its description."""
+    return ModelBundle(description["model_id"], policy=SharedPolicy(server, description["traits"]),
+                       checkpoint=description["checkpoint"], checkpoint_sha256=description["checkpoint_sha256"],
+                       info=dict(description["info"]), inputs=description["inputs"])
 
 
 def model_factory(config: RunConfig) -> str:
@@ -131,16 +159,19 @@ def probe(parts: RunParts, spec: EpisodeSpec) -> None:
 
 
 class EpisodeWorker:
-    def __init__(self, job: RunJob, name: str = ""):
+    def __init__(self, job: RunJob, name: str = "", parts: RunParts | None = None, server: Any = None):
+        """``parts``: this worker's own, built by the executor; ``server``: the handle of a model server
+        whose policy this worker uses instead of building the model."""
         self.job = job
         self.name = name or f"{socket.gethostname()}:serial"
-        self.parts: RunParts | None = job.parts
-        self.owns_parts = job.parts is None  # the driver closes the parts it handed over
+        self.parts: RunParts | None = parts or job.parts
+        self.owns_parts = self.parts is None or parts is not None  # the driver closes the parts it handed over
+        self.server = server
 
     def setup(self) -> None:
         """Build suite, model and planner once (and probe the model), unless the driver handed them over."""
         if self.parts is None:
-            self.parts = RunParts.build(self.job.config)
+            self.parts = RunParts.build(self.job.config, server=self.server)
             if self.job.probe_spec is not None:
                 probe(self.parts, self.job.probe_spec)
 
@@ -168,6 +199,9 @@ class EpisodeWorker:
                 error = one_line(exc)
                 details = {"traceback": traceback.format_exc(limit=8)}
             break
+        finish = getattr(parts.model.policy, "finish", None)
+        if callable(finish):  # a shared model server no longer waits for this episode's requests
+            finish()
         if transient:
             details["transient_errors"] = transient
         record = make_record(spec, self.job.run_info, outcome=outcome, error=error, parts=parts, extra_info=details,

@@ -157,6 +157,11 @@ class Suite:
     def close(self) -> None:
         """Release the simulator (called once per worker at the end)."""
 
+    def simulator_in_child_process(self) -> bool:
+        """True when this suite's simulator runs in a child process of its own, so that several
+        episodes can run side by side in one process (``executor.envs_per_worker``)."""
+        return False
+
     def spec(self, task: str, episode_idx: int, seed: int, **kwargs: Any) -> EpisodeSpec:
         """An EpisodeSpec of this suite."""
         return EpisodeSpec(self.name, self.version, task, episode_idx, seed, **kwargs)

@@ -128,6 +128,9 @@ class LiberoSuite(Suite):
         mode = self.params.get("simulator", "auto")
         return mode == "inprocess" or (mode == "auto" and missing_module("libero") is None)
 
+    def simulator_in_child_process(self) -> bool:
+        return not self.in_process()
+
     def check_ready(self) -> None:
         """In process: the libero extra and the assets; in its own environment: that environment and the
         assets (which the child reads from the same cache)."""

@@ -112,6 +112,9 @@ class RoboTwinSuite(Suite):
                                      "--force' re-creates it)") from None
         return self._live_sim
 
+    def simulator_in_child_process(self) -> bool:
+        return True  # the runtime always runs in the robotwin environment's child process
+
     def close(self) -> None:
         process = getattr(self, "_live_sim", None)
         if process is not None:

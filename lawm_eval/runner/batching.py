@@ -1,0 +1,219 @@
+"""One policy shared by many episodes: ``PolicyBatcher`` gathers the ``act`` requests of K
+environments and answers them with one batched call (dynamic batching), so that a run holds one
+model copy, not one per environment.
+
+- Every episode worker holds a *session*: its own per-episode copy of the policy (``policy.fork()``
+  when the policy has one, else a shallow copy, which shares the network's weights), reset with the
+  episode's seed. A session acts as the unshared policy would.
+- Requests wait until every session that is inside an episode has asked, or ``max_batch`` are
+  waiting, or the first has waited ``max_wait_s``; then one call answers them all:
+  ``policy.act_batch(sessions, observations)`` when the policy has it (each row must be what that
+  session's ``act`` would return), else each session's ``act`` in turn (still one model copy).
+- ``SharedPolicy`` is the Policy protocol over a batcher (or over the Ray model server, which runs a
+  batcher in its actor); the executor tells it when an episode ends (``finish``), so that the
+  others stop waiting for it.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from lawm_eval.errors import ConfigError, ModelError
+
+# the policy attributes suites read (LIBERO: which images to render, how often to ask, whether it gets the simulator)
+POLICY_TRAITS = ("needs_images", "closed_loop", "privileged", "needs_simulator")
+
+
+def policy_traits(policy: Any) -> dict[str, Any]:
+    """The POLICY_TRAITS ``policy`` declares (plain values: they travel to Ray workers)."""
+    return {name: getattr(policy, name) for name in POLICY_TRAITS if hasattr(policy, name)}
+
+
+def fork_policy(policy: Any) -> Any:
+    """A per-episode copy of ``policy`` that shares its weights: ``policy.fork()``, else a shallow copy."""
+    fork = getattr(policy, "fork", None)
+    return fork() if callable(fork) else copy.copy(policy)
+
+
+@dataclass
+class BatchStats:
+    """What the batcher did: model calls, requests answered, and each call's batch size."""
+
+    calls: int = 0
+    requests: int = 0
+    largest: int = 0
+    sizes: dict[int, int] = field(default_factory=dict)  # batch size -> calls of that size
+
+    def add(self, size: int) -> None:
+        self.calls += 1
+        self.requests += size
+        self.largest = max(self.largest, size)
+        self.sizes[size] = self.sizes.get(size, 0) + 1
+
+    @property
+    def mean_batch(self) -> float:
+        return self.requests / self.calls if self.calls else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"calls": self.calls, "requests": self.requests, "mean_batch": round(self.mean_batch, 4),
+                "largest": self.largest, "sizes": {str(k): v for k, v in sorted(self.sizes.items())}}
+
+
+class _Request:
+    __slots__ = ("session", "obs", "answer", "error", "done", "arrived")
+
+    def __init__(self, session: int, obs: dict[str, Any]):
+        self.session, self.obs = session, obs
+        self.answer: np.ndarray | None = None
+        self.error: BaseException | None = None
+        self.done = threading.Event()
+        self.arrived = time.monotonic()
+
+
+class PolicyServer(Protocol):
+    """What a SharedPolicy talks to: a PolicyBatcher here, or the Ray model server's handle."""
+
+    def open(self) -> int: ...
+    def reset(self, session: int, seed: int) -> None: ...
+    def act(self, session: int, obs: dict[str, Any]) -> np.ndarray: ...
+    def finish(self, session: int) -> None: ...
+
+
+class PolicyBatcher:
+    """Answers the ``act`` requests of many sessions with batched calls of one policy (thread-safe)."""
+
+    def __init__(self, policy: Any, max_batch: int = 8, max_wait_s: float = 0.05):
+        if max_batch < 1 or max_wait_s < 0:
+            raise ConfigError("the model server's max_batch must be ≥ 1 and max_wait_ms ≥ 0")
+        self.policy, self.max_batch, self.max_wait_s = policy, int(max_batch), float(max_wait_s)
+        self.batched = callable(getattr(policy, "act_batch", None))
+        self.stats = BatchStats()
+        self._sessions: dict[int, Any] = {}
+        self._active: set[int] = set()  # sessions inside an episode: a batch waits for their requests
+        self._pending: list[_Request] = []
+        self._cond = threading.Condition()
+        self._next = 0
+        self._closed = False
+        self._thread = threading.Thread(target=self._loop, name="lawm-policy-batcher", daemon=True)
+        self._thread.start()
+
+    # -- sessions ------------------------------------------------------------------------------
+    def open(self) -> int:
+        with self._cond:
+            session, self._next = self._next, self._next + 1
+            self._sessions[session] = fork_policy(self.policy)
+        return session
+
+    def reset(self, session: int, seed: int) -> None:
+        """Start an episode of ``session`` (a session this batcher does not know is opened: a
+        restarted server serves the workers of the one before)."""
+        with self._cond:
+            if session not in self._sessions:
+                self._sessions[session] = fork_policy(self.policy)
+                self._next = max(self._next, session + 1)
+            policy = self._sessions[session]
+        policy.reset(int(seed))
+        with self._cond:
+            self._active.add(session)
+
+    def act(self, session: int, obs: dict[str, Any]) -> np.ndarray:
+        """The session's action chunk for ``obs``, answered with the other sessions' requests."""
+        request = _Request(session, obs)
+        with self._cond:
+            if self._closed:
+                raise ModelError("the model server was shut down")
+            if session not in self._sessions:
+                raise ModelError(f"the model server has no session {session} (it restarted mid-episode)")
+            self._active.add(session)
+            self._pending.append(request)
+            self._cond.notify_all()
+        request.done.wait()
+        if request.error is not None:
+            raise request.error
+        return request.answer
+
+    def finish(self, session: int) -> None:
+        """The session's episode ended: batches no longer wait for it."""
+        with self._cond:
+            self._active.discard(session)
+            self._cond.notify_all()
+
+    def shutdown(self) -> None:
+        with self._cond:
+            self._closed = True
+            for request in self._pending:
+                request.error = ModelError("the model server was shut down")
+                request.done.set()
+            self._pending.clear()
+            self._cond.notify_all()
+
+    # -- the batching thread -------------------------------------------------------------------
+    def _take(self) -> list[_Request] | None:
+        """The next batch: wait for a first request, then for the other active sessions' (at most
+        ``max_wait_s`` after the first arrived)."""
+        with self._cond:
+            while not self._pending and not self._closed:
+                self._cond.wait()
+            if self._closed:
+                return None
+            deadline = self._pending[0].arrived + self.max_wait_s
+            while len(self._pending) < min(self.max_batch, max(1, len(self._active))):
+                left = deadline - time.monotonic()
+                if left <= 0 or self._closed:
+                    break
+                self._cond.wait(left)
+            batch = self._pending[: self.max_batch]
+            del self._pending[: len(batch)]
+            return batch
+
+    def _loop(self) -> None:
+        while (batch := self._take()) is not None:
+            self._answer(batch)
+
+    def _answer(self, batch: list[_Request]) -> None:
+        sessions = [self._sessions[request.session] for request in batch]
+        try:
+            if self.batched and len(batch) > 1:
+                answers = list(self.policy.act_batch(sessions, [request.obs for request in batch]))
+                if len(answers) != len(batch):
+                    raise ModelError(f"policy.act_batch answered {len(answers)} of {len(batch)} observations")
+                for request, answer in zip(batch, answers):
+                    request.answer = np.asarray(answer)
+            else:
+                for request, policy in zip(batch, sessions):
+                    try:
+                        request.answer = np.asarray(policy.act(request.obs))
+                    except Exception as exc:  # noqa: BLE001 - this session's episode records it
+                        request.error = exc
+        except Exception as exc:  # noqa: BLE001 - the batched call failed: every episode in it records it
+            for request in batch:
+                request.error = exc
+        self.stats.add(len(batch))
+        for request in batch:
+            request.done.set()
+
+
+class SharedPolicy:
+    """The Policy protocol over a PolicyServer: one session per episode worker; the policy's
+    declared traits (``needs_images``, ``closed_loop``, ...) are copied, so suites see the policy."""
+
+    def __init__(self, server: PolicyServer, traits: dict[str, Any]):
+        self.server = server
+        for name, value in traits.items():
+            setattr(self, name, value)
+        self.session = server.open()
+
+    def reset(self, seed: int) -> None:
+        self.server.reset(self.session, seed)
+
+    def act(self, obs: dict[str, Any]) -> np.ndarray:
+        return self.server.act(self.session, obs)
+
+    def finish(self) -> None:
+        self.server.finish(self.session)

@@ -1,0 +1,138 @@
+"""The shared model server (runner/batching.py): requests of K sessions answered in batches, each
+session's answer what its own policy would give; K LIBERO environments sharing one policy
+(executor.envs_per_worker) and Ray workers sharing one model server give the serial run's records."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from lawm_eval.errors import ModelError
+from lawm_eval.runner.batching import PolicyBatcher, SharedPolicy
+
+
+class CountingPolicy:
+    """Deterministic per row (elementwise), seeded per episode; records the size of every batched call."""
+
+    needs_images = False
+    closed_loop = True
+
+    def __init__(self, batched: bool = True):
+        self.offset, self.calls = 0.0, []
+        if not batched:
+            self.act_batch = None
+
+    def reset(self, seed: int) -> None:
+        self.offset = float(seed)
+
+    def act(self, obs: dict) -> np.ndarray:
+        return np.array([[obs["x"] * 2.0 + self.offset]])
+
+    def act_batch(self, sessions: list, observations: list[dict]) -> list[np.ndarray]:
+        self.calls.append(len(sessions))
+        xs = np.array([obs["x"] for obs in observations])
+        offsets = np.array([session.offset for session in sessions])
+        return list((xs * 2.0 + offsets)[:, None, None])
+
+
+def drive(batcher: PolicyBatcher, sessions: int, steps: int) -> list[list[float]]:
+    """``sessions`` threads, each an episode of ``steps`` act calls through a SharedPolicy."""
+    answers: list[list[float]] = [[] for _ in range(sessions)]
+    started = threading.Barrier(sessions)  # a batch waits only for the sessions inside an episode
+
+    def episode(i: int) -> None:
+        policy = SharedPolicy(batcher, {"closed_loop": True})
+        policy.reset(100 * i)
+        started.wait()
+        for step in range(steps):
+            answers[i].append(float(policy.act({"x": float(step)})[0, 0]))
+        policy.finish()
+
+    threads = [threading.Thread(target=episode, args=(i,)) for i in range(sessions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return answers
+
+
+@pytest.mark.parametrize("batched", [True, False])
+def test_each_session_gets_its_own_answers(batched):
+    policy = CountingPolicy(batched)
+    batcher = PolicyBatcher(policy, max_batch=4, max_wait_s=1.0)
+    answers = drive(batcher, 4, 20)
+    batcher.shutdown()
+    assert answers == [[2.0 * step + 100 * i for step in range(20)] for i in range(4)]
+    assert batcher.stats.requests == 80
+    if batched:  # every session waits for the others: all 20 calls are full batches
+        assert batcher.stats.calls == 20 and policy.calls == [4] * 20 and batcher.stats.mean_batch == 4.0
+    else:  # no act_batch: each session's act in turn, still one model copy
+        assert policy.calls == []
+
+
+def test_a_finished_episode_is_not_waited_for():
+    batcher = PolicyBatcher(CountingPolicy(), max_batch=2, max_wait_s=30.0)
+    first, second = SharedPolicy(batcher, {}), SharedPolicy(batcher, {})
+    first.reset(0)
+    second.reset(1)
+    first.finish()
+    start = time.monotonic()
+    assert second.act({"x": 1.0})[0, 0] == 3.0
+    assert time.monotonic() - start < 5  # not the 30 s max_wait: the only active session asked
+    batcher.shutdown()
+
+
+def test_a_failing_batch_fails_each_of_its_episodes():
+    class Broken(CountingPolicy):
+        def act_batch(self, sessions, observations):
+            raise RuntimeError("out of memory")
+
+    batcher = PolicyBatcher(Broken(), max_batch=2, max_wait_s=5.0)
+    errors = []
+    started = threading.Barrier(2)
+
+    def episode(seed: int) -> None:
+        policy = SharedPolicy(batcher, {})
+        policy.reset(seed)
+        started.wait()
+        try:
+            policy.act({"x": 0.0})
+        except RuntimeError as exc:
+            errors.append(str(exc))
+
+    threads = [threading.Thread(target=episode, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == ["out of memory"] * 2
+    batcher.shutdown()
+    with pytest.raises(ModelError, match="shut down"):
+        SharedPolicy(batcher, {}).act({"x": 0.0})
+
+
+def test_the_bundled_image_policy_answers_a_batch_as_its_sessions_would():
+    import copy
+
+    from lawm_eval.models.zoo import build_bundled
+
+    policy = build_bundled("vla_flow").policy
+    rng = np.random.default_rng(0)
+    observations = [{"image": rng.integers(0, 255, (96, 128, 3), dtype=np.uint8), "task": ""} for _ in range(3)]
+    sessions = []
+    for seed in range(3):
+        sessions.append(copy.copy(policy))
+        sessions[-1].reset(seed)
+    singles = []
+    for seed, obs in enumerate(observations):
+        single = copy.copy(policy)
+        single.reset(seed)
+        singles.append(single.act(obs))
+    batch = policy.act_batch(sessions, observations)
+    # each row's noise comes from its own session's generator; batched float math differs only in rounding
+    assert [b.shape for b in batch] == [s.shape for s in singles]
+    np.testing.assert_allclose(np.stack(batch), np.stack(singles), atol=1e-5)
+    assert not np.allclose(batch[0], batch[1])
