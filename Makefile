@@ -39,6 +39,7 @@ assets: setup
 envs: setup
 	$(BIN)/lawm-eval env setup robotwin
 	$(BIN)/lawm-eval env setup libero
+	$(BIN)/lawm-eval env setup lerobot
 
 test: setup assets envs
 	$(BIN)/python -m pytest -q

@@ -1,5 +1,6 @@
-"""Simulator environments: Python environments of their own for simulators whose pins cannot share
-lawm-eval's (the RoboTwin 2.0 runtime pins torch 2.8.0 and sapien 3.0.0b1).
+"""Simulator environments: Python environments of their own for simulators (and model runtimes) whose
+pins cannot share lawm-eval's (the RoboTwin 2.0 runtime pins torch 2.8.0 and sapien 3.0.0b1; LeRobot
+0.4.4 needs torch < 2.11).
 
 ``lawm-eval env setup <name>`` creates one under ``$LAWM_EVAL_CACHE/envs/<name>`` (a venv with the
 pinned requirements from PyPI) and writes ``lawm-env.json`` beside it: the requirements it was built
@@ -90,6 +91,13 @@ ENVIRONMENTS: dict[str, SimEnvironment] = {
             ("libero==0.1.1", "robosuite==1.4.0", "mujoco==3.3.7", "h5py>=3.8", "pyyaml>=6"),
             "3.11",
             ("libero", "robosuite", "mujoco", "bddl", "numpy"),
+        ),
+        SimEnvironment(
+            "lerobot",
+            "LeRobot 0.4.4 with its LIBERO extra (torch 2.10, hf-libero 0.1.4), for model=lerobot and lerobot-eval",
+            ("lerobot[libero]==0.4.4",),
+            "3.11",
+            ("lerobot", "torch", "hf-libero", "robosuite", "mujoco", "numpy"),
         ),
         SimEnvironment(
             "robotwin",
