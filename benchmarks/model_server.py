@@ -38,6 +38,7 @@ outcome = run_evaluation(compose_config(json.loads(sys.argv[1])))
 records = sorted(outcome.results.records, key=lambda r: r.key)
 print(json.dumps({"run_s": time.perf_counter() - start, "batching": outcome.report.batching,
                   "errors": [r.error for r in records if r.error],
+                  "queries": sum(r.info.get("policy_queries", 0) for r in records),
                   "records": [[r.success, r.steps, r.metrics] for r in records]}))
 """
 
@@ -108,66 +109,73 @@ def per_hour(episodes: int, seconds: float) -> float:
     return 3600.0 * episodes / seconds
 
 
-def parallel_rows(episodes: int, results: str) -> tuple[list[str], dict]:
-    """Serial, 2 environments sharing a batched policy, Ray 2 workers + 1 model server, 2 plain processes."""
-    base = ["suite=libero_spatial", f"suite.tasks=[{TASK}]", "suite.simulator=process", "model=vla_flow"]
+BASE = ["suite=libero_spatial", f"suite.tasks=[{TASK}]", "suite.simulator=process", "model=vla_flow",
+        "suite.execute_steps=3"]
+SERIAL, VECTOR, RAY, CEILING = ("serial (1 environment)", "serial, `executor.envs_per_worker=2` (one batched policy)",
+                                "Ray, 2 workers + 1 model server (`executor.model_server=true`)",
+                                "ceiling: 2 plain processes, half the episodes each")
+
+
+def measure(label: str, commands: list[list[str]]) -> dict:
+    wall, peak, outs = timed([(argv, {}) for argv in commands])
+    results = [result_of(out) for out in outs]
+    print(label, f"{wall:.1f} s", f"{peak:.0f} MiB", results[0]["batching"].get("mean_batch"), flush=True)
+    return {"wall": wall, "peak": peak, "results": results, "batching": results[0]["batching"]}
+
+
+def measure_all(episodes: int, results: str) -> dict[str, dict]:
+    """Every configuration once: the four of the main table, K = 4, and Ray without a model server."""
+    one = [*BASE, f"suite.trials_per_task={episodes}"]
     runs = {
-        "serial (1 environment)": [lawm_run([*base, f"suite.trials_per_task={episodes}"], results, "serial")],
-        "serial, `executor.envs_per_worker=2` (one batched policy)": [
-            lawm_run([*base, f"suite.trials_per_task={episodes}", "executor.envs_per_worker=2"], results, "vector")],
-        "Ray, 2 workers + 1 model server (`executor.model_server=true`)": [
-            lawm_run([*base, f"suite.trials_per_task={episodes}", "executor=ray", "executor.model_server=true"],
-                     results, "ray_server")],
-        "ceiling: 2 plain processes, half the episodes each": [
-            lawm_run([*base, f"suite.trials_per_task={episodes // 2}"], results, f"plain{i}") for i in range(2)],
+        SERIAL: [lawm_run(one, results, "serial")],
+        VECTOR: [lawm_run([*one, "executor.envs_per_worker=2"], results, "vector")],
+        RAY: [lawm_run([*one, "executor=ray", "executor.model_server=true"], results, "ray_server")],
+        CEILING: [lawm_run([*BASE, f"suite.trials_per_task={episodes // 2}"], results, f"plain{i}") for i in range(2)],
+        "K=4": [lawm_run([*one, "executor.envs_per_worker=4"], results, "vector4")],
+        "ray_copies": [lawm_run([*one, "executor=ray"], results, "ray_copies")],
     }
-    rows, measured = [], {}
-    for label, commands in runs.items():
-        wall, peak, outs = timed([(argv, {}) for argv in commands])
-        results_ = [result_of(out) for out in outs]
-        measured[label] = {"wall": wall, "peak": peak, "results": results_}
-        batching = results_[0]["batching"]
-        mean = f"{batching['mean_batch']:.2f}" if batching else "–"
-        rows.append([label, wall, per_hour(episodes, wall), peak, mean])
-        print(label, f"{wall:.1f} s", f"{peak:.0f} MiB", mean, flush=True)
-    serial = measured["serial (1 environment)"]["results"][0]["records"]
-    same = {label: m["results"][0]["records"] == serial for label, m in measured.items() if "ceiling" not in label}
-    ceiling = rows[-1][2]
+    return {label: measure(label, commands) for label, commands in runs.items()}
+
+
+def parallel_rows(episodes: int, measured: dict[str, dict]) -> tuple[list[str], dict[str, bool]]:
+    """Serial, 2 environments sharing a batched policy, Ray 2 workers + 1 model server, 2 plain processes."""
+    rates = {label: per_hour(episodes, measured[label]["wall"]) for label in (SERIAL, VECTOR, RAY, CEILING)}
     lines = ["| configuration | wall (s) | episodes/hour | vs serial | of the ceiling | peak memory (MiB) | mean batch |",
              "|---|---|---|---|---|---|---|"]
-    for label, wall, rate, peak, mean in rows:
-        lines.append(f"| {label} | {wall:.1f} | {rate:.0f} | {rate / rows[0][2]:.2f}× | {100 * rate / ceiling:.0f}% | "
-                     f"{peak:.0f} | {mean} |")
+    for label, rate in rates.items():
+        m = measured[label]
+        mean = f"{m['batching']['mean_batch']:.2f}" if m["batching"] else "–"
+        lines.append(f"| {label} | {m['wall']:.1f} | {rate:.0f} | {rate / rates[SERIAL]:.2f}× | "
+                     f"{100 * rate / rates[CEILING]:.0f}% | {m['peak']:.0f} | {mean} |")
+    serial = measured[SERIAL]["results"][0]["records"]
+    same = {label: measured[label]["results"][0]["records"] == serial for label in (VECTOR, RAY, "ray_copies")}
     return lines, same
 
 
-def batch_rows(episodes: int, results: str) -> list[str]:
+def batch_rows(episodes: int, measured: dict[str, dict]) -> list[str]:
     """Mean batch and model calls per episode with K = 1, 2, 4 environments sharing one policy."""
-    lines = ["| environments K | model calls / episode | requests / episode | mean batch | mean batch / K | "
+    lines = ["| environments K | model calls / episode | policy requests / episode | mean batch | mean batch / K | "
              "peak memory (MiB) |", "|---|---|---|---|---|---|"]
-    for k in (1, 2, 4):
-        overrides = ["suite=libero_spatial", f"suite.tasks=[{TASK}]", "suite.simulator=process", "model=vla_flow",
-                     f"suite.trials_per_task={episodes}", f"executor.envs_per_worker={k}"]
-        wall, peak, outs = timed([(lawm_run(overrides, results, f"k{k}"), {})])
-        batching = result_of(outs[0])["batching"] or {"calls": None, "requests": None, "mean_batch": 1.0}  # K=1: no batcher
-        calls = "–" if batching["calls"] is None else f"{batching['calls'] / episodes:.1f}"
-        requests = "–" if batching["requests"] is None else f"{batching['requests'] / episodes:.1f}"
-        lines.append(f"| {k} | {calls} | {requests} | {batching['mean_batch']:.2f} | "
-                     f"{batching['mean_batch'] / k:.2f} | {peak:.0f} |")
-        print(lines[-1], flush=True)
+    for k, label in ((1, SERIAL), (2, VECTOR), (4, "K=4")):
+        m = measured[label]
+        batching = m["batching"]
+        if not batching:  # K = 1 runs without a batcher: one model call per policy query
+            queries = m["results"][0]["queries"]
+            batching = {"calls": queries, "requests": queries, "mean_batch": 1.0}
+        lines.append(f"| {k} | {batching['calls'] / episodes:.1f} | {batching['requests'] / episodes:.1f} | "
+                     f"{batching['mean_batch']:.2f} | {batching['mean_batch'] / k:.2f} | {m['peak']:.0f} |")
     return lines
 
 
-def memory_rows(episodes: int, results: str) -> list[str]:
+def memory_rows(measured: dict[str, dict]) -> list[str]:
     """Ray with 2 workers: each worker its own model copy vs one model server."""
-    lines = ["| Ray, 2 workers | model copies | wall (s) | peak memory (MiB) |", "|---|---|---|---|"]
-    base = ["suite=libero_spatial", f"suite.tasks=[{TASK}]", "suite.simulator=process", "model=vla_flow",
-            f"suite.trials_per_task={episodes}", "executor=ray"]
-    for label, extra, copies in (("a model copy per worker", [], 2), ("one model server", ["executor.model_server=true"], 1)):
-        wall, peak, outs = timed([(lawm_run([*base, *extra], results, f"mem{copies}"), {})])
-        result_of(outs[0])
-        lines.append(f"| {label} | {copies} | {wall:.1f} | {peak:.0f} |")
-        print(lines[-1], flush=True)
+    lines = ["| Ray, 2 workers | model copies | wall (s) | peak memory (MiB) | records equal to serial |",
+             "|---|---|---|---|---|"]
+    serial = measured[SERIAL]["results"][0]["records"]
+    for label, key, copies in (("a model copy per worker", "ray_copies", 2), ("one model server", RAY, 1)):
+        m = measured[key]
+        same = "yes" if m["results"][0]["records"] == serial else "no"
+        lines.append(f"| {label} | {copies} | {m['wall']:.1f} | {m['peak']:.0f} | {same} |")
     return lines
 
 
@@ -186,11 +194,13 @@ def lerobot_setup(work: Path) -> tuple[Path, Path, dict[str, str]]:
         runtime.call("save_random_policy", path=str(policy_dir), kind="act", seed=0)
     finally:
         runtime.close()
-    site = subprocess.run([str(python), "-c", "import libero.libero as l, os; print(os.path.dirname(l.__file__))"],
-                          capture_output=True, text=True, check=True, env={**os.environ, "LIBERO_CONFIG_PATH": str(work)})
+    # hf-libero asks on stdin for its config when none exists: find its files without importing it
+    find = "import importlib.util as u; print(u.find_spec('libero').submodule_search_locations[0])"
+    root = subprocess.run([str(python), "-c", find], capture_output=True, text=True, check=True).stdout.strip()
+    root = f"{root}/libero"
     (work / "config.yaml").write_text("".join(f"{k}: {v}\n" for k, v in {
-        "benchmark_root": site.stdout.strip(), "bddl_files": f"{site.stdout.strip()}/bddl_files",
-        "init_states": f"{site.stdout.strip()}/init_files", "datasets": str(work / "datasets"),
+        "benchmark_root": root, "bddl_files": f"{root}/bddl_files",
+        "init_states": f"{root}/init_files", "datasets": str(work / "datasets"),
         "assets": str(require("libero_assets"))}.items()))
     home = work / "home"
     (home / ".cache" / "libero").mkdir(parents=True, exist_ok=True)
@@ -240,22 +250,24 @@ def main() -> None:
     parser.add_argument("--skip-lerobot", action="store_true")
     args = parser.parse_args()
     results = tempfile.mkdtemp(prefix="lawm-bench-")
-    parallel, same = parallel_rows(args.episodes, results)
-    batches = batch_rows(max(4, args.episodes // 2 * 2), results)
-    memory = memory_rows(args.episodes, results)
+    lerobot = [] if args.skip_lerobot else lerobot_rows(args.episodes, results)
+    measured = measure_all(args.episodes, results)
+    parallel, same = parallel_rows(args.episodes, measured)
+    batches = batch_rows(args.episodes, measured)
+    memory = memory_rows(measured)
     body = [
         "## Sharing one model (`benchmarks/model_server.py`)",
         "",
         f"libero_spatial task {TASK}, {args.episodes} episodes of the bundled image policy `vla_flow` (both 256² "
-        "cameras rendered, 220 policy actions in chunks of 4 unless it succeeds), LIBERO in the `libero` environment's "
+        "cameras rendered, 220 policy actions in chunks of 3 (`suite.execute_steps=3`: its chunk) unless it succeeds), LIBERO in the `libero` environment's "
         "child processes (`suite.simulator=process`). Each configuration is a fresh process timed from the outside: "
         "start-up, imports, simulators and model loading included. The ceiling is the same number of episodes split "
         "over two independent lawm-eval processes (each runs the first half of the initial states).",
         "",
         *parallel,
         "",
-        "Records equal to the serial run's: " + ", ".join(f"{label.split(' (')[0].split(',')[0]}: "
-                                                         f"{'yes' if ok else 'no'}" for label, ok in same.items())
+        "Records equal to the serial run's: " + ", ".join(f"{label.split(' (')[0]}: {'yes' if ok else 'no'}"
+                                                         for label, ok in same.items())
         + ". `vla_flow` batched on the CPU rounds differently from one row at a time (≤ 1e-6), which the contact "
           "dynamics can amplify; a policy whose batched rows equal its single answers gives identical records "
           "(tests/test_libero_process.py).",
@@ -274,7 +286,7 @@ def main() -> None:
                  f"`n_action_steps` 100) saved locally, libero_spatial task {TASK}, {args.episodes} episodes of "
                  f"{MAX_STEPS} actions after 10 settling steps, both cameras at 256², policy on the CPU. lerobot-eval "
                  "always writes videos of the first episodes; lawm-eval writes none by default.",
-                 "", *lerobot_rows(args.episodes, results)]
+                 "", *lerobot]
     write_section("model_server", "\n".join(body))
 
 

@@ -149,11 +149,12 @@ def cmd_validate(overrides: Sequence[str]) -> int:
     inputs included), writing nothing: no run directory, no generated dataset."""
     from lawm_eval.config import compose_config
     from lawm_eval.runner.build import build_executor
-    from lawm_eval.runner.run import prepare_run
+    from lawm_eval.runner.run import check_executor, prepare_run
 
     config = compose_config(overrides)
-    build_executor(config)
+    executor = build_executor(config)
     prepared = prepare_run(config, generate_data=False)
+    check_executor(executor, prepared)
     try:
         print_prepared(prepared)
     finally:

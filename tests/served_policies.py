@@ -70,3 +70,28 @@ class BatchableChunkyPolicy(ChunkyPolicy):
 def batchable(suite=None, die_marker: str | None = None, die_after: int = 30) -> ModelBundle:
     return ModelBundle("batchable", policy=BatchableChunkyPolicy(die_marker, die_after), inputs=ModelInputs(
         observation="image", image_size=(224, 224), resize="resize_with_pad", gripper="env"))
+
+
+class SimulatorKillingPolicy(ChunkyPolicy):
+    """ChunkyPolicy that SIGKILLs its process's LIBERO child (the ``libero`` environment's simulator) at
+    its ``kill_after``-th call, once (``marker``): a simulator process that dies mid-episode."""
+
+    def __init__(self, marker: str, kill_after: int = 2):
+        super().__init__()
+        self.marker, self.kill_after, self.calls = Path(marker), kill_after, 0
+
+    def act(self, obs: dict) -> np.ndarray:
+        self.calls += 1
+        if self.calls >= self.kill_after and not self.marker.exists():
+            import psutil
+
+            children = [p for p in psutil.Process().children() if "libero_runtime" in " ".join(p.cmdline())]
+            self.marker.write_text(str([p.pid for p in children]))
+            for child in children:
+                child.kill()
+        return super().act(obs)
+
+
+def simulator_killer(suite=None, marker: str = "", kill_after: int = 2) -> ModelBundle:
+    return ModelBundle("chunky", policy=SimulatorKillingPolicy(marker, kill_after), inputs=ModelInputs(
+        observation="image", image_size=(224, 224), resize="resize_with_pad", gripper="env"))

@@ -101,3 +101,13 @@ def test_an_unreachable_ray_cluster(capsys, tmp_path):
                         f"results_dir={tmp_path}", "run_id=ray")
     one_line_exit_2(code, err, "cannot reach Ray at executor.address=ray://127.0.0.1:1")
     assert not (tmp_path / "ray").exists()
+
+
+def test_environments_side_by_side_need_a_simulator_in_child_processes(capsys, tmp_path):
+    for command in ("validate", "run"):
+        code, err = run_cli(capsys, command, "executor.envs_per_worker=2", f"results_dir={tmp_path}", "run_id=side")
+        one_line_exit_2(code, err, "executor.envs_per_worker=2 needs a suite whose simulator runs in child processes; "
+                                   "suite 'point_mass' runs in this one")
+    assert not (tmp_path / "side").exists()
+    code, err = run_cli(capsys, "validate", "executor.envs_per_worker=0")
+    one_line_exit_2(code, err, "executor.envs_per_worker must be ≥ 1")

@@ -111,3 +111,19 @@ def test_ray_workers_share_one_model_server_that_survives_dying(compose, tmp_pat
     records = served.results.records
     assert comparable_records(served) == comparable_records(serial) and not any(r.error for r in records)
     assert any("model server died" in " ".join(r.info.get("transient_errors", [])) for r in records)
+
+
+def test_a_simulator_process_that_dies_mid_episode_reruns_the_episode(compose, tmp_path):
+    from lawm_eval.runner.run import run_evaluation
+
+    marker = tmp_path / "killed"
+    common = ("suite=libero_spatial", "suite.tasks=[0]", "suite.trials_per_task=2", "suite.max_steps=24",
+              "suite.simulator=process", "model=custom")
+    killed = run_evaluation(compose(*common, "model.factory=served_policies:simulator_killer",
+                                    f"+model.marker={marker}", "+model.kill_after=2", "run_id=killed"))
+    reference = run_evaluation(compose(*common, "model.factory=served_policies:chunky", "run_id=reference"))
+    assert marker.exists() and marker.read_text() != "[]"  # the LIBERO child really was killed
+    records = killed.results.records
+    assert not any(r.error for r in records) and "simulator process died" in records[0].info["transient_errors"][0]
+    assert [(r.success, r.steps, r.metrics) for r in records] == \
+        [(r.success, r.steps, r.metrics) for r in reference.results.records]

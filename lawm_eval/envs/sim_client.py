@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from lawm_eval.envs import wire
-from lawm_eval.errors import LawmEvalError
+from lawm_eval.errors import LawmEvalError, TransientError
 from lawm_eval.paths import cache_dir
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
@@ -43,8 +43,9 @@ class SimulatorError(LawmEvalError):
     """An error raised inside a simulator environment, as one line naming the environment."""
 
 
-class SimulatorDied(SimulatorError):
-    """The simulator process ended (or was killed) while a call was in flight, or before it answered."""
+class SimulatorDied(SimulatorError, TransientError):
+    """The simulator process ended (or was killed) while a call was in flight, or before it answered.
+    Transient: the episode runs again from its start in a new process (``runner.worker``)."""
 
 
 class _Deadline:

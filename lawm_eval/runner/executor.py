@@ -119,6 +119,13 @@ class SerialExecutor:
         self.threads, self.progress = threads, progress
         self.envs, self.max_batch, self.max_wait_s = envs_per_worker, max_batch or envs_per_worker, max_wait_ms / 1000
 
+    def check(self, suite: Any) -> None:
+        """Refuse, before anything is written, a suite this executor cannot run (``validate`` asks too)."""
+        if self.envs > 1 and not suite.simulator_in_child_process():
+            hint = " (set suite.simulator=process)" if "simulator" in suite.params else ""
+            raise ConfigError(f"executor.envs_per_worker={self.envs} needs a suite whose simulator runs in child "
+                              f"processes; suite '{suite.name}' runs in this one{hint}")
+
     def run(self, job: RunJob, specs: Sequence[EpisodeSpec], sink: Sink) -> ExecutionReport:
         with InterruptGuard(defer=False) as guard:
             if self.envs > 1 and len(specs) > 1:
@@ -158,10 +165,7 @@ class SerialExecutor:
         driver = EpisodeWorker(job)
         driver.setup()
         parts = driver.parts
-        if not parts.suite.simulator_in_child_process():
-            hint = " (set suite.simulator=process)" if "simulator" in parts.suite.params else ""
-            raise ConfigError(f"executor.envs_per_worker={self.envs} needs a suite whose simulator runs in child "
-                              f"processes; suite '{parts.suite.name}' runs in this one{hint}")
+        self.check(parts.suite)
         if parts.model.policy is None:
             raise ConfigError(f"executor.envs_per_worker={self.envs} shares a policy; model "
                               f"'{parts.model.model_id}' has none")

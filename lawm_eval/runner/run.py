@@ -205,12 +205,24 @@ def run_summary(results: RunResults, run_info: RunInfo, overall_merged: dict[str
     }
 
 
+def check_executor(executor: Any, prepared: PreparedRun) -> None:
+    """The executor's own check of the suite (``executor.check``, where it has one), before anything is written."""
+    check = getattr(executor, "check", None)
+    if callable(check):
+        try:
+            check(prepared.suite)
+        except BaseException:
+            prepared.suite.close()
+            raise
+
+
 def run_evaluation(config: RunConfig, executor: Executor | None = None) -> RunOutcome:
     """Run (or resume) the evaluation that ``config`` (from ``compose_config``) describes."""
     executor = executor or build_executor(config)
     in_process = not getattr(executor, "remote", False)
     config = config.with_run_id(check_run_id(config.run_id or default_run_id(config)))
     prepared = prepare_run(config, build_parts=in_process)
+    check_executor(executor, prepared)
     specs = prepared.specs or []
     run_dir = RunDirectory(Path(config.results_dir) / config.run_id)
     resumed = run_dir.open(config.to_dict())
