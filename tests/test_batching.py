@@ -136,3 +136,40 @@ def test_the_bundled_image_policy_answers_a_batch_as_its_sessions_would():
     assert [b.shape for b in batch] == [s.shape for s in singles]
     np.testing.assert_allclose(np.stack(batch), np.stack(singles), atol=1e-5)
     assert not np.allclose(batch[0], batch[1])
+
+
+def test_a_session_the_server_does_not_know_reruns_its_episode():
+    from lawm_eval.errors import TransientError
+
+    batcher = PolicyBatcher(CountingPolicy(), max_batch=2, max_wait_s=0.0)
+    with pytest.raises(TransientError, match="restarted mid-episode"):  # a restarted server: the episode runs again
+        batcher.act(12345, {"x": 0.0})
+    batcher.reset(12345, 7)  # its next reset opens the session on the new server
+    assert batcher.act(12345, {"x": 1.0})[0, 0] == 9.0
+    batcher.shutdown()
+    with pytest.raises(ModelError, match="shut down"):
+        batcher.reset(12345, 7)
+
+
+def test_a_silent_session_is_not_waited_for(monkeypatch):
+    from lawm_eval.runner import batching
+
+    monkeypatch.setattr(batching, "IDLE_S", 0.3)
+    batcher = PolicyBatcher(CountingPolicy(), max_batch=2, max_wait_s=30.0)
+    dead, alive = SharedPolicy(batcher, {}), SharedPolicy(batcher, {})
+    dead.reset(0)  # its worker died inside the episode: it never asks, never finishes
+    alive.reset(1)
+    time.sleep(0.5)
+    start = time.monotonic()
+    assert alive.act({"x": 2.0})[0, 0] == 5.0
+    assert time.monotonic() - start < 5  # not the 30 s max_wait
+    batcher.shutdown()
+
+
+def test_served_policies_fork_their_own_connection():
+    from lawm_eval.models.policy_server import PolicyServerClient, ServedPolicy
+    from lawm_eval.runner.batching import fork_policy
+
+    policy = ServedPolicy(PolicyServerClient("ws://127.0.0.1:1", timeout_s=1, reconnect_s=0), "libero")
+    fork = fork_policy(policy)  # sessions sharing one websocket would cross their answers
+    assert fork.client is not policy.client and fork.client.address == policy.client.address

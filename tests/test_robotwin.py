@@ -257,12 +257,12 @@ def test_a_simulator_that_dies_mid_episode_loses_nothing(fake, compose, monkeypa
 
     monkeypatch.setenv("FAKE_ROBOTWIN_CRASH_AT", "5")
     monkeypatch.setenv("FAKE_ROBOTWIN_CRASH_FLAG", str(tmp_path / "crashed"))
-    broken = run_evaluation(compose(*fake_overrides(fake, "run_id=c")))
-    errors = [r for r in broken.results.records if r.error]
-    assert len(errors) == 1 and "'robotwin' simulator process died during step (exit code 3)" in errors[0].error
-    assert len(broken.results.records) == 6  # the next episodes ran in a fresh simulator process
-    fixed = run_evaluation(compose(*fake_overrides(fake, "run_id=c", "retry_errors=true")))
+    fixed = run_evaluation(compose(*fake_overrides(fake, "run_id=c")))
+    assert (tmp_path / "crashed").exists()  # the simulator process really died
     assert len(fixed.results.records) == 6 and not any(r.error for r in fixed.results.records)
+    retried = [r for r in fixed.results.records if r.info.get("transient_errors")]
+    assert len(retried) == 1  # that episode ran again from its start in a fresh simulator process
+    assert "'robotwin' simulator process died during step (exit code 3)" in retried[0].info["transient_errors"][0]
     clean = run_evaluation(compose(*fake_overrides(fake, "run_id=reference")))
     assert sorted(r.comparable()["metrics"]["episode_length"] for r in fixed.results.records) == \
         sorted(r.comparable()["metrics"]["episode_length"] for r in clean.results.records)

@@ -43,9 +43,13 @@ class SimulatorError(LawmEvalError):
     """An error raised inside a simulator environment, as one line naming the environment."""
 
 
-class SimulatorDied(SimulatorError, TransientError):
-    """The simulator process ended (or was killed) while a call was in flight, or before it answered.
-    Transient: the episode runs again from its start in a new process (``runner.worker``)."""
+class SimulatorDied(SimulatorError):
+    """The simulator process ended (or was killed) while a call was in flight, or before it answered."""
+
+
+class SimulatorCrashed(SimulatorDied, TransientError):
+    """The simulator process died (not: was killed for hanging): the episode runs again from its start in
+    a new process (``runner.worker``); a hang, which would likely hang again, is not retried."""
 
 
 class _Deadline:
@@ -99,10 +103,10 @@ class SimProcess:
         lines = [line.strip() for line in tail.splitlines() if line.strip()]
         return lines[-1] if lines else ""
 
-    def _died(self, what: str, why: str) -> SimulatorDied:
+    def _died(self, what: str, why: str, hung: bool = False) -> SimulatorDied:
         code = self._process.wait(timeout=30)
         last = self._last_log_line()
-        return SimulatorDied(f"'{self.environment}' simulator process {why} during {what} (exit code {code})"
+        return (SimulatorDied if hung else SimulatorCrashed)(f"'{self.environment}' simulator process {why} during {what} (exit code {code})"
                              + (f": {last}" if last else "") + f" [log: {self.log_path}]")
 
     def _reply(self, what: str, timeout_s: float | None) -> Any:
@@ -111,7 +115,7 @@ class SimProcess:
             reply = wire.read_message(_Deadline(self._process.stdout, deadline))
         except TimeoutError:
             self.kill()
-            raise self._died(what, f"gave no answer in {timeout_s:.0f} s and was killed") from None
+            raise self._died(what, f"gave no answer in {timeout_s:.0f} s and was killed", hung=True) from None
         except wire.StreamClosed:
             raise self._died(what, "died") from None
         except wire.WireError as exc:
@@ -129,7 +133,7 @@ class SimProcess:
     def call(self, method: str, timeout_s: float | None = None, **kwargs: Any) -> Any:
         """Call ``backend.method(**kwargs)`` in the child; its result (numpy arrays included)."""
         if not self.alive:
-            raise SimulatorDied(f"'{self.environment}' simulator process is not running [log: {self.log_path}]")
+            raise SimulatorCrashed(f"'{self.environment}' simulator process is not running [log: {self.log_path}]")
         if self._in_flight:  # an earlier call was interrupted: its answer would be taken for this one's
             self.kill()
             raise SimulatorDied(f"'{self.environment}' simulator process was interrupted mid-call and stopped")

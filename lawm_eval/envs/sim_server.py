@@ -73,6 +73,9 @@ def serve(backend: Any, requests: Any, replies: Any) -> None:
 
 
 def main(argv: list[str]) -> int:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it closes this process
     requests, replies = protocol_streams()
     if len(argv) != 1 or ":" not in argv[0]:
         wire.write_message(replies, error_reply(ValueError("usage: sim_server module:Class")))

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from lawm_eval.bundle import ModelBundle
-from lawm_eval.errors import ConfigError, ModelError, TransientError
+from lawm_eval.errors import ConfigError, ModelError
 from lawm_eval.inputs import ModelInputs
 from lawm_eval.util.hashing import file_sha256
 
@@ -44,10 +44,11 @@ class LeRobotPolicy:
 
     closed_loop = True  # select_action answers one action and keeps the rest of its chunk itself
 
-    def __init__(self, path: str, device: str, features: dict[str, list[int]]):
+    def __init__(self, path: str, device: str, features: dict[str, list[int]], process: Any = None):
+        """``process``: a runtime that already loaded the policy (the factory's), used until it dies."""
         self.path, self.device, self.features = path, device, features
         self.needs_images = any(name.startswith("observation.images.") for name in features)
-        self._process: Any = None
+        self._process: Any = process
 
     def process(self) -> Any:
         """The live child process with the policy loaded (restarted if it died)."""
@@ -75,9 +76,9 @@ class LeRobotPolicy:
 
         try:
             return self.process().call(method, **kwargs)
-        except SimulatorDied as exc:  # the next attempt starts a new process
+        except SimulatorDied:  # the next call starts a new process (a crash is transient: the episode reruns)
             self._process = None
-            raise TransientError(f"the LeRobot policy process died: {exc}") from None
+            raise
 
     def close(self) -> None:
         if self._process is not None and self._process.alive:
@@ -104,17 +105,18 @@ def build_lerobot(suite: Any = None, path: str = "", device: str = "auto") -> Mo
     runtime = start_runtime()
     try:
         meta = runtime.call("load", path=str(folder), device=device)
-    finally:
+        features = meta["input_features"]
+        unknown = sorted(set(features) - set(LIBERO_FEATURES))
+        if unknown:
+            raise ModelError(f"LeRobot policy at {folder} reads {', '.join(unknown)}; the LIBERO suites give "
+                             f"{', '.join(LIBERO_FEATURES)}")
+        action = meta["output_features"].get("action", [])
+        if action != [7]:
+            raise ModelError(f"LeRobot policy at {folder} outputs actions of shape {action}; LIBERO takes (7,)")
+    except BaseException:
         runtime.close()
-    features = meta["input_features"]
-    unknown = sorted(set(features) - set(LIBERO_FEATURES))
-    if unknown:
-        raise ModelError(f"LeRobot policy at {folder} reads {', '.join(unknown)}; the LIBERO suites give "
-                         f"{', '.join(LIBERO_FEATURES)}")
-    action = meta["output_features"].get("action", [])
-    if action != [7]:
-        raise ModelError(f"LeRobot policy at {folder} outputs actions of shape {action}; LIBERO takes (7,)")
-    policy = LeRobotPolicy(str(folder), device, features)
+        raise
+    policy = LeRobotPolicy(str(folder), device, features, process=runtime)
     return ModelBundle(
         "lerobot", policy=policy, checkpoint=str(folder / "model.safetensors"),
         checkpoint_sha256=file_sha256(folder / "model.safetensors"),

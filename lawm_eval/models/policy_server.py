@@ -160,6 +160,14 @@ class ServedPolicy:
         self.client, self.request_format = client, request_format
         self.to_request = libero_request if request_format == "libero" else robotwin_request
 
+    def fork(self) -> ServedPolicy:
+        """A copy with its own connection, for one more environment (executor.envs_per_worker)."""
+        c = self.client
+        return ServedPolicy(PolicyServerClient(c.address, c.api_key, c.timeout_s, c.reconnect_s), self.request_format)
+
+    def close(self) -> None:
+        self.client.close()
+
     def reset(self, seed: int) -> None:
         if self.client._ws is None:
             self.client.connect(wait_s=self.client.reconnect_s)

@@ -24,8 +24,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from lawm_eval.errors import ConfigError, ModelError
+from lawm_eval.errors import ConfigError, ModelError, TransientError
 
+IDLE_S = 30.0  # a session silent this long (its worker died, say) is no longer waited for
 # the policy attributes suites read (LIBERO: which images to render, how often to ask, whether it gets the simulator)
 POLICY_TRAITS = ("needs_images", "closed_loop", "privileged", "needs_simulator")
 
@@ -95,9 +96,10 @@ class PolicyBatcher:
         self.batched = callable(getattr(policy, "act_batch", None))
         self.stats = BatchStats()
         self._sessions: dict[int, Any] = {}
-        self._active: set[int] = set()  # sessions inside an episode: a batch waits for their requests
+        self._active: dict[int, float] = {}  # sessions inside an episode -> last heard of: a batch waits for them
         self._pending: list[_Request] = []
         self._cond = threading.Condition()
+        self._calling = threading.Lock()  # a session's reset never overlaps a model call
         self._next = 0
         self._closed = False
         self._thread = threading.Thread(target=self._loop, name="lawm-policy-batcher", daemon=True)
@@ -114,13 +116,16 @@ class PolicyBatcher:
         """Start an episode of ``session`` (a session this batcher does not know is opened: a
         restarted server serves the workers of the one before)."""
         with self._cond:
+            if self._closed:
+                raise ModelError("the model server was shut down")
             if session not in self._sessions:
                 self._sessions[session] = fork_policy(self.policy)
                 self._next = max(self._next, session + 1)
             policy = self._sessions[session]
-        policy.reset(int(seed))
+        with self._calling:
+            policy.reset(int(seed))
         with self._cond:
-            self._active.add(session)
+            self._active[session] = time.monotonic()
 
     def act(self, session: int, obs: dict[str, Any]) -> np.ndarray:
         """The session's action chunk for ``obs``, answered with the other sessions' requests."""
@@ -128,9 +133,9 @@ class PolicyBatcher:
         with self._cond:
             if self._closed:
                 raise ModelError("the model server was shut down")
-            if session not in self._sessions:
-                raise ModelError(f"the model server has no session {session} (it restarted mid-episode)")
-            self._active.add(session)
+            if session not in self._sessions:  # the episode runs again from its start, on the new server
+                raise TransientError(f"the model server has no session {session} (it restarted mid-episode)")
+            self._active[session] = request.arrived
             self._pending.append(request)
             self._cond.notify_all()
         request.done.wait()
@@ -141,17 +146,28 @@ class PolicyBatcher:
     def finish(self, session: int) -> None:
         """The session's episode ended: batches no longer wait for it."""
         with self._cond:
-            self._active.discard(session)
+            self._active.pop(session, None)
             self._cond.notify_all()
 
     def shutdown(self) -> None:
+        """Fail the waiting requests and close the sessions' own resources (a fork's process)."""
         with self._cond:
             self._closed = True
             for request in self._pending:
                 request.error = ModelError("the model server was shut down")
                 request.done.set()
             self._pending.clear()
+            sessions = list(self._sessions.values())
             self._cond.notify_all()
+        for policy in sessions:
+            close = getattr(policy, "close", None)
+            if policy is not self.policy and callable(close):
+                close()
+
+    def _waited_for(self) -> int:
+        """Sessions inside an episode and heard of lately."""
+        now = time.monotonic()
+        return sum(1 for seen in self._active.values() if now - seen < IDLE_S)
 
     # -- the batching thread -------------------------------------------------------------------
     def _take(self) -> list[_Request] | None:
@@ -163,18 +179,22 @@ class PolicyBatcher:
             if self._closed:
                 return None
             deadline = self._pending[0].arrived + self.max_wait_s
-            while len(self._pending) < min(self.max_batch, max(1, len(self._active))):
+            while len(self._pending) < min(self.max_batch, max(1, self._waited_for())):
                 left = deadline - time.monotonic()
                 if left <= 0 or self._closed:
                     break
                 self._cond.wait(left)
             batch = self._pending[: self.max_batch]
             del self._pending[: len(batch)]
-            return batch
+            return batch or None
 
     def _loop(self) -> None:
-        while (batch := self._take()) is not None:
-            self._answer(batch)
+        try:
+            while (batch := self._take()) is not None:
+                with self._calling:
+                    self._answer(batch)
+        finally:  # whatever ended the loop, no request may wait for an answer that never comes
+            self.shutdown()
 
     def _answer(self, batch: list[_Request]) -> None:
         sessions = [self._sessions[request.session] for request in batch]

@@ -112,7 +112,7 @@ class SerialExecutor:
     one PolicyBatcher answers in batches: one model copy, like gymnasium's AsyncVectorEnv."""
 
     def __init__(self, name: str = "serial", threads: int = 1, progress: str = "auto", envs_per_worker: int = 1,
-                 max_batch: int = 0, max_wait_ms: float = 50.0):
+                 max_batch: int = 0, max_wait_ms: float = 500.0):
         if envs_per_worker < 1 or max_batch < 0 or max_wait_ms < 0:
             raise ConfigError("executor.envs_per_worker must be ≥ 1, max_batch ≥ 0 (0: envs_per_worker) and "
                               "max_wait_ms ≥ 0")
@@ -184,13 +184,17 @@ class SerialExecutor:
                         break
                     spec = todo.popleft()
                 try:
-                    done.put(worker.run(spec))
+                    result = worker.run(spec)
                 except BaseException as exc:  # noqa: BLE001 - handed to the driver thread, which raises it
                     done.put(exc)
                     return
+                if stop.is_set():  # the run is stopping: this episode may have failed because of it
+                    return
+                done.put(result)
 
         bar = progress_bar(len(specs), self.progress)
         threads: list[threading.Thread] = []
+        delivered = 0
         try:
             for index in range(count):
                 suite = parts.suite if index == 0 else build_suite(job.config)
@@ -200,25 +204,36 @@ class SerialExecutor:
                        for i, w in enumerate(workers)]
             for thread in threads:
                 thread.start()
-            for _ in range(len(specs)):
-                while True:
+            while delivered < len(specs):
+                try:
+                    item = done.get(timeout=0.1)
+                except queue.Empty:
                     guard.check()
-                    try:
-                        item = done.get(timeout=0.1)
-                        break
-                    except queue.Empty:
-                        continue
+                    continue
                 if isinstance(item, BaseException):
                     raise item
                 report.deliver(item, sink, bar)
+                delivered += 1
+        except KeyboardInterrupt:
+            stop.set()
+            while True:  # episodes that finished before the interrupt still reach the records
+                try:
+                    item = done.get_nowait()
+                except queue.Empty:
+                    break
+                if not isinstance(item, BaseException):
+                    report.deliver(item, sink, bar)
+            raise
         finally:
             stop.set()
             bar.close()
-            batcher.shutdown()
-            for worker in workers[1:]:
-                worker.close()  # their simulators' child processes end; the driver closes the first suite
+            batcher.shutdown()  # a thread's next policy call fails, its episode ends, it sees `stop`
             for thread in threads:
-                thread.join(timeout=5)
+                thread.join(timeout=60)
+            for worker in workers[1:]:
+                worker.close()  # their simulators' child processes end; the first suite is the driver's
+            if driver.owns_parts:
+                driver.close()
         report.notes.append(f"{count} environments shared one policy: {batcher.stats.calls} calls, mean batch "
                             f"{batcher.stats.mean_batch:.2f}")
         report.batching = batcher.stats.to_dict()

@@ -146,17 +146,28 @@ class ModelServerActor:
         from lawm_eval.runner.worker import model_description
 
         set_threads(threads)
-        suite = build_suite(job.config)
+        self.error: LawmEvalError | None = None  # raised by every call: Ray would lose its text if __init__ raised
         try:
-            model = build_model(job.config, suite)
-        finally:
-            suite.close()
-        if model.policy is None:
-            raise ConfigError(f"executor.model_server serves a policy; model '{model.model_id}' has none")
+            suite = build_suite(job.config)
+            try:
+                model = build_model(job.config, suite)
+            finally:
+                suite.close()
+            if model.policy is None:
+                raise ConfigError(f"executor.model_server serves a policy; model '{model.model_id}' has none")
+            traits = model_description(model)["traits"]
+            if traits.get("privileged") or traits.get("needs_simulator"):
+                raise ConfigError(f"model '{model.model_id}' reads the simulator itself (obs['sim']), which cannot "
+                                  "travel to a model server: run it without executor.model_server")
+        except LawmEvalError as exc:
+            self.error = exc
+            return
         self.description = model_description(model)
         self.batcher = PolicyBatcher(model.policy, max_batch, max_wait_s)
 
     def describe(self) -> dict[str, Any]:
+        if self.error is not None:
+            raise self.error
         return self.description
 
     def reset(self, session: int, seed: int) -> None:
@@ -266,7 +277,7 @@ class RayExecutor:
         include_dashboard: bool = False,
         model_server: bool = False,
         max_batch: int = 0,
-        max_wait_ms: float = 50.0,
+        max_wait_ms: float = 500.0,
     ):
         if num_workers < 1:
             raise ConfigError("executor.num_workers must be ≥ 1")
@@ -333,24 +344,31 @@ class RayExecutor:
     def new_actor(self, job: RunJob, index: int) -> _Slot:
         import ray
 
-        options: dict[str, Any] = {"num_cpus": self.cpus, "num_gpus": 0.0 if self.model_server else self.gpus,
-                                   "max_restarts": 0, "max_concurrency": 1}
+        options: dict[str, Any] = {"num_cpus": self.cpus, "num_gpus": self.gpus, "max_restarts": 0,
+                                   "max_concurrency": 1}
         if self.memory_mb:
             options["memory"] = int(self.memory_mb) * 1024 * 1024
         actor_cls = ray.remote(EpisodeActor)
         return _Slot(actor_cls.options(**options).remote(job, self.threads, self.server), index)
 
-    def start_model_server(self, job: RunJob, workers: int) -> None:
-        """The one model copy the episode actors share, on ``model.num_gpus`` GPUs, restarted if it dies."""
+    def start_model_server(self, job: RunJob, workers: int, guard: InterruptGuard) -> None:
+        """The one model copy the episode actors share, on ``model.num_gpus`` GPUs, restarted if it dies;
+        its own one-line error if it cannot start."""
         import ray
 
         gpus = float(job.config.model.options.get("num_gpus", 0) or 0)
+        have = ray.cluster_resources().get("GPU", 0)
+        if gpus > have:
+            raise LawmEvalError(f"model.num_gpus={gpus:g} but the Ray cluster has {have:g} GPUs")
         options = {"num_cpus": 0, "num_gpus": gpus, "max_restarts": -1, "max_task_retries": 0,
                    "max_concurrency": 4 * workers + 4}
         self.server = ray.remote(ModelServerActor).options(**options).remote(
             job, self.threads, min(self.max_batch, workers), self.max_wait_s)
+        ref = self.server.describe.remote()
+        while not ray.wait([ref], timeout=POLL_S)[0]:  # in slices, so that Ctrl-C is acted on while it loads
+            guard.check()
         try:
-            ray.get(self.server.describe.remote())
+            ray.get(ref)
         except Exception as exc:  # noqa: BLE001 - the model's own one-line error, if it gave one
             cause = getattr(exc, "cause", None) or exc
             if isinstance(cause, LawmEvalError):
@@ -394,7 +412,7 @@ class RayExecutor:
             start = time.perf_counter()
             count = min(self.workers_that_fit(), len(specs))
             if self.model_server:
-                self.start_model_server(job, count)
+                self.start_model_server(job, count, guard)
             slots = [self.new_actor(job, i) for i in range(count)]
             bar = progress_bar(len(specs), self.progress)
             pending: deque[EpisodeSpec] = deque(specs)
@@ -429,7 +447,11 @@ class RayExecutor:
                 self._dispatch(slot, pending, in_flight)
             guard.check()  # Ctrl-C after the last result: still an interrupted run
             if self.server is not None:
-                report.batching = ray.get(self.server.stats.remote())
+                try:
+                    report.batching = ray.get(self.server.stats.remote(), timeout=30)
+                except Exception:  # noqa: BLE001 - a server that died at the very end has no statistics
+                    report.batching = {}
+            if report.batching:
                 report.notes.append(f"{count} workers shared one model server: {report.batching['calls']} calls, "
                                     f"mean batch {report.batching['mean_batch']:.2f}")
         except KeyboardInterrupt:

@@ -18,7 +18,7 @@ import numpy as np
 
 from lawm_eval.bundle import ModelBundle
 from lawm_eval.catalog import registries
-from lawm_eval.errors import ModelError, TransientError, one_line
+from lawm_eval.errors import LawmEvalError, ModelError, TransientError, one_line
 from lawm_eval.runner.batching import PolicyServer, SharedPolicy, policy_traits
 from lawm_eval.runner.build import build_model, build_planner, build_suite
 from lawm_eval.suites.base import EpisodeOutcome, Suite
@@ -199,9 +199,11 @@ class EpisodeWorker:
                 error = one_line(exc)
                 details = {"traceback": traceback.format_exc(limit=8)}
             break
-        finish = getattr(parts.model.policy, "finish", None)
-        if callable(finish):  # a shared model server no longer waits for this episode's requests
-            finish()
+        if isinstance(parts.model.policy, SharedPolicy):  # the shared server no longer waits for this episode
+            try:
+                parts.model.policy.finish()
+            except LawmEvalError:  # a server that died now: the next episode's reset finds the new one
+                pass
         if transient:
             details["transient_errors"] = transient
         record = make_record(spec, self.job.run_info, outcome=outcome, error=error, parts=parts, extra_info=details,
