@@ -87,24 +87,34 @@ def comparable_records(outcome) -> dict:
     return out
 
 
-def test_two_environments_sharing_one_policy_give_the_serial_records(compose):
+@pytest.fixture(scope="module")
+def serial_shared(tmp_path_factory):
+    """The serial run the shared-policy runs are compared with."""
+    from lawm_eval.config import compose_config
     from lawm_eval.runner.run import run_evaluation
 
-    serial = run_evaluation(compose(*SHARED, "run_id=serial"))
+    results = tmp_path_factory.mktemp("serial")
+    return run_evaluation(compose_config([*SHARED, f"results_dir={results}", "run_id=serial"]))
+
+
+def test_two_environments_sharing_one_policy_give_the_serial_records(compose, serial_shared):
+    from lawm_eval.runner.run import run_evaluation
+
+    serial = serial_shared
     shared = run_evaluation(compose(*SHARED, "executor.envs_per_worker=2", "run_id=shared"))
     assert len(serial.results.records) == 4 and comparable_records(shared) == comparable_records(serial)
     assert len({r.worker for r in shared.results.records}) == 2  # both environments ran episodes
     stats = shared.report.batching
-    assert stats["requests"] == 4 * 3 and stats["calls"] <= 9  # 24 actions in chunks of 8: at least 3 calls paired
+    assert stats["requests"] == 4 * 3 and stats["largest"] == 2 and stats["calls"] < 12  # some calls answered two
 
 
 @pytest.mark.extra("ray")
-def test_ray_workers_share_one_model_server_that_survives_dying(compose, tmp_path, monkeypatch):
+def test_ray_workers_share_one_model_server_that_survives_dying(compose, tmp_path, monkeypatch, serial_shared):
     from lawm_eval.runner.run import run_evaluation
 
     monkeypatch.setenv("PYTHONPATH", str(Path(__file__).resolve().parent))  # Ray workers import served_policies
     marker = tmp_path / "server-died"
-    serial = run_evaluation(compose(*SHARED, "run_id=serial"))
+    serial = serial_shared
     served = run_evaluation(compose(*SHARED, "executor=ray", "executor.model_server=true", "+model.num_gpus=0",
                                     f"+model.die_marker={marker}", "+model.die_after=3", "run_id=ray"))
     assert marker.exists()  # the server really died mid-run, was restarted, and its episodes ran again
