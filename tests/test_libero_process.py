@@ -101,7 +101,8 @@ def test_two_environments_sharing_one_policy_give_the_serial_records(compose, se
     from lawm_eval.runner.run import run_evaluation
 
     serial = serial_shared
-    shared = run_evaluation(compose(*SHARED, "executor.envs_per_worker=2", "run_id=shared"))
+    # a wait longer than one chunk's 8 steps keeps the two environments in step even on a loaded machine
+    shared = run_evaluation(compose(*SHARED, "executor.envs_per_worker=2", "executor.max_wait_ms=5000", "run_id=shared"))
     assert len(serial.results.records) == 4 and comparable_records(shared) == comparable_records(serial)
     assert len({r.worker for r in shared.results.records}) == 2  # both environments ran episodes
     stats = shared.report.batching
