@@ -4,8 +4,9 @@ Covers the two reference variants through its options:
 - jepa-wms / V-JEPA 2 (DROID): mean 0, std ``init_std``, sample 0 of every iteration set to the
   current mean (``include_mean=True``, jepa-wms' "mean sample inclusion"), per-dimension clamps,
   top-K elites, unbiased std, momentum; executes the final mean (``select='mean'``).
-- VP² (RoboDesk): elites as a fraction, biased variance, variance shrunk near the bounds
-  (``bound_variance=True``), returns the best sample of the last iteration (``select='last_best'``).
+- VP² (RoboDesk; vp2/mpc/cem.py): 10 elites of 200 (elites_frac 0.05), biased variance, variance
+  shrunk near the bounds (``bound_variance=True``), VP²'s correlated sampler (``beta=0.5``), returns
+  the best sample of the last iteration (``select='last_best'``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,13 @@ import torch
 
 from lawm_eval.errors import ConfigError
 from lawm_eval.interfaces import Objective, PlanResult
-from lawm_eval.planners.common import SamplingConfig, SamplingPlanner, evaluate, initial_mean
+from lawm_eval.planners.common import (
+    SamplingConfig,
+    SamplingPlanner,
+    correlated_noise,
+    evaluate,
+    initial_mean,
+)
 
 SELECT = ("best", "mean", "last_best")
 
@@ -32,6 +39,7 @@ class CEMConfig(SamplingConfig):
     bound_variance: bool = False  # shrink std so mean ± 2 std stays inside the bounds (pddm, VP²)
     select: str = "best"  # best (over all iterations) | mean | last_best (best of last iteration)
     include_mean: bool = False  # sample 0 of each iteration is the current mean (jepa-wms planner.py)
+    beta: float = 0.0  # noise correlation between time steps (VP²'s correlated sampler: 0.5); 0 = independent
 
 
 class CEMPlanner(SamplingPlanner):
@@ -46,6 +54,8 @@ class CEMPlanner(SamplingPlanner):
             raise ConfigError("planner.num_elites must be ≥ 2 with unbiased_std")
         if cfg.iterations < 1 or cfg.horizon < 1:
             raise ConfigError("planner.iterations and planner.horizon must be ≥ 1")
+        if not 0.0 <= cfg.beta < 1.0:
+            raise ConfigError("planner.beta must be in [0, 1)")
 
     @torch.no_grad()
     def plan(
@@ -60,8 +70,7 @@ class CEMPlanner(SamplingPlanner):
             if cfg.bound_variance:
                 room = torch.minimum(mean - self.box.low, self.box.high - mean) / 2
                 std = torch.minimum(std, room.clamp(min=0))
-            noise = torch.randn(cfg.num_samples, cfg.horizon, A, generator=generator)
-            samples = mean + std * noise  # (N, H, A)
+            samples = mean + correlated_noise(generator, cfg.num_samples, std, cfg.beta)  # (N, H, A)
             if cfg.include_mean:  # the previous mean stays a candidate, so it is never lost
                 samples[0] = mean
             samples = self.box.clip(samples)

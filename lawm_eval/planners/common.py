@@ -62,6 +62,20 @@ def evaluate(objective, samples: torch.Tensor) -> torch.Tensor:
     return costs.to(torch.float64)
 
 
+def correlated_noise(generator: torch.Generator, count: int, std: torch.Tensor, beta: float) -> torch.Tensor:
+    """VP²'s correlated sampler (vp2/mpc/sampler.py:21-38): (count, H, A) noise with n_0 = σ_0 ε_0 and
+    n_t = β n_{t−1} + (1 − β) σ_t ε_t; ``std`` is (H, A). β = 0 gives independent Gaussian noise."""
+    horizon, action_dim = std.shape
+    eps = torch.randn(count, horizon, action_dim, generator=generator)
+    if beta == 0.0:
+        return eps * std
+    noise = torch.empty_like(eps)  # (N, H, A)
+    noise[:, 0] = eps[:, 0] * std[0]
+    for t in range(1, horizon):
+        noise[:, t] = beta * noise[:, t - 1] + (1 - beta) * eps[:, t] * std[t]
+    return noise
+
+
 def initial_mean(init_mean: torch.Tensor | None, horizon: int, action_dim: int) -> torch.Tensor:
     """(H,A) start mean: zeros, or a previous plan's rest padded by repeating its last action."""
     mean = torch.zeros(horizon, action_dim)

@@ -14,7 +14,13 @@ import torch
 
 from lawm_eval.errors import ConfigError
 from lawm_eval.interfaces import Objective, PlanResult
-from lawm_eval.planners.common import SamplingConfig, SamplingPlanner, evaluate, initial_mean
+from lawm_eval.planners.common import (
+    SamplingConfig,
+    SamplingPlanner,
+    correlated_noise,
+    evaluate,
+    initial_mean,
+)
 
 
 @dataclass
@@ -36,13 +42,8 @@ class MPPIPlanner(SamplingPlanner):
             raise ConfigError("planner.beta must be in [0, 1)")
 
     def correlated_noise(self, generator: torch.Generator) -> torch.Tensor:
-        cfg = self.cfg
-        eps = torch.randn(cfg.num_samples, cfg.horizon, self.action_dim, generator=generator)
-        noise = torch.empty_like(eps)  # (N, H, A)
-        noise[:, 0] = eps[:, 0] * self.init_std
-        for t in range(1, cfg.horizon):
-            noise[:, t] = cfg.beta * noise[:, t - 1] + (1 - cfg.beta) * eps[:, t] * self.init_std
-        return noise
+        std = self.init_std.expand(self.cfg.horizon, self.action_dim)  # (H, A)
+        return correlated_noise(generator, self.cfg.num_samples, std, self.cfg.beta)
 
     @torch.no_grad()
     def plan(
