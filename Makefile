@@ -40,6 +40,7 @@ envs: setup
 	$(BIN)/lawm-eval env setup robotwin
 	$(BIN)/lawm-eval env setup libero
 	$(BIN)/lawm-eval env setup lerobot
+	$(BIN)/lawm-eval env setup robodesk
 
 test: setup assets envs
 	$(BIN)/python -m pytest -q

@@ -100,6 +100,13 @@ ENVIRONMENTS: dict[str, SimEnvironment] = {
             ("lerobot", "torch", "hf-libero", "robosuite", "mujoco", "numpy"),
         ),
         SimEnvironment(
+            "robodesk",
+            "RoboDesk 1.0.0 on dm-control 1.0.34 and MuJoCo 3.3.7 (pillow < 10), for the VP² RoboDesk suite",
+            ("robodesk==1.0.0", "dm-control==1.0.34", "mujoco==3.3.7", "pillow<10", "numpy<2"),
+            "3.11",
+            ("robodesk", "dm-control", "mujoco", "pillow", "numpy"),
+        ),
+        SimEnvironment(
             "robotwin",
             "RoboTwin 2.0 runtime (rlinf-robotwin-runtime 0.1.3: SAPIEN 3.0.0b1, mplib 0.2.1, torch 2.8.0)",
             ("rlinf-robotwin-runtime==0.1.3",),
