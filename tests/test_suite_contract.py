@@ -30,9 +30,11 @@ SHORT_RUNS = {
     # the RoboTwin runtime needs assets and a render device this machine lacks: its stand-in (tests/fake_robotwin)
     **{name: ("model=custom", "model.factory=robotwin_fake:pusher", "suite.trials_per_task=1")
        for name in ("robotwin_clean", "robotwin_randomized")},
+    "vp2_robodesk": ("model=robodesk_simulator", "planner=random", "suite.tasks=[push_red]", "suite.pairs_per_task=1",
+                     "suite.seeds=[1]", "suite.max_steps=3"),
 }
 FAKE_RUNTIME = {"robotwin_clean", "robotwin_randomized"}
-SIMULATED = {"libero_spatial", "libero_object", "libero_goal", "libero_10", "libero_90"}
+SIMULATED = {"libero_spatial", "libero_object", "libero_goal", "libero_10", "libero_90", "vp2_robodesk"}
 BUILTIN = sorted(name for name in registries()["suite"].names() if registries()["suite"].entry(name).source == "lawm-eval")
 
 

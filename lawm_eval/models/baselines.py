@@ -101,6 +101,16 @@ def oracle_droid(suite=None) -> ModelBundle:
                        info={"provenance": "true dynamics of the generated Franka data (needs suite.observation=state)"})
 
 
+PRIVILEGED_DYNAMICS = "privileged_dynamics"  # ModelBundle.info key: the suite's simulator is the world model
+
+
+def robodesk_simulator(suite=None) -> ModelBundle:
+    """No parts: suite vp2_robodesk plays each candidate in its own simulator from the true state
+    (``robodesk_runtime.rollout_costs``) instead of asking a model."""
+    return ModelBundle("robodesk_simulator", info={PRIVILEGED_DYNAMICS: True, "provenance": (
+        "privileged reference: the simulator's true dynamics and state, not a model")})
+
+
 def oracle_nav(suite=None) -> ModelBundle:
     part = StateIdentity(angle_dims=(2,))
     return ModelBundle("oracle_nav", encoder=part, controller=part, world_model=UnicycleDynamics(),
