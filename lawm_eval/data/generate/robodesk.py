@@ -1,0 +1,175 @@
+"""RoboDesk data for the VP² suite, generated in the ``robodesk`` simulator environment.
+
+    python -m lawm_eval.data.generate.robodesk pairs        # suites/vp2_robodesk/pairs_v1.npz
+    python -m lawm_eval.data.generate.robodesk classifiers  # $LAWM_EVAL_CACHE/vp2_classifiers/<task>.pt
+    python -m lawm_eval.data.generate.robodesk frames --out DIR  # rendered rollouts (npz per task)
+
+Start/goal pairs: from RoboDesk's randomised reset (seeded), one zero-action step, then 30 steps of the
+task's scripted policy (the length of VP²'s scripted rollouts, vp2/scripts/run_scripted_trajectory.py:22) (``envs/robodesk_scripted``) with Gaussian action noise; a rollout is kept when
+the start does not satisfy the task's predicate and a later state does; the start is the reset state and
+the goal the last state that satisfies the predicate (its rendering is the goal image). The same command
+and seed write the same file (the physics and the generators are deterministic on one machine).
+
+Classifier data: rendered rollouts of the scripted policy with small and with large action noise, each
+frame labelled by the task's predicate on its state; the last quarter of the rollouts is held out for the
+precision/recall report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from lawm_eval.envs.robodesk_tasks import STATE_DIM, TASKS, success
+
+ENVIRONMENT = "robodesk"
+BACKEND = "lawm_eval.envs.robodesk_runtime:RoboDeskBackend"
+PAIRS_VERSION = "v1"
+SCRIPTED_STEPS = 30  # vp2/scripts/run_scripted_trajectory.py:22 (a planned episode has 15 actions)
+PAIR_NOISE = 0.1  # vp2/envs/scripted_policies/noisy_policy_wrapper.py default noise_std
+CLASSIFIER_NOISES = (0.1, 0.6)  # mostly successes, mostly failures
+SEED_STRIDE = 100_000  # task k draws its seeds from seed + k * SEED_STRIDE
+
+
+def start_process():
+    from lawm_eval.envs.environments import get_environment
+    from lawm_eval.envs.sim_client import SimProcess
+
+    return SimProcess(ENVIRONMENT, get_environment(ENVIRONMENT).require(), BACKEND)
+
+
+def default_pairs_path() -> Path:
+    from lawm_eval.paths import data_dir
+
+    return data_dir("manifests") / "vp2_robodesk" / f"pairs_{PAIRS_VERSION}.npz"
+
+
+def pair_from_rollout(task: str, states: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(start, goal) from a rollout's states (reset state, zero step, scripted steps), or None."""
+    hits = [success(task, s) for s in states]
+    if hits[0] or not any(hits[1:]):
+        return None
+    last = len(hits) - 1 - hits[::-1].index(True)
+    return states[0], states[last]
+
+
+def generate_pairs(tasks: list[str], pairs: int, seed: int, noise: float, max_tries: int,
+                   progress: Callable[[str], None] = print) -> dict[str, np.ndarray]:
+    starts = np.zeros((len(tasks), pairs, STATE_DIM))
+    goals = np.zeros_like(starts)
+    seeds = np.zeros((len(tasks), pairs), dtype=np.int64)
+    with start_process() as process:
+        for k, task in enumerate(tasks):
+            process.call("open", task=task)
+            found, tries, tic = 0, 0, time.monotonic()
+            while found < pairs:
+                if tries >= max_tries:
+                    raise RuntimeError(f"{task}: only {found} of {pairs} scripted rollouts succeeded in {tries} tries")
+                episode_seed = seed + TASKS.index(task) * SEED_STRIDE + tries
+                tries += 1
+                out = process.call("scripted_episode", seed=episode_seed, steps=SCRIPTED_STEPS, noise=noise, render=False)
+                pair = pair_from_rollout(task, out["states"])
+                if pair is not None:
+                    starts[k, found], goals[k, found] = pair
+                    seeds[k, found] = episode_seed
+                    found += 1
+            progress(f"{task}: {pairs} pairs from {tries} rollouts ({pairs / tries:.0%} kept, "
+                     f"{time.monotonic() - tic:.0f} s)")
+    return {"tasks": np.array(tasks), "start_states": starts, "goal_states": goals, "seeds": seeds,
+            "noise": np.array(noise), "version": np.array(PAIRS_VERSION)}
+
+
+def generate_frames(task: str, episodes: int, seed: int, process) -> dict[str, np.ndarray]:
+    """Rendered rollouts of ``task``: frames (E, T, 64, 64, 3) uint8, states (E, T, 76), labels (E, T)."""
+    process.call("open", task=task)
+    frames, states, actions = [], [], []
+    for e in range(episodes):
+        noise = CLASSIFIER_NOISES[e % len(CLASSIFIER_NOISES)]
+        out = process.call("scripted_episode", seed=seed + TASKS.index(task) * SEED_STRIDE + 50_000 + e,
+                           steps=SCRIPTED_STEPS, noise=noise, render=True)
+        frames.append(out["frames"])
+        states.append(out["states"][1:])  # the frames start after the zero-action step
+        actions.append(out["actions"])  # actions[t] leads from frame t to frame t + 1
+    states_arr = np.stack(states)
+    labels = np.array([[success(task, s) for s in episode] for episode in states_arr], dtype=np.uint8)
+    return {"frames": np.stack(frames), "states": states_arr, "labels": labels, "actions": np.stack(actions)}
+
+
+def rollouts_dir() -> Path:
+    """Where ``classifiers`` keeps the rendered rollouts (npz per task), for RoboDesk world-model data."""
+    from lawm_eval.paths import cache_dir
+
+    return cache_dir() / "data" / f"robodesk_rollouts_{PAIRS_VERSION}"
+
+
+def train_classifiers(tasks: list[str], episodes: int, seed: int, out_dir: Path | None, epochs: int,
+                      steps_per_epoch: int, progress: Callable[[str], None] = print) -> dict[str, dict]:
+    from lawm_eval.planners.success_classifier import classifier_path, save_classifier, train_classifier
+
+    reports = {}
+    with start_process() as process:
+        for task in tasks:
+            tic = time.monotonic()
+            data = generate_frames(task, episodes, seed, process)
+            rendered = time.monotonic() - tic
+            rollouts_dir().mkdir(parents=True, exist_ok=True)
+            np.savez_compressed(rollouts_dir() / f"{task}.npz", **data)
+            n_episodes, length = data["labels"].shape
+            held_out = np.zeros((n_episodes, length), dtype=bool)
+            held_out[n_episodes - max(1, n_episodes // 4):] = True
+            frames = data["frames"].reshape(-1, *data["frames"].shape[2:])
+            labels = data["labels"].reshape(-1)
+            model, report = train_classifier(frames, labels, held_out.reshape(-1), epochs=epochs,
+                                             steps_per_epoch=steps_per_epoch, seed=seed)
+            path = (out_dir / f"{task}.pt") if out_dir else classifier_path(task)
+            save_classifier(model, path, report, {"task": task, "episodes": episodes, "seed": seed, "epochs": epochs,
+                                                   "steps_per_epoch": steps_per_epoch,
+                                                   "positive_frames": int(labels.sum()), "frames": int(labels.size)})
+            reports[task] = report.to_dict()
+            progress(f"{task}: precision {report.precision:.3f} recall {report.recall:.3f} on {report.held_out} "
+                     f"held-out frames ({report.positives} successes); {labels.sum()}/{labels.size} positive "
+                     f"training+held-out frames; rendering {rendered:.0f} s, training "
+                     f"{time.monotonic() - tic - rendered:.0f} s -> {path}")
+    return reports
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m lawm_eval.data.generate.robodesk", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    pairs = sub.add_parser("pairs", help="start/goal pairs for suite vp2_robodesk")
+    pairs.add_argument("--tasks", nargs="*", default=list(TASKS))
+    pairs.add_argument("--pairs", type=int, default=30)
+    pairs.add_argument("--seed", type=int, default=0)
+    pairs.add_argument("--noise", type=float, default=PAIR_NOISE)
+    pairs.add_argument("--max-tries", type=int, default=1500)
+    pairs.add_argument("--out", type=Path, default=None)
+    classifiers = sub.add_parser("classifiers", help="train the per-task success classifiers")
+    classifiers.add_argument("--tasks", nargs="*", default=list(TASKS))
+    classifiers.add_argument("--episodes", type=int, default=16)
+    classifiers.add_argument("--seed", type=int, default=0)
+    classifiers.add_argument("--epochs", type=int, default=4)
+    classifiers.add_argument("--steps-per-epoch", type=int, default=40)
+    classifiers.add_argument("--out-dir", type=Path, default=None)
+    args = parser.parse_args(argv)
+    unknown = [t for t in args.tasks if t not in TASKS]
+    if unknown:
+        print(f"error: unknown RoboDesk task '{unknown[0]}' (tasks: {', '.join(TASKS)})", file=sys.stderr)
+        return 2
+    if args.command == "pairs":
+        data = generate_pairs(args.tasks, args.pairs, args.seed, args.noise, args.max_tries)
+        out = args.out or default_pairs_path()
+        out.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(out, **data)
+        print(f"wrote {out}")
+    else:
+        train_classifiers(args.tasks, args.episodes, args.seed, args.out_dir, args.epochs, args.steps_per_epoch)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
