@@ -206,3 +206,33 @@ def test_missing_classifier_names_the_build_command(tmp_path, monkeypatch):
     (tmp_path / "open_slide.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(CheckpointError, match="cannot be loaded"):
         success_classifier.load_classifier("open_slide")
+
+
+def test_classifier_training_separates_a_visible_success_and_reports_held_out_precision_recall():
+    from lawm_eval.planners.success_classifier import evaluate, train_classifier
+
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 120, (40, 64, 64, 3), dtype=np.uint8)
+    labels = (np.arange(40) % 4 == 0).astype(np.uint8)  # rare successes, as in the task data
+    frames[labels == 1, 20:44, 20:44] = 255  # a bright square: the 'success'
+    held_out = np.arange(40) >= 32
+    model, report = train_classifier(frames, labels, held_out, epochs=1, steps_per_epoch=8, batch_size=8, seed=0)
+    assert report.held_out == 8 and report.positives == 2
+    assert report.precision == 1.0 and report.recall == 1.0
+    flipped = evaluate(model, frames[held_out], 1 - labels[held_out])  # the report compares with the labels
+    assert flipped.precision == 0.0 and flipped.recall == 0.0
+
+
+def test_a_pair_is_kept_only_when_the_start_fails_and_a_later_state_succeeds():
+    from lawm_eval.data.generate.robodesk import pair_from_rollout
+
+    states = np.zeros((5, rt.STATE_DIM))
+    states[:, rt.UPRIGHT_XYZ] = [0.3, 0.8, 0.85]
+    states[:, rt.FLAT_XYZ] = [0.3, 0.7, 0.775]
+    assert pair_from_rollout("open_slide", states) is None  # never succeeds
+    states[2:4, rt.SLIDE] = 0.6  # succeeds at states 2 and 3, not at the end
+    start, goal = pair_from_rollout("open_slide", states)
+    assert start is states[0] or np.array_equal(start, states[0])
+    assert np.array_equal(goal, states[3])  # the last successful state
+    states[0, rt.SLIDE] = 0.6
+    assert pair_from_rollout("open_slide", states) is None  # already solved at the start

@@ -5,14 +5,15 @@
     python -m lawm_eval.data.generate.robodesk frames --out DIR  # rendered rollouts (npz per task)
 
 Start/goal pairs: from RoboDesk's randomised reset (seeded), one zero-action step, then 30 steps of the
-task's scripted policy (the length of VP²'s scripted rollouts, vp2/scripts/run_scripted_trajectory.py:22) (``envs/robodesk_scripted``) with Gaussian action noise; a rollout is kept when
+task's scripted policy (the length of VP²'s scripted rollouts, vp2/scripts/run_scripted_trajectory.py:22;
+60 for open_drawer, which our policy opens only after 24-58 steps) (``envs/robodesk_scripted``) with Gaussian action noise; a rollout is kept when
 the start does not satisfy the task's predicate and a later state does; the start is the reset state and
 the goal the last state that satisfies the predicate (its rendering is the goal image). The same command
 and seed write the same file (the physics and the generators are deterministic on one machine).
 
-Classifier data: rendered rollouts of the scripted policy with small and with large action noise, each
-frame labelled by the task's predicate on its state; the last quarter of the rollouts is held out for the
-precision/recall report.
+Classifier data: rendered rollouts of the scripted policy, half of them ones it solves (noise 0.1), half
+with large action noise (0.6), each frame labelled by the task's predicate on its state; a quarter of the
+rollouts (shuffled, seeded) is held out for the precision/recall report.
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ ENVIRONMENT = "robodesk"
 BACKEND = "lawm_eval.envs.robodesk_runtime:RoboDeskBackend"
 PAIRS_VERSION = "v1"
 SCRIPTED_STEPS = 30  # vp2/scripts/run_scripted_trajectory.py:22 (a planned episode has 15 actions)
+TASK_STEPS = {"open_drawer": 60}  # our drawer policy first succeeds after 24-58 steps (23 of 40 rollouts by 60)
+
+
+def scripted_steps(task: str) -> int:
+    return TASK_STEPS.get(task, SCRIPTED_STEPS)
 PAIR_NOISE = 0.1  # vp2/envs/scripted_policies/noisy_policy_wrapper.py default noise_std
 CLASSIFIER_NOISES = (0.1, 0.6)  # mostly successes, mostly failures
 SEED_STRIDE = 100_000  # task k draws its seeds from seed + k * SEED_STRIDE
@@ -72,7 +78,8 @@ def generate_pairs(tasks: list[str], pairs: int, seed: int, noise: float, max_tr
                     raise RuntimeError(f"{task}: only {found} of {pairs} scripted rollouts succeeded in {tries} tries")
                 episode_seed = seed + TASKS.index(task) * SEED_STRIDE + tries
                 tries += 1
-                out = process.call("scripted_episode", seed=episode_seed, steps=SCRIPTED_STEPS, noise=noise, render=False)
+                out = process.call("scripted_episode", seed=episode_seed, steps=scripted_steps(task), noise=noise,
+                                   render=False)
                 pair = pair_from_rollout(task, out["states"])
                 if pair is not None:
                     starts[k, found], goals[k, found] = pair
@@ -84,20 +91,36 @@ def generate_pairs(tasks: list[str], pairs: int, seed: int, noise: float, max_tr
             "noise": np.array(noise), "version": np.array(PAIRS_VERSION)}
 
 
-def generate_frames(task: str, episodes: int, seed: int, process) -> dict[str, np.ndarray]:
-    """Rendered rollouts of ``task``: frames (E, T, 64, 64, 3) uint8, states (E, T, 76), labels (E, T)."""
+def generate_frames(task: str, episodes: int, seed: int, process, max_search: int = 2000) -> dict[str, np.ndarray]:
+    """Rendered rollouts of ``task``: frames (E, T, 64, 64, 3) uint8, states (E, T, 76), labels (E, T),
+    actions (E, T - 1, 5). Half are rollouts the scripted policy (noise 0.1) solves, found by running
+    seeds without rendering first (the drawer succeeds in ~5 % of them), half are rollouts with large
+    action noise (0.6), mostly failures. Seeds start at 50 000 past the pairs' seeds."""
     process.call("open", task=task)
+    base = seed + TASKS.index(task) * SEED_STRIDE + 50_000
+    chosen: list[tuple[int, float]] = []
+    candidate = base
+    while sum(1 for _, n in chosen if n == CLASSIFIER_NOISES[0]) < (episodes + 1) // 2:
+        if candidate - base >= max_search:
+            raise RuntimeError(f"{task}: fewer than {(episodes + 1) // 2} scripted successes in {max_search} seeds")
+        out = process.call("scripted_episode", seed=candidate, steps=scripted_steps(task),
+                           noise=CLASSIFIER_NOISES[0], render=False)
+        if any(success(task, s) for s in out["states"][1:]):
+            chosen.append((candidate, CLASSIFIER_NOISES[0]))
+        candidate += 1
+    chosen += [(base + max_search + e, CLASSIFIER_NOISES[1]) for e in range(episodes // 2)]
     frames, states, actions = [], [], []
-    for e in range(episodes):
-        noise = CLASSIFIER_NOISES[e % len(CLASSIFIER_NOISES)]
-        out = process.call("scripted_episode", seed=seed + TASKS.index(task) * SEED_STRIDE + 50_000 + e,
-                           steps=SCRIPTED_STEPS, noise=noise, render=True)
+    for episode_seed, noise in chosen:
+        out = process.call("scripted_episode", seed=episode_seed, steps=scripted_steps(task), noise=noise,
+                           render=True)
         frames.append(out["frames"])
         states.append(out["states"][1:])  # the frames start after the zero-action step
         actions.append(out["actions"])  # actions[t] leads from frame t to frame t + 1
-    states_arr = np.stack(states)
+    order = np.random.default_rng(seed).permutation(len(chosen))  # held-out episodes from both halves
+    states_arr = np.stack(states)[order]
     labels = np.array([[success(task, s) for s in episode] for episode in states_arr], dtype=np.uint8)
-    return {"frames": np.stack(frames), "states": states_arr, "labels": labels, "actions": np.stack(actions)}
+    return {"frames": np.stack(frames)[order], "states": states_arr, "labels": labels,
+            "actions": np.stack(actions)[order], "seeds": np.array([chosen[i][0] for i in order])}
 
 
 def rollouts_dir() -> Path:
