@@ -14,7 +14,7 @@ from lawm_eval.envs import robodesk_tasks as rt
 from lawm_eval.planners.cem import CEMPlanner
 from lawm_eval.planners.common import correlated_noise
 from lawm_eval.planners.mppi import MPPIPlanner
-from lawm_eval.planners.success_classifier import ConvPredictor
+from lawm_eval.models.success_classifier import ConvPredictor
 from lawm_eval.suites.vp2_robodesk import VP2Objective
 
 
@@ -198,7 +198,7 @@ def test_a_model_predicting_the_wrong_frames_fails_in_one_line():
 
 def test_missing_classifier_names_the_build_command(tmp_path, monkeypatch):
     from lawm_eval.errors import CheckpointError
-    from lawm_eval.planners import success_classifier
+    from lawm_eval.models import success_classifier
 
     monkeypatch.setattr(success_classifier, "classifier_dir", lambda: tmp_path)
     with pytest.raises(CheckpointError, match="python -m lawm_eval.data.generate.robodesk classifiers --tasks open_slide"):
@@ -209,7 +209,7 @@ def test_missing_classifier_names_the_build_command(tmp_path, monkeypatch):
 
 
 def test_classifier_training_separates_a_visible_success_and_reports_held_out_precision_recall():
-    from lawm_eval.planners.success_classifier import evaluate, train_classifier
+    from lawm_eval.models.success_classifier import evaluate, train_classifier
 
     rng = np.random.default_rng(0)
     frames = rng.integers(0, 120, (40, 64, 64, 3), dtype=np.uint8)

@@ -63,7 +63,7 @@ def test_reset_to_restores_the_state_and_the_image(process, pairs):
 
 
 def write_random_classifier(cache, task: str) -> None:
-    from lawm_eval.planners.success_classifier import ClassifierReport, ConvPredictor, save_classifier
+    from lawm_eval.models.success_classifier import ClassifierReport, ConvPredictor, save_classifier
 
     torch.manual_seed(0)
     save_classifier(ConvPredictor(), cache / "vp2_classifiers" / f"{task}.pt", ClassifierReport(0, 0, 0, 0, 0),
@@ -71,7 +71,7 @@ def write_random_classifier(cache, task: str) -> None:
 
 
 def test_model_planning_episode_gives_the_model_vp2s_query(compose, tmp_path, monkeypatch):
-    from lawm_eval.planners import success_classifier
+    from lawm_eval.models import success_classifier
     from lawm_eval.runner.run import run_evaluation
 
     write_random_classifier(tmp_path, "push_red")

@@ -204,7 +204,7 @@ class VP2RoboDeskSuite(Suite):
             return
         super().check_inputs(model)
         if self.params["classifier_weight"] != 0:
-            from lawm_eval.planners.success_classifier import classifier_path, load_classifier
+            from lawm_eval.models.success_classifier import classifier_path, load_classifier
 
             for task in self.params["tasks"]:
                 if not classifier_path(task).is_file():
@@ -255,7 +255,7 @@ class VP2RoboDeskSuite(Suite):
             return None
         cache = getattr(self, "_live_classifiers", None) or {}
         if task not in cache:
-            from lawm_eval.planners.success_classifier import load_classifier
+            from lawm_eval.models.success_classifier import load_classifier
 
             cache[task] = load_classifier(task)
             self._live_classifiers = cache

@@ -132,7 +132,7 @@ def rollouts_dir() -> Path:
 
 def train_classifiers(tasks: list[str], episodes: int, seed: int, out_dir: Path | None, epochs: int,
                       steps_per_epoch: int, progress: Callable[[str], None] = print) -> dict[str, dict]:
-    from lawm_eval.planners.success_classifier import classifier_path, save_classifier, train_classifier
+    from lawm_eval.models.success_classifier import classifier_path, save_classifier, train_classifier
 
     reports = {}
     with start_process() as process:
