@@ -11,10 +11,10 @@ import pytest
 import torch
 
 from lawm_eval.envs import robodesk_tasks as rt
+from lawm_eval.models.success_classifier import ConvPredictor
 from lawm_eval.planners.cem import CEMPlanner
 from lawm_eval.planners.common import correlated_noise
 from lawm_eval.planners.mppi import MPPIPlanner
-from lawm_eval.models.success_classifier import ConvPredictor
 from lawm_eval.suites.vp2_robodesk import VP2Objective
 
 
