@@ -171,6 +171,8 @@ def test_episode_list_and_per_task_samples():
     assert suite.planner_for("push_red", planner) is planner
     assert dataclasses.asdict(suite.planner_for("open_slide", planner).cfg) == {
         **dataclasses.asdict(planner.cfg), "num_samples": 800}
+    small = MPPIPlanner(5, horizon=10, num_samples=16)  # a run that sets planner.num_samples keeps it
+    assert suite.planner_for("open_slide", small) is small
 
 
 def test_bad_task_names_get_did_you_mean():

@@ -225,10 +225,12 @@ class VP2RoboDeskSuite(Suite):
                 "dynamics": "the simulator itself (privileged check)" if privileged else "the model"}
 
     def planner_for(self, task: str, planner: Planner) -> Planner:
-        """The run's planner, with VP²'s per-task sample count (800 for open_slide/open_drawer)."""
+        """The run's planner, with VP²'s per-task sample count (800 for open_slide/open_drawer) where the run
+        keeps the protocol's count (the manifest's 200); a run that sets ``planner.num_samples`` keeps it."""
         count = self.params["task_num_samples"].get(task)
         cfg = getattr(planner, "cfg", None)
-        if count is None or not hasattr(cfg, "num_samples") or cfg.num_samples == count:
+        protocol = {options.get("num_samples") for options in self.manifest.planners.values()} - {None}
+        if count is None or getattr(cfg, "num_samples", None) not in protocol or cfg.num_samples == count:
             return planner
         return type(planner)(planner.action_dim, **{**dataclasses.asdict(cfg), "num_samples": int(count)})
 
