@@ -173,6 +173,8 @@ def test_episode_list_and_per_task_samples():
         **dataclasses.asdict(planner.cfg), "num_samples": 800}
     small = MPPIPlanner(5, horizon=10, num_samples=16)  # a run that sets planner.num_samples keeps it
     assert suite.planner_for("open_slide", small) is small
+    cem = suite.planner_for("open_drawer", CEMPlanner(5, horizon=10, num_samples=200, num_elites=10, iterations=3))
+    assert (cem.cfg.num_samples, cem.cfg.num_elites) == (800, 40)  # VP²'s elites_frac 0.05
 
 
 def test_bad_task_names_get_did_you_mean():
@@ -182,6 +184,8 @@ def test_bad_task_names_get_did_you_mean():
 
     with pytest.raises(ConfigError, match="did you mean 'open_slide'"):
         VP2RoboDeskSuite(suite_manifest("vp2_robodesk"), {"tasks": ["open_slid"]})
+    with pytest.raises(ConfigError, match="image_size must be 64"):
+        VP2RoboDeskSuite(suite_manifest("vp2_robodesk"), {"image_size": 128})
 
 
 def test_a_model_predicting_the_wrong_frames_fails_in_one_line():
@@ -236,5 +240,7 @@ def test_a_pair_is_kept_only_when_the_start_fails_and_a_later_state_succeeds():
     start, goal = pair_from_rollout("open_slide", states)
     assert start is states[0] or np.array_equal(start, states[0])
     assert np.array_equal(goal, states[3])  # the last successful state
+    states[1, rt.SLIDE] = 0.6
+    assert pair_from_rollout("open_slide", states) is None  # solved by the zero step
     states[0, rt.SLIDE] = 0.6
     assert pair_from_rollout("open_slide", states) is None  # already solved at the start

@@ -87,7 +87,7 @@ def test_model_planning_episode_gives_the_model_vp2s_query(compose, tmp_path, mo
     assert record.contract["actions_to_model"].startswith("(N, 11, 5)") and not record.contract["privileged_state"]
     assert record.simulator_versions["robodesk"] == "1.0.0"
     assert np.isfinite(record.metrics["plan_cost"])
-    video = outcome.run_dir / record.info["video"]  # 16 frames: the episode beside its goal image
+    video = outcome.run_dir / record.info["video"]  # the episode's frames beside its goal image
     assert video.is_file() and video.stat().st_size > 0
 
 

@@ -205,7 +205,8 @@ def _upright_block_off_table(physics: Any) -> np.ndarray:
     sep = data.xpos["panda0_leftfinger"] - data.xpos["panda0_rightfinger"]
     sep_z = sep[2] / (np.linalg.norm(sep) + 1e-9)
     heading = np.array([axis[0], axis[1], 0.0])
-    heading /= np.linalg.norm(heading)
+    length = np.linalg.norm(heading)
+    heading = heading / length if length > 1e-9 else np.array([0.0, 1.0, 0.0])  # a vertical hand: face the desk
     grasp = np.array([block[0], block[1], 0.87])
     opening = data.qpos["panda0_finger_joint1"][0]
 

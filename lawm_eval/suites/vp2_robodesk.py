@@ -114,6 +114,8 @@ class VP2RoboDeskSuite(Suite):
             raise ConfigError("suite.pairs_per_task must be in 1..30 and suite.seeds must not be empty")
         if p["max_steps"] < 2 or p["context_frames"] != 2:
             raise ConfigError("suite.max_steps must be ≥ 2; suite.context_frames is VP²'s 2")
+        if p["image_size"] != 64:
+            raise ConfigError("suite.image_size must be 64: VP²'s classifier reads 64×64 frames (12288 inputs)")
 
     # -- where the simulator runs ----------------------------------------------------------------
     def simulator_in_child_process(self) -> bool:
@@ -226,13 +228,17 @@ class VP2RoboDeskSuite(Suite):
 
     def planner_for(self, task: str, planner: Planner) -> Planner:
         """The run's planner, with VP²'s per-task sample count (800 for open_slide/open_drawer) where the run
-        keeps the protocol's count (the manifest's 200); a run that sets ``planner.num_samples`` keeps it."""
+        keeps the protocol's count (the manifest's 200; so an explicit ``planner.num_samples=200`` gets 800
+        too). A CEM's elites scale with it (VP²'s elites_frac 0.05: 10 of 200, 40 of 800)."""
         count = self.params["task_num_samples"].get(task)
         cfg = getattr(planner, "cfg", None)
         protocol = {options.get("num_samples") for options in self.manifest.planners.values()} - {None}
         if count is None or getattr(cfg, "num_samples", None) not in protocol or cfg.num_samples == count:
             return planner
-        return type(planner)(planner.action_dim, **{**dataclasses.asdict(cfg), "num_samples": int(count)})
+        options = {**dataclasses.asdict(cfg), "num_samples": int(count)}
+        if "num_elites" in options:
+            options["num_elites"] = max(1, round(cfg.num_elites * count / cfg.num_samples))
+        return type(planner)(planner.action_dim, **options)
 
     def encode(self, model: ModelBundle, frames: list[np.ndarray]) -> torch.Tensor:
         video = torch.from_numpy(np.stack(frames)).permute(0, 3, 1, 2)[None].contiguous()  # (1, T, 3, 64, 64) uint8

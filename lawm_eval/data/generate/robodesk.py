@@ -2,14 +2,15 @@
 
     python -m lawm_eval.data.generate.robodesk pairs        # suites/vp2_robodesk/pairs_v1.npz
     python -m lawm_eval.data.generate.robodesk classifiers  # $LAWM_EVAL_CACHE/vp2_classifiers/<task>.pt
-    python -m lawm_eval.data.generate.robodesk frames --out DIR  # rendered rollouts (npz per task)
+                                                            # (and the rendered rollouts, npz per task)
 
 Start/goal pairs: from RoboDesk's randomised reset (seeded), one zero-action step, then 30 steps of the
-task's scripted policy (the length of VP²'s scripted rollouts, vp2/scripts/run_scripted_trajectory.py:22;
-60 for open_drawer, which our policy opens only after 24-58 steps) (``envs/robodesk_scripted``) with Gaussian action noise; a rollout is kept when
-the start does not satisfy the task's predicate and a later state does; the start is the reset state and
-the goal the last state that satisfies the predicate (its rendering is the goal image). The same command
-and seed write the same file (the physics and the generators are deterministic on one machine).
+task's scripted policy (``envs/robodesk_scripted``; the length of VP²'s scripted rollouts,
+vp2/scripts/run_scripted_trajectory.py:22; 60 for open_drawer, which our policy opens only after 24-58
+steps) with Gaussian action noise. A rollout is kept when neither the start nor the zero-step state
+satisfies the task's predicate and a later state does; the start is the reset state and the goal the
+last state that satisfies the predicate (its rendering is the goal image). The same command and seed
+write the same file (the physics and the generators are deterministic on one machine).
 
 Classifier data: rendered rollouts of the scripted policy, half of them ones it solves (noise 0.1), half
 with large action noise (0.6), each frame labelled by the task's predicate on its state; a quarter of the
@@ -56,9 +57,10 @@ def default_pairs_path() -> Path:
 
 
 def pair_from_rollout(task: str, states: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """(start, goal) from a rollout's states (reset state, zero step, scripted steps), or None."""
+    """(start, goal) from a rollout's states (reset state, zero step, scripted steps), or None when the
+    predicate already holds before the first scripted action or never holds."""
     hits = [success(task, s) for s in states]
-    if hits[0] or not any(hits[1:]):
+    if any(hits[:2]) or not any(hits[2:]):  # solved by the reset or the zero step: no task left
         return None
     last = len(hits) - 1 - hits[::-1].index(True)
     return states[0], states[last]
@@ -94,7 +96,7 @@ def generate_pairs(tasks: list[str], pairs: int, seed: int, noise: float, max_tr
 def generate_frames(task: str, episodes: int, seed: int, process, max_search: int = 2000) -> dict[str, np.ndarray]:
     """Rendered rollouts of ``task``: frames (E, T, 64, 64, 3) uint8, states (E, T, 76), labels (E, T),
     actions (E, T - 1, 5). Half are rollouts the scripted policy (noise 0.1) solves, found by running
-    seeds without rendering first (the drawer succeeds in ~5 % of them), half are rollouts with large
+    seeds without rendering first (the drawer's 60-step rollouts succeed in about half), half are rollouts with large
     action noise (0.6), mostly failures. Seeds start at 50 000 past the pairs' seeds."""
     process.call("open", task=task)
     base = seed + TASKS.index(task) * SEED_STRIDE + 50_000
