@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from lawm_eval.bundle import ModelBundle
+from lawm_eval.envs.robodesk_process import ENVIRONMENT
 from lawm_eval.envs.robodesk_tasks import ACTION_DIM, STATE_DIM, TASKS, success
 from lawm_eval.errors import ConfigError, LawmEvalError, ModelError, did_you_mean
 from lawm_eval.interfaces import Planner
@@ -32,8 +33,6 @@ from lawm_eval.planners.objectives import check_states, rollout_actions
 from lawm_eval.suites.base import EpisodeOutcome, Suite
 from lawm_eval.types import EpisodeSpec
 
-ENVIRONMENT = "robodesk"
-BACKEND = "lawm_eval.envs.robodesk_runtime:RoboDeskBackend"
 PAIRS_FILE_KEYS = ("tasks", "start_states", "goal_states", "seeds")
 
 
@@ -133,12 +132,11 @@ class VP2RoboDeskSuite(Suite):
         return get_environment(ENVIRONMENT).versions_of(self.manifest.simulators)
 
     def process(self) -> Any:
-        from lawm_eval.envs.environments import get_environment
-        from lawm_eval.envs.sim_client import SimProcess
+        from lawm_eval.envs import robodesk_process
 
         process = getattr(self, "_live_process", None)
         if process is None or not process.alive:
-            self._live_process = SimProcess(ENVIRONMENT, get_environment(ENVIRONMENT).require(), BACKEND)
+            self._live_process = robodesk_process.start()
             self._live_task = None
         return self._live_process
 

@@ -29,8 +29,6 @@ import numpy as np
 
 from lawm_eval.envs.robodesk_tasks import STATE_DIM, TASKS, success
 
-ENVIRONMENT = "robodesk"
-BACKEND = "lawm_eval.envs.robodesk_runtime:RoboDeskBackend"
 PAIRS_VERSION = "v1"
 SCRIPTED_STEPS = 30  # vp2/scripts/run_scripted_trajectory.py:22 (a planned episode has 15 actions)
 TASK_STEPS = {"open_drawer": 60}  # our drawer policy first succeeds after 24-58 steps (23 of 40 rollouts by 60)
@@ -44,10 +42,10 @@ SEED_STRIDE = 100_000  # task k draws its seeds from seed + k * SEED_STRIDE
 
 
 def start_process():
-    from lawm_eval.envs.environments import get_environment
-    from lawm_eval.envs.sim_client import SimProcess
+    """A RoboDesk child process (``envs.robodesk_process.start``)."""
+    from lawm_eval.envs.robodesk_process import start
 
-    return SimProcess(ENVIRONMENT, get_environment(ENVIRONMENT).require(), BACKEND)
+    return start()
 
 
 def default_pairs_path() -> Path:
