@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import pathlib
 import sys
 from collections.abc import Sequence
 
@@ -76,9 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
     data = sub.add_parser("data", help="generate datasets from our simulators, inspect datasets")
     data_sub = data.add_subparsers(dest="data_command", metavar="ACTION", parser_class=_Parser)
     generate = data_sub.add_parser("generate", help="write a dataset with scripted policies in a simulator")
-    generate.add_argument("kind", choices=["franka", "navigation", "libero"],
+    generate.add_argument("kind", choices=["franka", "navigation", "libero", "robodesk"],
                           help="franka: DROID-style LeRobot clips (robosuite); navigation: RECON-style (MuJoCo); "
-                               "libero: oracle demos in LIBERO's hdf5 format (one file per task)")
+                               "libero: oracle demos in LIBERO's hdf5 format (one file per task); robodesk: "
+                               "VP²-camera LeRobot rollouts of every task (the robodesk simulator environment)")
     generate.add_argument("--out", required=True, help="output folder")
     generate.add_argument("--episodes", type=int, default=20)
     generate.add_argument("--seed", type=int, default=0)
@@ -293,6 +295,15 @@ def cmd_data(args: argparse.Namespace) -> int:
 
                 print(f"{file}: {len(LiberoDemos(file))} successful demos of {args.episodes} attempts")
             return 0
+        elif args.kind == "robodesk":
+            from lawm_eval.data.generate.robodesk import generate_dataset
+            from lawm_eval.envs.robodesk_tasks import TASKS
+
+            if args.episodes % len(TASKS):
+                raise UsageError(f"robodesk: --episodes must be a multiple of the {len(TASKS)} tasks")
+            steps = {"steps": args.frames - 1} if args.frames else {}
+            path = generate_dataset(pathlib.Path(args.out), args.episodes, args.seed, **steps,
+                                    progress=lambda line: print(line, flush=True))
         else:
             from lawm_eval.data.generate.navigation import NavigationConfig, generate_navigation
 

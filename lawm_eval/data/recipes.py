@@ -18,6 +18,9 @@ RECIPES = {
     "franka_val": {"kind": "franka", "episodes": 16, "seed": 10_000, "held_out": 0, "folder": "franka_val_v1"},
     "navigation_val": {"kind": "navigation", "episodes": 20, "seed": 10_000, "held_out": 0,
                        "folder": "navigation_val_v1"},
+    # RoboDesk (VP²'s camera, in the robodesk simulator environment): 18 and 3 rollouts per task.
+    "robodesk": {"kind": "robodesk", "episodes": 126, "seed": 0, "held_out": 7, "folder": "robodesk_v1"},
+    "robodesk_val": {"kind": "robodesk", "episodes": 21, "seed": 10_000, "held_out": 0, "folder": "robodesk_val_v1"},
 }
 
 TRAINING = ("franka", "navigation")  # the recipes the bundled checkpoints are trained on
@@ -43,6 +46,10 @@ def ensure_dataset(name: str) -> Path:
         from lawm_eval.data.generate.franka import generate_franka
 
         generate_franka(path, recipe["episodes"], recipe["seed"])
+    elif recipe["kind"] == "robodesk":
+        from lawm_eval.data.generate.robodesk import generate_dataset
+
+        generate_dataset(path, recipe["episodes"], recipe["seed"])
     else:
         from lawm_eval.data.generate.navigation import generate_navigation
 

@@ -3,6 +3,7 @@
     python -m lawm_eval.data.generate.robodesk pairs        # suites/vp2_robodesk/pairs_v1.npz
     python -m lawm_eval.data.generate.robodesk classifiers  # $LAWM_EVAL_CACHE/vp2_classifiers/<task>.pt
                                                             # (and the rendered rollouts, npz per task)
+    lawm-eval data generate robodesk | robodesk_val         # world-model data (LeRobot), recipes
 
 Start/goal pairs: from RoboDesk's randomised reset (seeded), one zero-action step, then 30 steps of the
 task's scripted policy (``envs/robodesk_scripted``; the length of VP²'s scripted rollouts,
@@ -15,6 +16,12 @@ write the same file (the physics and the generators are deterministic on one mac
 Classifier data: rendered rollouts of the scripted policy, half of them ones it solves (noise 0.1), half
 with large action noise (0.6), each frame labelled by the task's predicate on its state; a quarter of the
 rollouts (shuffled, seeded) is held out for the precision/recall report.
+
+World-model data (the ``robodesk`` and ``robodesk_val`` recipes, ``generate_dataset``; VP² trains its
+RoboDesk models on noisy scripted trajectories of every task): per task, rendered 30-step rollouts of the
+scripted policy with action noise cycling through 0.1, 0.3 and 0.6, written as a LeRobot dataset with the
+76-number state and the 5-D action (the last row of each episode, which has no successor, is zero).
+Episodes are ordered round by round over the tasks, so the last 7 hold one rollout of each task.
 """
 
 from __future__ import annotations
@@ -39,6 +46,9 @@ def scripted_steps(task: str) -> int:
 PAIR_NOISE = 0.1  # vp2/envs/scripted_policies/noisy_policy_wrapper.py default noise_std
 CLASSIFIER_NOISES = (0.1, 0.6)  # mostly successes, mostly failures
 SEED_STRIDE = 100_000  # task k draws its seeds from seed + k * SEED_STRIDE
+DATASET_NOISES = (0.1, 0.3, 0.6)  # world-model data: solved, half-solved and mostly exploratory rollouts
+DATASET_SEED_OFFSET = 70_000  # past the pairs' (< 1 500) and the classifier rollouts' (50 000 - 52 008) seeds
+CONTROL_HZ = 10.0  # one action per 50 physics steps of 2 ms (robodesk.py:39-41, action repeat 50)
 
 
 def start_process():
@@ -121,6 +131,36 @@ def generate_frames(task: str, episodes: int, seed: int, process, max_search: in
     labels = np.array([[success(task, s) for s in episode] for episode in states_arr], dtype=np.uint8)
     return {"frames": np.stack(frames)[order], "states": states_arr, "labels": labels,
             "actions": np.stack(actions)[order], "seeds": np.array([chosen[i][0] for i in order])}
+
+
+def generate_dataset(path: Path, episodes: int, seed: int, steps: int = SCRIPTED_STEPS,
+                     progress: Callable[[str], None] = print) -> Path:
+    """``episodes`` rendered rollouts of ``steps`` actions (a multiple of the 7 tasks), as a LeRobot dataset."""
+    from lawm_eval.data.episode import Episode
+    from lawm_eval.data.lerobot import write_lerobot
+
+    if episodes % len(TASKS):
+        raise ValueError(f"RoboDesk datasets hold the same number of rollouts per task: {episodes} is not a "
+                         f"multiple of {len(TASKS)}")
+    rounds = episodes // len(TASKS)
+    recorded: dict[tuple[int, str], Episode] = {}
+    with start_process() as process:
+        for task in TASKS:
+            tic = time.monotonic()
+            process.call("open", task=task)
+            for e in range(rounds):
+                noise = DATASET_NOISES[e % len(DATASET_NOISES)]
+                out = process.call("scripted_episode", seed=seed + TASKS.index(task) * SEED_STRIDE + DATASET_SEED_OFFSET + e,
+                                   steps=steps, noise=noise, render=True)
+                actions = np.concatenate([out["actions"], np.zeros((1, out["actions"].shape[1]))])  # (T, 5)
+                recorded[(e, task)] = Episode(frames=out["frames"], actions=actions.astype(np.float32),
+                                              states=out["states"][1:].astype(np.float32), task=task, fps=CONTROL_HZ,
+                                              meta={"noise": noise})
+            progress(f"{task}: {rounds} rollouts ({time.monotonic() - tic:.0f} s)")
+    ordered = [recorded[(e, task)] for e in range(rounds) for task in TASKS]
+    return write_lerobot(path, ordered, fps=CONTROL_HZ, image_key="image", robot_type="franka_robodesk",
+                         state_names=[f"s{i}" for i in range(STATE_DIM)],
+                         action_names=["dx", "dy", "dz", "wrist", "grip"])
 
 
 def rollouts_dir() -> Path:
