@@ -5,6 +5,7 @@ windows), and — recomputed here, not read from its training run — beats copy
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from types import SimpleNamespace
 
@@ -18,12 +19,12 @@ from lawm_eval.interfaces import MODEL_PARTS
 from lawm_eval.models.specs import bundled_specs, model_spec, model_specs
 from lawm_eval.models.train.artifacts import load_golden
 from lawm_eval.models.train.evaluate import lam_golden, load_fixture
-from lawm_eval.models.zoo import AUTOENCODER, checkpoint_path, load_autoencoder
+from lawm_eval.models.zoo import AUTOENCODERS, checkpoint_path, load_autoencoder
 from lawm_eval.paths import data_dir
 
 BUNDLED = sorted(bundled_specs())
 WORLD_MODELS = [name for name in BUNDLED if "world_model" in model_spec(name).parts]
-CHECKPOINTS = [AUTOENCODER, *BUNDLED]
+CHECKPOINTS = [*AUTOENCODERS, *BUNDLED]
 TOLERANCE = dict(rel=1e-4, abs=1e-6)
 
 
@@ -136,7 +137,14 @@ def test_world_model_beats_copy_last_frame_on_held_out_windows(name):
         assert mse(one_step(bundle.world_model, x, bundle.lam.infer(x)), x[:, 1:]) < mse(x[:, :-1], x[:, 1:])
 
 
-@pytest.mark.parametrize("name", WORLD_MODELS)
+IGNORE_ACTIONS = pytest.mark.xfail(strict=True, reason=(
+    "CoLA-World's RoboDesk adaptation keeps the Franka LAM frozen (App. B); on RoboDesk its latents carry no motion "
+    "(the world model predicts equally well from the no-motion latent), so the adapter learns the most frequent "
+    "codes and the predictions do not follow the actions (docs/protocols/vp2_robodesk.md, 'Bundled models')"))
+
+
+@pytest.mark.parametrize("name", [pytest.param(name, marks=IGNORE_ACTIONS) if name.endswith("_robodesk") else name
+                                  for name in WORLD_MODELS])
 def test_world_model_predictions_depend_on_the_actions(name):
     """Each window's own actions predict its future better than another window's actions do."""
     bundle = build(name)
@@ -175,9 +183,45 @@ def test_eac_wm_on_navigation_uses_the_navigation_action_encoder():
 
 
 def test_autoencoder_golden_numbers():
+    from lawm_eval.models.train.cola_robodesk import robodesk_autoencoder_golden
     from lawm_eval.models.train.visual_ae import autoencoder_golden
 
     assert autoencoder_golden(load_autoencoder()) == pytest.approx(load_golden("visual_ae"), **TOLERANCE)
+    robodesk = load_autoencoder("visual_ae_robodesk")
+    assert robodesk_autoencoder_golden(robodesk) == pytest.approx(load_golden("visual_ae_robodesk"), **TOLERANCE)
+    # fine-tuning is what lets it read RoboDesk: the shared autoencoder reconstructs those frames far worse
+    shared = robodesk_autoencoder_golden(load_autoencoder())
+    assert load_golden("visual_ae_robodesk")["robodesk_recon_mse"] < 0.25 * shared["robodesk_recon_mse"]
+
+
+def adapted_suite(domain):
+    return SimpleNamespace(name="stub", action_dim=5, domain=domain)
+
+
+def test_cola_models_take_their_robodesk_adaptation_where_the_suite_is_robodesk():
+    for name in ("cola_world", "cola_two_stage"):
+        adapted = make_bundle(model_spec(name).config, adapted_suite("robodesk"))
+        assert adapted.model_id == f"{name}_robodesk" and adapted.info["adapted_to"] == "robodesk"
+        assert adapted.inputs.action_dim == 5 and adapted.info["autoencoder"] == "visual_ae_robodesk"
+        assert adapted.encoder is load_autoencoder("visual_ae_robodesk")
+        original = make_bundle(model_spec(name).config, adapted_suite(None))
+        assert original.model_id == name and original.inputs.action_dim == 7 and "adapted_to" not in original.info
+        kept = make_bundle({**model_spec(name).config, "domain": "original"}, adapted_suite("robodesk"))
+        assert kept.model_id == name
+    with pytest.raises(ConfigError, match=r"model 'cola_world' has no adaptation to domain 'libero' "
+                                          r"\(model.domain: auto, original, robodesk\)"):
+        make_bundle({**model_spec("cola_world").config, "domain": "libero"}, adapted_suite(None))
+
+
+def test_the_robodesk_adapter_classifies_codes_and_looks_them_up():
+    network = build("cola_world_robodesk").controller
+    actions = torch.tensor([[0.5, -0.5, 0.2, 0.0, 1.0], [-0.3, 0.4, -0.1, 0.1, -1.0]])
+    logits = network.adapter_logits(actions)  # (2, tokens, codes)
+    assert logits.shape == (2, network.latent_tokens, network.codes_per_token)
+    expected = network.vq.codebook.weight[logits.argmax(-1)].flatten(1)
+    assert torch.equal(network.control(actions, None), expected)
+    metrics = json.loads((data_dir("baselines") / "cola_world_robodesk" / "metrics.json").read_text())
+    assert metrics["adapter_code_accuracy"] > 1 / network.codes_per_token  # better than chance on held-out data
 
 
 def test_policy_golden_numbers():

@@ -21,6 +21,7 @@ from lawm_eval.models.lam_base import AdaLNPredictor
 from lawm_eval.models.lam_variants import RegularisedLAM, variance_covariance_mean
 from lawm_eval.models.law import LAW
 from lawm_eval.models.lawm import LaWAMPolicy, LaWM
+from lawm_eval.models.train import cola_robodesk as train_cola_robodesk
 from lawm_eval.models.train import cola_world as train_cola
 from lawm_eval.models.train import eac_wm as train_eac
 from lawm_eval.models.train import lac_wm as train_lac
@@ -287,6 +288,14 @@ def _cola(stage: str):
     return model, partial(loss, model, data)
 
 
+def _cola_robodesk(stage: str):
+    """The RoboDesk adaptation: a frozen LAM's codes are the adapter's classes and the world model's latents."""
+    data, model = synthetic(), CoLAWorld(dim=16, depth=1, decoder_depth=1, adapter="classify")
+    model.normalizer.fit(data.a)
+    loss = {"adapter": train_cola_robodesk.adapter_loss, "world": train_cola_robodesk.world_loss}[stage]
+    return model, partial(loss, model, data)
+
+
 def _law(stage: str):
     data, model = synthetic(), LAW(hidden=64, variables=8, classes=8)
     model.normalizer.fit(data.a)
@@ -323,6 +332,8 @@ OBJECTIVES = {
     "cola_world/lam": lambda: _cola("lam"),
     "cola_world/world_model": lambda: _cola("world"),
     "cola_world/adapter": lambda: _cola("adapter"),
+    "cola_world_robodesk/adapter_codes": lambda: _cola_robodesk("adapter"),
+    "cola_world_robodesk/world_model_gt_lam": lambda: _cola_robodesk("world"),
     "law/joint": lambda: _law("joint"),
     "law/finetune": lambda: _law("finetune"),
     "lam_sparse/world_model": lambda: _lam("sparse"),

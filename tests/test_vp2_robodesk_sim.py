@@ -103,3 +103,36 @@ def test_privileged_planner_presses_the_button(compose):
     record = outcome.results.records[0]
     assert record.error is None and record.contract["privileged_state"] is True
     assert record.success is True, record.info
+
+
+def test_cola_world_runs_adapted_to_robodesk(compose, tmp_path, monkeypatch):
+    """``model=cola_world`` on vp2_robodesk plans with its RoboDesk adaptation (adapter + fine-tuned world
+    model, RoboDesk autoencoder): one short open_slide episode, the adaptation named in the record."""
+    from lawm_eval.models import success_classifier
+    from lawm_eval.runner.run import run_evaluation
+
+    write_random_classifier(tmp_path, "open_slide")
+    monkeypatch.setattr(success_classifier, "classifier_dir", lambda: tmp_path / "vp2_classifiers")
+    outcome = run_evaluation(compose("suite=vp2_robodesk", "model=cola_world", "planner=mppi", "suite.tasks=[open_slide]",
+                                     "suite.pairs_per_task=1", "suite.seeds=[1]", "suite.max_steps=2",
+                                     "planner.num_samples=8", "run_id=cola"))
+    record = outcome.results.records[0]
+    assert record.error is None and record.steps == 2 and np.isfinite(record.metrics["plan_cost"])
+    assert record.model == "cola_world" and record.provenance["model_id"] == "cola_world_robodesk"
+    assert record.provenance["adapted_to"] == "robodesk" and record.provenance["autoencoder"] == "visual_ae_robodesk"
+
+
+def test_robodesk_dataset_is_a_lerobot_dataset_of_every_task(tmp_path):
+    """The world-model data recipe: one short rendered rollout per task, read back through the dataset reader."""
+    from lawm_eval.data.formats import open_dataset
+    from lawm_eval.data.generate.robodesk import generate_dataset
+
+    generate_dataset(tmp_path / "robodesk", episodes=len(TASKS), seed=0, steps=2, progress=lambda line: None)
+    dataset = open_dataset(tmp_path / "robodesk")
+    episodes = list(dataset)
+    assert [e.task for e in episodes] == list(TASKS)
+    first = episodes[0]
+    assert first.frames.shape == (3, 64, 64, 3) and first.actions.shape == (3, 5) and first.states.shape == (3, 76)
+    assert not first.actions[-1].any() and first.actions[:-1].any()  # the last row has no successor
+    assert np.abs(first.actions).max() <= 1.0
+    assert any(not np.array_equal(e.frames[0], e.frames[-1]) for e in episodes)  # the scripted actions move things

@@ -7,7 +7,10 @@
 - Training (scripts in models/train/cola_world.py): the two-stage baseline trains the LAM (with a
   light decoder) and then a world model on its frozen latents; CoLA-World starts from that world
   model, warms a fresh LAM up against it with the world model frozen, then trains both jointly.
-- Adapter: 2-layer MLP real action → the 2 latent tokens (L2), snapped to the nearest codes.
+- Adapter: 2-layer MLP real action → the 2 latent tokens, either regressed (L2) and snapped to the
+  nearest codes (``adapter="regress"``, the Franka checkpoints) or, as the paper adapts to a downstream
+  domain (App. B: the adapter predicts the GT-LAM code indices), a classifier over each token's codes
+  whose most likely code is looked up (``adapter="classify"``, the RoboDesk checkpoints).
 """
 
 from __future__ import annotations
@@ -48,15 +51,20 @@ class STTransformerIDM(nn.Module):
 
 class CoLAWorld(LatentActionWorldModel):
     def __init__(self, dim: int = 64, code_dim: int = 16, codes: int = 32, latent_tokens: int = 2,
-                 action_dim: int = 7, depth: int = 2, decoder_depth: int = 2, snap_adapter: bool = True):
+                 action_dim: int = 7, depth: int = 2, decoder_depth: int = 2, snap_adapter: bool = True,
+                 adapter: str = "regress"):
         super().__init__()
+        if adapter not in ("regress", "classify"):
+            raise ValueError(f"adapter must be 'regress' or 'classify', got {adapter!r}")
+        self.codes_per_token = codes
         self.latent_tokens, self.code_dim = latent_tokens, code_dim
         self.latent_dim = latent_tokens * code_dim
         self.idm = STTransformerIDM(dim, code_dim, depth, latent_tokens)
         self.vq = VectorQuantizer(codes, code_dim)
         self.world = AdaLNPredictor(dim, self.latent_dim, decoder_depth)
         self.normalizer = ActionNormalizer(action_dim)
-        self.adapter = MLP(action_dim, 2 * dim, self.latent_dim)
+        self.adapter_kind = adapter
+        self.adapter = MLP(action_dim, 2 * dim, latent_tokens * codes if adapter == "classify" else self.latent_dim)
         self.snap_adapter = snap_adapter
 
     def quantised_latent(self, x_t: Tensor, x_next: Tensor) -> tuple[Tensor, Tensor, Tensor]:
@@ -74,7 +82,12 @@ class CoLAWorld(LatentActionWorldModel):
     def predict_next(self, x_t: Tensor, z: Tensor) -> Tensor:
         return self.world(x_t, z)
 
+    def adapter_logits(self, actions: Tensor) -> Tensor:  # (B, A) -> (B, tokens, codes)
+        return self.adapter(self.normalizer(actions)).view(len(actions), self.latent_tokens, self.codes_per_token)
+
     def control(self, actions: Tensor, x_t: Tensor | None) -> Tensor:
+        if self.adapter_kind == "classify":
+            return self.vq.codebook(self.adapter_logits(actions).argmax(-1)).flatten(1)  # (B, L)
         z = self.adapter(self.normalizer(actions))
         if self.snap_adapter:
             z = self.vq.lookup(z.view(len(z), self.latent_tokens, self.code_dim)).flatten(1)

@@ -9,6 +9,7 @@
       network: lawm_eval.models.lac_wm:LACWM          #   the network class the checkpoint rebuilds
       trained_on: franka                              #   the generated training data
       script: lawm_eval.models.train.lac_wm           #   the training script (its main())
+      autoencoder: visual_ae                          #   optional: the frozen encoder/decoder it reads
     inputs: {observation: image, image_size: [64, 64], resize: center_crop, action_dim: 7}
                                                       # what it reads (lawm_eval/inputs.py ModelInputs)
     checkpoint: null                                  # every other key: a keyword argument of the factory
@@ -34,6 +35,7 @@ from lawm_eval.paths import data_dir
 from lawm_eval.util.yaml_file import read_mapping
 
 BUNDLED_KEYS = ("network", "trained_on", "script")
+DEFAULT_AUTOENCODER = "visual_ae"  # the shared encoder/decoder (baselines/visual_ae)
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class BundledSpec:
     network: str  # module:Class
     trained_on: str
     script: str  # module with main(...)
+    autoencoder: str = DEFAULT_AUTOENCODER  # baselines/<autoencoder>: the frozen encoder and decoder
 
 
 @dataclass(frozen=True)
@@ -76,9 +79,10 @@ def parse_spec(path: Path) -> ModelSpec:
         raise ConfigError(f"{path}: unknown part(s) {', '.join(unknown)} (parts are: {', '.join(MODEL_PARTS)})")
     bundled = config.get("bundled")
     if bundled is not None:
-        if not isinstance(bundled, dict) or set(bundled) != set(BUNDLED_KEYS):
-            raise ConfigError(f"{path}: 'bundled' must have exactly the keys {', '.join(BUNDLED_KEYS)}")
-        bundled = BundledSpec(**{k: str(bundled[k]) for k in BUNDLED_KEYS})
+        if not isinstance(bundled, dict) or not set(BUNDLED_KEYS) <= set(bundled) <= {*BUNDLED_KEYS, "autoencoder"}:
+            raise ConfigError(f"{path}: 'bundled' must have the keys {', '.join(BUNDLED_KEYS)} "
+                              "(and optionally autoencoder)")
+        bundled = BundledSpec(**{k: str(v) for k, v in bundled.items()})
     extra = config.get("extra")
     return ModelSpec(name=name, factory=config["factory"], description=config["description"], parts=parts,
                      extra=str(extra) if extra else None, bundled=bundled, config=config, path=path)

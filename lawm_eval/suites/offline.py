@@ -29,6 +29,14 @@ class OfflineSuite(Suite):
         return self._live_dataset
 
     @property
+    def domain(self) -> str | None:
+        """The generated recipe's kind (franka, navigation, robodesk): models adapted to it are chosen."""
+        from lawm_eval.data.recipes import RECIPES
+
+        recipe = RECIPES.get(self.params["dataset"])
+        return recipe["kind"] if recipe else None
+
+    @property
     def camera(self) -> str | None:
         """The camera the run reads (``suite.camera``; None: the dataset's first)."""
         return self.params.get("camera")

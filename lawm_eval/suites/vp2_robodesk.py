@@ -102,6 +102,7 @@ class SimulatorObjective:
 
 class VP2RoboDeskSuite(Suite):
     action_dim = ACTION_DIM
+    domain = "robodesk"  # a model adapted to RoboDesk (cola_world -> cola_world_robodesk) is chosen for it
 
     def __init__(self, manifest, params=None):
         super().__init__(manifest, params)

@@ -132,8 +132,9 @@ def write_training_doc() -> None:
         "# Training the bundled checkpoints",
         "",
         "Written by `python -m lawm_eval.models.train ...` from `baselines/*/metrics.json` (CPU, 1 thread).",
-        "Held-out episodes of the training recipes (franka: the last 10 of 120; navigation: the last 6 of 60),",
-        "mean-squared error in the frozen autoencoder's token space; `lam_nav` is on navigation data.",
+        "Held-out episodes of the training recipes (franka: the last 10 of 120; navigation: the last 6 of 60;",
+        "robodesk: the last 7 of 126), mean-squared error in the frozen autoencoder's token space; `lam_nav` is on",
+        "navigation data, the `*_robodesk` models on RoboDesk data in `visual_ae_robodesk`'s token space.",
         "",
         "| model | copy last | GT latent, 1 step | controller, 1 step | controller vs copy | copy last, 3 steps "
         "| controller, 3 steps | train (s) |",

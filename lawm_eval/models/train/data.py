@@ -4,6 +4,7 @@ autoencoder, split into training and held-out episodes, and sampled as transitio
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -57,10 +58,15 @@ def encode_frames(autoencoder, frames: np.ndarray, batch: int = 256) -> torch.Te
     return torch.cat(out)
 
 
+def token_cache(name: str) -> Path:
+    """The recipe's frames encoded by the autoencoder its models read (dropped when that is retrained)."""
+    return cache_dir() / "data" / f"{RECIPES[name]['folder']}_tokens.pt"
+
+
 def transitions(name: str, autoencoder, window: int = 1, split: str = "train") -> Transitions:
     """All windows of ``window`` transitions from the training (or held-out) episodes."""
     recipe = RECIPES[name]
-    cache = cache_dir() / "data" / f"{recipe['folder']}_tokens.pt"
+    cache = token_cache(name)
     if cache.exists():
         encoded = torch.load(cache, weights_only=True)
     else:
@@ -89,4 +95,4 @@ def transitions(name: str, autoencoder, window: int = 1, split: str = "train") -
 def clear_token_cache() -> None:
     """Encoded tokens depend on the autoencoder: drop them when it is retrained."""
     for name in TRAINING:
-        (cache_dir() / "data" / f"{RECIPES[name]['folder']}_tokens.pt").unlink(missing_ok=True)
+        token_cache(name).unlink(missing_ok=True)

@@ -1,0 +1,131 @@
+"""Adapt CoLA-World and its two-stage baseline to RoboDesk as the paper does (CoLA-World §4.4 and
+App. B): from each Franka checkpoint, with its LAM (IDM + codebook) frozen,
+
+1. the adapter: a 2-layer MLP from RoboDesk's 5-D real action to the GT-LAM code indices (the frozen
+   IDM's codes of the same transition), cross-entropy, 1K steps of batch 64;
+2. the world model fine-tuned on GT-LAM latents, 3K steps of batch 16.
+
+Both models get the same data, steps and seeds. Before that, stage 0 (lawm-eval's, not the paper's):
+the shared frozen autoencoder, our stand-in for the paper's pretrained video VAE, was trained on Franka
+and navigation frames only and reconstructs RoboDesk frames at 15 dB PSNR, so a copy is fine-tuned on
+RoboDesk training frames (baselines/visual_ae_robodesk) and both adapted models read through it.
+
+Data: the ``robodesk`` recipe (126 scripted rollouts with noise 0.1/0.3/0.6, the last 7 held out).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from functools import partial
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from lawm_eval.data.recipes import RECIPES
+from lawm_eval.models.checkpoint import save_model
+from lawm_eval.models.cola_world import CoLAWorld
+from lawm_eval.models.train.artifacts import baseline_dir, save_curve, save_golden
+from lawm_eval.models.train.cola_world import CONFIG, codebook_usage
+from lawm_eval.models.train.data import Transitions, load_arrays, token_cache, transitions
+from lawm_eval.models.train.evaluate import finish, write_fixture
+from lawm_eval.models.train.loop import train
+from lawm_eval.models.train.losses import pairs, window_loss
+from lawm_eval.models.train.visual_ae import reconstruction_loss
+from lawm_eval.models.visual import VisualAutoencoder
+from lawm_eval.models.zoo import load_autoencoder, load_bundled
+
+DATASET = "robodesk"
+AUTOENCODER = "visual_ae_robodesk"
+ACTION_DIM = 5  # RoboDesk: end-effector x, y, z, wrist, gripper
+AE_LR = 2e-3
+ADAPTER_BATCH = 64  # CoLA-World App. B: the adapter trains 1K steps with batch 64
+WM_STEPS, WM_BATCH = 3000, 16  # App. B: the world model is fine-tuned on GT-LAM for 3K steps with batch 16
+SOURCES = {"cola_two_stage_robodesk": "cola_two_stage", "cola_world_robodesk": "cola_world"}  # adapted <- Franka
+
+
+def train_autoencoder(steps: int) -> VisualAutoencoder:
+    """Stage 0: the shared autoencoder fine-tuned on the RoboDesk training frames."""
+    arrays = load_arrays(DATASET)
+    cut = len(arrays.frames) - RECIPES[DATASET]["held_out"]
+    frames = torch.from_numpy(np.concatenate(arrays.frames[:cut]))
+    held = torch.from_numpy(np.concatenate(arrays.frames[cut:]))
+    model = copy.deepcopy(load_autoencoder()).train()
+    curve = train(model.parameters(), partial(reconstruction_loss, model, frames), steps, lr=AE_LR, seed=20,
+                  log_every=50)
+    model.eval()
+    with torch.no_grad():
+        images = VisualAutoencoder.to_unit(held)
+        before = float(F.mse_loss(load_autoencoder().decoder(load_autoencoder().encoder(images)), images))
+        after = float(F.mse_loss(model.decoder(model.encoder(images)), images))
+    metrics = {"held_out_psnr_before": float(10 * np.log10(1 / before)),
+               "held_out_psnr": float(10 * np.log10(1 / after)), "held_out_recon_mse": after}
+    save_model(baseline_dir(AUTOENCODER) / "model.pt", AUTOENCODER, model, {"width": 32}, {"metrics": metrics})
+    save_curve(AUTOENCODER, {"fine-tuning on RoboDesk": curve}, keys=("loss", "recon_mse"))
+    save_golden(AUTOENCODER, robodesk_autoencoder_golden(model))
+    (baseline_dir(AUTOENCODER) / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    token_cache(DATASET).unlink(missing_ok=True)  # tokens of the previous autoencoder
+    return model
+
+
+@torch.no_grad()
+def robodesk_autoencoder_golden(model: VisualAutoencoder) -> dict:
+    from lawm_eval.models.train.evaluate import load_fixture
+
+    frames = torch.from_numpy(load_fixture(DATASET)["frames"])  # (8,4,64,64,3)
+    tokens = model.encode(frames)
+    return {f"{DATASET}_recon_mse": float(F.mse_loss(model.decode(tokens), VisualAutoencoder.to_unit(frames))),
+            f"{DATASET}_token_mean_abs": float(tokens.abs().mean())}
+
+
+def adapter_loss(model: CoLAWorld, data: Transitions, generator: torch.Generator):
+    """Cross-entropy of the adapter's code logits against the frozen IDM's code of every transition."""
+    x, a, _, _ = data.batch(ADAPTER_BATCH, generator)
+    with torch.no_grad():
+        codes = model.codes(*pairs(x))  # (B·W, tokens)
+    logits = model.adapter_logits(a.flatten(0, 1))  # (B·W, tokens, codes)
+    loss = F.cross_entropy(logits.flatten(0, 1), codes.flatten())
+    return loss, {"accuracy": float((logits.argmax(-1) == codes).float().mean())}
+
+
+def world_loss(model: CoLAWorld, data: Transitions, generator: torch.Generator):
+    """The world model on GT-LAM latents of the frozen IDM (the loss it was pretrained with)."""
+    x, _, _, _ = data.batch(WM_BATCH, generator)
+    with torch.no_grad():
+        z = model.idm_latent(*pairs(x))
+    return window_loss(model, x, z.view(len(x), -1, z.shape[-1]))
+
+
+@torch.no_grad()
+def adapter_accuracy(model: CoLAWorld, held: Transitions) -> float:
+    codes = model.codes(*pairs(held.x))
+    return float((model.adapter_logits(held.a.flatten(0, 1)).argmax(-1) == codes).float().mean())
+
+
+def adapt(name: str, source: str, data: Transitions, held: Transitions, autoencoder, wm_steps: int) -> dict:
+    pretrained, _, _ = load_bundled(source)
+    config = {**CONFIG, "action_dim": ACTION_DIM, "adapter": "classify"}  # the Franka checkpoints' CONFIG
+    torch.manual_seed(30)
+    model = CoLAWorld(**config)
+    kept = {k: v for k, v in pretrained.state_dict().items() if not k.startswith(("adapter.", "normalizer."))}
+    missing = model.load_state_dict(kept, strict=False).missing_keys
+    assert all(k.startswith(("adapter.", "normalizer.")) for k in missing), missing
+    model.normalizer.fit(data.a)
+    adapter = train(model.adapter.parameters(), partial(adapter_loss, model, data), wm_steps // 3, seed=31)
+    world = train(model.world.parameters(), partial(world_loss, model, data), wm_steps, lr=5e-4, seed=32)
+    curves = {"1: adapter (GT-LAM codes)": adapter, "2: world model on GT-LAM": world}
+    extra = {"codebook_usage_gt_lam": codebook_usage(model, held), "adapter_code_accuracy": adapter_accuracy(model, held),
+             "adapted_from": source}
+    return finish(name, model, config, curves, ("loss", "recon", "rollout", "accuracy"), held, DATASET, autoencoder,
+                  extra)
+
+
+def main(steps: int = WM_STEPS) -> dict:
+    """``steps`` world-model steps (adapter a third, autoencoder half of them: 1 000 and 1 500 by default)."""
+    write_fixture(DATASET)
+    autoencoder = train_autoencoder(steps // 2)
+    load_autoencoder.cache_clear()
+    data = transitions(DATASET, autoencoder, window=3)
+    held = transitions(DATASET, autoencoder, window=3, split="held_out")
+    return {name: adapt(name, source, data, held, autoencoder, steps) for name, source in SOURCES.items()}
