@@ -259,3 +259,15 @@ def test_policies_act_through_the_interface():
     assert not np.allclose(lawam.act({"image": frames[3, 0]}), small)  # another scene, another action
     big = np.repeat(np.repeat(frames[0, 0], 4, axis=0), 4, axis=1)  # a 256×256 camera image is resized
     assert np.allclose(lawam.act({"image": big}), small, atol=0.05)
+
+
+def test_suites_name_their_domain_and_the_cola_models_follow_it(compose):
+    from lawm_eval.runner.build import build_suite
+
+    robodesk_data = build_suite(compose("suite=video_prediction", "suite.dataset=robodesk_val"))
+    franka_data = build_suite(compose("suite=video_prediction"))
+    planning = build_suite(compose("suite=vp2_robodesk"))
+    assert (robodesk_data.domain, franka_data.domain, planning.domain) == ("robodesk", "franka", "robodesk")
+    assert make_bundle(model_spec("cola_world").config, robodesk_data).model_id == "cola_world_robodesk"
+    assert make_bundle(model_spec("cola_world").config, franka_data).model_id == "cola_world"
+    assert make_bundle(model_spec("cola_two_stage").config, planning).model_id == "cola_two_stage_robodesk"

@@ -37,6 +37,8 @@ class Suite:
     """Base class for protocol implementations. Subclasses implement ``episodes`` and
     ``run_episode``; they may override ``check_ready`` (assets) and ``close``."""
 
+    domain: str | None = None  # the visual domain of the frames (robodesk, franka, ...): adapted models follow it
+
     def __init__(self, manifest: SuiteManifest, params: Mapping[str, Any] | None = None):
         params = dict(params or {})
         unknown = set(params) - set(manifest.params)
