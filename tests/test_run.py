@@ -33,6 +33,14 @@ def test_every_record_carries_its_provenance(compose):
     assert summary["complete"] and summary["run"]["library_versions"]["torch"]
 
 
+def test_planner_options_changed_from_the_protocol_are_deviations(compose):
+    outcome = run_evaluation(compose("suite.episodes=1", "planner.num_samples=32", "run_id=planner_dev"))
+    (record,) = records_of(outcome.run_dir).values()
+    assert "planner.num_samples=32 (reference 64)" in record.deviations
+    assert not any(d.startswith("planner.") for d in records_of(run_evaluation(
+        compose("suite.episodes=1", "run_id=planner_ref")).run_dir).popitem()[1].deviations)
+
+
 def test_same_config_and_seed_give_the_same_records(compose):
     a = records_of(run_evaluation(compose("suite.episodes=3", "run_id=a")).run_dir)
     b = records_of(run_evaluation(compose("suite.episodes=3", "run_id=b")).run_dir)

@@ -120,10 +120,23 @@ def make_run_info(config: RunConfig, suite: Suite) -> RunInfo:
         model=config.model.name,
         planner=config.planner_name,
         package_version=__version__,
-        deviations=tuple(suite.deviations()),
+        deviations=tuple(suite.deviations() + planner_deviations(config, suite)),
         library_versions=library_versions(),
         git_revision=git_revision(),
     )
+
+
+def planner_deviations(config: RunConfig, suite: Suite) -> list[str]:
+    """The planner's options that differ from the constants the suite's manifest gives that planner."""
+    if config.planner is None:
+        return []
+    def plain(value: Any) -> Any:
+        return [plain(v) for v in value] if isinstance(value, (list, tuple)) else value
+
+    reference = suite.manifest.planners.get(config.planner.name, {})
+    chosen = {key: plain(config.planner.options.get(key)) for key in reference}
+    return [f"planner.{key}={chosen[key]!r} (reference {value!r})"
+            for key, value in reference.items() if chosen[key] != plain(value)]
 
 
 def check_unique(specs: list[EpisodeSpec], suite: str) -> None:
