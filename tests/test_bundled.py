@@ -19,12 +19,12 @@ from lawm_eval.interfaces import MODEL_PARTS
 from lawm_eval.models.specs import bundled_specs, model_spec, model_specs
 from lawm_eval.models.train.artifacts import load_golden
 from lawm_eval.models.train.evaluate import lam_golden, load_fixture
-from lawm_eval.models.zoo import AUTOENCODERS, checkpoint_path, load_autoencoder
+from lawm_eval.models.zoo import autoencoder_names, checkpoint_path, load_autoencoder
 from lawm_eval.paths import data_dir
 
 BUNDLED = sorted(bundled_specs())
 WORLD_MODELS = [name for name in BUNDLED if "world_model" in model_spec(name).parts]
-CHECKPOINTS = [*AUTOENCODERS, *BUNDLED]
+CHECKPOINTS = [*autoencoder_names(), *BUNDLED]
 TOLERANCE = dict(rel=1e-4, abs=1e-6)
 
 
