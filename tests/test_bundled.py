@@ -183,14 +183,13 @@ def test_eac_wm_on_navigation_uses_the_navigation_action_encoder():
 
 
 def test_autoencoder_golden_numbers():
-    from lawm_eval.models.train.cola_robodesk import robodesk_autoencoder_golden
     from lawm_eval.models.train.visual_ae import autoencoder_golden
 
     assert autoencoder_golden(load_autoencoder()) == pytest.approx(load_golden("visual_ae"), **TOLERANCE)
     robodesk = load_autoencoder("visual_ae_robodesk")
-    assert robodesk_autoencoder_golden(robodesk) == pytest.approx(load_golden("visual_ae_robodesk"), **TOLERANCE)
+    assert autoencoder_golden(robodesk, ("robodesk",)) == pytest.approx(load_golden("visual_ae_robodesk"), **TOLERANCE)
     # fine-tuning is what lets it read RoboDesk: the shared autoencoder reconstructs those frames far worse
-    shared = robodesk_autoencoder_golden(load_autoencoder())
+    shared = autoencoder_golden(load_autoencoder(), ("robodesk",))
     assert load_golden("visual_ae_robodesk")["robodesk_recon_mse"] < 0.25 * shared["robodesk_recon_mse"]
 
 

@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from lawm_eval.envs.robodesk_tasks import STATE_DIM, TASKS, success
+from lawm_eval.errors import LawmEvalError
 
 PAIRS_VERSION = "v1"
 SCRIPTED_STEPS = 30  # vp2/scripts/run_scripted_trajectory.py:22 (a planned episode has 15 actions)
@@ -133,15 +134,15 @@ def generate_frames(task: str, episodes: int, seed: int, process, max_search: in
             "actions": np.stack(actions)[order], "seeds": np.array([chosen[i][0] for i in order])}
 
 
-def generate_dataset(path: Path, episodes: int, seed: int, steps: int = SCRIPTED_STEPS,
+def generate_dataset(path: str | Path, episodes: int, seed: int, steps: int = SCRIPTED_STEPS,
                      progress: Callable[[str], None] = print) -> Path:
     """``episodes`` rendered rollouts of ``steps`` actions (a multiple of the 7 tasks), as a LeRobot dataset."""
     from lawm_eval.data.episode import Episode
     from lawm_eval.data.lerobot import write_lerobot
 
     if episodes % len(TASKS):
-        raise ValueError(f"RoboDesk datasets hold the same number of rollouts per task: {episodes} is not a "
-                         f"multiple of {len(TASKS)}")
+        raise LawmEvalError(f"RoboDesk datasets hold the same number of rollouts per task: {episodes} episodes "
+                            f"is not a multiple of the {len(TASKS)} tasks")
     rounds = episodes // len(TASKS)
     recorded: dict[tuple[int, str], Episode] = {}
     with start_process() as process:

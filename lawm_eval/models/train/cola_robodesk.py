@@ -32,7 +32,7 @@ from lawm_eval.models.train.data import Transitions, load_arrays, token_cache, t
 from lawm_eval.models.train.evaluate import finish, write_fixture
 from lawm_eval.models.train.loop import train
 from lawm_eval.models.train.losses import pairs, window_loss
-from lawm_eval.models.train.visual_ae import reconstruction_loss
+from lawm_eval.models.train.visual_ae import autoencoder_golden, reconstruction_loss
 from lawm_eval.models.visual import VisualAutoencoder
 from lawm_eval.models.zoo import load_autoencoder, load_bundled
 
@@ -63,20 +63,10 @@ def train_autoencoder(steps: int) -> VisualAutoencoder:
                "held_out_psnr": float(10 * np.log10(1 / after)), "held_out_recon_mse": after}
     save_model(baseline_dir(AUTOENCODER) / "model.pt", AUTOENCODER, model, {"width": 32}, {"metrics": metrics})
     save_curve(AUTOENCODER, {"fine-tuning on RoboDesk": curve}, keys=("loss", "recon_mse"))
-    save_golden(AUTOENCODER, robodesk_autoencoder_golden(model))
+    save_golden(AUTOENCODER, autoencoder_golden(model, (DATASET,)))
     (baseline_dir(AUTOENCODER) / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     token_cache(DATASET).unlink(missing_ok=True)  # tokens of the previous autoencoder
     return model
-
-
-@torch.no_grad()
-def robodesk_autoencoder_golden(model: VisualAutoencoder) -> dict:
-    from lawm_eval.models.train.evaluate import load_fixture
-
-    frames = torch.from_numpy(load_fixture(DATASET)["frames"])  # (8,4,64,64,3)
-    tokens = model.encode(frames)
-    return {f"{DATASET}_recon_mse": float(F.mse_loss(model.decode(tokens), VisualAutoencoder.to_unit(frames))),
-            f"{DATASET}_token_mean_abs": float(tokens.abs().mean())}
 
 
 def adapter_loss(model: CoLAWorld, data: Transitions, generator: torch.Generator):

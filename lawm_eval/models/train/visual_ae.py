@@ -61,10 +61,10 @@ def main(steps: int = STEPS) -> dict:
 
 
 @torch.no_grad()
-def autoencoder_golden(model: VisualAutoencoder) -> dict:
-    """Reconstruction MSE on the committed golden batches, and one token value."""
+def autoencoder_golden(model: VisualAutoencoder, datasets: tuple[str, ...] = TRAINING) -> dict:
+    """Reconstruction MSE on the committed golden batches of ``datasets``, and one token value."""
     golden = {}
-    for dataset in TRAINING:
+    for dataset in datasets:
         frames = torch.from_numpy(load_fixture(dataset)["frames"])  # (8,4,64,64,3)
         tokens = model.encode(frames)
         recon = model.decode(tokens)
