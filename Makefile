@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-EXTRAS ?= dev,metrics,ray,data,sim,libero,serve
+EXTRAS ?= dev,metrics,ray,data,sim,libero,bfa,serve
 PIP_INSTALL := $(BIN)/python -m pip install -q -c requirements/constraints.txt
 comma := ,
 STAMP := $(VENV)/.installed-$(subst $(comma),_,$(EXTRAS))

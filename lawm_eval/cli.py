@@ -76,16 +76,19 @@ def build_parser() -> argparse.ArgumentParser:
     data = sub.add_parser("data", help="generate datasets from our simulators, inspect datasets")
     data_sub = data.add_subparsers(dest="data_command", metavar="ACTION", parser_class=_Parser)
     generate = data_sub.add_parser("generate", help="write a dataset with scripted policies in a simulator")
-    generate.add_argument("kind", choices=["franka", "navigation", "libero", "robodesk"],
+    generate.add_argument("kind", choices=["franka", "navigation", "libero", "robodesk", "bfa"],
                           help="franka: DROID-style LeRobot clips (robosuite); navigation: RECON-style (MuJoCo); "
                                "libero: oracle demos in LIBERO's hdf5 format (one file per task); robodesk: "
-                               "VP²-camera LeRobot rollouts of every task (the robodesk simulator environment)")
+                               "VP²-camera LeRobot rollouts of every task (the robodesk simulator environment); "
+                               "bfa: head-camera grasp-lift-place rollouts of the BFA stand-in (MuJoCo)")
     generate.add_argument("--out", required=True, help="output folder")
     generate.add_argument("--episodes", type=int, default=20)
     generate.add_argument("--seed", type=int, default=0)
     generate.add_argument("--frames", type=int, default=None, help="frames per episode")
     generate.add_argument("--benchmark", default="libero_spatial", help="libero: the task suite")
     generate.add_argument("--tasks", type=int, nargs="*", default=None, help="libero: task indices (default all)")
+    generate.add_argument("--split", default="train", help="bfa: the object split (train, unseen_instances, "
+                                                           "unseen_categories)")
     info = data_sub.add_parser("info", help="what a dataset folder/file holds")
     info.add_argument("path")
     info.add_argument("--camera", default=None, help="the camera to describe (default: the first)")
@@ -300,6 +303,11 @@ def cmd_data(args: argparse.Namespace) -> int:
             steps = {"steps": args.frames - 1} if args.frames else {}
             path = generate_dataset(args.out, args.episodes, args.seed, **steps,
                                     progress=lambda line: print(line, flush=True))
+        elif args.kind == "bfa":
+            from lawm_eval.data.generate.bfa import generate_dataset as generate_bfa
+
+            path = generate_bfa(args.out, args.episodes, args.seed, args.split,
+                                progress=lambda line: print(line, flush=True))
         else:
             from lawm_eval.data.generate.navigation import NavigationConfig, generate_navigation
 

@@ -13,6 +13,7 @@ EXTRA_MODULES: dict[str, tuple[str, ...]] = {
     "ray": ("ray",),
     "data": ("pyarrow", "imageio", "imageio_ffmpeg", "h5py"),
     "sim": ("robosuite", "mujoco"),
+    "bfa": ("mujoco",),
     "dev": ("pytest",),
     "serve": ("msgpack", "websockets"),
 }

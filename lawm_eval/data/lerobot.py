@@ -266,7 +266,7 @@ class LeRobotDataset:
         task_index = int(table.column("task_index")[0].as_py()) if "task_index" in columns else 0
         return Episode(frames[:n], actions[:n], None if states is None else states[:n],
                        task=self.tasks.get(task_index, ""), fps=self.fps,
-                       meta={"episode_index": index, "camera": self.camera})
+                       meta={**episode_fields(row), "episode_index": index, "camera": self.camera})
 
     def _is_video(self) -> bool:
         return self.info["features"][self.image_key]["dtype"] == "video"
@@ -316,6 +316,12 @@ class LeRobotDataset:
 
     def __iter__(self) -> Iterator[Episode]:
         return (self.episode(i) for i in range(len(self)))
+
+
+def episode_fields(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A dataset's own per-episode fields (e.g. the object and outcome lawm-eval's generators record),
+    without LeRobot's bookkeeping (tasks, length, the ``meta/...`` and ``data/...`` file locations)."""
+    return {k: v for k, v in row.items() if "/" not in k and k not in ("tasks", "length", "episode_index")}
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:

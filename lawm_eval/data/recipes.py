@@ -21,6 +21,13 @@ RECIPES = {
     # RoboDesk (VP²'s camera, in the robodesk simulator environment): 18 and 3 rollouts per task.
     "robodesk": {"kind": "robodesk", "episodes": 126, "seed": 0, "held_out": 7, "folder": "robodesk_v1"},
     "robodesk_val": {"kind": "robodesk", "episodes": 21, "seed": 10_000, "held_out": 0, "folder": "robodesk_val_v1"},
+    # The BFA stand-in (head camera, scripted grasp-lift-place with action noise 0 / 0.5 / 1): 5 rollouts per
+    # train-split object, and the two held-out splits of LAC-WM §4.4 under other seeds.
+    "bfa": {"kind": "bfa", "split": "train", "episodes": 330, "seed": 0, "held_out": 22, "folder": "bfa_v1"},
+    "bfa_unseen_instances": {"kind": "bfa", "split": "unseen_instances", "episodes": 44, "seed": 20_000,
+                             "held_out": 0, "folder": "bfa_unseen_instances_v1"},
+    "bfa_unseen_categories": {"kind": "bfa", "split": "unseen_categories", "episodes": 24, "seed": 30_000,
+                              "held_out": 0, "folder": "bfa_unseen_categories_v1"},
 }
 
 TRAINING = ("franka", "navigation")  # the recipes the bundled checkpoints are trained on
@@ -50,6 +57,10 @@ def ensure_dataset(name: str) -> Path:
         from lawm_eval.data.generate.robodesk import generate_dataset
 
         generate_dataset(path, recipe["episodes"], recipe["seed"])
+    elif recipe["kind"] == "bfa":
+        from lawm_eval.data.generate.bfa import generate_dataset as generate_bfa
+
+        generate_bfa(path, recipe["episodes"], recipe["seed"], recipe["split"])
     else:
         from lawm_eval.data.generate.navigation import generate_navigation
 
