@@ -25,6 +25,12 @@ BUILTIN_PLANNERS: dict[str, tuple[str, str]] = {
                         "best of N random action sequences"),
     "random": ("lawm_eval.planners.random_shooting:RandomPlanner",
                "no-planning baseline: one random action sequence, the model is not queried"),
+    "vla_selection": ("lawm_eval.planners.selection:SampleSelectionPlanner",
+                      "top-k of a sampling policy's candidates by the world model (LAC-WM)"),
+    "vla_mean": ("lawm_eval.planners.selection:VLAMeanPlanner",
+                 "VLA-mean baseline: the average of a sampling policy's candidates, the model is not queried"),
+    "vla_random": ("lawm_eval.planners.selection:VLARandomPlanner",
+                   "VLA-random baseline: one of a sampling policy's candidates, the model is not queried"),
 }
 
 BUILTIN_EXECUTORS: dict[str, tuple[str, str, str | None]] = {

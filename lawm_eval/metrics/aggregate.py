@@ -6,7 +6,8 @@ Rules, each stated once here:
 - success rate: Wilson 95% over the episodes that report success or errored; an errored episode
   counts as a failure;
 - per-episode metrics: mean with a Student-t 95% interval over the episodes that report them
-  (``<key>_n`` says how many);
+  (``<key>_n`` says how many); a rate metric (its spec says so, e.g. S.R.C.) whose values are all 0 or 1
+  gets a Wilson interval instead, like the success rate;
 - merged metrics (FID, FVD, ...): one value from the merged states of all episodes in the row, with
   its sample count ``<key>_n``; no interval.
 """
@@ -19,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from lawm_eval.metrics.specs import MERGED, REFERENCES, reference_label, spec_for, split_reference
+from lawm_eval.metrics.specs import MERGED, RATE, REFERENCES, reference_label, spec_for, split_reference
 from lawm_eval.metrics.stats import t_interval
 from lawm_eval.metrics.success import wilson_interval
 from lawm_eval.types import EpisodeRecord, metric_value
@@ -41,8 +42,13 @@ def summarize(records: Sequence[EpisodeRecord], merged: Mapping[str, Any] | None
             if split_reference(key)[1] is None:
                 values[key].append(metric_value(value))
     for key in sorted(values):
-        mean, low, high = t_interval(values[key])
-        n = sum(math.isfinite(v) for v in values[key])
+        finite = [v for v in values[key] if math.isfinite(v)]
+        n = len(finite)
+        if spec_for(key).aggregation == RATE and n and all(v in (0.0, 1.0) for v in finite):
+            low, high = wilson_interval(int(sum(finite)), n)  # a per-episode 0/1 outcome (S.R.C., S.R.L.)
+            mean = sum(finite) / n
+        else:
+            mean, low, high = t_interval(values[key])
         row.update({key: mean, f"{key}_ci_low": low, f"{key}_ci_high": high, f"{key}_n": n})
     for key, result in sorted((merged or {}).items()):
         row.update(merged_columns(key, result))

@@ -86,6 +86,13 @@ _SPECS = [
     MetricSpec("embedding_distance", "L2 distance between embeddings", MEAN, False,
                cls="lawm_eval.metrics.trajectory:EmbeddingDistance"),
     MetricSpec("pca_explained", "variance of latent actions explained by the first principal components", MEAN, None),
+    MetricSpec("sr_contact", "episodes in which the hand touched the object (LAC-WM's S.R.C.)", RATE, True),
+    MetricSpec("sr_lift", "episodes in which the object was lifted ≥ 5 cm off the counter for ≥ 1 s (S.R.L.)", RATE,
+               True),
+    MetricSpec("delta_f", "embedding distance between each subgoal image and the image reached at its step, "
+                          "mean over subgoals (LAC-WM's δf)", MEAN, False),
+    MetricSpec("delta_f_goal", "embedding distance between the final goal image and the final image (δf_g)", MEAN,
+               False),
 ]
 SPECS: dict[str, MetricSpec] = {spec.name: spec for spec in _SPECS}
 

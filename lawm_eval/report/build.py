@@ -12,6 +12,7 @@ import pandas as pd
 
 from lawm_eval.errors import LawmEvalError
 from lawm_eval.metrics.aggregate import RunResults, leaderboard_rows
+from lawm_eval.report import bfa
 from lawm_eval.report.plots import plot_suite
 from lawm_eval.report.reported import load_reported
 from lawm_eval.report.reported import to_markdown as reported_markdown
@@ -31,13 +32,23 @@ def write_suite(out: Path, stem: str, rows: list[dict[str, Any]], task_rows: lis
                 title: str) -> tuple[str, list[Path]]:
     """<stem>.csv, <stem>.md (with the papers' reported numbers) and <stem>.png; returns the Markdown."""
     table = suite_markdown(rows)
+    layout, extra_files = paper_layout(out, stem, rows)
     reported = reported_markdown(load_reported([rows[0]["suite"]]))
     files = [out / f"{stem}.csv", out / f"{stem}.md"]
     pd.DataFrame(rows).to_csv(files[0], index=False)
     plot = plot_suite(rows, task_rows, out / f"{stem}.png")
     picture = f"\n![{stem}]({plot.name})\n" if plot else ""
-    files[1].write_text(f"# {title}\n\n" + table + reported + picture + "\n" + INTERVALS_NOTE)
-    return f"### {title}\n\n" + table + reported, files + ([plot] if plot else [])
+    files[1].write_text(f"# {title}\n\n" + table + layout + reported + picture + "\n" + INTERVALS_NOTE)
+    return f"### {title}\n\n" + table + layout + reported, files + extra_files + ([plot] if plot else [])
+
+
+def paper_layout(out: Path, stem: str, rows: list[dict[str, Any]]) -> tuple[str, list[Path]]:
+    """A suite's results in its paper's own layout, where we have one: bfa_selection's Table 2 and Fig. 4."""
+    if rows[0]["suite"] != bfa.SUITE:
+        return "", []
+    plot = bfa.scaling_plot(rows, out / f"{stem}_scaling.png")
+    picture = f"\n![embodiment scaling]({plot.name})\n" if plot else ""
+    return bfa.table2_markdown(rows) + picture, [plot] if plot else []
 
 
 def build_report(runs: Sequence[str | Path] | Sequence[RunResults], out_dir: str | Path) -> Report:
