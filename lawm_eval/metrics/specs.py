@@ -93,6 +93,8 @@ _SPECS = [
                           "mean over subgoals (LAC-WM's δf)", MEAN, False),
     MetricSpec("delta_f_goal", "embedding distance between the final goal image and the final image (δf_g)", MEAN,
                False),
+    MetricSpec("selected_distance", "the world model's predicted distance of the chosen candidates to their "
+                                    "subgoals, in its own embedding, mean over subgoals", MEAN, False),
 ]
 SPECS: dict[str, MetricSpec] = {spec.name: spec for spec in _SPECS}
 

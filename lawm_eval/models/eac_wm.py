@@ -19,14 +19,30 @@ class EACWM(LatentActionWorldModel):
     has_idm = False
 
     def __init__(self, dim: int = 64, latent_dim: int = 16, depth: int = 2,
-                 embodiments: dict[str, int] | None = None, embodiment: str = "franka"):
+                 embodiments: dict[str, int] | None = None, embodiment: str = "franka", lora_rank: int = 0):
         super().__init__()
         embodiments = embodiments or EMBODIMENTS
-        self.latent_dim = latent_dim
+        self.dim, self.latent_dim = dim, latent_dim
         self.fdm = CrossConditionedFDM(dim, latent_dim, depth)
         self.encoders = nn.ModuleDict({name: MLP(a, 2 * dim, latent_dim) for name, a in embodiments.items()})
         self.normalizers = nn.ModuleDict({name: ActionNormalizer(a) for name, a in embodiments.items()})
         self.embodiment = embodiment
+        self.lora_rank = 0
+        if lora_rank:
+            self.enable_lora(lora_rank)
+
+    def add_embodiment(self, name: str, action_dim: int) -> list[nn.Parameter]:
+        """A new action encoder (EAC-WM's adaptation to an unseen embodiment); returns its parameters."""
+        self.encoders[name] = MLP(action_dim, 2 * self.dim, self.latent_dim)
+        self.normalizers[name] = ActionNormalizer(action_dim)
+        return list(self.encoders[name].parameters())
+
+    def enable_lora(self, rank: int = 2) -> list[nn.Parameter]:
+        """Rank-``rank`` LoRA on the FDM's MLPs (the rest of the FDM frozen)."""
+        from lawm_eval.models.blocks import add_lora
+
+        self.lora_rank = rank
+        return add_lora(self.fdm, rank, names=("mlp",))
 
     def use(self, embodiment: str) -> EACWM:
         if embodiment not in self.encoders:

@@ -95,22 +95,54 @@ class MotionDecoder(nn.Module):
         return self.mlp(q).view(len(z), 4, TOKEN_DIM)
 
 
+class LabelMotionDecoder(nn.Module):
+    """LAC-WM's motion decoder on motion labels (§3.1, A.2): the first half of z decodes the end-effector
+    motion, the second half the camera motion, each half a query attending to x_t's (downsampled) tokens."""
+
+    def __init__(self, dim: int, latent_dim: int, per_half: int = 3):
+        super().__init__()
+        self.half = latent_dim // 2
+        self.down = nn.Conv2d(TOKEN_DIM, dim, 2, stride=2)  # 4×4 grid -> 2×2
+        self.queries = nn.ModuleList(nn.Linear(self.half, dim) for _ in range(2))
+        self.attend = nn.ModuleList(CrossAttentionBlock(dim) for _ in range(2))
+        self.heads = nn.ModuleList(MLP(dim, 2 * dim, per_half) for _ in range(2))
+
+    def forward(self, x_t: Tensor, z: Tensor) -> Tensor:  # (B,16,32),(B,L) -> (B, 2·per_half)
+        grid = x_t.transpose(1, 2).reshape(len(x_t), TOKEN_DIM, 4, 4)
+        tokens = self.down(grid).flatten(2).transpose(1, 2)  # (B,4,d)
+        halves = (z[:, :self.half], z[:, self.half:2 * self.half])
+        out = [head(attend(query(h)[:, None], tokens)[:, 0])
+               for h, query, attend, head in zip(halves, self.queries, self.attend, self.heads)]
+        return torch.cat(out, dim=-1)
+
+
 class LACWM(LatentActionWorldModel):
-    def __init__(self, dim: int = 64, latent_dim: int = 16, action_dim: int = 7, depth: int = 2, lora_rank: int = 0):
+    def __init__(self, dim: int = 64, latent_dim: int = 16, action_dim: int = 7, depth: int = 2, lora_rank: int = 0,
+                 idm_lora_rank: int = 0, motion_labels: bool = False):
         super().__init__()
         self.latent_dim = latent_dim
         self.idm = CausalPairIDM(dim, latent_dim, depth)
         self.fdm = CrossConditionedFDM(dim, latent_dim, depth)
-        self.motion = MotionDecoder(dim, latent_dim)
+        # the motion decoder regresses motion labels (end-effector | camera), or else pooled token motion
+        self.motion_labels = motion_labels
+        self.motion = LabelMotionDecoder(dim, latent_dim) if motion_labels else MotionDecoder(dim, latent_dim)
         self.normalizer = ActionNormalizer(action_dim)
         self.projector = MLP(action_dim, 2 * dim, latent_dim)
-        self.lora_rank = 0
+        self.lora_rank = self.idm_lora_rank = 0
         if lora_rank:
             self.enable_lora(lora_rank)
+        if idm_lora_rank:
+            self.enable_idm_lora(idm_lora_rank)
 
     def enable_lora(self, rank: int = 2) -> list[nn.Parameter]:
+        """Rank-``rank`` LoRA on the FDM's MLPs (the rest of the FDM frozen)."""
         self.lora_rank = rank
         return add_lora(self.fdm, rank, names=("mlp",))
+
+    def enable_idm_lora(self, rank: int = 2) -> list[nn.Parameter]:
+        """Rank-``rank`` LoRA on the IDM's MLPs (LAC-WM §3.2 stage 1 of the adaptation to a new embodiment)."""
+        self.idm_lora_rank = rank
+        return add_lora(self.idm, rank, names=("mlp",))
 
     def idm_latent(self, x_t: Tensor, x_next: Tensor) -> Tensor:
         return self.idm(x_t, x_next)

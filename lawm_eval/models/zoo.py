@@ -72,7 +72,9 @@ def build_bundled(name: str, checkpoint: str | None = None) -> ModelBundle:
     network, path, extra = load_bundled(name, checkpoint)
     autoencoder = load_autoencoder(bundled.autoencoder)
     policy = None
-    if {"policy", "sampler"} & set(spec.parts):
+    if {"policy", "sampler"} & set(spec.parts) and hasattr(network, "as_policy"):
+        policy = network.as_policy()  # a network that reads frames itself (vla_bfa)
+    elif {"policy", "sampler"} & set(spec.parts):
         from lawm_eval.models.agents import ImagePolicy
 
         policy = ImagePolicy(network, autoencoder, extra.get("tasks", []))

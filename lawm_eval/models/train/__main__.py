@@ -133,8 +133,10 @@ def write_training_doc() -> None:
         "",
         "Written by `python -m lawm_eval.models.train ...` from `baselines/*/metrics.json` (CPU, 1 thread).",
         "Held-out episodes of the training recipes (franka: the last 10 of 120; navigation: the last 6 of 60;",
-        "robodesk: the last 7 of 126), mean-squared error in the frozen autoencoder's token space; `lam_nav` is on",
-        "navigation data, the `*_robodesk` models on RoboDesk data in `visual_ae_robodesk`'s token space.",
+        "robodesk: the last 7 of 126; bfa: the last 22 of 330), mean-squared error in the frozen autoencoder's",
+        "token space; `lam_nav` is on navigation data, the `*_robodesk` models on RoboDesk data in",
+        "`visual_ae_robodesk`'s token space, the `*_bfa*` models on BFA data in `visual_ae_bfa`'s, one step being",
+        "5 recorded steps (a 125-D action chunk).",
         "",
         "| model | copy last | GT latent, 1 step | controller, 1 step | controller vs copy | copy last, 3 steps "
         "| controller, 3 steps | train (s) |",

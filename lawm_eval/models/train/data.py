@@ -58,15 +58,20 @@ def encode_frames(autoencoder, frames: np.ndarray, batch: int = 256) -> torch.Te
     return torch.cat(out)
 
 
-def token_cache(name: str) -> Path:
-    """The recipe's frames encoded by the autoencoder its models read (dropped when that is retrained)."""
-    return cache_dir() / "data" / f"{RECIPES[name]['folder']}_tokens.pt"
+def token_cache(name: str, autoencoder_name: str = "") -> Path:
+    """The recipe's frames encoded by an autoencoder (dropped when that is retrained): by the one its
+    models read, or by ``autoencoder_name`` when given."""
+    tag = f"_{autoencoder_name}" if autoencoder_name else ""
+    return cache_dir() / "data" / f"{RECIPES[name]['folder']}{tag}_tokens.pt"
 
 
-def transitions(name: str, autoencoder, window: int = 1, split: str = "train") -> Transitions:
-    """All windows of ``window`` transitions from the training (or held-out) episodes."""
+def transitions(name: str, autoencoder, window: int = 1, split: str = "train", stride: int = 1,
+                autoencoder_name: str = "") -> Transitions:
+    """All windows of ``window`` transitions from the training (or held-out) episodes. With ``stride``
+    s > 1 a transition spans s recorded steps: frames s apart, and the s actions between them
+    concatenated, (W, s·A) (LAC-WM's 5-step action chunks)."""
     recipe = RECIPES[name]
-    cache = token_cache(name)
+    cache = token_cache(name, autoencoder_name)
     if cache.exists():
         encoded = torch.load(cache, weights_only=True)
     else:
@@ -84,10 +89,11 @@ def transitions(name: str, autoencoder, window: int = 1, split: str = "train") -
     xs, acts, states, tasks = [], [], [], []
     for e in episodes:
         x, a, s = encoded["x"][e], encoded["a"][e], encoded["s"][e]
-        for t in range(len(x) - window):
-            xs.append(x[t : t + window + 1])
-            acts.append(a[t : t + window])
-            states.append(s[t : t + window + 1])
+        span = window * stride
+        for t in range(len(x) - span):
+            xs.append(x[t : t + span + 1 : stride])
+            acts.append(a[t : t + span].reshape(window, stride * a.shape[-1]))
+            states.append(s[t : t + span + 1 : stride])
             tasks.append(encoded["task"][e])
     return Transitions(torch.stack(xs), torch.stack(acts), torch.stack(states), torch.tensor(tasks), name)
 

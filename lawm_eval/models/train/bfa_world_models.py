@@ -1,0 +1,267 @@
+"""Train the BFA world models of LAC-WM's Table 2 and Fig. 4 at tiny scale, on data our simulators make.
+
+    python -m lawm_eval.models.train lac_wm_bfa       # all of them (one run writes every checkpoint)
+
+LAC-WM pretrains on three datasets of different embodiments and adapts to BFA, an embodiment held out of
+pretraining (§3.2, §4.1-4.3, A.5). Ours, with the same structure:
+
+0. ``visual_ae_bfa``: the shared autoencoder fine-tuned on an equal mix of BFA, Franka, navigation and
+   RoboDesk training frames (our stand-in for the frozen V-JEPA 2 tokenizer every model reads);
+1. pretraining on 1, 2 or 3 embodiments (Franka Lift clips; + the navigation camera; + RoboDesk), the
+   same number of steps whatever the count, batches taking the embodiments in turn (the paper keeps
+   50,000 samples per dataset, so more embodiments means more data);
+   LAC-WM: latent actions from action-free video (IDM + FDM, cross-augmentation) and a motion decoder on
+   motion labels (end-effector Δxyz from the first half of z, camera motion from the second, A.2);
+   EAC-WM: the FDM conditioned on each embodiment's real actions through its own action encoder;
+2. adaptation to BFA (5-step action chunks, 125-D), the same number of steps for every model:
+   LAC-WM in the paper's three stages (20k / 5k / 35k of 60k iterations, §4.3): (1) rank-2 LoRA on IDM
+   and FDM from BFA video, (2) the action projector trained through the frozen FDM, (3) projector and FDM
+   LoRA together; EAC-WM in one stage (A.6: one stage works better for it): a new action encoder and
+   rank-2 FDM LoRA; EAC-WM-S: all of EAC-WM trained from scratch on BFA;
+   LAC-WM-MD-CA: LAC-WM without the motion decoder and cross-augmentation (the ablation of §6.3).
+
+Checkpoints: lac_wm_bfa and eac_wm_bfa (3 embodiments), lac_wm_bfa_e1/_e2 and eac_wm_bfa_e1/_e2 (Fig. 4's
+1 and 2 embodiments), eac_wm_s_bfa, lac_wm_mdca_bfa.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from functools import partial
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from lawm_eval.data.recipes import RECIPES
+from lawm_eval.models.checkpoint import save_model
+from lawm_eval.models.eac_wm import EACWM
+from lawm_eval.models.lac_wm import LACWM, cross_augment
+from lawm_eval.models.train.artifacts import baseline_dir, save_curve, save_golden
+from lawm_eval.models.train.data import Transitions, load_arrays, transitions
+from lawm_eval.models.train.evaluate import finish, fixture_path
+from lawm_eval.models.train.loop import LossFn, train
+from lawm_eval.models.train.losses import pairs, window_loss
+from lawm_eval.models.train.visual_ae import autoencoder_golden, reconstruction_loss
+from lawm_eval.models.visual import VisualAutoencoder
+from lawm_eval.models.zoo import load_autoencoder
+
+AUTOENCODER = "visual_ae_bfa"
+DATASET = "bfa"
+EMBODIMENTS = {"franka": 7, "navigation": 3, "robodesk": 5}  # pretraining, in the order they are added
+PRETRAINING = {1: ("franka",), 2: ("franka", "navigation"), 3: ("franka", "navigation", "robodesk")}
+STRIDE = 5  # LAC-WM §4.3: actions chunked into 5-step sequences
+ACTION_DIM = STRIDE * 25  # 125
+WINDOW = 3
+BATCH = 64
+AE_STEPS, PRETRAIN_STEPS, ADAPT_STEPS = 1500, 800, 600
+LAC_STAGES = (20, 5, 35)  # thousands of iterations of the paper's three adaptation stages (§4.3)
+LAMBDA_RECON, LAMBDA_MOTION = 1.0, 0.5
+CONFIG = {"dim": 64, "latent_dim": 16, "depth": 2}
+AE_FRAMES_PER_DOMAIN = 20_000
+
+
+# -- 0. the autoencoder --------------------------------------------------------------------------
+def domain_frames(name: str, limit: int, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    arrays = load_arrays(name)
+    cut = len(arrays.frames) - RECIPES[name]["held_out"]
+    train_frames, held_frames = np.concatenate(arrays.frames[:cut]), np.concatenate(arrays.frames[cut:])
+    pick = rng.choice(len(train_frames), size=min(limit, len(train_frames)), replace=False)
+    return torch.from_numpy(train_frames[np.sort(pick)]), torch.from_numpy(held_frames[:512])
+
+
+def train_autoencoder(steps: int) -> tuple[VisualAutoencoder, dict]:
+    """The shared autoencoder fine-tuned on an equal mix of the four domains' training frames."""
+    rng = np.random.default_rng(0)
+    frames, held = zip(*(domain_frames(n, AE_FRAMES_PER_DOMAIN, rng) for n in (DATASET, *EMBODIMENTS)))
+    mixed = torch.cat(frames)
+    torch.manual_seed(0)
+    model = copy.deepcopy(load_autoencoder()).train()
+    curve = train(model.parameters(), partial(reconstruction_loss, model, mixed), steps, lr=1e-3, log_every=50)
+    model.eval()
+    metrics = {}
+    with torch.no_grad():
+        for name, h in zip((DATASET, *EMBODIMENTS), held):
+            images = VisualAutoencoder.to_unit(h)
+            mse = float(F.mse_loss(model.decoder(model.encoder(images)), images))
+            metrics[f"{name}_held_out_psnr"] = float(10 * np.log10(1 / mse))
+    save_model(baseline_dir(AUTOENCODER) / "model.pt", AUTOENCODER, model, {"width": 32}, {"metrics": metrics})
+    save_curve(AUTOENCODER, {"autoencoder (4 domains)": curve}, keys=("loss", "recon_mse"))
+    save_golden(AUTOENCODER, autoencoder_golden(model, (DATASET,)))
+    (baseline_dir(AUTOENCODER) / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    return model, metrics
+
+
+def write_fixture() -> None:
+    """The BFA golden batch: 8 held-out windows of 4 frames 5 steps apart, with their 125-D action chunks."""
+    arrays = load_arrays(DATASET)
+    held = RECIPES[DATASET]["held_out"]
+    frames, actions, states = [], [], []
+    for i in range(8):
+        e, t = len(arrays.frames) - held + i, 20 + 15 * i
+        frames.append(arrays.frames[e][t:t + WINDOW * STRIDE + 1:STRIDE])
+        actions.append(arrays.actions[e][t:t + WINDOW * STRIDE].reshape(WINDOW, ACTION_DIM))
+        states.append(arrays.states[e][t:t + WINDOW * STRIDE + 1:STRIDE])
+    np.savez_compressed(fixture_path(DATASET), frames=np.stack(frames), actions=np.stack(actions),
+                        states=np.stack(states))
+
+
+# -- 1. pretraining ------------------------------------------------------------------------------
+def motion_labels(embodiment: str, s_t: torch.Tensor, s_next: torch.Tensor) -> torch.Tensor:
+    """(N, S) state pairs -> (N, 6) motion labels: end-effector Δxyz, then camera motion (Δforward,
+    Δleft, Δyaw in the camera's frame); zero where the embodiment has no such motion (LAC-WM A.2: the
+    end-effector and camera pose changes, zero camera motion for a fixed camera)."""
+    labels = torch.zeros(len(s_t), 6)
+    if embodiment == "navigation":  # states (x, y, yaw): a moving camera, no end effector
+        d, yaw = s_next[:, :2] - s_t[:, :2], s_t[:, 2]
+        labels[:, 3] = torch.cos(yaw) * d[:, 0] + torch.sin(yaw) * d[:, 1]
+        labels[:, 4] = -torch.sin(yaw) * d[:, 0] + torch.cos(yaw) * d[:, 1]
+        labels[:, 5] = torch.remainder(s_next[:, 2] - yaw + torch.pi, 2 * torch.pi) - torch.pi
+    else:  # end-effector xyz: Franka and BFA states start with it, RoboDesk's are its last three numbers
+        where = slice(73, 76) if embodiment == "robodesk" else slice(0, 3)
+        labels[:, :3] = s_next[:, where] - s_t[:, where]
+    return labels
+
+
+def label_scale(data: Transitions) -> torch.Tensor:
+    """(6,) per-dimension spread of an embodiment's motion labels (1 where it has none)."""
+    labels = motion_labels(data.embodiment, data.s[:, :-1].flatten(0, 1), data.s[:, 1:].flatten(0, 1))
+    std = labels.std(0)
+    return torch.where(std > 1e-8, std, torch.ones_like(std))
+
+
+def lam_loss(model: LACWM, data: Transitions, motion: bool, scale: torch.Tensor, generator: torch.Generator):
+    """Latent actions from action-free windows: FDM reconstruction, plus (``motion``) the motion decoder on
+    the standardised motion labels and cross-augmented IDM inputs (§3.1)."""
+    x, _, s, _ = data.batch(BATCH, generator)  # (B, W + 1, 16, 32), (B, W + 1, S)
+    x_t, x_next = pairs(x)
+    if motion:
+        augmented = cross_augment(torch.stack([x_t, x_next]), generator)
+        z = model.idm(augmented[0], augmented[1])
+    else:
+        z = model.idm(x_t, x_next)
+    recon, logs = window_loss(model, x, z.view(len(x), -1, z.shape[-1]))
+    if not motion:
+        return recon, logs
+    target = motion_labels(data.embodiment, s[:, :-1].flatten(0, 1), s[:, 1:].flatten(0, 1)) / scale
+    motion_loss = F.mse_loss(model.motion(x_t, z), target)
+    return LAMBDA_RECON * recon + LAMBDA_MOTION * motion_loss, {**logs, "motion": motion_loss.item()}
+
+
+def in_turn(losses: list[LossFn]) -> LossFn:
+    """One loss after the other, step by step (one embodiment's batch per step)."""
+    counter = {"step": 0}
+
+    def loss_fn(generator: torch.Generator):
+        counter["step"] += 1
+        return losses[counter["step"] % len(losses)](generator)
+
+    return loss_fn
+
+
+def pretrain_lac(data: dict[str, Transitions], embodiments: tuple[str, ...], steps: int, motion: bool = True):
+    torch.manual_seed(0)
+    model = LACWM(**CONFIG, action_dim=ACTION_DIM, motion_labels=True)
+    params = list(model.idm.parameters()) + list(model.fdm.parameters())
+    params += list(model.motion.parameters()) if motion else []
+    losses = [partial(lam_loss, model, data[e], motion, label_scale(data[e])) for e in embodiments]
+    curve = train(params, in_turn(losses), steps, lr=1e-3, seed=1, log_every=50)
+    return model, curve
+
+
+def action_loss(model: EACWM, data: Transitions, embodiment: str, generator: torch.Generator):
+    x, a, _, _ = data.batch(BATCH, generator)
+    latents = model.encode_action(a.flatten(0, 1), embodiment).view(len(a), a.shape[1], -1)
+    return window_loss(model, x, latents)
+
+
+def pretrain_eac(data: dict[str, Transitions], embodiments: tuple[str, ...], steps: int):
+    torch.manual_seed(0)
+    model = EACWM(**CONFIG, embodiments={e: EMBODIMENTS[e] for e in embodiments}, embodiment=embodiments[0])
+    for e in embodiments:
+        model.normalizers[e].fit(data[e].a)
+    curve = train(model.parameters(), in_turn([partial(action_loss, model, data[e], e) for e in embodiments]),
+                  steps, lr=1e-3, seed=1, log_every=50)
+    return model, curve
+
+
+# -- 2. adaptation to BFA ------------------------------------------------------------------------
+def projector_loss(model: LACWM, data: Transitions, generator: torch.Generator):
+    """Real-action latents from the projector, judged by the FDM's predictions (stages 2 and 3)."""
+    x, a, _, _ = data.batch(BATCH, generator)
+    latents = model.control(a.flatten(0, 1), None).view(len(a), a.shape[1], -1)
+    return window_loss(model, x, latents)
+
+
+def adapt_lac(model: LACWM, bfa: Transitions, steps: int, motion: bool = True) -> dict[str, list]:
+    model.normalizer.fit(bfa.a)
+    s1, s2, s3 = (round(steps * k / sum(LAC_STAGES)) for k in LAC_STAGES)
+    lora = model.enable_idm_lora(2) + model.enable_lora(2)
+    stage1 = train(lora, partial(lam_loss, model, bfa, motion, label_scale(bfa)), s1, lr=1e-3, seed=2, log_every=25)
+    stage2 = train(model.projector.parameters(), partial(projector_loss, model, bfa), s2, lr=1e-3, seed=3,
+                   log_every=25)
+    fdm_lora = [p for name, p in model.fdm.named_parameters() if "lora" in name]
+    stage3 = train(list(model.projector.parameters()) + fdm_lora, partial(projector_loss, model, bfa), s3, lr=5e-4,
+                   seed=4, log_every=25)
+    return {"adapt 1: IDM+FDM LoRA": stage1, "adapt 2: projector": stage2, "adapt 3: projector + FDM LoRA": stage3}
+
+
+def adapt_eac(model: EACWM, bfa: Transitions, steps: int) -> list:
+    params = model.add_embodiment(DATASET, ACTION_DIM) + model.enable_lora(2)
+    model.normalizers[DATASET].fit(bfa.a)
+    model.use(DATASET)
+    return train(params, partial(action_loss, model, bfa, DATASET), steps, lr=1e-3, seed=2, log_every=25)
+
+
+LAC_VARIANTS = {"lac_wm_bfa_e1": (1, True), "lac_wm_bfa_e2": (2, True), "lac_wm_bfa": (3, True),
+                "lac_wm_mdca_bfa": (3, False)}  # name -> (pretraining embodiments, motion decoder + cross-augmentation)
+EAC_VARIANTS = {"eac_wm_bfa_e1": 1, "eac_wm_bfa_e2": 2, "eac_wm_bfa": 3, "eac_wm_s_bfa": 0}  # 0: from scratch
+NAMES = (*LAC_VARIANTS, *EAC_VARIANTS)
+
+
+def main(pretrain_steps: int = PRETRAIN_STEPS, adapt_steps: int = ADAPT_STEPS, ae_steps: int = AE_STEPS,
+         names: tuple[str, ...] = NAMES) -> dict:
+    """Every BFA checkpoint (``names``: some of them, to share the work between processes once the
+    autoencoder exists; it is trained when all are asked for, or when it is missing)."""
+    results: dict[str, dict] = {}
+    write_fixture()
+    if set(names) == set(NAMES) or not (baseline_dir(AUTOENCODER) / "model.pt").exists():
+        train_autoencoder(ae_steps)
+        load_autoencoder.cache_clear()
+    autoencoder = load_autoencoder(AUTOENCODER)
+    tokens = partial(transitions, autoencoder=autoencoder, window=WINDOW, autoencoder_name=AUTOENCODER)
+    data = {e: tokens(e) for e in EMBODIMENTS}
+    bfa = tokens(DATASET, stride=STRIDE)
+    held = tokens(DATASET, stride=STRIDE, split="held_out")
+    keys = ("loss", "recon", "rollout", "motion")
+    lac_config = {**CONFIG, "action_dim": ACTION_DIM, "lora_rank": 2, "idm_lora_rank": 2, "motion_labels": True}
+    for name in names:
+        tic = time.monotonic()
+        if name in LAC_VARIANTS:
+            count, motion = LAC_VARIANTS[name]
+            model, curve = pretrain_lac(data, PRETRAINING[count], pretrain_steps, motion)
+            curves = {f"pretrain ({count} embodiments)": curve, **adapt_lac(model, bfa, adapt_steps, motion)}
+            config = lac_config
+            extra = {"pretraining": list(PRETRAINING[count]), "motion_decoder": motion, "cross_augmentation": motion}
+        elif EAC_VARIANTS[name]:
+            count = EAC_VARIANTS[name]
+            model, curve = pretrain_eac(data, PRETRAINING[count], pretrain_steps)
+            curves = {f"pretrain ({count} embodiments)": curve,
+                      "adapt: new action encoder + FDM LoRA": adapt_eac(model, bfa, adapt_steps)}
+            embodiments = {e: EMBODIMENTS[e] for e in PRETRAINING[count]} | {DATASET: ACTION_DIM}
+            config = {**CONFIG, "embodiments": embodiments, "embodiment": DATASET, "lora_rank": 2}
+            extra = {"pretraining": list(PRETRAINING[count])}
+        else:  # EAC-WM-S: the whole model from scratch on BFA, with the adaptation's budget
+            torch.manual_seed(0)
+            model = EACWM(**CONFIG, embodiments={DATASET: ACTION_DIM}, embodiment=DATASET)
+            model.normalizers[DATASET].fit(bfa.a)
+            curves = {"from scratch on BFA": train(model.parameters(), partial(action_loss, model, bfa, DATASET),
+                                                   adapt_steps, lr=1e-3, seed=2, log_every=25)}
+            config = {**CONFIG, "embodiments": {DATASET: ACTION_DIM}, "embodiment": DATASET}
+            extra = {"pretraining": []}
+        extra |= {"pretrain_steps": pretrain_steps if extra["pretraining"] else 0, "adapt_steps": adapt_steps,
+                  "train_seconds": round(time.monotonic() - tic, 1)}
+        results[name] = finish(name, model, config, curves, keys, held, DATASET, autoencoder, extra)
+    return results
