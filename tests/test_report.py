@@ -115,3 +115,14 @@ def test_run_prints_and_report_writes_the_same_rows(plugin_suites, compose, tmp_
     assert from_memory == from_disk
     assert from_memory[0]["codebook_utilisation"] > 0 and from_memory[0]["mean_n"] == 300
     assert outcome.summary["rows"] == json.loads(json.dumps(from_memory, default=str))
+
+
+def test_a_rate_metric_of_zeros_and_ones_gets_a_wilson_interval():
+    from lawm_eval.metrics.success import wilson_interval
+
+    row = summarize([record(i, None, metrics={"sr_contact": v, "delta_f": 2.0 + i})
+                     for i, v in enumerate([1.0, 0.0, 1.0, 1.0])])
+    assert row["sr_contact"] == 0.75 and row["sr_contact_n"] == 4
+    assert (row["sr_contact_ci_low"], row["sr_contact_ci_high"]) == pytest.approx(wilson_interval(3, 4))
+    t_low = summarize([record(i, None, metrics={"delta_f": 2.0 + i}) for i in range(4)])["delta_f_ci_low"]
+    assert row["delta_f_ci_low"] == pytest.approx(t_low)  # a distance keeps its t interval

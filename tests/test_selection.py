@@ -109,3 +109,24 @@ def test_demonstrations_are_kept_by_their_full_key(tmp_path, monkeypatch):
     assert (seed, steps, success) == (301_000, [100, 200, 250], True)
     assert all(np.array_equal(a, b) for a, b in zip(loaded, frames))
     assert list((tmp_path / "bfa_demonstrations").iterdir()) == [bfa_selection.demonstration_path(key)]
+
+
+def test_a_chunk_is_five_consecutive_actions_in_time_order():
+    """The (N, p/5, 5·A) rows are what the world models were trained on: actions t..t+4 side by side
+    (``models/train/data.transitions(stride=5)``), for a controller that takes the whole horizon at once."""
+
+    class Rollout:
+        def rollout(self, context, latents):  # one call for the horizon: returns the summed latents
+            return latents.cumsum(1)[..., :3]
+
+    class Identity:
+        def to_latent(self, actions, states):
+            return actions
+
+    actions = torch.arange(2 * 10 * 2, dtype=torch.float32).reshape(2, 10, 2)  # (N, p, A)
+    objective = FinalEmbeddingDistance(Rollout(), Identity(), torch.zeros(1, 1, 3), torch.zeros(1, 3), 5)
+    chunks = objective.chunked(actions)  # (2, 2, 10)
+    assert torch.equal(chunks[0, 0], torch.cat([actions[0, t] for t in range(5)]))
+    assert torch.equal(chunks[1, 1], torch.cat([actions[1, t] for t in range(5, 10)]))
+    expected = chunks.sum(1)[:, :3].norm(dim=1)
+    assert torch.allclose(objective(actions), expected)

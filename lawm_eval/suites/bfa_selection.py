@@ -87,6 +87,8 @@ class BFASelectionSuite(Suite):
             raise ModelError(f"suite '{self.name}' needs a sampling policy: a model with a sampler or suite.sampler")
 
     def sampler(self, model: ModelBundle) -> Any:
+        """The candidates' source: the training set (variant training_set), the model's own sampler, or
+        the ``suite.sampler`` model's."""
         if self.params["variant"] == "training_set":
             sampler = getattr(self, "_live_training_set", None)
             if sampler is None:
@@ -109,6 +111,12 @@ class BFASelectionSuite(Suite):
 
             encoder = self._live_embedding = load_autoencoder(self.params["embedding"])
         return encoder
+
+    def probe_model(self, model: ModelBundle, spec: EpisodeSpec) -> None:
+        """Resolve the candidates' source and the δf embedding before the first episode, so that a
+        misspelled ``suite.sampler`` or a missing checkpoint is one error, not one per episode."""
+        self.sampler(model)
+        self.embedding()
 
     def embed(self, frames: list[np.ndarray]) -> torch.Tensor:
         """(T, 64, 64, 3) uint8 -> (T, D) with the suite's embedding."""
@@ -188,14 +196,16 @@ class BFASelectionSuite(Suite):
         generator = torch.Generator().manual_seed(spec.seed)
         goals = self.embed(subgoal_frames)  # (J, D)
         reached, video, chosen_costs = [], [obs["image"]] if frames else [], []
-        for frame in subgoal_frames:
+        segments = np.diff([0, *subgoal_steps])  # p actions per subgoal; the last one up to the demo's end
+        for frame, length in zip(subgoal_frames, segments.tolist()):
             tic = time.perf_counter()
-            candidates = torch.as_tensor(sampler.sample(obs, planner.cfg.num_samples, generator), dtype=torch.float32)
+            candidates = torch.as_tensor(sample(sampler, obs, planner.cfg.num_samples, generator, p),
+                                         dtype=torch.float32)
             timing["sampling"] += time.perf_counter() - tic
             if candidates.ndim != 3 or candidates.shape[1] < p or candidates.shape[2] != self.action_dim:
                 raise ModelError(f"sampler.sample returned {tuple(candidates.shape)}, expected "
                                  f"({planner.cfg.num_samples}, ≥{p}, {self.action_dim})")
-            candidates = candidates[:, :p]
+            candidates = candidates[:, :length]
             tic = time.perf_counter()
             objective = None
             if choose == "world_model":
@@ -208,7 +218,7 @@ class BFASelectionSuite(Suite):
                 tic = time.perf_counter()
                 obs = env.step(action, render=False)
                 timing["simulation"] += time.perf_counter() - tic
-                if t == p - 1 or frames:
+                if t == length - 1 or frames:
                     tic = time.perf_counter()
                     obs["image"] = env.render()
                     timing["rendering"] += time.perf_counter() - tic
@@ -223,15 +233,22 @@ class BFASelectionSuite(Suite):
         finite = [c for c in chosen_costs if np.isfinite(c)]
         if finite:
             metrics["selected_distance"] = float(np.mean(finite))
-        if model.sampler is not None:
-            proposer = model.model_id
+        if self.params["variant"] == "training_set":
+            proposer = "training_set"
         else:
-            proposer = self.params["sampler"] if self.params["variant"] == "vla" else "training_set"
+            proposer = model.model_id if model.sampler is not None else self.params["sampler"]
         info = {"object": env.obj.name, "category": env.obj.category, "placement": placement,
                 "demonstration_succeeded": demo_ok, "subgoal_steps": subgoal_steps, "choose": choose,
                 "sampler": proposer, "seconds": {k: round(v, 3) for k, v in timing.items()}}
-        return EpisodeOutcome(success=bool(outcome["success"]), metrics=metrics, steps=p * len(subgoal_frames),
+        return EpisodeOutcome(success=bool(outcome["success"]), metrics=metrics, steps=int(subgoal_steps[-1]),
                               info=info, frames=np.stack(video) if frames else None)
+
+
+def sample(sampler: Any, obs: dict, n: int, generator: torch.Generator, horizon: int) -> np.ndarray:
+    """n candidates from a SamplingPolicy; the training-set sampler draws windows of the planner's horizon."""
+    if isinstance(sampler, TrainingSetSampler):
+        return sampler.sample(obs, n, generator, horizon=horizon)
+    return sampler.sample(obs, n, generator)
 
 
 class TrainingSetSampler:

@@ -40,7 +40,7 @@ from lawm_eval.models.checkpoint import save_model
 from lawm_eval.models.eac_wm import EACWM
 from lawm_eval.models.lac_wm import LACWM, cross_augment
 from lawm_eval.models.train.artifacts import baseline_dir, save_curve, save_golden
-from lawm_eval.models.train.data import Transitions, load_arrays, transitions
+from lawm_eval.models.train.data import Transitions, load_arrays, token_cache, transitions
 from lawm_eval.models.train.evaluate import finish, fixture_path
 from lawm_eval.models.train.loop import LossFn, train
 from lawm_eval.models.train.losses import pairs, window_loss
@@ -91,6 +91,8 @@ def train_autoencoder(steps: int) -> tuple[VisualAutoencoder, dict]:
     save_curve(AUTOENCODER, {"autoencoder (4 domains)": curve}, keys=("loss", "recon_mse"))
     save_golden(AUTOENCODER, autoencoder_golden(model, (DATASET,)))
     (baseline_dir(AUTOENCODER) / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    for name in (DATASET, *EMBODIMENTS):  # tokens of the previous autoencoder
+        token_cache(name, AUTOENCODER).unlink(missing_ok=True)
     return model, metrics
 
 
