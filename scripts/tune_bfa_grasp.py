@@ -17,6 +17,7 @@ import json
 
 import numpy as np
 
+from lawm_eval.data.generate.bfa import run_scripted
 from lawm_eval.envs import bfa_objects
 from lawm_eval.envs.bfa_env import BFAEnv
 from lawm_eval.envs.bfa_scripted import (
@@ -24,7 +25,6 @@ from lawm_eval.envs.bfa_scripted import (
     SIDE,
     TOP,
     Grasp,
-    ScriptedPickPlace,
     choose_grasp,
     object_shape,
 )
@@ -42,11 +42,8 @@ THUMB = ((0.263, 1.396), (-0.105, 1.163), (-0.189, 1.644), (-0.162, 1.719))  # A
 def evaluate(envs: list[BFAEnv], grasp: Grasp) -> tuple[float, list[str]]:
     score, solved = 0.0, []
     for i, env in enumerate(envs):
-        env.reset(i)
-        policy = ScriptedPickPlace(env, np.random.default_rng(i), side=1 if i % 2 else -1, grasp=grasp)
-        for t in range(SCRIPT_STEPS + 10):
-            env.step(policy(t), render=False)
-        outcome = env.outcome.as_dict()
+        outcome = run_scripted(env.obj, i, 0.0, 1 if i % 2 else -1, steps=SCRIPT_STEPS + 10, image_size=None,
+                               env=env, grasp=grasp)["outcome"]
         score += outcome["success"] + 0.5 * outcome["lifted"]
         if outcome["success"]:
             solved.append(env.obj.name)

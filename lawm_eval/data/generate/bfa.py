@@ -35,9 +35,10 @@ STATE_NAMES = ([f"grip_{a}" for a in "xyz"] + [f"rot6d_{i}" for i in range(6)]
 
 
 def run_scripted(obj: BFAObject, seed: int, noise: float, side: int, steps: int = EPISODE_STEPS,
-                 image_size: tuple[int, int] | None = IMAGE_SIZE, env: Any = None) -> dict[str, Any]:
+                 image_size: tuple[int, int] | None = IMAGE_SIZE, env: Any = None, grasp: Any = None) -> dict[str, Any]:
     """One scripted rollout: frames (steps + 1, H, W, 3) (None without ``image_size``), states
-    (steps + 1, 25), actions (steps, 25) and the outcome (contact, lifted, success)."""
+    (steps + 1, 25), actions (steps, 25) and the outcome (contact, lifted, success). ``grasp``: a
+    ``bfa_scripted.Grasp`` instead of the script's own choice (the grasp tuner's candidates)."""
     from lawm_eval.envs.bfa_env import BFAEnv
     from lawm_eval.envs.bfa_scripted import ScriptedPickPlace
 
@@ -46,7 +47,7 @@ def run_scripted(obj: BFAObject, seed: int, noise: float, side: int, steps: int 
     render = image_size is not None
     try:
         obs = env.reset(seed)
-        policy = ScriptedPickPlace(env, np.random.default_rng(seed), noise=noise, side=side)
+        policy = ScriptedPickPlace(env, np.random.default_rng(seed), noise=noise, side=side, grasp=grasp)
         frames, states, actions = [obs["image"]] if render else [], [obs["state"]], []
         for t in range(steps):
             action = policy(t)
