@@ -30,3 +30,19 @@ def test_one_short_selection_episode(model, planner, choose, compose):
     deviations = " ".join(record.deviations)
     assert "planner.num_samples=16 (reference 500)" in deviations and "own MJCF" in deviations
     assert record.simulator_versions["mujoco"] == "3.3.7"
+
+
+@pytest.mark.parametrize("model, planner, expected", [
+    ("lac_wm_bfa", "cem", "needs planner=vla_selection, vla_mean or vla_random (got CEMPlanner)"),
+    ("vla_bfa", "vla_selection", "needs"),  # choose=world_model, but the VLA has no world model
+    ("lac_wm_bfa", "vla_selection", "planner.horizon (33) must be a positive multiple of suite.chunk (5)"),
+])
+def test_a_wrong_planner_is_one_line_before_the_first_episode(capsys, tmp_path, model, planner, expected):
+    from lawm_eval.cli import main
+
+    extra = ["planner.horizon=33"] if "horizon" in expected else []
+    assert main(["run", "suite=bfa_selection", f"model={model}", f"planner={planner}", *extra,
+                 f"results_dir={tmp_path}"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("lawm-eval: error: ") and expected in err[0], err
+    assert not list(tmp_path.rglob("*.jsonl"))  # no episode ran

@@ -117,6 +117,20 @@ def test_object_splits_are_versioned_and_disjoint():
         bfa_objects.objects("unseen_instance")
 
 
+def test_episode_plan_records_every_object_under_every_noise_and_both_sides():
+    from lawm_eval.data.generate.bfa import DATASET_NOISES, episode_plan
+    from lawm_eval.data.recipes import RECIPES
+
+    objects_in_split = len(bfa_objects.objects("train"))
+    seen: dict[int, set] = {}
+    for i in range(RECIPES["bfa"]["episodes"]):  # 5 rounds of the 66 training objects
+        index, noise, side = episode_plan(i, objects_in_split)
+        seen.setdefault(index, set()).add((noise, side))
+    assert sorted(seen) == list(range(objects_in_split))
+    for combos in seen.values():  # the old plan tied noise and side to the object (66 = 0 mod 6)
+        assert {n for n, _ in combos} == set(DATASET_NOISES) and {s for _, s in combos} == {1, -1}
+
+
 @pytest.fixture(scope="module")
 def small_dataset(tmp_path_factory):
     from lawm_eval.data.generate.bfa import generate_dataset

@@ -23,11 +23,11 @@ RECIPES = {
     "robodesk_val": {"kind": "robodesk", "episodes": 21, "seed": 10_000, "held_out": 0, "folder": "robodesk_val_v1"},
     # The BFA stand-in (head camera, scripted grasp-lift-place with action noise 0 / 0.5 / 1): 5 rollouts per
     # train-split object, and the two held-out splits of LAC-WM §4.4 under other seeds.
-    "bfa": {"kind": "bfa", "split": "train", "episodes": 330, "seed": 0, "held_out": 22, "folder": "bfa_v1"},
+    "bfa": {"kind": "bfa", "split": "train", "episodes": 330, "seed": 0, "held_out": 22, "folder": "bfa_v2"},
     "bfa_unseen_instances": {"kind": "bfa", "split": "unseen_instances", "episodes": 44, "seed": 20_000,
-                             "held_out": 0, "folder": "bfa_unseen_instances_v1"},
+                             "held_out": 0, "folder": "bfa_unseen_instances_v2"},
     "bfa_unseen_categories": {"kind": "bfa", "split": "unseen_categories", "episodes": 24, "seed": 30_000,
-                              "held_out": 0, "folder": "bfa_unseen_categories_v1"},
+                              "held_out": 0, "folder": "bfa_unseen_categories_v2"},
 }
 
 TRAINING = ("franka", "navigation")  # the recipes the bundled checkpoints are trained on

@@ -56,6 +56,7 @@ class RunParts:
             suite.check_model(model)
             suite.check_inputs(model)
         planner = build_planner(config, suite)
+        suite.check_planner(planner, model)
         return cls(suite, model, planner, model_factory(config), suite.simulator_versions(),
                    suite.evaluation_contract(model))
 

@@ -108,6 +108,10 @@ class Suite:
     def check_model(self, model: ModelBundle) -> None:
         model.require(self.manifest.requires, self.name)
 
+    def check_planner(self, planner: Any, model: ModelBundle) -> None:
+        """Raise a one-line error if ``planner`` (None: no ``planner=``) cannot run this suite with
+        ``model``, before the first episode. Suites that take any planner or none check nothing."""
+
     # parameters that say where or how the protocol runs, never what it is: changing one is no deviation
     execution_params: frozenset[str] = frozenset()
 

@@ -86,6 +86,19 @@ class BFASelectionSuite(Suite):
         if self.params["variant"] == "vla" and model.sampler is None and not self.params["sampler"]:
             raise ModelError(f"suite '{self.name}' needs a sampling policy: a model with a sampler or suite.sampler")
 
+    def check_planner(self, planner: Any, model: ModelBundle) -> None:
+        """A selection planner (it picks among sampled candidates) whose horizon is whole chunks; with
+        ``choose=world_model`` the model must also encode, control and predict."""
+        if planner is None or not isinstance(getattr(getattr(planner, "cfg", None), "choose", None), str):
+            given = "none" if planner is None else type(planner).__name__
+            raise ConfigError(f"suite '{self.name}' selects among sampled action sequences: it needs planner="
+                              f"vla_selection, vla_mean or vla_random (got {given})")
+        p = planner.cfg.horizon
+        if p < 1 or p % self.params["chunk"]:
+            raise ConfigError(f"planner.horizon ({p}) must be a positive multiple of suite.chunk ({self.params['chunk']})")
+        if planner.cfg.choose == "world_model":
+            model.require(("encoder", "controller", "world_model"), self.name)
+
     def sampler(self, model: ModelBundle) -> Any:
         """The candidates' source: the training set (variant training_set), the model's own sampler, or
         the ``suite.sampler`` model's."""
@@ -173,15 +186,8 @@ class BFASelectionSuite(Suite):
     @torch.no_grad()
     def run_episode(self, spec: EpisodeSpec, model: ModelBundle, planner: Planner | None, *,
                     frames: bool = False) -> EpisodeOutcome:
-        if planner is None:
-            raise ConfigError(f"suite '{self.name}' needs a planner (planner=vla_selection)")
-        cfg = getattr(planner, "cfg", None)
-        p = int(getattr(cfg, "horizon", 0) or 0)
-        if p < 1 or p % self.params["chunk"]:
-            raise ConfigError(f"planner.horizon ({p}) must be a positive multiple of suite.chunk ({self.params['chunk']})")
-        choose = getattr(cfg, "choose", "world_model")
-        if choose == "world_model":
-            model.require(("encoder", "controller", "world_model"), self.name)
+        self.check_planner(planner, model)
+        p, choose = planner.cfg.horizon, planner.cfg.choose
         env = self.env(spec.params["object"])
         timing = dict.fromkeys(("demonstration", "simulation", "rendering", "sampling", "world_model"), 0.0)
         tic = time.perf_counter()

@@ -3,9 +3,10 @@
     lawm-eval data generate bfa --out DIR [--episodes N]          # or the recipes bfa, bfa_unseen_*
     python -m lawm_eval.data.generate.bfa scripted --split unseen_categories --episodes 30 [--video F]
 
-One rollout: an object of the split (episode i takes object i mod the split's size), placed by seed
-``seed + i`` (``BFAEnv.reset``), then ``EPISODE_STEPS`` actions of ``ScriptedPickPlace`` with action
-noise from ``DATASET_NOISES`` in turn, carrying to the left on even and to the right on odd episodes.
+One rollout: an object of the split, placed by seed ``seed + i`` (``BFAEnv.reset``), then
+``EPISODE_STEPS`` actions of ``ScriptedPickPlace`` with an action noise from ``DATASET_NOISES`` and a
+carrying side; ``episode_plan`` sweeps the objects once per round and shifts noise and side by the round, so
+that every object is recorded under every noise and both sides.
 The dataset is LeRobot v2.1: the head camera (``observation.images.head``), the 25-D proprio state, the
 25-D action (the last row, which has no successor, repeats the one before), the instruction as the
 task, and per episode its object, split, seed, noise and detected outcome in ``meta/episodes.jsonl``.
@@ -63,6 +64,13 @@ def run_scripted(obj: BFAObject, seed: int, noise: float, side: int, steps: int 
             env.close()
 
 
+def episode_plan(i: int, objects_in_split: int) -> tuple[int, float, int]:
+    """Episode ``i``'s (object index, action noise, carrying side: +1 left, -1 right). Round
+    r = i // objects takes every object once; noise and side advance with the object and the round."""
+    obj, round_ = i % objects_in_split, i // objects_in_split
+    return obj, DATASET_NOISES[(obj + round_) % len(DATASET_NOISES)], 1 if (obj + round_) % 2 == 0 else -1
+
+
 def generate_dataset(path: str | Path, episodes: int, seed: int, split: str = "train",
                      progress: Callable[[str], None] = print) -> Path:
     """``episodes`` rendered scripted rollouts on the objects of ``split``, as a LeRobot dataset."""
@@ -74,8 +82,8 @@ def generate_dataset(path: str | Path, episodes: int, seed: int, split: str = "t
     pool = objects(split)
     recorded, tic, successes = [], time.monotonic(), 0
     for i in range(episodes):
-        obj, noise = pool[i % len(pool)], DATASET_NOISES[i % len(DATASET_NOISES)]
-        side = 1 if i % 2 == 0 else -1
+        index, noise, side = episode_plan(i, len(pool))
+        obj = pool[index]
         out = run_scripted(obj, seed + i, noise, side)
         actions = np.concatenate([out["actions"], out["actions"][-1:]])  # (T + 1, 25)
         successes += out["outcome"]["success"]
