@@ -120,28 +120,53 @@ def one_step(world_model, x: torch.Tensor, latents: torch.Tensor) -> torch.Tenso
     return torch.cat([world_model.step(x[:, t : t + 1], latents[:, t : t + 1]) for t in range(latents.shape[1])], 1)
 
 
+# On the 24 transitions of the committed BFA fixture these adaptations' one-step error is 0.1-0.6 % above
+# copy-last's (their 3-step rollouts beat it by 3-6 %; on the 22 held-out episodes one step beats it by 1-2 %).
+BFA_ONE_STEP_BEHIND_COPY = {"eac_wm_bfa", "eac_wm_bfa_e1", "eac_wm_bfa_e2", "lac_wm_bfa", "lac_wm_bfa_e1"}
 BFA_SHORT_TRAINING = pytest.mark.xfail(strict=True, reason=(
-    "the BFA adaptations (800 pretraining + 600 adaptation steps each, a CPU budget) do not yet predict the held-out "
-    "BFA windows better than copy-last: one-step token MSE 0.00104-0.00115 vs 0.00103, the hand a small part of a "
-    "frame that barely changes in 5 steps (docs/protocols/bfa.md, 'Bundled models')"))
+    "this BFA adaptation (800 pretraining + 2400 adaptation steps, a CPU budget) predicts one step of the BFA "
+    "fixture 0.1-0.6 % worse than copy-last (its rollout beats it): the hand is a small part of a frame that "
+    "barely changes in 5 steps (docs/protocols/bfa.md, 'Bundled models')"))
 
 
-@pytest.mark.parametrize("name", [pytest.param(name, marks=BFA_SHORT_TRAINING) if "bfa" in name else name
-                                  for name in WORLD_MODELS])
-def test_world_model_beats_copy_last_frame_on_held_out_windows(name):
-    """Through the model interface the suites use (encoder, controller, world model, IDM), on the
-    24 held-out transitions of the committed fixture; copy-last is the registered `copy_last` model."""
+def real_action_windows(name: str):
+    """The bundled model, copy-last, the fixture's (B, 4, 16, 32) token windows and real-action latents."""
     bundle, copy_last = build(name), build("copy_last")
     x, actions = held_out_windows(load_golden(name)["dataset"], bundle.encoder)
-    latents = bundle.controller.to_latent(actions, x[:, :-1])
-    # the 3-step open-loop rollout from real actions (what the planning suites score) ...
+    return bundle, copy_last, x, bundle.controller.to_latent(actions, x[:, :-1])
+
+
+@pytest.mark.parametrize("name", WORLD_MODELS)
+def test_world_model_rollout_beats_copy_last_frame_on_held_out_windows(name):
+    """The 3-step open-loop rollout from real actions (what the planning suites score), through the model
+    interface the suites use, on the committed fixture; copy-last is the registered `copy_last` model."""
+    bundle, copy_last, x, latents = real_action_windows(name)
     rollout = bundle.world_model.rollout(x[:, :1], latents)
     assert mse(rollout, x[:, 1:]) < mse(copy_last.world_model.rollout(x[:, :1], latents), x[:, 1:])
-    # ... every one-step prediction from real actions ...
+
+
+@pytest.mark.parametrize("name", [pytest.param(name, marks=BFA_SHORT_TRAINING) if name in BFA_ONE_STEP_BEHIND_COPY
+                                  else name for name in WORLD_MODELS])
+def test_world_model_one_step_beats_copy_last_frame_on_held_out_windows(name):
+    """Every teacher-forced one-step prediction from real actions, on the committed fixture."""
+    bundle, copy_last, x, latents = real_action_windows(name)
     assert mse(one_step(bundle.world_model, x, latents), x[:, 1:]) < mse(one_step(copy_last.world_model, x, latents),
                                                                            x[:, 1:])
-    if bundle.lam is not None:  # ... and from the IDM's latents of the true transitions
-        assert mse(one_step(bundle.world_model, x, bundle.lam.infer(x)), x[:, 1:]) < mse(x[:, :-1], x[:, 1:])
+
+
+PROJECTOR_ADAPTED = pytest.mark.xfail(strict=True, reason=(
+    "LAC-WM's adaptation ends with the FDM's LoRA trained on the action projector's latents (stage 3, §3.2; at "
+    "inference only the projector and the FDM are used), so the BFA FDM no longer predicts well from the IDM's "
+    "latents: held-out GT-latent MSE above copy-last (docs/protocols/bfa.md, 'Bundled models')"))
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param(name, marks=PROJECTOR_ADAPTED) if name.startswith("lac_wm") and "bfa" in name else name for name in WORLD_MODELS if "lam" in model_spec(name).parts])
+def test_idm_latents_predict_better_than_copy_last(name):
+    """The world model from the IDM's latents of the true transitions beats copying the last frame."""
+    bundle = build(name)
+    x, _ = held_out_windows(load_golden(name)["dataset"], bundle.encoder)
+    assert mse(one_step(bundle.world_model, x, bundle.lam.infer(x)), x[:, 1:]) < mse(x[:, :-1], x[:, 1:])
 
 
 IGNORE_ACTIONS = pytest.mark.xfail(strict=True, reason=(
@@ -169,7 +194,7 @@ def test_world_model_predictions_depend_on_the_actions(name):
         "the committed lam_nav checkpoint's IDM latents predict no better than those of a no-motion pair "
         "(one-step token MSE 0.01785 vs 0.01781 on the navigation fixture); its controller does use the actions"
     ))) if name == "lam_nav" else
-    pytest.param(name, marks=BFA_SHORT_TRAINING) if name in ("lac_wm_bfa_e1", "lac_wm_mdca_bfa") else name
+    pytest.param(name, marks=PROJECTOR_ADAPTED) if name == "lac_wm_bfa_e1" else name
     for name in WORLD_MODELS if "lam" in model_spec(name).parts
 ])
 def test_idm_latents_carry_the_transition(name):

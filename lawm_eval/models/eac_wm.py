@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from lawm_eval.models.blocks import MLP
-from lawm_eval.models.lac_wm import CrossConditionedFDM
+from lawm_eval.models.lac_wm import FDM_LORA_LAYERS, CrossConditionedFDM
 from lawm_eval.models.lam_base import ActionNormalizer, LatentActionWorldModel
 
 Tensor = torch.Tensor
@@ -19,8 +19,10 @@ class EACWM(LatentActionWorldModel):
     has_idm = False
 
     def __init__(self, dim: int = 64, latent_dim: int = 16, depth: int = 2,
-                 embodiments: dict[str, int] | None = None, embodiment: str = "franka", lora_rank: int = 0):
+                 embodiments: dict[str, int] | None = None, embodiment: str = "franka", lora_rank: int = 0,
+                 lora_layers: str = "mlp"):
         super().__init__()
+        self.lora_layers = lora_layers
         embodiments = embodiments or EMBODIMENTS
         self.dim, self.latent_dim = dim, latent_dim
         self.fdm = CrossConditionedFDM(dim, latent_dim, depth)
@@ -38,11 +40,11 @@ class EACWM(LatentActionWorldModel):
         return list(self.encoders[name].parameters())
 
     def enable_lora(self, rank: int = 2) -> list[nn.Parameter]:
-        """Rank-``rank`` LoRA on the FDM's MLPs (the rest of the FDM frozen)."""
+        """Rank-``rank`` LoRA on the FDM's ``lora_layers`` (the rest of the FDM frozen)."""
         from lawm_eval.models.blocks import add_lora
 
         self.lora_rank = rank
-        return add_lora(self.fdm, rank, names=("mlp",))
+        return add_lora(self.fdm, rank, names=FDM_LORA_LAYERS[self.lora_layers])
 
     def use(self, embodiment: str) -> EACWM:
         if embodiment not in self.encoders:

@@ -50,6 +50,11 @@ class CausalPairIDM(nn.Module):
         return self.out(self.pool(self.query.expand(len(h), -1, -1), h)[:, 0])
 
 
+# The FDM's layers that a LoRA adaptation wraps: "mlp" (the attention blocks' MLPs) or "linear" (every
+# linear layer outside the attention: the MLPs, the token and latent input projections and the output head)
+FDM_LORA_LAYERS = {"mlp": ("mlp",), "linear": ("mlp", "x_in", "z_in", "out.")}
+
+
 class CrossConditionedFDM(nn.Module):
     """Self-attention on x, self-attention on z's tokens, cross-attention x → z."""
 
@@ -118,8 +123,9 @@ class LabelMotionDecoder(nn.Module):
 
 class LACWM(LatentActionWorldModel):
     def __init__(self, dim: int = 64, latent_dim: int = 16, action_dim: int = 7, depth: int = 2, lora_rank: int = 0,
-                 idm_lora_rank: int = 0, motion_labels: bool = False):
+                 idm_lora_rank: int = 0, motion_labels: bool = False, lora_layers: str = "mlp"):
         super().__init__()
+        self.lora_layers = lora_layers
         self.latent_dim = latent_dim
         self.idm = CausalPairIDM(dim, latent_dim, depth)
         self.fdm = CrossConditionedFDM(dim, latent_dim, depth)
@@ -135,9 +141,9 @@ class LACWM(LatentActionWorldModel):
             self.enable_idm_lora(idm_lora_rank)
 
     def enable_lora(self, rank: int = 2) -> list[nn.Parameter]:
-        """Rank-``rank`` LoRA on the FDM's MLPs (the rest of the FDM frozen)."""
+        """Rank-``rank`` LoRA on the FDM's ``lora_layers`` (the rest of the FDM frozen)."""
         self.lora_rank = rank
-        return add_lora(self.fdm, rank, names=("mlp",))
+        return add_lora(self.fdm, rank, names=FDM_LORA_LAYERS[self.lora_layers])
 
     def enable_idm_lora(self, rank: int = 2) -> list[nn.Parameter]:
         """Rank-``rank`` LoRA on the IDM's MLPs (LAC-WM §3.2 stage 1 of the adaptation to a new embodiment)."""
