@@ -220,7 +220,9 @@ def test_lawam_policy_acts_through_the_world_model_subgoal():
     with torch.no_grad():
         z, action = policy(x, task)
     assert len(seen) == 1 and same(seen[0], z)  # the subgoal is rolled from the policy's own latent action
-    assert same(policy.act_tokens(x, task)[:, 0], action * 2.0 + 0.5)  # de-normalised
+    with torch.no_grad():  # the same attention kernels as the call above (no-grad takes a fused path)
+        acted = policy.act_tokens(x, task)
+    assert same(acted[:, 0], action * 2.0 + 0.5)  # de-normalised
 
     # the same observation and latent action, another world model (so another subgoal): another action
     other = randomised(LaWM(**config), seed=1)
