@@ -6,11 +6,18 @@ The child imports lawm-eval's package folder directly (only ``lawm_eval.envs.wir
 site-packages reaches it. Its stderr (the simulator's own printing) goes to a log file under
 ``$LAWM_EVAL_CACHE/logs`` (emptied when it passes ``LOG_CAP_BYTES``), whose last line and path are
 quoted when the child dies. A call that gets no answer within its timeout kills the child.
+
+The child's OpenBLAS runs one kernel family on every x86-64 CPU (``pinned_blas_env``): the simulators'
+inverse kinematics goes through numpy's linear algebra, and OpenBLAS otherwise picks its kernels by CPU
+model (Haswell, SkylakeX, SapphireRapids, ...), whose rounding differs in the last bits and, through
+contacts, changes a 30-step rollout in the third digit. Pinned, the same seed gives the same states on any
+AVX2 machine (shipped artefacts such as VP²'s start/goal pairs regenerate bit for bit).
 """
 
 from __future__ import annotations
 
 import os
+import platform
 import selectors
 import subprocess
 import time
@@ -24,6 +31,22 @@ from lawm_eval.paths import cache_dir
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 LOG_CAP_BYTES = 16 * 1024 * 1024
 DEFAULT_TIMEOUT_S = 1800.0  # one call: an expert check of a 1700-step task on a slow CPU stays well under it
+
+BLAS_KERNEL = "Haswell"  # OpenBLAS's AVX2 kernels: on every x86-64 CPU since 2013 (Intel) / 2015 (AMD)
+
+
+def pinned_blas_env(cpuinfo: Path = Path("/proc/cpuinfo")) -> dict[str, str]:
+    """``{"OPENBLAS_CORETYPE": BLAS_KERNEL}`` on an x86-64 CPU with AVX2 and FMA, else ``{}`` (other CPUs keep
+    OpenBLAS's own choice: their rollouts may differ in the last bits from an x86-64 machine's)."""
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return {}
+    try:
+        flags = next((line.split(":", 1)[1].split() for line in cpuinfo.read_text().splitlines()
+                      if line.startswith("flags")), [])
+    except OSError:
+        return {}
+    return {"OPENBLAS_CORETYPE": BLAS_KERNEL} if {"avx2", "fma"} <= set(flags) else {}
+
 
 # Loads the package `lawm_eval` from PACKAGE_DIR without putting any folder on sys.path.
 BOOTSTRAP = """\
@@ -81,7 +104,7 @@ class SimProcess:
         self._process = subprocess.Popen(
             [self.python, "-I", "-c", BOOTSTRAP, str(PACKAGE_DIR), backend],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log, bufsize=0,
-            env={**os.environ, **(env or {})},
+            env={**os.environ, **pinned_blas_env(), **(env or {})},
         )
         self._in_flight = False
         self.calls = 0

@@ -1,6 +1,6 @@
 """RoboDesk data for the VP² suite, generated in the ``robodesk`` simulator environment.
 
-    python -m lawm_eval.data.generate.robodesk pairs        # suites/vp2_robodesk/pairs_v1.npz
+    python -m lawm_eval.data.generate.robodesk pairs        # suites/vp2_robodesk/pairs_v2.npz
     python -m lawm_eval.data.generate.robodesk classifiers  # $LAWM_EVAL_CACHE/vp2_classifiers/<task>.pt
                                                             # (and the rendered rollouts, npz per task)
     lawm-eval data generate robodesk | robodesk_val         # world-model data (LeRobot), recipes
@@ -37,7 +37,7 @@ import numpy as np
 from lawm_eval.envs.robodesk_tasks import STATE_DIM, TASKS, success
 from lawm_eval.errors import LawmEvalError
 
-PAIRS_VERSION = "v1"
+PAIRS_VERSION = "v2"  # v2: regenerated with the simulator child's OpenBLAS kernel pinned (envs.sim_client)
 SCRIPTED_STEPS = 30  # vp2/scripts/run_scripted_trajectory.py:22 (a planned episode has 15 actions)
 TASK_STEPS = {"open_drawer": 60}  # our drawer policy first succeeds after 24-58 steps (23 of 40 rollouts by 60)
 
