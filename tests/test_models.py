@@ -5,6 +5,7 @@ decreases under the real training loop."""
 
 from __future__ import annotations
 
+import math
 from functools import partial
 
 import pytest
@@ -18,7 +19,7 @@ from lawm_eval.models.cola_world import CoLAWorld
 from lawm_eval.models.eac_wm import EACWM
 from lawm_eval.models.lac_wm import LACWM, block_causal_mask
 from lawm_eval.models.lam_base import AdaLNPredictor
-from lawm_eval.models.lam_variants import RegularisedLAM, variance_covariance_mean
+from lawm_eval.models.lam_variants import RegularisedLAM, sparse_terms
 from lawm_eval.models.law import LAW
 from lawm_eval.models.lawm import LaWAMPolicy, LaWM
 from lawm_eval.models.train import cola_robodesk as train_cola_robodesk
@@ -187,11 +188,23 @@ def test_discrete_controller_outputs_codebook_vectors():
     assert all(any(torch.allclose(token, code) for code in codebook) for token in z.flatten(0, 1))
 
 
-def test_vcm_regulariser_closed_forms():
-    white = torch.randn(4000, 8, generator=torch.Generator().manual_seed(0))
-    assert float(variance_covariance_mean(white)) < 0.05
-    collapsed = torch.zeros(100, 8)
-    assert float(variance_covariance_mean(collapsed)) == pytest.approx(1.0, abs=1e-3)
+def test_sparse_regulariser_terms_closed_forms():
+    white = sparse_terms(torch.randn(4000, 8, generator=torch.Generator().manual_seed(0)))
+    # N(0, I): std 1 (no variance hinge), no covariance or mean, ‖z‖² ≈ 8 > √8 (no norm hinge), E‖z‖₁ = 8·√(2/π)
+    assert float(white["variance"]) < 0.02 and float(white["covariance"]) < 1e-3 and float(white["mean"]) < 1e-3
+    assert float(white["norm_hinge"]) < 0.05
+    assert float(white["l1"]) == pytest.approx(8 * (2 / math.pi) ** 0.5, rel=0.02)
+    collapsed = sparse_terms(torch.zeros(100, 8))  # every hinge at its largest, nothing else
+    assert float(collapsed["variance"]) == pytest.approx(1.0, abs=1e-3)
+    assert float(collapsed["norm_hinge"]) == pytest.approx(8 ** 0.5)
+    assert float(collapsed["l1"]) == float(collapsed["covariance"]) == float(collapsed["mean"]) == 0.0
+    # one constant vector (2, 0, ..., 0): its squared norm 4 > √8, mean² (4/8 per dim), no spread
+    shifted = sparse_terms(torch.zeros(100, 8) + torch.tensor([2.0] + [0.0] * 7))
+    assert float(shifted["mean"]) == pytest.approx(0.5) and float(shifted["norm_hinge"]) == 0.0
+    assert float(shifted["l1"]) == pytest.approx(2.0)
+    # two perfectly correlated dimensions: cov(0, 1) = cov(1, 0) = var, over D(D-1) = 2 pairs
+    x = torch.randn(5000, 1, generator=torch.Generator().manual_seed(1))
+    assert float(sparse_terms(torch.cat([x, x], 1))["covariance"]) == pytest.approx(float(x.var()) ** 2, rel=1e-4)
 
 
 def test_flow_matching_samples_differ_by_noise_and_repeat_by_seed():
@@ -384,3 +397,22 @@ def test_autoencoder_shapes_and_input_checks():
     assert same(ae.encode(frames.permute(0, 1, 4, 2, 3)), states)  # channels-first frames read the same
     with pytest.raises(ModelError, match="64×64"):
         ae.encode(torch.zeros(1, 1, 3, 32, 32))
+
+
+def test_a_sweep_strength_reaches_the_loss_or_the_codebook():
+    """scripts/capacity_sweep.py varies λ_l1, β and |C| through train_variant: the weight scales its term in
+    the training loss, and the codebook gets that many entries."""
+    data = synthetic()
+    model = RegularisedLAM("sparse", dim=16, depth=1)
+    model.normalizer.fit(data.a)
+    losses = {}
+    for l1 in (0.0, 1.0):
+        loss, logs = train_lam.world_loss(model, data, torch.Generator().manual_seed(3),
+                                          weights={**train_lam.WEIGHTS, "l1": l1})
+        losses[l1] = (float(loss), logs["l1"])
+    assert losses[1.0][0] - losses[0.0][0] == pytest.approx(losses[1.0][1], rel=1e-4) and losses[1.0][1] > 0
+    discrete, config, curves = train_lam.train_variant("discrete", data, steps=2, strength=8)
+    assert config["codes"] == 8 and discrete.vq.codebook.weight.shape[0] == 8 and len(curves) == 2
+    zero, _, _ = train_lam.train_variant("deterministic", data, steps=2)
+    x = data.x[:4]
+    assert torch.equal(zero.idm_latent(x[:, 0], x[:, 1]), torch.zeros(4, 16))

@@ -1,9 +1,12 @@
 """A latent-action world model with three kinds of latent action, and a state-aware controller.
 
-- ``sparse``: continuous z with an L1 penalty plus variance–covariance–mean regularisation
-  (each dim's std ≥ 1 hinge, off-diagonal covariance → 0, batch mean → 0).
+- ``sparse`` (Garrido et al. §3, eqs. for E(z) and VCM): continuous z with an L1 penalty, a hinge keeping
+  each ‖z‖² ≥ √D, and variance–covariance–mean regularisation (each dim's std ≥ 1 hinge, off-diagonal
+  covariance → 0, batch mean → 0); the terms come back separately, weighted by the training script.
 - ``noisy``: z ~ N(μ, σ²) with a KL to N(0, I).
-- ``discrete``: z = 2 tokens quantised with a 32-entry codebook; unused codes are reset.
+- ``discrete``: z = 2 tokens quantised with a ``codes``-entry codebook; unused codes are reset.
+- ``none`` (unconstrained continuous z) and ``deterministic`` (z ≡ 0: the world model alone): the two ends
+  of the capacity curve (the paper's Fig. 4), trained only by the capacity sweep.
 - World model: transformer conditioned on z by adaptive layer norm.
 - Controller: self-attention over the previous state's tokens, cross-attention from the
   MLP-embedded real action → latent action (L2 to the IDM's latents); ``needs_states = True``.
@@ -25,7 +28,7 @@ from lawm_eval.models.lam_base import (
 )
 
 Tensor = torch.Tensor
-REGULARISERS = ("sparse", "noisy", "discrete")
+REGULARISERS = ("sparse", "noisy", "discrete", "none", "deterministic")
 
 
 class RegularisedLAM(LatentActionWorldModel):
@@ -63,7 +66,11 @@ class RegularisedLAM(LatentActionWorldModel):
             tokens = raw.view(len(raw), self.code_tokens, -1)
             quantised, _, vq_loss = self.vq(tokens)
             return quantised.flatten(1), quantised.flatten(1), {"vq": vq_loss}
-        return raw, raw, {"l1": raw.abs().mean(), "vcm": variance_covariance_mean(raw)}
+        if self.regulariser == "sparse":
+            return raw, raw, sparse_terms(raw)
+        if self.regulariser == "deterministic":
+            return torch.zeros_like(raw), torch.zeros_like(raw), {}
+        return raw, raw, {}
 
     def idm_latent(self, x_t: Tensor, x_next: Tensor) -> Tensor:
         return self.encode_pair(x_t, x_next)[1]
@@ -84,11 +91,20 @@ class RegularisedLAM(LatentActionWorldModel):
         return z
 
 
-def variance_covariance_mean(z: Tensor) -> Tensor:
-    """VICReg-style: hinge on each dim's std (≥ 1), squared off-diagonal covariance, squared mean."""
+def sparse_terms(z: Tensor) -> dict[str, Tensor]:
+    """Garrido et al.'s sparsity terms of a batch z (N, D), unweighted: E(z) = λ_l2·max(√D − ‖z‖², 0) +
+    λ_l1·‖z‖₁ averaged over the batch, and VCM: the mean hinge on each dimension's std (≥ 1), the mean
+    squared off-diagonal covariance (1/(D(D−1)) Σ_{i≠j}), and the mean of z over the batch, squared per
+    dimension (the paper writes the plain mean, which is unbounded below once λ_l1 < λ_M / D)."""
+    d = z.shape[1]
     std = z.std(0) + 1e-4
-    variance = torch.relu(1 - std).mean()
     centred = z - z.mean(0)
     cov = centred.T @ centred / (len(z) - 1)
     off = cov - torch.diag(torch.diag(cov))
-    return variance + off.pow(2).sum() / z.shape[1] + z.mean(0).pow(2).mean()
+    return {
+        "l1": z.abs().sum(1).mean(),
+        "norm_hinge": torch.relu(d ** 0.5 - z.pow(2).sum(1)).mean(),
+        "variance": torch.relu(1 - std).mean(),
+        "covariance": off.pow(2).sum() / (d * (d - 1)),
+        "mean": z.mean(0).pow(2).mean(),
+    }

@@ -21,16 +21,23 @@ VARIANTS = {
     "lam_discrete": ("discrete", "franka"),
     "lam_nav": ("noisy", "navigation"),
 }
-WEIGHTS = {"kl": 1e-5, "l1": 1e-2, "vcm": 1e-2, "vq": 1.0}  # kl: see lawm.py (β vs a ~5e-3 MSE)
+# Loss weights. Sparse: Garrido et al. §3 (λ_l2 = 1 on the norm hinge, λ_V = 0.1, λ_C = 0.001, λ_M = 0.1;
+# App. A sweeps λ_l1); the hinges vanish once their constraint holds, so they keep the paper's values, while
+# λ_l1 and β trade against our token MSE (~5e-3, the paper's L1 on V-JEPA 2 features is larger) and are
+# swept at our scale (scripts/capacity_sweep.py). The defaults are the bundled models': λ_l1 1e-4 gave the
+# sweep's lowest IDM-latent error and Δxyz; kl: see lawm.py (β vs a ~5e-3 MSE).
+WEIGHTS = {"kl": 1e-5, "l1": 1e-4, "norm_hinge": 1.0, "variance": 0.1, "covariance": 0.001, "mean": 0.1, "vq": 1.0}
+STRENGTH = {"sparse": "l1", "noisy": "kl", "discrete": "codes"}  # what sets each kind's capacity
 
 
-def world_loss(model: RegularisedLAM, data: Transitions, generator: torch.Generator):
+def world_loss(model: RegularisedLAM, data: Transitions, generator: torch.Generator,
+               weights: dict[str, float] = WEIGHTS):
     """Stage 1: window reconstruction from the IDM's (sampled) latents plus the weighted
-    regularisation terms of the latent kind (KL, L1 + VCM, or VQ)."""
+    regularisation terms of the latent kind (KL, the sparsity terms, or VQ)."""
     x, _, _, _ = data.batch(64, generator)
     z, _, terms = model.encode_pair(*pairs(x), generator)
     recon, logs = window_loss(model, x, z.view(len(x), -1, z.shape[-1]))
-    loss = recon + sum(WEIGHTS[k] * v for k, v in terms.items())
+    loss = recon + sum(weights[k] * v for k, v in terms.items())
     return loss, {**logs, **{k: v.item() for k, v in terms.items()}}
 
 
@@ -56,19 +63,31 @@ def controller_loss(model: RegularisedLAM, data: Transitions, generator: torch.G
     return F.mse_loss(model.controller(model.normalizer(a.flatten(0, 1)), x_t), target), {}
 
 
+def train_variant(regulariser: str, data: Transitions, steps: int, strength: float | None = None,
+                  ) -> tuple[RegularisedLAM, dict, dict[str, list]]:
+    """A model with ``regulariser`` latents at ``strength`` (λ_l1, β or the codebook size; None: the
+    default), trained in two stages: world model + IDM, then the controller. (model, config, curves)."""
+    config = {"regulariser": regulariser, "dim": 64, "latent_dim": 16, "action_dim": int(data.a.shape[-1]),
+              "depth": 2}
+    weights = dict(WEIGHTS)
+    if strength is not None and regulariser == "discrete":
+        config["codes"] = int(strength)
+    elif strength is not None:
+        weights[STRENGTH[regulariser]] = float(strength)
+    torch.manual_seed(0)
+    model = RegularisedLAM(**config)
+    model.normalizer.fit(data.a)
+    lam_params = [p for n, p in model.named_parameters() if not n.startswith("controller")]
+    stage1 = train(lam_params, partial(world_loss, model, data, weights=weights), steps, lr=1e-3, seed=1,
+                   on_step=code_reset(model, data, torch.Generator().manual_seed(21)))
+    stage2 = train(model.controller.parameters(), partial(controller_loss, model, data), steps // 2, lr=1e-3, seed=2)
+    return model, config, {f"1: world model ({regulariser} latents)": stage1, "2: controller": stage2}
+
+
 def main(name: str, steps: int = 2400) -> dict:
     regulariser, dataset = VARIANTS[name]
     autoencoder = load_autoencoder()
     data = transitions(dataset, autoencoder, window=3)
     held = transitions(dataset, autoencoder, window=3, split="held_out")
-    config = {"regulariser": regulariser, "dim": 64, "latent_dim": 16, "action_dim": int(data.a.shape[-1]),
-              "depth": 2}
-    torch.manual_seed(0)
-    model = RegularisedLAM(**config)
-    model.normalizer.fit(data.a)
-    lam_params = [p for n, p in model.named_parameters() if not n.startswith("controller")]
-    stage1 = train(lam_params, partial(world_loss, model, data), steps, lr=1e-3, seed=1,
-                   on_step=code_reset(model, data, torch.Generator().manual_seed(21)))
-    stage2 = train(model.controller.parameters(), partial(controller_loss, model, data), steps // 2, lr=1e-3, seed=2)
-    curves = {f"1: world model ({regulariser} latents)": stage1, "2: controller": stage2}
+    model, config, curves = train_variant(regulariser, data, steps)
     return finish(name, model, config, curves, ("loss", "recon", "rollout", *WEIGHTS), held, dataset, autoencoder)
