@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from lawm_eval.models.blocks import MLP
-from lawm_eval.models.lac_wm import FDM_LORA_LAYERS, CrossConditionedFDM
+from lawm_eval.models.lac_wm import CrossConditionedFDM
 from lawm_eval.models.lam_base import ActionNormalizer, LatentActionWorldModel
 
 Tensor = torch.Tensor
@@ -41,10 +41,8 @@ class EACWM(LatentActionWorldModel):
 
     def enable_lora(self, rank: int = 2) -> list[nn.Parameter]:
         """Rank-``rank`` LoRA on the FDM's ``lora_layers`` (the rest of the FDM frozen)."""
-        from lawm_eval.models.blocks import add_lora
-
         self.lora_rank = rank
-        return add_lora(self.fdm, rank, names=FDM_LORA_LAYERS[self.lora_layers])
+        return self.fdm.add_lora(rank, self.lora_layers)
 
     def use(self, embodiment: str) -> EACWM:
         if embodiment not in self.encoders:

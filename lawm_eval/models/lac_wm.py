@@ -76,6 +76,10 @@ class CrossConditionedFDM(nn.Module):
             h = x_cross(h, zt)
         return x_t + self.out(h)
 
+    def add_lora(self, rank: int, layers: str = "mlp") -> list[nn.Parameter]:
+        """Rank-``rank`` LoRA on the ``layers`` of ``FDM_LORA_LAYERS`` (the rest of the FDM frozen)."""
+        return add_lora(self, rank, names=FDM_LORA_LAYERS[layers])
+
 
 def pooled_motion(x_t: Tensor, x_next: Tensor) -> Tensor:
     """(B,16,32) pairs → (B,4,32): the token change averaged over 2×2 blocks of the 4×4 grid."""
@@ -143,7 +147,7 @@ class LACWM(LatentActionWorldModel):
     def enable_lora(self, rank: int = 2) -> list[nn.Parameter]:
         """Rank-``rank`` LoRA on the FDM's ``lora_layers`` (the rest of the FDM frozen)."""
         self.lora_rank = rank
-        return add_lora(self.fdm, rank, names=FDM_LORA_LAYERS[self.lora_layers])
+        return self.fdm.add_lora(rank, self.lora_layers)
 
     def enable_idm_lora(self, rank: int = 2) -> list[nn.Parameter]:
         """Rank-``rank`` LoRA on the IDM's MLPs (LAC-WM §3.2 stage 1 of the adaptation to a new embodiment)."""
