@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from lawm_eval.models.blocks import MLP
+from lawm_eval.models.flow import euler_sample, flow_matching_loss
 
 Tensor = torch.Tensor
 KEY_EVERY = 5  # actions per keyframe: LAC-WM's 5-step action chunks
@@ -105,22 +106,16 @@ class BFAFlowVLA(nn.Module):
     def loss(self, frames: Tensor, instructions: Sequence[str], states: Tensor, chunk: Tensor,
              generator: torch.Generator) -> Tensor:
         a1 = self.keyframes(chunk, states)
-        a0 = torch.randn(a1.shape, generator=generator)
-        tau = torch.rand(len(a1), 1, generator=generator)
         cond = self.condition(frames, instructions, states)
-        v = self.velocity(torch.cat([(1 - tau) * a0 + tau * a1, tau, cond], dim=-1))
-        return (v - (a1 - a0)).pow(2).mean()
+        return flow_matching_loss(lambda a, tau: self.velocity(torch.cat([a, tau, cond], dim=-1)), a1, generator)
 
     @torch.no_grad()
     def sample(self, frames: Tensor, instructions: Sequence[str], states: Tensor, n: int,
                generator: torch.Generator) -> Tensor:
         """One observation (1, ...) -> (n, p, A): n chunks from n noise draws, integrated together."""
         cond = self.condition(frames, instructions, states).expand(n, -1)
-        a = torch.randn(n, self.keys * self.action_dim, generator=generator)
-        dt = 1.0 / self.steps
-        for i in range(self.steps):
-            tau = torch.full((n, 1), i * dt)
-            a = a + dt * self.velocity(torch.cat([a, tau, cond], dim=-1))
+        a0 = torch.randn(n, self.keys * self.action_dim, generator=generator)
+        a = euler_sample(lambda a, tau: self.velocity(torch.cat([a, tau, cond], dim=-1)), a0, self.steps)
         return self.actions(a, states.expand(n, -1))
 
     def as_policy(self) -> BFAVLAPolicy:

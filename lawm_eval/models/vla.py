@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from lawm_eval.models.blocks import MLP
+from lawm_eval.models.flow import euler_sample, flow_matching_loss, initial_noise
 from lawm_eval.models.lam_base import ActionNormalizer, pooled
 
 Tensor = torch.Tensor
@@ -35,11 +36,9 @@ class FlowMatchingPolicy(nn.Module):
 
     def loss(self, x_t: Tensor, task: Tensor, chunk: Tensor, generator: torch.Generator) -> Tensor:
         """Flow-matching loss for expert chunks (B,Hc,A) (real units)."""
-        a1 = self.normalizer(chunk).flatten(1)
-        a0 = torch.randn(a1.shape, generator=generator)
-        tau = torch.rand(len(a1), 1, generator=generator)
-        target = a1 - a0
-        return (self.velocity_at((1 - tau) * a0 + tau * a1, tau, self.condition(x_t, task)) - target).pow(2).mean()
+        cond = self.condition(x_t, task)
+        return flow_matching_loss(lambda a, tau: self.velocity_at(a, tau, cond), self.normalizer(chunk).flatten(1),
+                                  generator)
 
     @torch.no_grad()
     def act_tokens(self, x_t: Tensor, task: Tensor,
@@ -47,16 +46,7 @@ class FlowMatchingPolicy(nn.Module):
         """(B,16,32), (B,) → (B,Hc,A) sampled chunks (one per row, each with its own noise). A list of
         B generators draws each row's noise from its own (as B calls with one row each would)."""
         cond = self.condition(x_t, task)
-        shape = (len(x_t), self.chunk * self.action_dim)
-        if generator is None:
-            a = torch.zeros(shape)
-        elif isinstance(generator, torch.Generator):
-            a = torch.randn(shape, generator=generator)
-        else:
-            a = torch.cat([torch.randn((1, shape[1]), generator=g) for g in generator])
-        dt = 1.0 / self.steps
-        for i in range(self.steps):
-            tau = torch.full((len(a), 1), i * dt)
-            a = a + dt * self.velocity_at(a, tau, cond)
+        a0 = initial_noise((len(x_t), self.chunk * self.action_dim), generator)
+        a = euler_sample(lambda a, tau: self.velocity_at(a, tau, cond), a0, self.steps)
         a = a.view(len(a), self.chunk, self.action_dim)
         return a * self.normalizer.std + self.normalizer.mean
