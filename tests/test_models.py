@@ -17,6 +17,7 @@ from lawm_eval.interfaces import ActionController, LatentActionModel, WorldModel
 from lawm_eval.models.blocks import LoRALinear, VectorQuantizer, add_lora
 from lawm_eval.models.cola_world import CoLAWorld
 from lawm_eval.models.eac_wm import EACWM
+from lawm_eval.models.flow import euler_sample, flow_matching_loss, initial_noise
 from lawm_eval.models.lac_wm import LACWM, block_causal_mask
 from lawm_eval.models.lam_base import AdaLNPredictor
 from lawm_eval.models.lam_variants import RegularisedLAM, sparse_terms
@@ -216,11 +217,16 @@ def test_flow_matching_samples_differ_by_noise_and_repeat_by_seed():
     assert a.shape == (2, 4, 7) and torch.equal(a, b) and not torch.allclose(a, c)
 
 
-def test_lawam_policy_acts_through_the_world_model_subgoal():
-    config = {"dim": 32, "latent_dim": 16, "action_dim": 7, "state_dim": 7, "depth": 1}
-    policy = randomised(LaWAMPolicy(config, dim=32))
+def lawam(use_subgoal: bool = True, horizon: int = 2) -> LaWAMPolicy:
+    config = {"dim": 32, "latent_dim": 16, "action_dim": 7, "state_dim": 7, "depth": 1, "horizon": horizon}
+    policy = randomised(LaWAMPolicy(config, dim=32, use_subgoal=use_subgoal))
     policy.action_normalizer.mean.fill_(0.5)
     policy.action_normalizer.std.fill_(2.0)
+    return policy
+
+
+def test_lawam_policy_acts_through_the_world_model_subgoal():
+    policy = lawam()
     x, task = tokens(2)[:, 0], torch.tensor([0, 1])
     seen = []
     predict_next = policy.world.predict_next
@@ -230,22 +236,56 @@ def test_lawam_policy_acts_through_the_world_model_subgoal():
         return predict_next(x_t, z)
 
     policy.world.predict_next = recording
-    with torch.no_grad():
-        z, action = policy(x, task)
-    assert len(seen) == 1 and same(seen[0], z)  # the subgoal is rolled from the policy's own latent action
-    with torch.no_grad():  # the same attention kernels as the call above (no-grad takes a fused path)
-        acted = policy.act_tokens(x, task)
-    assert same(acted[:, 0], action * 2.0 + 0.5)  # de-normalised
+    chunk = policy.act_tokens(x, task)
+    assert chunk.shape == (2, 2, 7)  # one chunk spans the LaWM's horizon
+    z, _ = policy.subgoal(x, task)
+    assert len(seen) == 2 and same(seen[0], z)  # the subgoal is rolled from the policy's own latent action
+    other_goal = tokens(2, seed=5)[:, 0]
+    assert not torch.allclose(policy.generate(x, other_goal, task), chunk)  # and the expert reads it
+    assert not torch.allclose(policy.act_tokens(x, task.flip(0)), chunk)  # as it reads the task
+    blind = lawam(use_subgoal=False)  # "w/o LaWM": the same expert, no subgoal stream
+    assert torch.allclose(blind.generate(x, other_goal, task), blind.act_tokens(x, task))
 
-    # the same observation and latent action, another world model (so another subgoal): another action
-    other = randomised(LaWM(**config), seed=1)
-    policy.world.predict_next = other.predict_next
-    with torch.no_grad():
-        z_other, action_other = policy(x, task)
-    assert same(z_other, z) and not same(action_other, action)
-    policy.world.predict_next = predict_next
-    with torch.no_grad():
-        assert not same(policy(x, task.flip(0))[1], action)  # and the task matters
+
+def test_lawam_knowledge_insulation_keeps_the_action_loss_out_of_the_latent_policy_and_lawm():
+    policy = lawam()
+    for p in policy.world.parameters():
+        p.requires_grad_(True)  # even unfrozen, LaWM must get no gradient from the action expert
+    x, task = tokens(4)[:, 0], torch.tensor([0, 1, 0, 1])
+    chunk = torch.randn(4, 2, 7, generator=torch.Generator().manual_seed(1))
+    _, subgoal = policy.subgoal(x, task)
+    policy.flow_loss(policy.condition(x, subgoal, task), chunk, torch.Generator().manual_seed(2)).backward()
+    upstream = list(policy.latent_policy.parameters()) + list(policy.world.parameters())
+    upstream.append(policy.task_embedding.weight)
+    assert all(p.grad is None or not p.grad.any() for p in upstream)
+    assert policy.velocity[0].weight.grad.abs().sum() > 0 and policy.dynamics[0].weight.grad.abs().sum() > 0
+    policy.zero_grad()
+    z, subgoal = policy.subgoal(x, task)
+    (z.pow(2).mean() + subgoal.pow(2).mean()).backward()  # distillation and subgoal terms do reach it
+    assert policy.latent_policy[0].weight.grad.abs().sum() > 0
+
+
+def test_flow_matching_is_exact_on_the_straight_path_field():
+    """For data a₁ = c the ideal field is v(a, τ) = (c − a)/(1 − τ): the loss is zero and Euler
+    integration from a₀ lands on c (each step covers dt of the straight path)."""
+    c = torch.tensor([[0.5, -2.0, 3.0]]).expand(6, -1)
+
+    def field(a, tau):
+        return (c[: len(a)] - a) / (1 - tau)
+
+    assert flow_matching_loss(field, c, torch.Generator().manual_seed(0)) < 1e-10
+    a0 = initial_noise((6, 3), torch.Generator().manual_seed(1))
+    assert torch.allclose(euler_sample(field, a0, 10), c, atol=1e-5)
+    assert torch.equal(initial_noise((2, 3), None), torch.zeros(2, 3))
+    rows = initial_noise((2, 3), [torch.Generator().manual_seed(4), torch.Generator().manual_seed(9)])
+    assert torch.equal(rows[1], torch.randn(1, 3, generator=torch.Generator().manual_seed(9))[0])
+
+
+def test_scripted_windows_are_the_grasp_start_of_pick_up_episodes():
+    pick = train_lawm.TASKS.index("pick up the cube")
+    data = Transitions(torch.zeros(4, 2, 16, 32), torch.zeros(4, 1, 35), torch.zeros(4, 2, 7),
+                       torch.tensor([pick, pick, 1 - pick, pick]), "franka", torch.tensor([0, 14, 0, 15]))
+    assert train_lawm.scripted(data).tolist() == [True, True, False, False]  # 19 scripted frames
 
 
 # -- the real training objectives (lawm_eval/models/train/*.py) under the real training loop ----------
@@ -280,14 +320,15 @@ def _eac():
 
 
 def _lawm(stage: str):
-    data, model = synthetic(), LaWM(dim=16, depth=1)
+    data, model = synthetic(window=3 if stage == "world_rollout" else 1), LaWM(dim=16, depth=1)
     model.normalizer.fit(data.a)
-    if stage == "world":
+    if stage.startswith("world"):
         return model, partial(train_lawm.world_loss, model, data, *train_lawm.state_stats(data))
     if stage == "adapter":
         return model, partial(train_lawm.adapter_loss, model, data)
-    world = LaWM(**train_lawm.CONFIG)  # the policy embeds a frozen copy of the trained LaWM
-    world.normalizer.fit(data.a)
+    data = synthetic(action_dim=14, window=1)  # one 2-step chunk of 7-D actions per window
+    world = LaWM(**{**train_lawm.POLICY_CONFIG, "horizon": 2})  # the policy embeds a frozen copy of it
+    world.normalizer.fit(data.a.view(-1, 7))
     policy = train_lawm.lawam_policy(world, data)
     return policy, partial(train_lawm.policy_loss, policy, world, data)
 
@@ -342,6 +383,7 @@ OBJECTIVES = {
     "lac_wm/lora": lambda: _lac("lora"),
     "eac_wm/both_embodiments": _eac,
     "lawm/world_model": lambda: _lawm("world"),
+    "lawm/world_model_with_rollout_term": lambda: _lawm("world_rollout"),
     "lawm/adapter": lambda: _lawm("adapter"),
     "lawam/policy": lambda: _lawm("policy"),
     "cola_world/lam": lambda: _cola("lam"),

@@ -24,6 +24,7 @@ STATE_NAMES = ["x", "y", "z", "roll", "pitch", "yaw", "gripper"]
 ACTION_NAMES = [f"d{name}" for name in STATE_NAMES]
 WORKSPACE_LOW = np.array([-0.18, -0.22, 0.86])
 WORKSPACE_HIGH = np.array([0.18, 0.22, 1.10])
+GRASP_PHASES = (6, 4, 3, 6)  # frames above the cube, descending, closing, lifting: the scripted start
 
 
 @dataclass
@@ -91,9 +92,11 @@ def scripted_targets(rng: np.random.Generator, cube: np.ndarray, frames: int, gr
     plan = []
     if grasp:
         above = cube + [0, 0, 0.10]
-        plan += [(above, 0.0, -1.0)] * 6 + [(cube + [0, 0, 0.005], 0.0, -1.0)] * 4 + [(cube, 0.0, 1.0)] * 3
+        above_frames, descend_frames, close_frames, lift_frames = GRASP_PHASES
+        plan += [(above, 0.0, -1.0)] * above_frames + [(cube + [0, 0, 0.005], 0.0, -1.0)] * descend_frames
+        plan += [(cube, 0.0, 1.0)] * close_frames
         lift = cube + [rng.uniform(-0.1, 0.1), rng.uniform(-0.1, 0.1), 0.18]
-        plan += [(lift, 0.0, 1.0)] * 6
+        plan += [(lift, 0.0, 1.0)] * lift_frames
     while len(plan) < frames:
         target = rng.uniform(WORKSPACE_LOW, WORKSPACE_HIGH)
         yaw = rng.uniform(-0.6, 0.6)

@@ -39,6 +39,7 @@ class Transitions:
     s: torch.Tensor
     task: torch.Tensor  # (N,) task index
     embodiment: str
+    start: torch.Tensor | None = None  # (N,) the window's first recorded step in its episode
 
     def __len__(self) -> int:
         return len(self.x)
@@ -86,7 +87,7 @@ def transitions(name: str, autoencoder, window: int = 1, split: str = "train", s
     n_episodes = len(encoded["x"])
     held = recipe["held_out"]
     episodes = range(n_episodes - held) if split == "train" else range(n_episodes - held, n_episodes)
-    xs, acts, states, tasks = [], [], [], []
+    xs, acts, states, tasks, starts = [], [], [], [], []
     for e in episodes:
         x, a, s = encoded["x"][e], encoded["a"][e], encoded["s"][e]
         span = window * stride
@@ -95,7 +96,9 @@ def transitions(name: str, autoencoder, window: int = 1, split: str = "train", s
             acts.append(a[t : t + span].reshape(window, stride * a.shape[-1]))
             states.append(s[t : t + span + 1 : stride])
             tasks.append(encoded["task"][e])
-    return Transitions(torch.stack(xs), torch.stack(acts), torch.stack(states), torch.tensor(tasks), name)
+            starts.append(t)
+    return Transitions(torch.stack(xs), torch.stack(acts), torch.stack(states), torch.tensor(tasks), name,
+                       torch.tensor(starts))
 
 
 def clear_token_cache() -> None:

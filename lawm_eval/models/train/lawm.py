@@ -1,5 +1,13 @@
-"""Train LaWM (posterior IDM + AdaLN decoder + state predictor, then the adapter) and the
-LaWAM-style policy on top of the frozen LaWM."""
+"""Train LaWM (posterior IDM + AdaLN decoder + auxiliary state head, then the adapter) and the LaWAM
+policy on a LaWM whose latent spans one action chunk, with the "w/o LaWM" ablation beside it.
+
+- ``lawm`` (the world-model suites' model) spans one recorded frame, so video prediction and planning
+  can step it at the clips' frame rate.
+- ``lawam`` embeds its own LaWM spanning H = ``CHUNK`` frames, the paper's fixed physical interval, and
+  its expert generates the H actions between x_t and x_{t+H}.
+Both LaWMs train one-step, teacher-forced (Eq. 4); ``rollout=True`` adds the 3-step rollout term the
+other bundled world models use.
+"""
 
 from __future__ import annotations
 
@@ -9,38 +17,47 @@ from functools import partial
 import torch
 import torch.nn.functional as F
 
+from lawm_eval.data.generate.franka import FPS, GRASP_PHASES
 from lawm_eval.models.checkpoint import save_model
 from lawm_eval.models.lawm import LaWAMPolicy, LaWM, kl_standard_normal
 from lawm_eval.models.train.artifacts import baseline_dir, save_curve, save_golden
 from lawm_eval.models.train.data import Transitions, transitions
-from lawm_eval.models.train.evaluate import finish, load_fixture
+from lawm_eval.models.train.evaluate import evaluate_held_out, finish, load_fixture
 from lawm_eval.models.train.loop import train
 from lawm_eval.models.train.losses import pairs, window_loss
 from lawm_eval.models.zoo import load_autoencoder
 
 NAME, POLICY = "lawm", "lawam"
-CONFIG = {"dim": 64, "latent_dim": 16, "action_dim": 7, "state_dim": 7, "depth": 2}
-BETA, STATE_WEIGHT = 1e-5, 0.01  # β: KL (nats) vs a token MSE of ~5e-3; the state term (≈0.1) stays auxiliary
+CONFIG = {"dim": 64, "latent_dim": 16, "action_dim": 7, "state_dim": 7, "depth": 2, "horizon": 1}
+CHUNK = round(1.2 * FPS)  # the paper's 1.2 s robot-video horizon (App. C.5) at the clips' 4 fps: 5 frames
+POLICY_CONFIG = {**CONFIG, "horizon": CHUNK}
+BETA, STATE_WEIGHT = 1e-5, 0.01  # β: KL (nats) vs a token MSE of ~5e-3; the state term stays auxiliary
+SUBGOAL_WEIGHT = 10.0  # Eq. 5's subgoal term (token MSE ~1e-2) brought to the distillation term's scale
 TASKS = ["move the arm around the cube", "pick up the cube"]
 
 
 def state_stats(data: Transitions) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean and std of the training states, which standardise the state predictor's target."""
+    """Mean and std of the training states, which standardise the state predictor's input and target."""
     return data.s.flatten(0, 1).mean(0), data.s.flatten(0, 1).std(0) + 1e-4
 
 
 def world_loss(model: LaWM, data: Transitions, state_mean: torch.Tensor, state_std: torch.Tensor,
                generator: torch.Generator):
-    """Stage 1: window reconstruction from a posterior sample, β·KL to N(0, I), and the auxiliary
-    standardised next-state prediction."""
-    x, _, s, _ = data.batch(64, generator)  # (B,4,16,32), states (B,4,7)
+    """Stage 1 (Eq. 4): the horizon frame from a posterior sample, β·KL to N(0, I), and the auxiliary
+    head (s_t, z) → s_{t+H} on standardised states. Windows of more than one transition add the
+    rollout term (``window_loss``)."""
+    x, _, s, _ = data.batch(64, generator)  # (B,W+1,16,32), states (B,W+1,7)
     x_t, x_next = pairs(x)
     mu, log_sigma = model.posterior_stats(x_t, x_next)
     z = mu + torch.exp(log_sigma) * torch.randn(mu.shape, generator=generator)
-    recon, logs = window_loss(model, x, z.view(len(x), -1, z.shape[-1]))
+    if x.shape[1] > 2:
+        recon, logs = window_loss(model, x, z.view(len(x), -1, z.shape[-1]))
+    else:
+        recon = F.mse_loss(model.predict_next(x_t, z), x_next)
+        logs = {"recon": recon.item()}
     kl = kl_standard_normal(mu, log_sigma)
-    state_target = (s[:, 1:].flatten(0, 1) - state_mean) / state_std
-    state = F.mse_loss(model.predict_state(model.decoder(x_t, z)), state_target)
+    s_t, s_next = pairs((s - state_mean) / state_std)
+    state = F.mse_loss(model.predict_state(s_t, z), s_next)
     return recon + BETA * kl + STATE_WEIGHT * state, {**logs, "kl": kl.item(), "state": state.item()}
 
 
@@ -53,62 +70,125 @@ def adapter_loss(model: LaWM, data: Transitions, generator: torch.Generator):
 
 
 def policy_loss(policy: LaWAMPolicy, world: LaWM, data: Transitions, generator: torch.Generator):
-    """LaWAM: the latent policy regresses the frozen LaWM's posterior mean, and the action head
-    (on observation + subgoal) the normalised real action (L1)."""
-    x, a, _, task = data.batch(64, generator)
+    """Eq. 5: the latent policy distils the frozen LaWM's posterior mean, its subgoal LaWM(x_t, ẑ) is
+    supervised by the true horizon frame (through the frozen LaWM), and the expert is trained by flow
+    matching on the chunk, reading the subgoal detached."""
+    x, a, _, task = data.batch(64, generator)  # (B,2,16,32), chunks (B,1,H·A)
     with torch.no_grad():
         z_target = world.idm_latent(x[:, 0], x[:, 1])
-    z, action = policy(x[:, 0], task)
-    latent = F.mse_loss(z, z_target)
-    act = F.l1_loss(action, policy.action_normalizer(a[:, 0]))
-    return latent + act, {"latent": latent.item(), "action_l1": act.item()}
+    z, subgoal = policy.subgoal(x[:, 0], task)
+    distill = F.mse_loss(z, z_target)
+    subgoal_error = F.mse_loss(subgoal, x[:, 1])
+    chunk = a[:, 0].view(len(a), policy.chunk, policy.action_dim)
+    flow = policy.flow_loss(policy.condition(x[:, 0], subgoal, task), chunk, generator)
+    loss = distill + SUBGOAL_WEIGHT * subgoal_error + flow
+    return loss, {"distill": distill.item(), "subgoal": subgoal_error.item(), "flow": flow.item()}
+
+
+def train_world(steps: int = 2400, config: dict | None = None, data: Transitions | None = None,
+                rollout: bool = False) -> tuple[LaWM, dict]:
+    """Stage 1 (world model, IDM, state head), then the adapter, on the Franka clips."""
+    config = config or CONFIG
+    autoencoder = load_autoencoder()
+    window = 3 if rollout else 1
+    data = data or transitions("franka", autoencoder, window=window, stride=config["horizon"])
+    torch.manual_seed(0)
+    model = LaWM(**config)
+    model.normalizer.fit(data.a.view(-1, config["action_dim"]))
+    world = train([p for n, p in model.named_parameters() if not n.startswith("adapter")],
+                  partial(world_loss, model, data, *state_stats(data)), steps, lr=1e-3, seed=1)
+    adapter = train(model.adapter.parameters(), partial(adapter_loss, model, data), steps // 2, lr=1e-3, seed=2)
+    return model, {"1: world model": world, "2: adapter": adapter}
 
 
 def main(steps: int = 2400) -> dict:
+    """``lawm`` (one frame) for the world-model suites, then ``lawam`` on its own chunk-horizon LaWM."""
     autoencoder = load_autoencoder()
-    data = transitions("franka", autoencoder, window=3)
+    model, curves = train_world(steps)
     held = transitions("franka", autoencoder, window=3, split="held_out")
-    torch.manual_seed(0)
-    model = LaWM(**CONFIG)
-    model.normalizer.fit(data.a)
-    state_mean, state_std = state_stats(data)
-    stage1 = train([p for n, p in model.named_parameters() if not n.startswith("adapter")],
-                   partial(world_loss, model, data, state_mean, state_std), steps, lr=1e-3, seed=1)
-    stage2 = train(model.adapter.parameters(), partial(adapter_loss, model, data), steps // 2, lr=1e-3, seed=2)
-    metrics = finish(NAME, model, CONFIG, {"1: world model": stage1, "2: adapter": stage2},
-                     ("loss", "recon", "rollout", "kl", "state"), held, "franka", autoencoder)
-    train_policy(model, data, held, autoencoder, steps)
+    metrics = finish(NAME, model, CONFIG, curves, ("loss", "recon", "kl", "state"), held, "franka", autoencoder)
+    train_lawam(steps)
     return metrics
 
 
-def lawam_policy(world: LaWM, data: Transitions) -> LaWAMPolicy:
+def lawam_policy(world: LaWM, data: Transitions, use_subgoal: bool = True) -> LaWAMPolicy:
     """A LaWAM policy on a frozen copy of ``world``, its action normaliser fitted to ``data``."""
-    policy = LaWAMPolicy(CONFIG, tasks=len(TASKS))
+    policy = LaWAMPolicy(world_config(world), tasks=len(TASKS), use_subgoal=use_subgoal)
     policy.world.load_state_dict(world.state_dict())
     for p in policy.world.parameters():
         p.requires_grad_(False)
-    policy.action_normalizer.fit(data.a)
+    policy.action_normalizer.fit(data.a.reshape(-1, policy.action_dim))
     return policy
 
 
-def train_policy(world: LaWM, data, held, autoencoder, steps: int) -> dict:
-    """LaWAM: latent policy (to the posterior mean) + action head on the frozen LaWM's subgoal."""
-    policy = lawam_policy(world, data)
-    curve = train([p for p in policy.parameters() if p.requires_grad], partial(policy_loss, policy, world, data),
-                  steps, lr=1e-3, seed=4)
-    policy.eval()
-    with torch.no_grad():
-        predicted = policy.act_tokens(held.x[:, 0], held.task)[:, 0]
-        l1 = float((predicted - held.a[:, 0]).abs().mean())
-        baseline = float((held.a[:, 0] - data.a[:, 0].median(0).values).abs().mean())
-        fixture = load_fixture("franka")
-        x = autoencoder.encode(torch.from_numpy(fixture["frames"]))[:, 0]
-        golden_actions = policy.act_tokens(x, torch.zeros(len(x), dtype=torch.long))[:, 0]
-        golden_l1 = float((golden_actions - torch.from_numpy(fixture["actions"][:, 0])).abs().mean())
-    metrics = {"held_out_action_l1": l1, "median_action_l1": baseline}
-    save_model(baseline_dir(POLICY) / "model.pt", POLICY, policy, {"lawm_config": CONFIG, "tasks": len(TASKS)},
+def world_config(world: LaWM) -> dict:
+    return {**POLICY_CONFIG, "latent_dim": world.latent_dim, "horizon": world.horizon,
+            "dim": world.decoder.x_in.proj.out_features, "depth": len(world.decoder.blocks)}
+
+
+def scripted(data: Transitions, action_dim: int = 7) -> torch.Tensor:
+    """(N,) bool: windows inside the scripted grasp (approach, descend, close, lift) of the pick-up
+    episodes, whose actions the first frame determines; the rest follow random targets."""
+    span = (data.x.shape[1] - 1) * (data.a.shape[-1] // action_dim)  # recorded steps a window covers
+    return (data.task == TASKS.index("pick up the cube")) & (data.start + span <= sum(GRASP_PHASES))
+
+
+@torch.no_grad()
+def chunk_errors(policy: LaWAMPolicy, held: Transitions, median: torch.Tensor) -> dict[str, float]:
+    """Held-out chunk L1 (real units, mean over steps and dims) of the deterministic chunk, of one sampled
+    chunk, of the median training chunk, and of the expert given the IDM's subgoal, overall and on
+    the scripted windows; the subgoal's token MSE against copy-last."""
+    x_t, x_goal = held.x[:, 0], held.x[:, 1]
+    target = held.a[:, 0].view(len(held), policy.chunk, policy.action_dim)
+    z, subgoal = policy.subgoal(x_t, held.task)
+    predicted = policy.act_tokens(x_t, held.task)
+    sampled = policy.act_tokens(x_t, held.task, torch.Generator().manual_seed(0))
+    oracle = policy.generate(x_t, policy.world.predict_next(x_t, policy.world.idm_latent(x_t, x_goal)), held.task)
+    errors = {"chunk_l1": predicted, "sampled_chunk_l1": sampled, "median_chunk_l1": median.expand_as(target),
+              "idm_subgoal_chunk_l1": oracle}
+    mask = scripted(held, policy.action_dim)
+    out = {}
+    for key, chunk in errors.items():
+        per_window = (chunk - target).abs().mean((1, 2))  # (N,)
+        out[key] = float(per_window.mean())
+        out[f"scripted_{key}"] = float(per_window[mask].mean())
+        out[f"free_{key}"] = float(per_window[~mask].mean())
+    out["subgoal_token_mse"] = float(F.mse_loss(subgoal, x_goal))
+    out["copy_last_token_mse"] = float(F.mse_loss(x_t, x_goal))
+    out["scripted_windows"], out["held_out_windows"] = int(mask.sum()), len(held)
+    return out
+
+
+def train_lawam(steps: int = 2400) -> dict:
+    """LaWAM on a LaWM spanning one chunk: stage 1 as ``lawm``'s, then Eq. 5; the same policy without
+    the subgoal stream (the paper's "w/o LaWM") is trained and measured beside it, not saved."""
+    autoencoder = load_autoencoder()
+    data = transitions("franka", autoencoder, window=1, stride=CHUNK)  # x (N,2,16,32), a (N,1,H·A)
+    held = transitions("franka", autoencoder, window=1, stride=CHUNK, split="held_out")
+    world, world_curves = train_world(steps, POLICY_CONFIG, data)
+    world.eval()
+    median = data.a[:, 0].view(len(data), CHUNK, -1).median(0).values  # (H,A)
+    runs, curves = {}, {}
+    for label, use_subgoal in (("LaWAM", True), ("without LaWM", False)):
+        policy = lawam_policy(world, data, use_subgoal)
+        curves[label] = train([p for p in policy.parameters() if p.requires_grad],
+                              partial(policy_loss, policy, world, data), steps, lr=1e-3, seed=4)
+        policy.eval()
+        runs[label] = (policy, chunk_errors(policy, held, median))
+    policy, full = runs["LaWAM"]
+    ablation = runs["without LaWM"][1]
+    metrics = {"chunk_l1": full["chunk_l1"], "median_chunk_l1": full["median_chunk_l1"],
+               "without_lawm_chunk_l1": ablation["chunk_l1"], "idm_subgoal_chunk_l1": full["idm_subgoal_chunk_l1"],
+               "chunk_frames": CHUNK, "lawam": full, "without_lawm": ablation,
+               "lawm_chunk_world": evaluate_held_out(world, held)}
+    save_model(baseline_dir(POLICY) / "model.pt", POLICY, policy, {"lawm_config": POLICY_CONFIG, "tasks": len(TASKS)},
                {"metrics": metrics, "tasks": TASKS})
-    save_curve(POLICY, {"LaWAM policy": curve}, ("loss", "latent", "action_l1"))
-    save_golden(POLICY, {"action_l1": golden_l1, "first_action": golden_actions[0].tolist(), "dataset": "franka"})
+    save_curve(POLICY, {**{f"LaWM (H={CHUNK}) {k}": v for k, v in world_curves.items()}, **curves},
+               ("loss", "recon", "state", "distill", "subgoal", "flow"))
+    fixture = load_fixture("franka")
+    with torch.no_grad():
+        x = autoencoder.encode(torch.from_numpy(fixture["frames"]))[:, 0]
+        chunks = policy.act_tokens(x, torch.zeros(len(x), dtype=torch.long))
+    save_golden(POLICY, {"first_chunk": chunks[0].tolist(), "dataset": "franka"})
     (baseline_dir(POLICY) / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     return metrics
