@@ -327,9 +327,10 @@ def _lawm(stage: str):
     if stage == "adapter":
         return model, partial(train_lawm.adapter_loss, model, data)
     data = synthetic(action_dim=14, window=1)  # one 2-step chunk of 7-D actions per window
-    world = LaWM(**{**train_lawm.POLICY_CONFIG, "horizon": 2})  # the policy embeds a frozen copy of it
+    config = {**train_lawm.POLICY_CONFIG, "horizon": 2}
+    world = LaWM(**config)  # the policy embeds a frozen copy of it
     world.normalizer.fit(data.a.view(-1, 7))
-    policy = train_lawm.lawam_policy(world, data)
+    policy = train_lawm.lawam_policy(world, config, data)
     return policy, partial(train_lawm.policy_loss, policy, world, data)
 
 

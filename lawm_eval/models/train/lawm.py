@@ -111,19 +111,15 @@ def main(steps: int = 2400) -> dict:
     return metrics
 
 
-def lawam_policy(world: LaWM, data: Transitions, use_subgoal: bool = True) -> LaWAMPolicy:
-    """A LaWAM policy on a frozen copy of ``world``, its action normaliser fitted to ``data``."""
-    policy = LaWAMPolicy(world_config(world), tasks=len(TASKS), use_subgoal=use_subgoal)
+def lawam_policy(world: LaWM, config: dict, data: Transitions, use_subgoal: bool = True) -> LaWAMPolicy:
+    """A LaWAM policy on a frozen copy of ``world`` (built from ``config``), its action normaliser
+    fitted to ``data``."""
+    policy = LaWAMPolicy(config, tasks=len(TASKS), use_subgoal=use_subgoal)
     policy.world.load_state_dict(world.state_dict())
     for p in policy.world.parameters():
         p.requires_grad_(False)
     policy.action_normalizer.fit(data.a.reshape(-1, policy.action_dim))
     return policy
-
-
-def world_config(world: LaWM) -> dict:
-    return {**POLICY_CONFIG, "latent_dim": world.latent_dim, "horizon": world.horizon,
-            "dim": world.decoder.x_in.proj.out_features, "depth": len(world.decoder.blocks)}
 
 
 def scripted(data: Transitions, action_dim: int = 7) -> torch.Tensor:
@@ -140,7 +136,7 @@ def chunk_errors(policy: LaWAMPolicy, held: Transitions, median: torch.Tensor) -
     the scripted windows; the subgoal's token MSE against copy-last."""
     x_t, x_goal = held.x[:, 0], held.x[:, 1]
     target = held.a[:, 0].view(len(held), policy.chunk, policy.action_dim)
-    z, subgoal = policy.subgoal(x_t, held.task)
+    _, subgoal = policy.subgoal(x_t, held.task)
     predicted = policy.act_tokens(x_t, held.task)
     sampled = policy.act_tokens(x_t, held.task, torch.Generator().manual_seed(0))
     oracle = policy.generate(x_t, policy.world.predict_next(x_t, policy.world.idm_latent(x_t, x_goal)), held.task)
@@ -170,7 +166,7 @@ def train_lawam(steps: int = 2400) -> dict:
     median = data.a[:, 0].view(len(data), CHUNK, -1).median(0).values  # (H,A)
     runs, curves = {}, {}
     for label, use_subgoal in (("LaWAM", True), ("without LaWM", False)):
-        policy = lawam_policy(world, data, use_subgoal)
+        policy = lawam_policy(world, POLICY_CONFIG, data, use_subgoal)
         curves[label] = train([p for p in policy.parameters() if p.requires_grad],
                               partial(policy_loss, policy, world, data), steps, lr=1e-3, seed=4)
         policy.eval()
