@@ -116,6 +116,87 @@ class LiberoOracle:
         return action[None]
 
 
+@dataclass(frozen=True)
+class Perturbation:
+    """How far a perturbed oracle strays from the script (all zero: the oracle itself)."""
+
+    action_noise: float = 0.0  # σ of Gaussian noise on the 6 motion dims (OSC units; clipped to [-1, 1])
+    gripper_delay: int = 0  # steps the gripper command lags the script: late closing and late release
+    early_close: float = 0.0  # metres above the grasp point at which the descent stops (fingers close high)
+    pause_probability: float = 0.0  # per step, the chance that a pause starts
+    pause_steps: int = 0  # steps a pause holds the arm still (gripper as it was)
+
+
+# The population of issue 17: the oracle, then more and more perturbed variants (level = index).
+PERTURBATION_LEVELS = (
+    Perturbation(),
+    Perturbation(action_noise=0.1),
+    Perturbation(action_noise=0.2, gripper_delay=2),
+    Perturbation(action_noise=0.3, gripper_delay=4, pause_probability=0.01, pause_steps=15),
+    Perturbation(action_noise=0.4, gripper_delay=6, early_close=0.01, pause_probability=0.02, pause_steps=20),
+    Perturbation(action_noise=0.6, gripper_delay=8, early_close=0.02, pause_probability=0.03, pause_steps=25),
+)
+
+
+class PerturbedOracle:
+    """The scripted oracle with action noise, a late gripper, an early close and random pauses:
+    policies of graded skill on the same tasks. Seeded by ``reset(seed)``."""
+
+    needs_images = False
+    privileged = True
+    needs_simulator = True
+    closed_loop = True
+
+    def __init__(self, perturbation: Perturbation):
+        self.perturbation = perturbation
+        self.oracle = LiberoOracle()
+        self.rng = np.random.default_rng(0)
+        self.gripper_history: list[float] = []
+        self.pause_left = 0
+
+    def reset(self, seed: int) -> None:
+        self.oracle.reset(seed)
+        self.rng = np.random.default_rng(seed)
+        self.gripper_history, self.pause_left = [], 0
+
+    def act(self, obs: dict[str, Any]) -> np.ndarray:
+        """One action (1,7): the oracle's, perturbed."""
+        p = self.perturbation
+        if not self.oracle.phases:
+            self.oracle.plan(obs)
+            descend = next((phase for phase in self.oracle.phases if phase.name == "descend"), None)
+            if descend is not None and p.early_close:
+                descend.target = descend.target + [0.0, 0.0, p.early_close]
+        action = self.oracle.act(obs)[0].copy()
+        self.gripper_history.append(action[6])
+        action[6] = self.gripper_history[max(0, len(self.gripper_history) - 1 - p.gripper_delay)]
+        if self.pause_left == 0 and p.pause_probability and self.rng.random() < p.pause_probability:
+            self.pause_left = p.pause_steps
+        if self.pause_left > 0:
+            self.pause_left -= 1
+            action[:6] = 0.0
+        elif p.action_noise:
+            action[:6] = np.clip(action[:6] + self.rng.normal(0.0, p.action_noise, 6), -1, 1)
+        return action[None]
+
+
+def perturbed_oracle(suite: Any = None, level: int = 1):
+    """``model=oracle_perturbed model.level=k``: level k of ``PERTURBATION_LEVELS`` (0 is the oracle)."""
+    from dataclasses import asdict
+
+    from lawm_eval.bundle import ModelBundle
+    from lawm_eval.errors import ConfigError
+    from lawm_eval.inputs import ModelInputs
+
+    if not 0 <= level < len(PERTURBATION_LEVELS):
+        raise ConfigError(f"model.level={level}: the perturbed oracle has levels 0..{len(PERTURBATION_LEVELS) - 1}")
+    perturbation = PERTURBATION_LEVELS[level]
+    return ModelBundle(f"oracle_perturbed_{level}", policy=PerturbedOracle(perturbation),
+                       inputs=ModelInputs(gripper="env"),
+                       info={"provenance": "scripted privileged policy (reads simulator state), perturbed",
+                             "level": level, "perturbation": asdict(perturbation)})
+
+
 def libero_oracle(suite: Any = None):
     from lawm_eval.bundle import ModelBundle
     from lawm_eval.inputs import ModelInputs
