@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from lawm_eval._version import __version__
 from lawm_eval.errors import LawmEvalError, one_line
@@ -76,9 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
     data = sub.add_parser("data", help="generate datasets from our simulators, inspect datasets")
     data_sub = data.add_subparsers(dest="data_command", metavar="ACTION", parser_class=_Parser)
     generate = data_sub.add_parser("generate", help="write a dataset with scripted policies in a simulator")
-    generate.add_argument("kind", choices=["franka", "navigation", "libero", "robodesk", "bfa"],
+    generate.add_argument("kind", choices=["franka", "navigation", "libero", "libero_rollouts", "robodesk", "bfa"],
                           help="franka: DROID-style LeRobot clips (robosuite); navigation: RECON-style (MuJoCo); "
-                               "libero: oracle demos in LIBERO's hdf5 format (one file per task); robodesk: "
+                               "libero: oracle demos in LIBERO's hdf5 format (one file per task); libero_rollouts: "
+                               "the oracle at several perturbation levels, successes and failures, as one LeRobot "
+                               "dataset with the outcome of every episode; robodesk: "
                                "VP²-camera LeRobot rollouts of every task (the robodesk simulator environment); "
                                "bfa: head-camera grasp-lift-place rollouts of the BFA stand-in (MuJoCo)")
     generate.add_argument("--out", required=True, help="output folder")
@@ -87,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--frames", type=int, default=None, help="frames per episode")
     generate.add_argument("--benchmark", default="libero_spatial", help="libero: the task suite")
     generate.add_argument("--tasks", type=int, nargs="*", default=None, help="libero: task indices (default all)")
+    generate.add_argument("--levels", type=int, nargs="*", default=None,
+                          help="libero_rollouts: perturbation levels of the oracle (default all: 0..5)")
+    generate.add_argument("--image-size", type=int, default=128, help="libero_rollouts: agentview frame size")
     generate.add_argument("--split", default="train", help="bfa: the object split (train, unseen_instances, "
                                                            "unseen_categories)")
     info = data_sub.add_parser("info", help="what a dataset folder/file holds")
@@ -277,6 +283,28 @@ def cmd_env(args: argparse.Namespace) -> int:
     raise UsageError("choose an action: lawm-eval env setup <name> | lawm-eval env status")
 
 
+def generate_libero_rollouts_from_args(args: argparse.Namespace) -> Path:
+    """``data generate libero_rollouts``: initial states 0..episodes-1 of each task, every level; the
+    episode limit is the benchmark suite's own ``max_steps``."""
+    from lawm_eval.data.generate.libero_rollouts import RolloutPlan, generate_libero_rollouts
+    from lawm_eval.envs.libero_env import benchmark_tasks
+    from lawm_eval.models.libero_oracle import PERTURBATION_LEVELS
+    from lawm_eval.paths import data_dir
+    from lawm_eval.suites.manifest import latest_manifest_file, load_manifest
+
+    folder = data_dir("manifests") / args.benchmark
+    manifest = latest_manifest_file(folder) if folder.is_dir() else None
+    if manifest is None or not args.benchmark.startswith("libero"):
+        raise UsageError(f"--benchmark {args.benchmark}: not a LIBERO suite (libero_spatial, libero_object, ...)")
+    if not 1 <= args.episodes <= 50:
+        raise UsageError("--episodes: LIBERO stores 50 initial states per task (1..50)")
+    tasks = args.tasks if args.tasks is not None else list(range(len(benchmark_tasks(args.benchmark)[1])))
+    levels = args.levels if args.levels is not None else list(range(len(PERTURBATION_LEVELS)))
+    plan = RolloutPlan(args.benchmark, tasks, list(range(args.episodes)), levels,
+                       load_manifest(manifest).params["max_steps"], args.image_size, args.seed)
+    return generate_libero_rollouts(args.out, plan, progress=lambda line: print(line, flush=True))
+
+
 def cmd_data(args: argparse.Namespace) -> int:
     if args.data_command == "generate":
         if args.episodes < 1:
@@ -296,6 +324,9 @@ def cmd_data(args: argparse.Namespace) -> int:
                 from lawm_eval.data.libero_hdf5 import LiberoDemos
 
                 print(f"{file}: {len(LiberoDemos(file))} successful demos of {args.episodes} attempts")
+            return 0
+        elif args.kind == "libero_rollouts":
+            print(f"wrote the rollouts to {generate_libero_rollouts_from_args(args)}")
             return 0
         elif args.kind == "robodesk":
             from lawm_eval.data.generate.robodesk import generate_dataset

@@ -416,3 +416,22 @@ def test_the_render_free_env_has_the_physics_of_the_rendering_one():
     scripts' OffScreenRenderEnv give identical joint positions after the same 40 random actions."""
     reference, _ = qpos_after_random_actions(cameras=False, env_seed=7, np_seed=7)
     assert np.array_equal(qpos_after_random_actions(cameras=True, env_seed=7, np_seed=7)[0], reference)
+
+
+@pytest.mark.sim
+@needs_libero
+def test_libero_rollouts_record_the_outcome_of_every_episode(tmp_path):
+    """One oracle rollout of libero_object task 0 as a LeRobot dataset: the policy's rotated view at the
+    asked size, the suite's 8-D state, one action per step and the BDDL success in the metadata."""
+    from lawm_eval.data.formats import open_dataset
+    from lawm_eval.data.generate.libero_rollouts import RolloutPlan, generate_libero_rollouts
+
+    plan = RolloutPlan("libero_object", tasks=[0], init_states=[0], levels=[0], max_steps=280, image_size=32)
+    dataset = open_dataset(generate_libero_rollouts(tmp_path / "rollouts", plan))
+    (episode,) = list(dataset)
+    assert episode.meta["success"] is True and episode.meta["level"] == 0 and episode.meta["init_state"] == 0
+    assert len(episode) == episode.meta["steps"] + 1 < 281  # the final frame after the successful action
+    assert episode.frames.shape[1:] == (32, 32, 3) and episode.states.shape[1] == 8
+    assert not episode.actions[-1].any() and episode.actions[0, 6] == -1.0  # gripper open at the start
+    assert episode.task == "pick up the alphabet soup and place it in the basket"
+    assert np.abs(episode.frames[-1].astype(int) - episode.frames[0].astype(int)).mean() > 1.0
