@@ -284,8 +284,8 @@ def cmd_env(args: argparse.Namespace) -> int:
 
 
 def generate_libero_rollouts_from_args(args: argparse.Namespace) -> Path:
-    """``data generate libero_rollouts``: initial states 0..episodes-1 of each task, every level; the
-    episode limit is the benchmark suite's own ``max_steps``."""
+    """``data generate libero_rollouts``: initial states 0..episodes-1 of each task, every level (one
+    dataset per task under --out); the episode limit and settle steps are the benchmark suite's own."""
     from lawm_eval.data.generate.libero_rollouts import RolloutPlan, generate_libero_rollouts
     from lawm_eval.envs.libero_env import benchmark_tasks
     from lawm_eval.models.libero_oracle import PERTURBATION_LEVELS
@@ -300,9 +300,13 @@ def generate_libero_rollouts_from_args(args: argparse.Namespace) -> Path:
         raise UsageError("--episodes: LIBERO stores 50 initial states per task (1..50)")
     tasks = args.tasks if args.tasks is not None else list(range(len(benchmark_tasks(args.benchmark)[1])))
     levels = args.levels if args.levels is not None else list(range(len(PERTURBATION_LEVELS)))
-    plan = RolloutPlan(args.benchmark, tasks, list(range(args.episodes)), levels,
-                       load_manifest(manifest).params["max_steps"], args.image_size, args.seed)
-    return generate_libero_rollouts(args.out, plan, progress=lambda line: print(line, flush=True))
+    if not levels or not all(0 <= level < len(PERTURBATION_LEVELS) for level in levels):
+        raise UsageError(f"--levels: the perturbation levels are 0..{len(PERTURBATION_LEVELS) - 1}")
+    params = load_manifest(manifest).params
+    plan = RolloutPlan(args.benchmark, tasks, list(range(args.episodes)), levels, params["max_steps"],
+                       params["wait_steps"], args.image_size, args.seed)
+    generate_libero_rollouts(args.out, plan, progress=lambda line: print(line, flush=True))
+    return Path(args.out)
 
 
 def cmd_data(args: argparse.Namespace) -> int:
@@ -326,7 +330,7 @@ def cmd_data(args: argparse.Namespace) -> int:
                 print(f"{file}: {len(LiberoDemos(file))} successful demos of {args.episodes} attempts")
             return 0
         elif args.kind == "libero_rollouts":
-            print(f"wrote the rollouts to {generate_libero_rollouts_from_args(args)}")
+            print(f"wrote the rollouts to {generate_libero_rollouts_from_args(args)}/<task name>/")
             return 0
         elif args.kind == "robodesk":
             from lawm_eval.data.generate.robodesk import generate_dataset

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+from dataclasses import asdict
 from pathlib import Path
 
 from lawm_eval.config import compose_config
@@ -23,6 +24,7 @@ from lawm_eval.models.libero_oracle import PERTURBATION_LEVELS
 from lawm_eval.paths import cache_dir
 from lawm_eval.runner.records import RecordStore
 from lawm_eval.runner.run import run_evaluation
+from lawm_eval.util.seeding import stable_seed
 
 OUT = Path(__file__).resolve().parent.parent / "results" / "libero_population"
 POPULATION = {
@@ -38,8 +40,10 @@ def measure(name: str, overrides: list[str], suite: str, trials: int, tasks: lis
     """Run (or resume) one policy; its summary row and its success rate per task."""
     chosen = [] if tasks is None else [f"suite.tasks=[{','.join(map(str, tasks))}]"]
     tag = "all" if tasks is None else "-".join(map(str, tasks))
+    version = stable_seed(*(asdict(level) for level in PERTURBATION_LEVELS)) % 10**6  # a changed ladder: new runs
     outcome = run_evaluation(compose_config([f"suite={suite}", *overrides, f"suite.trials_per_task={trials}", *chosen,
-                                             f"run_id={suite}-{name}-t{tag}-n{trials}", f"results_dir={runs}"]))
+                                             f"run_id={suite}-{name}-t{tag}-n{trials}-l{version}",
+                                             f"results_dir={runs}"]))
     records = list(RecordStore(outcome.run_dir).records.values())
     row = summarize(records)
     row["wall_s_per_episode"] = sum(r.wall_time_s for r in records) / len(records)

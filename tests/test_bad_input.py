@@ -113,3 +113,15 @@ def test_environments_side_by_side_need_a_simulator_in_child_processes(capsys, t
     assert not (tmp_path / "side").exists()
     code, err = run_cli(capsys, "validate", "executor.envs_per_worker=0")
     one_line_exit_2(code, err, "executor.envs_per_worker must be ≥ 1")
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--benchmark", "point_mass"], "not a LIBERO suite"),
+    (["--benchmark", "libero_objekt"], "not a LIBERO suite"),
+    (["--benchmark", "libero_object", "--episodes", "51"], "50 initial states"),
+    (["--benchmark", "libero_object", "--tasks", "0", "--levels", "6"], "levels are 0..5"),
+])
+def test_libero_rollouts_refuse_a_bad_plan_before_any_simulation(capsys, tmp_path, args, fragment):
+    code, err = run_cli(capsys, "data", "generate", "libero_rollouts", "--out", str(tmp_path / "out"), *args)
+    one_line_exit_2(code, err, fragment)
+    assert not (tmp_path / "out").exists()

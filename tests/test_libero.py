@@ -426,12 +426,18 @@ def test_libero_rollouts_record_the_outcome_of_every_episode(tmp_path):
     from lawm_eval.data.formats import open_dataset
     from lawm_eval.data.generate.libero_rollouts import RolloutPlan, generate_libero_rollouts
 
-    plan = RolloutPlan("libero_object", tasks=[0], init_states=[0], levels=[0], max_steps=280, image_size=32)
-    dataset = open_dataset(generate_libero_rollouts(tmp_path / "rollouts", plan))
-    (episode,) = list(dataset)
+    plan = RolloutPlan("libero_object", tasks=[0], init_states=[0], levels=[0], max_steps=280, wait_steps=10,
+                       image_size=32)
+    (folder,) = generate_libero_rollouts(tmp_path / "rollouts", plan)
+    assert folder.name == "pick_up_the_alphabet_soup_and_place_it_in_the_basket" and (folder / ".complete").exists()
+    (episode,) = list(open_dataset(folder))
+    assert episode.meta["seed"] == plan.seed_of(0, 0, 0) != RolloutPlan(**{**vars(plan), "seed": 1}).seed_of(0, 0, 0)
     assert episode.meta["success"] is True and episode.meta["level"] == 0 and episode.meta["init_state"] == 0
     assert len(episode) == episode.meta["steps"] + 1 < 281  # the final frame after the successful action
     assert episode.frames.shape[1:] == (32, 32, 3) and episode.states.shape[1] == 8
     assert not episode.actions[-1].any() and episode.actions[0, 6] == -1.0  # gripper open at the start
     assert episode.task == "pick up the alphabet soup and place it in the basket"
     assert np.abs(episode.frames[-1].astype(int) - episode.frames[0].astype(int)).mean() > 1.0
+    (folder / "meta" / "info.json").unlink()  # a finished task is not run again
+    assert generate_libero_rollouts(tmp_path / "rollouts", plan) == [folder]
+    assert not (folder / "meta" / "info.json").exists()

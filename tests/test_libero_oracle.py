@@ -82,5 +82,6 @@ def test_the_ladder_is_a_model_with_checked_levels():
     assert bundle.info["perturbation"]["gripper_delay"] == PERTURBATION_LEVELS[2].gripper_delay
     noise = [level.action_noise for level in PERTURBATION_LEVELS]
     assert noise == sorted(noise) and noise[0] == 0  # graded: more noise with every level
-    with pytest.raises(ConfigError, match="levels 0..5"):
-        perturbed_oracle(level=len(PERTURBATION_LEVELS))
+    for bad in (len(PERTURBATION_LEVELS), -1, 1.5, "2", True):
+        with pytest.raises(ConfigError, match="levels 0..5"):
+            perturbed_oracle(level=bad)

@@ -265,6 +265,15 @@ def test_lawam_knowledge_insulation_keeps_the_action_loss_out_of_the_latent_poli
     assert policy.latent_policy[0].weight.grad.abs().sum() > 0
 
 
+def test_a_chunk_lawm_normalises_each_step_of_its_action_chunk():
+    world = randomised(LaWM(dim=16, depth=1, horizon=2))
+    world.normalizer.mean.copy_(torch.arange(7.0))
+    world.normalizer.std.copy_(torch.arange(1.0, 8.0))
+    chunk = torch.randn(3, 2, 7, generator=torch.Generator().manual_seed(0))  # (B,H,A), step-major as stored
+    expected = world.adapter(((chunk - torch.arange(7.0)) / torch.arange(1.0, 8.0)).flatten(1))
+    assert same(world.control(chunk.flatten(1), None), expected)
+
+
 def test_flow_matching_is_exact_on_the_straight_path_field():
     """For data a₁ = c the ideal field is v(a, τ) = (c − a)/(1 − τ): the loss is zero and Euler
     integration from a₀ lands on c (each step covers dt of the straight path)."""
@@ -284,8 +293,8 @@ def test_flow_matching_is_exact_on_the_straight_path_field():
 def test_scripted_windows_are_the_grasp_start_of_pick_up_episodes():
     pick = train_lawm.TASKS.index("pick up the cube")
     data = Transitions(torch.zeros(4, 2, 16, 32), torch.zeros(4, 1, 35), torch.zeros(4, 2, 7),
-                       torch.tensor([pick, pick, 1 - pick, pick]), "franka", torch.tensor([0, 14, 0, 15]))
-    assert train_lawm.scripted(data).tolist() == [True, True, False, False]  # 19 scripted frames
+                       torch.tensor([pick, pick, 1 - pick, pick]), "franka", torch.tensor([0, 8, 0, 9]))
+    assert train_lawm.scripted(data).tolist() == [True, True, False, False]  # approach, descent, close: 13 steps
 
 
 # -- the real training objectives (lawm_eval/models/train/*.py) under the real training loop ----------

@@ -138,6 +138,13 @@ def quat_to_axis_angle(quat_xyzw: np.ndarray) -> np.ndarray:
     return q[:3] * 2.0 * np.arccos(w) / den
 
 
+def policy_state(raw: dict[str, Any]) -> np.ndarray:
+    """The suites' 8-D state (openpi's LIBERO state): end-effector position, axis-angle and the two
+    gripper joint positions."""
+    return np.concatenate([raw["robot0_eef_pos"], quat_to_axis_angle(raw["robot0_eef_quat"]),
+                           raw["robot0_gripper_qpos"]]).astype(np.float32)
+
+
 def rotate_180(image: np.ndarray) -> np.ndarray:
     """The reference scripts' image convention: flip both axes (robosuite renders upside down);
     openvla-oft libero_utils.py:36, 43, openpi main.py:115-116 (``img[::-1, ::-1]``)."""

@@ -124,7 +124,7 @@ class Perturbation:
     gripper_delay: int = 0  # steps the gripper command lags the script: late closing and late release
     early_close: float = 0.0  # metres above the grasp point at which the descent stops (fingers close high)
     pause_probability: float = 0.0  # per step, the chance that a pause starts
-    pause_steps: int = 0  # steps a pause holds the arm still (gripper as it was)
+    pause_steps: int = 0  # steps a pause holds the arm still; the script's clock and gripper run on
 
 
 # The population of issue 17: the oracle, then more and more perturbed variants (level = index).
@@ -188,8 +188,8 @@ def perturbed_oracle(suite: Any = None, level: int = 1):
     from lawm_eval.errors import ConfigError
     from lawm_eval.inputs import ModelInputs
 
-    if not 0 <= level < len(PERTURBATION_LEVELS):
-        raise ConfigError(f"model.level={level}: the perturbed oracle has levels 0..{len(PERTURBATION_LEVELS) - 1}")
+    if isinstance(level, bool) or not isinstance(level, int) or not 0 <= level < len(PERTURBATION_LEVELS):
+        raise ConfigError(f"model.level={level!r}: the perturbed oracle has levels 0..{len(PERTURBATION_LEVELS) - 1}")
     perturbation = PERTURBATION_LEVELS[level]
     return ModelBundle(f"oracle_perturbed_{level}", policy=PerturbedOracle(perturbation),
                        inputs=ModelInputs(gripper="env"),

@@ -42,7 +42,7 @@ from lawm_eval.envs.libero_env import (
     DUMMY_ACTION,
     benchmark_tasks,
     make_env,
-    quat_to_axis_angle,
+    policy_state,
     rotate_180,
 )
 from lawm_eval.errors import ConfigError, MissingDependencyError, ModelError
@@ -350,8 +350,7 @@ class LiberoSuite(Suite):
         if not privileged and self.params.get("object_poses", "all") == "privileged":
             raw = {k: v for k, v in raw.items() if k.startswith("robot0_") or k.endswith("_image")}
         obs: dict[str, Any] = {
-            "state": np.concatenate([raw["robot0_eef_pos"], quat_to_axis_angle(raw["robot0_eef_quat"]),
-                                     raw["robot0_gripper_qpos"]]).astype(np.float32),
+            "state": policy_state(raw),
             "task": spec.params["language"],
             "raw": raw,
         }

@@ -1,9 +1,9 @@
 """LIBERO rollouts to learn from and to judge with: the scripted oracle and its perturbed variants
 (``lawm_eval.models.libero_oracle.PERTURBATION_LEVELS``) from the benchmark's stored initial states,
-successes and failures alike, written as a LeRobot dataset.
+successes and failures alike, written as one LeRobot dataset per task (``<out>/<task name>/``).
 
-Each episode records, per control step after the 10 settle steps (as the suites and the reference
-scripts): the agentview frame as the policy sees it (rotated 180°, ``image_size`` square), the 7-D
+Each episode records, per control step after the suite's settle steps (``wait_steps``, as the suites and
+the reference scripts): the agentview frame as the policy sees it (rotated 180°, ``image_size`` square), the 7-D
 OSC action, and the suite's 8-D state (end-effector position, axis-angle, gripper qpos); the row after
 the last action holds the final frame. Its metadata (meta/episodes.jsonl) carries the BDDL success,
 the perturbation level, the task index and the initial state, so a success judge and the policies'
@@ -21,8 +21,8 @@ import numpy as np
 
 from lawm_eval.data.episode import Episode
 from lawm_eval.errors import ConfigError
+from lawm_eval.util.seeding import stable_seed
 
-WAIT_STEPS = 10  # the reference scripts' settle steps (not recorded), as in libero_demos
 STATE_NAMES = ["x", "y", "z", "ax", "ay", "az", "gripper_left", "gripper_right"]
 ACTION_NAMES = ["dx", "dy", "dz", "droll", "dpitch", "dyaw", "gripper"]
 FPS = 20  # LIBERO's control frequency
@@ -30,33 +30,32 @@ FPS = 20  # LIBERO's control frequency
 
 @dataclass(frozen=True)
 class RolloutPlan:
-    """Which rollouts a dataset holds: every task × initial state × perturbation level (all episodes are
-    kept in memory until written: 128² frames, ~50 kB each)."""
+    """Which rollouts to record: every task × initial state × perturbation level (a task's episodes are
+    kept in memory until its dataset is written: 128² frames, ~50 kB each)."""
 
     benchmark: str
     tasks: Sequence[int]
     init_states: Sequence[int]
     levels: Sequence[int]
-    max_steps: int
+    max_steps: int  # the suite's own limits (its manifest), passed by the caller
+    wait_steps: int
     image_size: int = 128
     seed: int = 0
 
-
-def policy_state(raw: dict[str, Any]) -> np.ndarray:
-    """The suites' 8-D state: end-effector position, axis-angle and the two gripper joint positions."""
-    from lawm_eval.envs.libero_env import quat_to_axis_angle
-
-    return np.concatenate([raw["robot0_eef_pos"], quat_to_axis_angle(raw["robot0_eef_quat"]),
-                           raw["robot0_gripper_qpos"]]).astype(np.float32)
+    def seed_of(self, task: int, init: int, level: int) -> int:
+        """The policy's seed for one rollout: a function of what the rollout is, not of the plan's order."""
+        return stable_seed("libero_rollouts", self.benchmark, task, init, level, self.seed)
 
 
-def record_rollout(env: Any, initial_state: np.ndarray, policy: Any, seed: int, max_steps: int) -> tuple[Episode, bool]:
-    """One closed-loop episode of ``policy`` (reset/act, privileged) from a stored initial state."""
-    from lawm_eval.envs.libero_env import DUMMY_ACTION, rotate_180
+def record_rollout(env: Any, initial_state: np.ndarray, policy: Any, seed: int, max_steps: int,
+                   wait_steps: int) -> tuple[Episode, bool]:
+    """One closed-loop episode of ``policy`` (reset/act, privileged) from a stored initial state:
+    frames (T+1,S,S,3), actions (T+1,7) with a zero last row, states (T+1,8), and the BDDL success."""
+    from lawm_eval.envs.libero_env import DUMMY_ACTION, policy_state, rotate_180
 
     env.reset()
     raw = env.set_init_state(initial_state)
-    for _ in range(WAIT_STEPS):
+    for _ in range(wait_steps):
         raw, _, _, _ = env.step(DUMMY_ACTION)
     policy.reset(seed)
     frames, states, actions, success = [], [], [], False
@@ -75,10 +74,14 @@ def record_rollout(env: Any, initial_state: np.ndarray, policy: Any, seed: int, 
     return Episode(np.stack(frames), np.stack(actions), np.stack(states), fps=FPS), success
 
 
+def task_folder(out: Path, task_name: str) -> Path:
+    return out / task_name
+
+
 def generate_libero_rollouts(out: str | Path, plan: RolloutPlan,
-                             progress: Callable[[str], None] | None = None) -> Path:
-    """Run every rollout of ``plan`` (episode i's policy seeded plan.seed + i) and write them as one
-    LeRobot dataset at ``out``."""
+                             progress: Callable[[str], None] | None = None) -> list[Path]:
+    """Run every rollout of ``plan`` and write one LeRobot dataset per task under ``out`` (a task's
+    folder counts once its ``.complete`` marker is written; finished tasks are skipped on a rerun)."""
     from lawm_eval.data.lerobot import write_lerobot
     from lawm_eval.envs.libero_env import benchmark_tasks, make_env
     from lawm_eval.models.libero_oracle import PERTURBATION_LEVELS, PerturbedOracle
@@ -87,19 +90,27 @@ def generate_libero_rollouts(out: str | Path, plan: RolloutPlan,
     bad = [t for t in plan.tasks if not 0 <= t < len(all_tasks)]
     if bad:
         raise ConfigError(f"tasks {bad} not in 0..{len(all_tasks) - 1} for {plan.benchmark}")
-    if not all(0 <= level < len(PERTURBATION_LEVELS) for level in plan.levels):
+    if not plan.levels or not all(0 <= level < len(PERTURBATION_LEVELS) for level in plan.levels):
         raise ConfigError(f"perturbation levels are 0..{len(PERTURBATION_LEVELS) - 1}, got {list(plan.levels)}")
-    episodes: list[Episode] = []
+    written = []
     for task_index in plan.tasks:
         task = all_tasks[task_index]
-        env = make_env(task, plan.image_size, cameras=True, seed=plan.seed)
+        folder = task_folder(Path(out), task.name)
+        written.append(folder)
+        if (folder / ".complete").exists():
+            continue
         initial_states = suite.get_task_init_states(task_index)
+        if not all(0 <= init < len(initial_states) for init in plan.init_states):
+            raise ConfigError(f"initial states are 0..{len(initial_states) - 1} for {task.name}")
+        episodes: list[Episode] = []
+        env = make_env(task, plan.image_size, cameras=True, seed=plan.seed)
         try:
             for init in plan.init_states:
                 for level in plan.levels:
-                    seed = plan.seed + len(episodes)
+                    seed = plan.seed_of(task_index, init, level)
                     episode, success = record_rollout(env, initial_states[init],
-                                                      PerturbedOracle(PERTURBATION_LEVELS[level]), seed, plan.max_steps)
+                                                      PerturbedOracle(PERTURBATION_LEVELS[level]), seed,
+                                                      plan.max_steps, plan.wait_steps)
                     episode.task = task.language
                     episode.meta = {"success": success, "level": level, "task_index": task_index,
                                     "task_name": task.name, "init_state": init, "benchmark": plan.benchmark,
@@ -110,5 +121,7 @@ def generate_libero_rollouts(out: str | Path, plan: RolloutPlan,
                                  f"({len(episode) - 1} steps)")
         finally:
             env.close()
-    return write_lerobot(out, episodes, fps=FPS, image_key="agentview", state_names=STATE_NAMES,
-                         action_names=ACTION_NAMES)
+        write_lerobot(folder, episodes, fps=FPS, image_key="agentview", state_names=STATE_NAMES,
+                      action_names=ACTION_NAMES)
+        (folder / ".complete").write_text("ok\n")
+    return written

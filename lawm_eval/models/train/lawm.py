@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from lawm_eval.data.generate.franka import FPS, GRASP_PHASES
+from lawm_eval.metrics.stats import bootstrap_interval
 from lawm_eval.models.checkpoint import save_model
 from lawm_eval.models.lawm import LaWAMPolicy, LaWM, kl_standard_normal
 from lawm_eval.models.train.artifacts import baseline_dir, save_curve, save_golden
@@ -91,7 +92,8 @@ def train_world(steps: int = 2400, config: dict | None = None, data: Transitions
     config = config or CONFIG
     autoencoder = load_autoencoder()
     window = 3 if rollout else 1
-    data = data or transitions("franka", autoencoder, window=window, stride=config["horizon"])
+    if data is None:
+        data = transitions("franka", autoencoder, window=window, stride=config["horizon"])
     torch.manual_seed(0)
     model = LaWM(**config)
     model.normalizer.fit(data.a.view(-1, config["action_dim"]))
@@ -123,36 +125,53 @@ def lawam_policy(world: LaWM, config: dict, data: Transitions, use_subgoal: bool
 
 
 def scripted(data: Transitions, action_dim: int = 7) -> torch.Tensor:
-    """(N,) bool: windows inside the scripted grasp (approach, descend, close, lift) of the pick-up
-    episodes, whose actions the first frame determines; the rest follow random targets."""
+    """(N,) bool: windows inside the scripted approach, descent and close of the pick-up episodes, which
+    the first frame determines (the lift after them goes to a randomly offset target, the rest of every
+    episode to random targets)."""
+    if data.start is None:
+        raise ValueError("scripted(): the windows carry no start step (Transitions.start)")
     span = (data.x.shape[1] - 1) * (data.a.shape[-1] // action_dim)  # recorded steps a window covers
-    return (data.task == TASKS.index("pick up the cube")) & (data.start + span <= sum(GRASP_PHASES))
+    determined = sum(GRASP_PHASES[:3])  # above the cube, descending, closing
+    return (data.task == TASKS.index("pick up the cube")) & (data.start + span <= determined)
 
 
 @torch.no_grad()
-def chunk_errors(policy: LaWAMPolicy, held: Transitions, median: torch.Tensor) -> dict[str, float]:
-    """Held-out chunk L1 (real units, mean over steps and dims) of the deterministic chunk, of one sampled
-    chunk, of the median training chunk, and of the expert given the IDM's subgoal, overall and on
-    the scripted windows; the subgoal's token MSE against copy-last."""
+def window_errors(policy: LaWAMPolicy, held: Transitions, median: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Per held-out window (N,), the chunk L1 in real units (mean over steps and dims) of the deterministic
+    chunk, of one sampled chunk (what the served policy acts), of the median training chunk, and of the
+    expert given the IDM's subgoal (the true future: a diagnostic)."""
     x_t, x_goal = held.x[:, 0], held.x[:, 1]
-    target = held.a[:, 0].view(len(held), policy.chunk, policy.action_dim)
-    _, subgoal = policy.subgoal(x_t, held.task)
-    predicted = policy.act_tokens(x_t, held.task)
-    sampled = policy.act_tokens(x_t, held.task, torch.Generator().manual_seed(0))
-    oracle = policy.generate(x_t, policy.world.predict_next(x_t, policy.world.idm_latent(x_t, x_goal)), held.task)
-    errors = {"chunk_l1": predicted, "sampled_chunk_l1": sampled, "median_chunk_l1": median.expand_as(target),
-              "idm_subgoal_chunk_l1": oracle}
+    target = held.a[:, 0].view(len(held), policy.chunk, policy.action_dim)  # (N,H,A)
+    idm_subgoal = policy.world.predict_next(x_t, policy.world.idm_latent(x_t, x_goal))
+    chunks = {"chunk_l1": policy.act_tokens(x_t, held.task),
+              "sampled_chunk_l1": policy.act_tokens(x_t, held.task, torch.Generator().manual_seed(0)),
+              "median_chunk_l1": median.expand_as(target),
+              "idm_subgoal_chunk_l1": policy.generate(x_t, idm_subgoal, held.task)}
+    return {key: (chunk - target).abs().mean((1, 2)) for key, chunk in chunks.items()}
+
+
+@torch.no_grad()
+def chunk_errors(policy: LaWAMPolicy, held: Transitions, errors: dict[str, torch.Tensor]) -> dict[str, float]:
+    """``window_errors`` averaged over all, the scripted and the other windows; the subgoal's token MSE
+    against copy-last."""
     mask = scripted(held, policy.action_dim)
     out = {}
-    for key, chunk in errors.items():
-        per_window = (chunk - target).abs().mean((1, 2))  # (N,)
+    for key, per_window in errors.items():
         out[key] = float(per_window.mean())
         out[f"scripted_{key}"] = float(per_window[mask].mean())
         out[f"free_{key}"] = float(per_window[~mask].mean())
-    out["subgoal_token_mse"] = float(F.mse_loss(subgoal, x_goal))
+    x_t, x_goal = held.x[:, 0], held.x[:, 1]
+    out["subgoal_token_mse"] = float(F.mse_loss(policy.subgoal(x_t, held.task)[1], x_goal))
     out["copy_last_token_mse"] = float(F.mse_loss(x_t, x_goal))
     out["scripted_windows"], out["held_out_windows"] = int(mask.sum()), len(held)
     return out
+
+
+def paired_gaps(first: torch.Tensor, second: torch.Tensor, mask: torch.Tensor) -> dict[str, list[float]]:
+    """Mean per-window difference first − second with its 95% bootstrap interval, over all windows and
+    over the scripted ones: [mean, low, high]."""
+    gap = (first - second).numpy()
+    return {"all": list(bootstrap_interval(gap)), "scripted": list(bootstrap_interval(gap[mask.numpy()]))}
 
 
 def train_lawam(steps: int = 2400) -> dict:
@@ -166,16 +185,23 @@ def train_lawam(steps: int = 2400) -> dict:
     median = data.a[:, 0].view(len(data), CHUNK, -1).median(0).values  # (H,A)
     runs, curves = {}, {}
     for label, use_subgoal in (("LaWAM", True), ("without LaWM", False)):
+        torch.manual_seed(3)  # both arms start from the same weights
         policy = lawam_policy(world, POLICY_CONFIG, data, use_subgoal)
         curves[label] = train([p for p in policy.parameters() if p.requires_grad],
                               partial(policy_loss, policy, world, data), steps, lr=1e-3, seed=4)
         policy.eval()
-        runs[label] = (policy, chunk_errors(policy, held, median))
-    policy, full = runs["LaWAM"]
-    ablation = runs["without LaWM"][1]
+        runs[label] = (policy, window_errors(policy, held, median))
+    policy, errors = runs["LaWAM"]
+    ablation_policy, ablation_errors = runs["without LaWM"]
+    full, ablation = chunk_errors(policy, held, errors), chunk_errors(ablation_policy, held, ablation_errors)
+    mask = scripted(held)
     metrics = {"chunk_l1": full["chunk_l1"], "median_chunk_l1": full["median_chunk_l1"],
                "without_lawm_chunk_l1": ablation["chunk_l1"], "idm_subgoal_chunk_l1": full["idm_subgoal_chunk_l1"],
                "chunk_frames": CHUNK, "lawam": full, "without_lawm": ablation,
+               "gap_to_median": paired_gaps(errors["chunk_l1"], errors["median_chunk_l1"], mask),
+               "gap_to_without_lawm": paired_gaps(errors["chunk_l1"], ablation_errors["chunk_l1"], mask),
+               "sampled_gap_to_without_lawm": paired_gaps(errors["sampled_chunk_l1"],
+                                                          ablation_errors["sampled_chunk_l1"], mask),
                "lawm_chunk_world": evaluate_held_out(world, held)}
     save_model(baseline_dir(POLICY) / "model.pt", POLICY, policy, {"lawm_config": POLICY_CONFIG, "tasks": len(TASKS)},
                {"metrics": metrics, "tasks": TASKS})
