@@ -191,7 +191,7 @@ def perturbed_oracle(suite: Any = None, level: int = 1):
     if isinstance(level, bool) or not isinstance(level, int) or not 0 <= level < len(PERTURBATION_LEVELS):
         raise ConfigError(f"model.level={level!r}: the perturbed oracle has levels 0..{len(PERTURBATION_LEVELS) - 1}")
     perturbation = PERTURBATION_LEVELS[level]
-    return ModelBundle(f"oracle_perturbed_{level}", policy=PerturbedOracle(perturbation),
+    return ModelBundle("oracle_perturbed", policy=PerturbedOracle(perturbation),
                        inputs=ModelInputs(gripper="env"),
                        info={"provenance": "scripted privileged policy (reads simulator state), perturbed",
                              "level": level, "perturbation": asdict(perturbation)})
