@@ -300,8 +300,6 @@ def generate_libero_rollouts_from_args(args: argparse.Namespace) -> Path:
         raise UsageError("--episodes: LIBERO stores 50 initial states per task (1..50)")
     tasks = args.tasks if args.tasks is not None else list(range(len(benchmark_tasks(args.benchmark)[1])))
     levels = args.levels if args.levels is not None else list(range(len(PERTURBATION_LEVELS)))
-    if not levels or not all(0 <= level < len(PERTURBATION_LEVELS) for level in levels):
-        raise UsageError(f"--levels: the perturbation levels are 0..{len(PERTURBATION_LEVELS) - 1}")
     params = load_manifest(manifest).params
     plan = RolloutPlan(args.benchmark, tasks, list(range(args.episodes)), levels, params["max_steps"],
                        params["wait_steps"], args.image_size, args.seed)

@@ -138,6 +138,16 @@ def quat_to_axis_angle(quat_xyzw: np.ndarray) -> np.ndarray:
     return q[:3] * 2.0 * np.arccos(w) / den
 
 
+def settle(env: Any, initial_state: np.ndarray, wait_steps: int) -> dict[str, Any]:
+    """Start an episode as the reference scripts do: reset, load the stored initial state, then
+    ``wait_steps`` dummy actions while the objects settle (``done`` ignored); the observation after."""
+    env.reset()
+    raw = env.set_init_state(initial_state)
+    for _ in range(wait_steps):
+        raw, _, _, _ = env.step(DUMMY_ACTION)
+    return raw
+
+
 def policy_state(raw: dict[str, Any]) -> np.ndarray:
     """The suites' 8-D state (openpi's LIBERO state): end-effector position, axis-angle and the two
     gripper joint positions."""

@@ -39,11 +39,11 @@ import numpy as np
 from lawm_eval.bundle import ModelBundle
 from lawm_eval.envs.libero_env import (
     CAMERAS,
-    DUMMY_ACTION,
     benchmark_tasks,
     make_env,
     policy_state,
     rotate_180,
+    settle,
 )
 from lawm_eval.errors import ConfigError, MissingDependencyError, ModelError
 from lawm_eval.inputs import ModelInputs, adapt_images
@@ -375,12 +375,9 @@ class LiberoSuite(Suite):
         env = self.env_for(spec.task_index, cameras)
         suite_obj, _ = self.benchmark()
         initial_states = suite_obj.get_task_init_states(spec.task_index)
-        env.reset()
-        raw = env.set_init_state(initial_states[spec.params["init_state"]])
+        raw = settle(env, initial_states[spec.params["init_state"]], p["wait_steps"])
         policy_seed = stable_seed(*spec.key)  # the record's seed is the env seed; the policy gets its own
         policy.reset(policy_seed)
-        for _ in range(p["wait_steps"]):  # the references ignore `done` while objects settle
-            raw, _, _, _ = env.step(DUMMY_ACTION)
         queue: deque = deque()
         video, success, actions, queries = [], False, 0, 0
         while actions < p["max_steps"]:

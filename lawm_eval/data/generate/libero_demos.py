@@ -22,12 +22,9 @@ WAIT_STEPS = 10  # the reference scripts' settle steps (not part of the demo)
 
 def record_demo(env: Any, initial_state: np.ndarray, policy: Any, seed: int, max_steps: int) -> dict[str, Any] | None:
     """Run the oracle from one stored initial state; the demo's arrays, or None on failure."""
-    from lawm_eval.envs.libero_env import DUMMY_ACTION, quat_to_axis_angle
+    from lawm_eval.envs.libero_env import quat_to_axis_angle, settle
 
-    env.reset()
-    raw = env.set_init_state(initial_state)
-    for _ in range(WAIT_STEPS):
-        raw, _, _, _ = env.step(DUMMY_ACTION)
+    raw = settle(env, initial_state, WAIT_STEPS)
     policy.reset(seed)
     start_state = env.sim.get_state().flatten()
     steps: dict[str, list] = {k: [] for k in ("actions", "states", "agentview_rgb", "eye_in_hand_rgb", "ee_pos",

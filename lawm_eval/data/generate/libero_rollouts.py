@@ -51,12 +51,9 @@ def record_rollout(env: Any, initial_state: np.ndarray, policy: Any, seed: int, 
                    wait_steps: int) -> tuple[Episode, bool]:
     """One closed-loop episode of ``policy`` (reset/act, privileged) from a stored initial state:
     frames (T+1,S,S,3), actions (T+1,7) with a zero last row, states (T+1,8), and the BDDL success."""
-    from lawm_eval.envs.libero_env import DUMMY_ACTION, policy_state, rotate_180
+    from lawm_eval.envs.libero_env import policy_state, rotate_180, settle
 
-    env.reset()
-    raw = env.set_init_state(initial_state)
-    for _ in range(wait_steps):
-        raw, _, _, _ = env.step(DUMMY_ACTION)
+    raw = settle(env, initial_state, wait_steps)
     policy.reset(seed)
     frames, states, actions, success = [], [], [], False
     for _ in range(max_steps):
