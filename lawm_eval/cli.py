@@ -93,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--levels", type=int, nargs="*", default=None,
                           help="libero_rollouts: perturbation levels of the oracle (default all: 0..5)")
     generate.add_argument("--image-size", type=int, default=128, help="libero_rollouts: agentview frame size")
+    generate.add_argument("--first-init", type=int, default=0,
+                          help="libero_rollouts: the first stored initial state (keep the suites' trials "
+                               "0..k-1 out of training data with --first-init k)")
     generate.add_argument("--split", default="train", help="bfa: the object split (train, unseen_instances, "
                                                            "unseen_categories)")
     info = data_sub.add_parser("info", help="what a dataset folder/file holds")
@@ -284,8 +287,8 @@ def cmd_env(args: argparse.Namespace) -> int:
 
 
 def generate_libero_rollouts_from_args(args: argparse.Namespace) -> Path:
-    """``data generate libero_rollouts``: initial states 0..episodes-1 of each task, every level (one
-    dataset per task under --out); the episode limit and settle steps are the benchmark suite's own."""
+    """``data generate libero_rollouts``: initial states first_init..first_init+episodes-1 of each task,
+    every level (one dataset per task under --out); the episode limit and settle steps are the benchmark suite's own."""
     from lawm_eval.data.generate.libero_rollouts import RolloutPlan, generate_libero_rollouts
     from lawm_eval.envs.libero_env import benchmark_tasks
     from lawm_eval.models.libero_oracle import PERTURBATION_LEVELS
@@ -296,12 +299,13 @@ def generate_libero_rollouts_from_args(args: argparse.Namespace) -> Path:
     manifest = latest_manifest_file(folder) if folder.is_dir() else None
     if manifest is None or not args.benchmark.startswith("libero"):
         raise UsageError(f"--benchmark {args.benchmark}: not a LIBERO suite (libero_spatial, libero_object, ...)")
-    if not 1 <= args.episodes <= 50:
-        raise UsageError("--episodes: LIBERO stores 50 initial states per task (1..50)")
+    if args.first_init < 0 or not 1 <= args.first_init + args.episodes <= 50:
+        raise UsageError("--first-init/--episodes: LIBERO stores 50 initial states per task (0..49)")
     tasks = args.tasks if args.tasks is not None else list(range(len(benchmark_tasks(args.benchmark)[1])))
     levels = args.levels if args.levels is not None else list(range(len(PERTURBATION_LEVELS)))
     params = load_manifest(manifest).params
-    plan = RolloutPlan(args.benchmark, tasks, list(range(args.episodes)), levels, params["max_steps"],
+    plan = RolloutPlan(args.benchmark, tasks, list(range(args.first_init, args.first_init + args.episodes)),
+                       levels, params["max_steps"],
                        params["wait_steps"], args.image_size, args.seed)
     generate_libero_rollouts(args.out, plan, progress=lambda line: print(line, flush=True))
     return Path(args.out)

@@ -378,7 +378,7 @@ def test_oracle_demos_are_written_in_libero_hdf5_format(tmp_path):
 ACTIONS = np.random.default_rng(0).uniform(-1, 1, (40, 7))  # the same random actions for every env
 
 
-def qpos_after_random_actions(cameras: bool, env_seed: int, np_seed: int) -> tuple[np.ndarray, np.ndarray]:
+def qpos_after_random_actions(cameras: tuple[str, ...], env_seed: int, np_seed: int) -> tuple[np.ndarray, np.ndarray]:
     """(joint positions after ACTIONS, the stored init state) on libero_spatial task 0, init state 0,
     with ``np.random`` seeded differently before the reset and after ``set_init_state``."""
     from lawm_eval.envs.libero_env import benchmark_tasks, make_env
@@ -404,18 +404,20 @@ def test_after_set_init_state_neither_seed_changes_the_physics():
     """env.seed 7 (openpi main.py:195) or 0 (openvla-oft libero_utils.py:24) and any global np.random
     seed (the runner reseeds it before every trial) give identical joint positions after 40 random
     actions: per-trial reseeding does not change an episode."""
-    reference, init = qpos_after_random_actions(cameras=False, env_seed=7, np_seed=7)
+    reference, init = qpos_after_random_actions(cameras=(), env_seed=7, np_seed=7)
     assert np.abs(reference[:7] - init[1:8]).max() > 0.05  # the arm moved
-    assert np.array_equal(qpos_after_random_actions(cameras=False, env_seed=0, np_seed=1234)[0], reference)
+    assert np.array_equal(qpos_after_random_actions(cameras=(), env_seed=0, np_seed=1234)[0], reference)
 
 
 @pytest.mark.sim
 @needs_libero
 def test_the_render_free_env_has_the_physics_of_the_rendering_one():
     """ControlEnv without cameras (policies with needs_images = False, the oracle) and the reference
-    scripts' OffScreenRenderEnv give identical joint positions after the same 40 random actions."""
-    reference, _ = qpos_after_random_actions(cameras=False, env_seed=7, np_seed=7)
-    assert np.array_equal(qpos_after_random_actions(cameras=True, env_seed=7, np_seed=7)[0], reference)
+    scripts' OffScreenRenderEnv (both cameras, or only the agentview) give identical joint positions
+    after the same 40 random actions."""
+    reference, _ = qpos_after_random_actions(cameras=(), env_seed=7, np_seed=7)
+    for cameras in (("agentview", "robot0_eye_in_hand"), ("agentview",)):
+        assert np.array_equal(qpos_after_random_actions(cameras, env_seed=7, np_seed=7)[0], reference)
 
 
 @pytest.mark.sim

@@ -264,11 +264,11 @@ def test_the_libero_stand_in_observation_has_the_keys_shapes_and_dtypes_of_a_rea
     class Cameras:
         needs_images = True
 
-    obs = suite.observation(suite.probe_raw(cameras=True), None, spec, Cameras())
+    obs = suite.observation(suite.probe_raw(("agentview", "robot0_eye_in_hand")), None, spec, Cameras())
     assert set(obs) == {"state", "task", "raw", "image", "wrist_image"}
     assert obs["state"].shape == (8,) and obs["state"].dtype == np.float32
     assert obs["image"].shape == obs["wrist_image"].shape == (256, 256, 3) and obs["image"].dtype == np.uint8
     assert obs["task"] == "pick up the bowl"
     assert obs["raw"]["robot0_proprio-state"].shape == (39,)
-    blind = suite.observation(suite.probe_raw(cameras=False), None, spec, object())
+    blind = suite.observation(suite.probe_raw(()), None, spec, object())
     assert set(blind) == {"state", "task", "raw"}

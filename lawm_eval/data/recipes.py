@@ -28,6 +28,12 @@ RECIPES = {
                              "held_out": 0, "folder": "bfa_unseen_instances_v2"},
     "bfa_unseen_categories": {"kind": "bfa", "split": "unseen_categories", "episodes": 24, "seed": 30_000,
                               "held_out": 0, "folder": "bfa_unseen_categories_v2"},
+    # LIBERO (libero_object, the scripted oracle (perturbation level 0), 128² agentview): initial states
+    # 10..29 of every task, one LeRobot dataset per task; the suites' trials 0..9 stay unseen. The
+    # episode limits are the libero_object suite's (suites/libero_object/v2.yaml; tests/test_recipes.py).
+    "libero_object_demos": {"kind": "libero_rollouts", "benchmark": "libero_object", "first_init": 10,
+                            "episodes": 20, "levels": [0], "max_steps": 280, "wait_steps": 10, "seed": 0,
+                            "held_out": 0, "folder": "libero_object_demos_v1"},
 }
 
 TRAINING = ("franka", "navigation")  # the recipes the bundled checkpoints are trained on
@@ -61,6 +67,15 @@ def ensure_dataset(name: str) -> Path:
         from lawm_eval.data.generate.bfa import generate_dataset as generate_bfa
 
         generate_bfa(path, recipe["episodes"], recipe["seed"], recipe["split"])
+    elif recipe["kind"] == "libero_rollouts":
+        from lawm_eval.data.generate.libero_rollouts import RolloutPlan, generate_libero_rollouts
+        from lawm_eval.envs.libero_env import benchmark_tasks
+
+        first = recipe["first_init"]
+        plan = RolloutPlan(recipe["benchmark"], range(len(benchmark_tasks(recipe["benchmark"])[1])),
+                           range(first, first + recipe["episodes"]), recipe["levels"], recipe["max_steps"],
+                           recipe["wait_steps"], seed=recipe["seed"])
+        generate_libero_rollouts(path, plan)
     else:
         from lawm_eval.data.generate.navigation import generate_navigation
 

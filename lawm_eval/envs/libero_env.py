@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -109,18 +109,20 @@ def benchmark_tasks(benchmark: str) -> tuple[Any, list[TaskInfo]]:
     return suite, tasks
 
 
-def make_env(task: TaskInfo, image_size: int, cameras: bool, seed: int) -> Any:
-    """The task's environment: with the agentview and wrist cameras rendered at ``image_size`` square
-    (``OffScreenRenderEnv`` as the reference scripts), or without any rendering when the policy reads
-    no images (``ControlEnv``: the same physics, much faster — tests/test_libero.py compares them).
-    ``env.seed(seed)`` once, as openpi does per task (openvla-oft seeds 0)."""
+def make_env(task: TaskInfo, image_size: int, cameras: Sequence[str], seed: int) -> Any:
+    """The task's environment: with ``cameras`` (robosuite names; the reference scripts render
+    ``CAMERAS``, agentview and wrist) rendered at ``image_size`` square (``OffScreenRenderEnv``), or,
+    with no cameras, without any rendering when the policy reads no images (``ControlEnv``: the same physics, much faster —
+    tests/test_libero.py compares them). Rendering dominates a step on CPU (EGL software: ~0.1 s per
+    camera and frame, whatever its size, against ~0.04 s of physics), so a recorder that keeps only the
+    agentview renders only it, and so does the suite for a policy that declares it reads only that camera. ``env.seed(seed)`` once, as openpi does per task (openvla-oft seeds 0)."""
     prepare()
     from libero.libero.envs.env_wrapper import ControlEnv, OffScreenRenderEnv
 
     with third_party_output():
         if cameras:
             env = OffScreenRenderEnv(bddl_file_name=task.bddl_file, camera_heights=image_size,
-                                     camera_widths=image_size)
+                                     camera_widths=image_size, camera_names=list(cameras))
         else:
             env = ControlEnv(bddl_file_name=task.bddl_file, use_camera_obs=False, has_offscreen_renderer=False,
                              has_renderer=False)

@@ -37,10 +37,10 @@ class RemoteEnv:
     """A LIBERO environment in the child: ``reset``, ``set_init_state``, ``step``, ``close`` as
     ``OffScreenRenderEnv``/``ControlEnv`` (no ``env``: the simulator itself stays in the child)."""
 
-    def __init__(self, process: SimProcess, benchmark: str, task_index: int, image_size: int, cameras: bool,
+    def __init__(self, process: SimProcess, benchmark: str, task_index: int, image_size: int, cameras: tuple[str, ...],
                  seed: int):
         self.process = process
-        process.call("open", benchmark=benchmark, task_index=task_index, image_size=image_size, cameras=cameras,
+        process.call("open", benchmark=benchmark, task_index=task_index, image_size=image_size, cameras=list(cameras),
                      seed=seed)
 
     def reset(self) -> dict[str, np.ndarray]:

@@ -41,10 +41,10 @@ class LiberoBackend:
         random.seed(seed)
         np.random.seed(seed % (2**32))
 
-    def open(self, benchmark: str, task_index: int, image_size: int, cameras: bool, seed: int) -> None:
+    def open(self, benchmark: str, task_index: int, image_size: int, cameras: list[str], seed: int) -> None:
         self.close()
         task = self._benchmark(benchmark)[1][task_index]
-        self.env = self.adapter.make_env(task, image_size, cameras, seed)
+        self.env = self.adapter.make_env(task, image_size, tuple(cameras), seed)
 
     def reset(self) -> dict[str, np.ndarray]:
         return dict(self.env.reset())

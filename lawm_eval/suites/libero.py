@@ -111,6 +111,16 @@ class LiberoSuite(Suite):
     def counts_success_step(self) -> bool:
         return bool(self.params.get("count_success_step", False))
 
+    def rendered_cameras(self, model: ModelBundle, frames: bool = False) -> tuple[str, ...]:
+        """The robosuite cameras an episode renders: none for a policy that reads no images (unless a
+        video is asked for: the agentview), only the agentview for one that declares
+        ``inputs.camera: agentview`` (rendering dominates a CPU step), else both as the references."""
+        if not getattr(model.policy, "needs_images", True):
+            return (CAMERAS["image"],) if frames else ()
+        if model.inputs.camera == CAMERAS["image"]:
+            return (CAMERAS["image"],)
+        return tuple(CAMERAS.values())
+
     def gripper_convention(self, model: ModelBundle) -> str:
         """The policy's declared ``inputs.gripper``, else ``suite.gripper`` (default ``env``)."""
         return model.inputs.gripper or self.params.get("gripper", "env")
@@ -201,7 +211,7 @@ class LiberoSuite(Suite):
                                        params={"init_state": trial, "language": task.language}))
         return specs
 
-    def env_for(self, task_index: int, cameras: bool) -> Any:
+    def env_for(self, task_index: int, cameras: tuple[str, ...]) -> Any:
         """One environment per task (and camera setting), kept while episodes of that task run."""
         key = (task_index, cameras)
         if getattr(self, "_live_env_key", None) != key:
@@ -262,18 +272,20 @@ class LiberoSuite(Suite):
     def evaluation_contract(self, model: ModelBundle) -> dict[str, Any]:
         policy, size = model.policy, self.params["image_size"]
         images = getattr(policy, "needs_images", True)
+        rendered_cameras = self.rendered_cameras(model)
+        given = {key: name for key, name in CAMERAS.items() if name in rendered_cameras}
         privileged = bool(getattr(policy, "privileged", False))
         contract = super().evaluation_contract(model)
         rendered = (size, size)
         delivered = model.inputs.delivered_size(rendered)
         contract.update({
-            "observations": (["image", "wrist_image"] if images else []) + ["state", "task", "raw"]
+            "observations": (list(given) if images else []) + ["state", "task", "raw"]
                             + (["sim"] if privileged else []),
-            "cameras": dict(CAMERAS) if images else {},
+            "cameras": given if images else {},
             "rendered_resolution": list(rendered) if images else None,
             "resolution": list(delivered) if images else None,
             "resize": (model.inputs.resize if tuple(delivered) != rendered else "none") if images else None,
-            "flip": "180° (img[::-1, ::-1]) on both cameras" if images else None,
+            "flip": "180° (img[::-1, ::-1]) on every camera" if images else None,
             "state": "eef position (3) + axis-angle (3) + gripper qpos (2)",
             "goal": "language instruction (obs['task'])" + ("; the task's BDDL goal via obs['sim']" if privileged else ""),
             "ground_truth_actions": False,
@@ -289,7 +301,7 @@ class LiberoSuite(Suite):
         return contract
 
     # -- the probe: one policy call on a stand-in observation, before any simulator starts -----------
-    def probe_raw(self, cameras: bool) -> dict[str, np.ndarray]:
+    def probe_raw(self, cameras: tuple[str, ...]) -> dict[str, np.ndarray]:
         """A stand-in for the robosuite observation ``env.step`` returns: the robot's keys with their
         shapes and dtypes (plausible values, the gripper pointing down) and, with ``cameras``, both
         images. The per-object keys (``<object>_pos``, ``object-state``) depend on the task and
@@ -302,9 +314,8 @@ class LiberoSuite(Suite):
             "robot0_gripper_qvel": np.zeros(2),
         }
         raw["robot0_proprio-state"] = np.concatenate(list(raw.values()))  # (39,) as robosuite builds it
-        if cameras:
-            raw["agentview_image"] = np.full((size, size, 3), 128, dtype=np.uint8)
-            raw["robot0_eye_in_hand_image"] = np.full((size, size, 3), 128, dtype=np.uint8)
+        for camera in cameras:
+            raw[f"{camera}_image"] = np.full((size, size, 3), 128, dtype=np.uint8)
         return raw
 
     def probe_model(self, model: ModelBundle, spec: EpisodeSpec) -> None:
@@ -316,7 +327,7 @@ class LiberoSuite(Suite):
         policy = model.policy
         if getattr(policy, "needs_simulator", False) or getattr(policy, "privileged", False):
             return  # it reads obs['sim']: only a real episode can call it
-        raw = self.probe_raw(cameras=getattr(policy, "needs_images", True))
+        raw = self.probe_raw(self.rendered_cameras(model))
         policy.reset(stable_seed(*spec.key))
         self.executed(self.check_chunk(policy.act(self.observation(raw, None, spec, policy, model.inputs))), policy)
 
@@ -357,6 +368,8 @@ class LiberoSuite(Suite):
         if "agentview_image" in raw:
             inputs = inputs or ModelInputs()
             for key, camera in CAMERAS.items():
+                if f"{camera}_image" not in raw:
+                    continue  # not rendered: the policy declared the other camera
                 obs[key] = adapt_images(rotate_180(raw[f"{camera}_image"]), inputs.image_size, inputs.resize)  # (h,w,3)
         if privileged:
             obs["sim"] = env.env
@@ -369,7 +382,7 @@ class LiberoSuite(Suite):
         p = self.params
         policy = model.policy
         gripper = self.gripper_convention(model)
-        cameras = frames or getattr(policy, "needs_images", True)
+        cameras = self.rendered_cameras(model, frames)
         if not self.in_process():  # the runner seeded this process; LIBERO draws from the child's generators
             self.process().call("seed", seed=spec.seed)
         env = self.env_for(spec.task_index, cameras)

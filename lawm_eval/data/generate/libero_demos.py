@@ -58,7 +58,7 @@ def generate_libero_demos(out: str | Path, make_policy: Callable[[], Any], bench
     """For each task, run a fresh ``make_policy()`` (e.g. the scripted oracle, which reads the
     simulator through ``obs["sim"]``) from initial states 0..episodes-1; write the successes."""
     from lawm_eval.data.libero_hdf5 import write_libero_demos
-    from lawm_eval.envs.libero_env import benchmark_tasks, make_env
+    from lawm_eval.envs.libero_env import CAMERAS, benchmark_tasks, make_env
 
     if not 1 <= episodes <= 50:
         raise ConfigError("--episodes: LIBERO stores 50 initial states per task (1..50)")
@@ -69,7 +69,7 @@ def generate_libero_demos(out: str | Path, make_policy: Callable[[], Any], bench
         if not 0 <= index < len(all_tasks):
             raise ConfigError(f"task {index} not in 0..{len(all_tasks) - 1} for {benchmark}")
         task = all_tasks[index]
-        env = make_env(task, image_size, cameras=True, seed=seed)
+        env = make_env(task, image_size, tuple(CAMERAS.values()), seed)
         initial_states = suite.get_task_init_states(index)
         demos = []
         try:
