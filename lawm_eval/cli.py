@@ -96,6 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--first-init", type=int, default=0,
                           help="libero_rollouts: the first stored initial state (keep the suites' trials "
                                "0..k-1 out of training data with --first-init k)")
+    generate.add_argument("--post-success-steps", type=int, default=0,
+                          help="libero_rollouts: steps recorded after a success, holding still")
     generate.add_argument("--split", default="train", help="bfa: the object split (train, unseen_instances, "
                                                            "unseen_categories)")
     info = data_sub.add_parser("info", help="what a dataset folder/file holds")
@@ -299,6 +301,8 @@ def generate_libero_rollouts_from_args(args: argparse.Namespace) -> Path:
     manifest = latest_manifest_file(folder) if folder.is_dir() else None
     if manifest is None or not args.benchmark.startswith("libero"):
         raise UsageError(f"--benchmark {args.benchmark}: not a LIBERO suite (libero_spatial, libero_object, ...)")
+    if args.post_success_steps < 0:
+        raise UsageError("--post-success-steps must be ≥ 0")
     if args.first_init < 0 or not 1 <= args.first_init + args.episodes <= 50:
         raise UsageError("--first-init/--episodes: LIBERO stores 50 initial states per task (0..49)")
     tasks = args.tasks if args.tasks is not None else list(range(len(benchmark_tasks(args.benchmark)[1])))
@@ -306,7 +310,7 @@ def generate_libero_rollouts_from_args(args: argparse.Namespace) -> Path:
     params = load_manifest(manifest).params
     plan = RolloutPlan(args.benchmark, tasks, list(range(args.first_init, args.first_init + args.episodes)),
                        levels, params["max_steps"],
-                       params["wait_steps"], args.image_size, args.seed)
+                       params["wait_steps"], args.image_size, args.seed, args.post_success_steps)
     generate_libero_rollouts(args.out, plan, progress=lambda line: print(line, flush=True))
     return Path(args.out)
 

@@ -424,18 +424,22 @@ def test_the_render_free_env_has_the_physics_of_the_rendering_one():
 @needs_libero
 def test_libero_rollouts_record_the_outcome_of_every_episode(tmp_path):
     """One oracle rollout of libero_object task 0 as a LeRobot dataset: the policy's rotated view at the
-    asked size, the suite's 8-D state, one action per step and the BDDL success in the metadata."""
+    asked size, the suite's 8-D state, one action per step, the BDDL success in the metadata and the
+    frames in which the goal holds, through the held steps after the success."""
     from lawm_eval.data.formats import open_dataset
     from lawm_eval.data.generate.libero_rollouts import RolloutPlan, generate_libero_rollouts
 
     plan = RolloutPlan("libero_object", tasks=[0], init_states=[0], levels=[0], max_steps=280, wait_steps=10,
-                       image_size=32)
+                       image_size=32, post_success_steps=3)
     (folder,) = generate_libero_rollouts(tmp_path / "rollouts", plan)
     assert folder.name == "pick_up_the_alphabet_soup_and_place_it_in_the_basket" and (folder / ".complete").exists()
     (episode,) = list(open_dataset(folder))
     assert episode.meta["seed"] == plan.seed_of(0, 0, 0) != RolloutPlan(**{**vars(plan), "seed": 1}).seed_of(0, 0, 0)
     assert episode.meta["success"] is True and episode.meta["level"] == 0 and episode.meta["init_state"] == 0
-    assert len(episode) == episode.meta["steps"] + 1 < 281  # the final frame after the successful action
+    steps = episode.meta["steps"]
+    assert len(episode) == steps + 3 + 1 and steps < 280  # the final frame 3 held steps after the success
+    assert episode.meta["goal_frames"] == [steps + k for k in range(4)]
+    assert not episode.actions[steps:steps + 3, :6].any()  # held still
     assert episode.frames.shape[1:] == (32, 32, 3) and episode.states.shape[1] == 8
     assert not episode.actions[-1].any() and episode.actions[0, 6] == -1.0  # gripper open at the start
     assert episode.task == "pick up the alphabet soup and place it in the basket"

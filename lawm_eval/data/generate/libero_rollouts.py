@@ -6,8 +6,11 @@ Each episode records, per control step after the suite's settle steps (``wait_st
 the reference scripts): the agentview frame as the policy sees it (rotated 180°, ``image_size`` square), the 7-D
 OSC action, and the suite's 8-D state (end-effector position, axis-angle, gripper qpos); the row after
 the last action holds the final frame. Its metadata (meta/episodes.jsonl) carries the BDDL success,
-the perturbation level, the task index and the initial state, so a success judge and the policies'
-training can be drawn from one dataset.
+the perturbation level, the task index, the initial state and ``goal_frames``, the frames in which the
+task's BDDL goal holds, so a success judge and the policies' training can be drawn from one dataset.
+With ``post_success_steps`` > 0 a successful episode goes on that many steps after the success,
+holding still (no motion, the gripper as last commanded), so the judge sees the goal reached in
+more than one frame.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ class RolloutPlan:
     wait_steps: int
     image_size: int = 128
     seed: int = 0
+    post_success_steps: int = 0
 
     def seed_of(self, task: int, init: int, level: int) -> int:
         """The policy's seed for one rollout: a function of what the rollout is, not of the plan's order."""
@@ -48,27 +52,38 @@ class RolloutPlan:
 
 
 def record_rollout(env: Any, initial_state: np.ndarray, policy: Any, seed: int, max_steps: int,
-                   wait_steps: int) -> tuple[Episode, bool]:
+                   wait_steps: int, post_success_steps: int = 0) -> tuple[Episode, bool, list[int]]:
     """One closed-loop episode of ``policy`` (reset/act, privileged) from a stored initial state:
-    frames (T+1,S,S,3), actions (T+1,7) with a zero last row, states (T+1,8), and the BDDL success."""
+    frames (T+1,S,S,3), actions (T+1,7) with a zero last row, states (T+1,8), the BDDL success and the
+    frames in which the goal holds (after a success, ``post_success_steps`` held steps follow)."""
     from lawm_eval.envs.libero_env import policy_state, rotate_180, settle
 
     raw = settle(env, initial_state, wait_steps)
     policy.reset(seed)
-    frames, states, actions, success = [], [], [], False
-    for _ in range(max_steps):
+    frames, states, actions, goal_frames, success = [], [], [], [], False
+
+    def step(action: np.ndarray) -> bool:
+        nonlocal raw
         frames.append(rotate_180(raw["agentview_image"]))
         states.append(policy_state(raw))
-        action = np.asarray(policy.act({"raw": raw, "sim": env.env}), dtype=np.float64).reshape(-1, 7)[0]
         actions.append(action.astype(np.float32))
         raw, _, done, _ = env.step(action.tolist())
         if done:
+            goal_frames.append(len(frames))  # the frame after this action
+        return bool(done)
+
+    for _ in range(max_steps):
+        if step(np.asarray(policy.act({"raw": raw, "sim": env.env}), dtype=np.float64).reshape(-1, 7)[0]):
             success = True
             break
+    if success:
+        hold = np.concatenate([np.zeros(6), actions[-1][6:]])  # no motion, the gripper as it was
+        for _ in range(post_success_steps):
+            step(hold)
     frames.append(rotate_180(raw["agentview_image"]))
     states.append(policy_state(raw))
     actions.append(np.zeros(7, dtype=np.float32))  # the final frame has no successor
-    return Episode(np.stack(frames), np.stack(actions), np.stack(states), fps=FPS), success
+    return Episode(np.stack(frames), np.stack(actions), np.stack(states), fps=FPS), success, goal_frames
 
 
 def task_folder(out: Path, task_name: str) -> Path:
@@ -105,13 +120,14 @@ def generate_libero_rollouts(out: str | Path, plan: RolloutPlan,
             for init in plan.init_states:
                 for level in plan.levels:
                     seed = plan.seed_of(task_index, init, level)
-                    episode, success = record_rollout(env, initial_states[init],
-                                                      PerturbedOracle(PERTURBATION_LEVELS[level]), seed,
-                                                      plan.max_steps, plan.wait_steps)
+                    episode, success, goal_frames = record_rollout(
+                        env, initial_states[init], PerturbedOracle(PERTURBATION_LEVELS[level]), seed,
+                        plan.max_steps, plan.wait_steps, plan.post_success_steps)
                     episode.task = task.language
                     episode.meta = {"success": success, "level": level, "task_index": task_index,
                                     "task_name": task.name, "init_state": init, "benchmark": plan.benchmark,
-                                    "steps": len(episode) - 1, "seed": seed}
+                                    "steps": len(episode) - 1 - (plan.post_success_steps if success else 0),
+                                    "seed": seed, "goal_frames": goal_frames}
                     episodes.append(episode)
                     if progress is not None:
                         progress(f"{task.name} init {init} level {level}: {'success' if success else 'failure'} "
