@@ -3,8 +3,9 @@
     python scripts/libero_population.py [--suite libero_object] [--trials 3] [--tasks 0 1 ...]
 
 Runs the scripted oracle at every perturbation level (`model=oracle_perturbed model.level=0..5`: action
-noise, late gripper, early close, pauses; lawm_eval/models/libero_oracle.py) and the no-skill baselines
-(`noop`, `random`) on the same tasks and initial states (trials 0..N-1 of every task), and writes
+noise, late gripper, early close, pauses; lawm_eval/models/libero_oracle.py), the learned behaviour-cloning
+policy (`libero_bc`) and its training snapshots (`python -m lawm_eval.models.train libero_bc` writes
+them), and the no-skill baselines (`noop`, `random`) on the same tasks and initial states (trials 0..N-1 of every task), and writes
 results/libero_population/population.{md,csv} (success rate with its Wilson 95% interval, mean length,
 wall time per episode) and per_task.csv. These rates are the ground truth against which a world model's
 imagined evaluation of the same policies is scored (issue 17). Resumable: finished runs are reused from
@@ -21,18 +22,43 @@ from pathlib import Path
 from lawm_eval.config import compose_config
 from lawm_eval.metrics.aggregate import summarize
 from lawm_eval.models.libero_oracle import PERTURBATION_LEVELS
+from lawm_eval.models.train.libero_bc import SNAPSHOTS, snapshot_path
+from lawm_eval.models.zoo import checkpoint_path
 from lawm_eval.paths import cache_dir
 from lawm_eval.runner.records import RecordStore
 from lawm_eval.runner.run import run_evaluation
+from lawm_eval.util.hashing import file_sha256
 from lawm_eval.util.seeding import stable_seed
 
 OUT = Path(__file__).resolve().parent.parent / "results" / "libero_population"
 POPULATION = {
     **{f"oracle_perturbed_{level}": ["model=oracle_perturbed", f"model.level={level}"]
        for level in range(len(PERTURBATION_LEVELS))},
+    "libero_bc": ["model=libero_bc"],
+    **{f"libero_bc_step{step}": ["model=libero_bc", f"model.checkpoint={snapshot_path(step)}"] for step in SNAPSHOTS},
     "noop": ["model=noop"],
     "random": ["model=random"],
 }
+
+
+def version_of(overrides: list[str]) -> int:
+    """What a run's outcome depends on besides the suite: the perturbation ladder, or a learned
+    policy's checkpoint (a changed one gets new runs)."""
+    if "model=libero_bc" in overrides:
+        given = [o.split("=", 1)[1] for o in overrides if o.startswith("model.checkpoint=")]
+        return stable_seed(file_sha256(given[0] if given else checkpoint_path("libero_bc"))) % 10**6
+    return stable_seed(*(asdict(level) for level in PERTURBATION_LEVELS)) % 10**6
+
+
+def describe(name: str) -> str:
+    """The population table's 'policy kind' column."""
+    if name.startswith("oracle_perturbed"):
+        level = PERTURBATION_LEVELS[int(name.rsplit("_", 1)[1])]
+        return ", ".join(f"{k} {v}" for k, v in vars(level).items() if v) or "none (the oracle)"
+    if name.startswith("libero_bc"):
+        step = name.removeprefix("libero_bc_step")
+        return f"behaviour cloning, {step} steps" if step != name else "behaviour cloning (bundled)"
+    return "–"
 
 
 def measure(name: str, overrides: list[str], suite: str, trials: int, tasks: list[int] | None,
@@ -40,7 +66,7 @@ def measure(name: str, overrides: list[str], suite: str, trials: int, tasks: lis
     """Run (or resume) one policy; its summary row and its success rate per task."""
     chosen = [] if tasks is None else [f"suite.tasks=[{','.join(map(str, tasks))}]"]
     tag = "all" if tasks is None else "-".join(map(str, tasks))
-    version = stable_seed(*(asdict(level) for level in PERTURBATION_LEVELS)) % 10**6  # a changed ladder: new runs
+    version = version_of(overrides)
     outcome = run_evaluation(compose_config([f"suite={suite}", *overrides, f"suite.trials_per_task={trials}", *chosen,
                                              f"run_id={suite}-{name}-t{tag}-n{trials}-l{version}",
                                              f"results_dir={runs}"]))
@@ -55,13 +81,10 @@ def measure(name: str, overrides: list[str], suite: str, trials: int, tasks: lis
 
 def markdown(suite: str, trials: int, rows: dict[str, dict]) -> str:
     lines = [f"# LIBERO policy population on {suite} ({trials} trials per task, init states 0..{trials - 1})", "",
-             "| policy | perturbation | episodes | success rate [Wilson 95%] | mean length (steps) | s / episode |",
+             "| policy | kind | episodes | success rate [Wilson 95%] | mean length (steps) | s / episode |",
              "|---|---|---|---|---|---|"]
     for name, row in rows.items():
-        level = int(name.rsplit("_", 1)[1]) if name.startswith("oracle_perturbed") else None
-        what = "–" if level is None else ", ".join(
-            f"{k} {v}" for k, v in vars(PERTURBATION_LEVELS[level]).items() if v) or "none (the oracle)"
-        lines.append(f"| `{name}` | {what} | {row['n']} | {row['success_rate']:.3f} "
+        lines.append(f"| `{name}` | {describe(name)} | {row['n']} | {row['success_rate']:.3f} "
                      f"[{row['success_rate_ci_low']:.3f}, {row['success_rate_ci_high']:.3f}] "
                      f"| {row['episode_length']:.0f} | {row['wall_s_per_episode']:.1f} |")
     return "\n".join(lines) + "\n"

@@ -19,14 +19,21 @@ def load_script():
     return module
 
 
-def test_the_population_is_the_oracle_ladder_and_the_baselines():
+def test_the_population_is_the_oracle_ladder_the_learned_policies_and_the_baselines():
     script = load_script()
     from lawm_eval.models.libero_oracle import PERTURBATION_LEVELS
 
     assert len(script.POPULATION) >= 8  # issue 17: at least 8 policies
     assert script.POPULATION["oracle_perturbed_0"] == ["model=oracle_perturbed", "model.level=0"]
-    assert {f"oracle_perturbed_{k}" for k in range(len(PERTURBATION_LEVELS))} | {"noop", "random"} == set(
+    from lawm_eval.models.train.libero_bc import SNAPSHOTS, snapshot_path
+
+    learned = {"libero_bc"} | {f"libero_bc_step{step}" for step in SNAPSHOTS}
+    assert {f"oracle_perturbed_{k}" for k in range(len(PERTURBATION_LEVELS))} | {"noop", "random"} | learned == set(
         script.POPULATION)
+    assert script.POPULATION[f"libero_bc_step{SNAPSHOTS[0]}"] == [
+        "model=libero_bc", f"model.checkpoint={snapshot_path(SNAPSHOTS[0])}"]
+    assert script.describe(f"libero_bc_step{SNAPSHOTS[0]}") == f"behaviour cloning, {SNAPSHOTS[0]} steps"
+    assert script.describe("oracle_perturbed_0") == "none (the oracle)"
 
 
 @pytest.mark.sim

@@ -6,7 +6,9 @@ Every step t of a successful episode is a sample: the agentview frame (128² →
 ``adapt_images``, as the suite adapts its 256² renders), the 8-D state, the task and the next ``chunk``
 actions (past the end the last action repeats). Augmentation: a random shift of up to 4 pixels
 (replicate padding, DrQ). The episodes of initial states 28 and 29 are held out: their chunk L1 is
-reported next to the median-action chunk's.
+reported next to the median-action chunk's. Checkpoints at ``SNAPSHOTS`` steps go to
+``$LAWM_EVAL_CACHE/checkpoints/libero_bc/`` (``snapshot_path``): the less-trained members of the LIBERO
+policy population (``model=libero_bc model.checkpoint=...``).
 """
 
 from __future__ import annotations
@@ -31,6 +33,13 @@ CONFIG = {"chunk": 8, "keypoints": 32, "hidden": 512}
 HELD_OUT_INITS = (28, 29)
 BATCH = 64
 SHIFT = 4  # pixels of random shift
+SNAPSHOTS = (500, 1500, 4000)  # training steps whose checkpoints are kept for the policy population
+
+
+def snapshot_path(step: int) -> Path:
+    from lawm_eval.paths import cache_dir
+
+    return cache_dir() / "checkpoints" / NAME / f"step_{step:05d}.pt"
 
 
 @dataclass
@@ -155,14 +164,20 @@ def main(steps: int = 8000) -> dict:
     torch.manual_seed(0)
     policy = LiberoBC(tasks, **CONFIG)
     fit_statistics(policy, data)
+    config = {**CONFIG, "tasks": tasks}
+
+    def snapshot(step: int) -> None:
+        if step in SNAPSHOTS and step < steps:
+            save_model(snapshot_path(step), NAME, policy, config, {"step": step})
+
     curve = train(policy.parameters(), partial(bc_loss, policy, data), steps, lr=1e-3, seed=1, log_every=50,
-                  weight_decay=1e-4)
+                  weight_decay=1e-4, on_step=snapshot)
     policy.eval()
     median = data.chunks[:, 0].median(0).values
     metrics = {**chunk_errors(policy, held, median), "training_samples": len(data.states),
                "training_episodes": len(train_eps), "held_out_episodes": len(held_eps),
                "episodes_recorded": len(episodes), "steps": steps}
-    save_model(baseline_dir(NAME) / "model.pt", NAME, policy, {**CONFIG, "tasks": tasks}, {"metrics": metrics})
+    save_model(baseline_dir(NAME) / "model.pt", NAME, policy, config, {"metrics": metrics, "step": steps})
     save_curve(NAME, {"behaviour cloning": curve})
     save_golden(NAME, bc_golden(policy))
     (baseline_dir(NAME) / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
