@@ -188,3 +188,24 @@ def test_rewriting_a_subset_keeps_the_files_findable(tmp_path):
     for version in ("v2.1", "v3.0"):
         subset = open_dataset(write_lerobot(tmp_path / version, picked, fps=4, version=version))
         assert [float(ep.actions[0, 0]) for ep in subset] == [1.0, 3.0]
+
+
+def test_a_folder_of_lerobot_datasets_reads_as_one(tmp_path):
+    """What libero_rollouts writes (one dataset per task): opened as one, in folder order, each episode
+    naming its folder; a folder still being written (no .complete beside finished ones) is left out."""
+    def episodes(task, seeds):
+        return [Episode(smooth_frames(4 + s, s), np.full((4 + s, 7), s, np.float32), np.zeros((4 + s, 8), np.float32),
+                        task=task, fps=20, meta={"success": bool(s % 2)}) for s in seeds]
+    for name, seeds in (("b_task", [1, 2]), ("a_task", [3]), ("c_unfinished", [4])):
+        write_lerobot(tmp_path / name, episodes(name, seeds), fps=20)
+        if name != "c_unfinished":
+            (tmp_path / name / ".complete").write_text("ok\n")
+    assert detect_format(tmp_path) == "lerobot_collection"
+    dataset = open_dataset(tmp_path)
+    assert len(dataset) == 3 and dataset.lengths() == [7, 5, 6]
+    assert [e.meta["dataset"] for e in dataset] == ["a_task", "b_task", "b_task"]
+    third = dataset.episode(2)
+    assert third.task == "b_task" and third.actions[0, 0] == 2 and third.meta["success"] is False
+    assert "3 episodes" in dataset.describe() and dataset.camera == "agentview"
+    with pytest.raises(IndexError):
+        dataset.episode(3)

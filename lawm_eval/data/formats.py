@@ -16,9 +16,11 @@ def detect_format(path: str | Path) -> str:
         return "libero_hdf5"
     if path.is_dir() and any((p / "traj_data.pkl").is_file() for p in path.iterdir() if p.is_dir()):
         return "recon"
+    if path.is_dir() and any((p / "meta" / "info.json").is_file() for p in path.iterdir() if p.is_dir()):
+        return "lerobot_collection"
     raise LawmEvalError(
-        f"{path}: not a LeRobot dataset (meta/info.json), a LIBERO hdf5 file, or a RECON-style folder "
-        "(trajectory folders with traj_data.pkl)"
+        f"{path}: not a LeRobot dataset (meta/info.json), a folder of them, a LIBERO hdf5 file, or a "
+        "RECON-style folder (trajectory folders with traj_data.pkl)"
     )
 
 
@@ -31,6 +33,10 @@ def open_dataset(path: str | Path, camera: str | None = None, **kwargs: Any) -> 
         from lawm_eval.data.lerobot import LeRobotDataset
 
         return LeRobotDataset(path, **kwargs)
+    if kind == "lerobot_collection":
+        from lawm_eval.data.collection import DatasetCollection
+
+        return DatasetCollection(path, **kwargs)
     if kind == "libero_hdf5":
         from lawm_eval.data.libero_hdf5 import LiberoDemos
 

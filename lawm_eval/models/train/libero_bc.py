@@ -53,18 +53,12 @@ class DemoEpisode:
 
 def load_demos(root: Path) -> list[DemoEpisode]:
     """Every episode of every task folder under ``root`` (the libero_rollouts layout), frames at 64²."""
-    from lawm_eval.data.lerobot import LeRobotDataset
+    from lawm_eval.data.formats import open_dataset
     from lawm_eval.inputs import adapt_images
 
-    episodes = []
-    for folder in sorted(p for p in root.iterdir() if (p / ".complete").exists()):
-        for episode in LeRobotDataset(folder):
-            frames = adapt_images(episode.frames, (64, 64), "center_crop")
-            episodes.append(DemoEpisode(frames, np.asarray(episode.actions, np.float32),
-                                        np.asarray(episode.states, np.float32), episode.task, dict(episode.meta)))
-    if not episodes:
-        raise FileNotFoundError(f"no complete task dataset under {root}")
-    return episodes
+    return [DemoEpisode(adapt_images(episode.frames, (64, 64), "center_crop"), np.asarray(episode.actions, np.float32),
+                        np.asarray(episode.states, np.float32), episode.task, dict(episode.meta))
+            for episode in open_dataset(root)]
 
 
 @dataclass
