@@ -17,8 +17,10 @@ import time
 from collections.abc import Callable
 
 # Not runnable models, trained first: the golden batches and the shared autoencoder. Every other
-# checkpoint is a model whose configs/model/<name>.yaml has a `bundled:` block naming its script.
+# checkpoint is a model whose configs/model/<name>.yaml has a `bundled:` block naming its script,
+# or one of the ARTEFACTS, networks the suites use that are no models (trained last).
 PREFIX = ["fixtures", "visual_ae"]
+ARTEFACTS = {"libero_judge": "lawm_eval.models.train.libero_judge"}  # the imagined LIBERO episodes' success judge
 
 
 def bundled_scripts() -> dict[str, str]:
@@ -58,7 +60,7 @@ def training_order() -> list[str]:
             group = written_together(name)
             own = script.rsplit(".", 1)[-1]
             order.append(own if own in group else group[0])
-    return order
+    return order + list(ARTEFACTS)
 
 
 def run(name: str, steps: int | None) -> dict:
@@ -71,9 +73,12 @@ def run(name: str, steps: int | None) -> dict:
         from lawm_eval.models.train.visual_ae import main
 
         return main(**kwargs)
+    if name in ARTEFACTS:
+        return script_main(ARTEFACTS[name])(**kwargs)
     scripts = bundled_scripts()
     if name not in scripts:
-        raise SystemExit(f"unknown checkpoint '{name}'; choose from: {', '.join(PREFIX + sorted(scripts))}, all")
+        raise SystemExit(f"unknown checkpoint '{name}'; choose from: "
+                         f"{', '.join(PREFIX + sorted(scripts) + list(ARTEFACTS))}, all")
     main = script_main(scripts[name])
     return main(name, **kwargs) if one_per_call(scripts[name]) else main(**kwargs)
 

@@ -1,0 +1,123 @@
+"""Train the LIBERO success judge (``models/libero_judge.py``) on simulator frames labelled by the BDDL
+goal predicate: a frame is positive when the goal holds in it (``goal_frames`` in the rollouts'
+metadata; in recordings without it, the final frame of a successful episode, the one after the
+successful action), negative otherwise. Batches are balanced between the classes (the goal holds in
+few frames); frames are shifted by up to 4 pixels.
+
+Held out: the episodes of initial states 28 and 29 (as the BC policy's). Reported: frame-level
+precision/recall/accuracy, and episode-level precision/recall of "any frame above the threshold"
+against the simulator's success, the judge's use on imagined episodes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import partial
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from lawm_eval.models.checkpoint import save_model
+from lawm_eval.models.libero_judge import LiberoJudge
+from lawm_eval.models.train.artifacts import baseline_dir, save_curve, save_golden
+from lawm_eval.models.train.libero_bc import (
+    HELD_OUT_INITS,
+    DemoEpisode,
+    golden_input,
+    load_demos,
+    random_shift,
+)
+from lawm_eval.models.train.loop import train
+
+NAME = "libero_judge"
+DATASETS = ("libero_object_demos",)
+CONFIG = {"keypoints": 32, "hidden": 256, "threshold": 0.5}
+BATCH = 64
+
+
+def goal_mask(episode: DemoEpisode) -> np.ndarray:
+    """(T+1,) bool: the frames in which the goal holds."""
+    mask = np.zeros(len(episode.frames), bool)
+    if "goal_frames" in episode.meta:
+        mask[list(episode.meta["goal_frames"])] = True
+    elif episode.meta.get("success"):
+        mask[-1] = True
+    return mask
+
+
+@dataclass
+class LabelledFrames:
+    frames: torch.Tensor  # (N, 3, 64, 64) uint8
+    tasks: torch.Tensor  # (N,)
+    labels: torch.Tensor  # (N,) float 0/1
+
+    def batch(self, size: int, generator: torch.Generator):
+        """Half positives, half negatives, shifted."""
+        positives = torch.nonzero(self.labels > 0.5).squeeze(1)
+        negatives = torch.nonzero(self.labels < 0.5).squeeze(1)
+        idx = torch.cat([positives[torch.randint(0, len(positives), (size // 2,), generator=generator)],
+                         negatives[torch.randint(0, len(negatives), (size - size // 2,), generator=generator)]])
+        frames = random_shift(self.frames[idx].float() / 255.0, 4, generator)
+        return frames, self.tasks[idx], self.labels[idx]
+
+
+def labelled_frames(episodes: list[DemoEpisode], tasks: list[str]) -> LabelledFrames:
+    index = {task: i for i, task in enumerate(tasks)}
+    frames = np.concatenate([ep.frames for ep in episodes])
+    labels = np.concatenate([goal_mask(ep) for ep in episodes])
+    ids = np.concatenate([np.full(len(ep.frames), index[ep.task]) for ep in episodes])
+    return LabelledFrames(torch.from_numpy(frames).permute(0, 3, 1, 2).contiguous(), torch.from_numpy(ids),
+                          torch.from_numpy(labels.astype(np.float32)))
+
+
+def judge_loss(judge: LiberoJudge, data: LabelledFrames, generator: torch.Generator):
+    frames, tasks, labels = data.batch(BATCH, generator)
+    return F.binary_cross_entropy_with_logits(judge(frames, tasks), labels), {}
+
+
+def precision_recall(predicted: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    predicted, truth = np.asarray(predicted, bool), np.asarray(truth, bool)
+    tp = int((predicted & truth).sum())
+    return {"precision": tp / max(int(predicted.sum()), 1), "recall": tp / max(int(truth.sum()), 1),
+            "accuracy": float((predicted == truth).mean()), "n": int(len(truth)), "positives": int(truth.sum())}
+
+
+def judge_report(judge: LiberoJudge, episodes: list[DemoEpisode]) -> dict[str, dict[str, float]]:
+    """Frame-level and episode-level agreement with the simulator on ``episodes``."""
+    frame_pred, frame_truth, episode_pred, episode_truth = [], [], [], []
+    for ep in episodes:
+        probabilities = judge.probabilities(ep.frames, [ep.task] * len(ep.frames))
+        frame_pred.append(probabilities > judge.threshold)
+        frame_truth.append(goal_mask(ep))
+        episode_pred.append(bool(frame_pred[-1].any()))
+        episode_truth.append(bool(ep.meta.get("success")))
+    return {"frames": precision_recall(np.concatenate(frame_pred), np.concatenate(frame_truth)),
+            "episodes": precision_recall(np.array(episode_pred), np.array(episode_truth))}
+
+
+def main(steps: int = 3000) -> dict:
+    from lawm_eval.data.recipes import ensure_dataset
+
+    episodes = [ep for name in DATASETS for ep in load_demos(ensure_dataset(name))]
+    tasks = sorted({ep.task for ep in episodes})
+    train_eps = [ep for ep in episodes if ep.meta["init_state"] not in HELD_OUT_INITS]
+    held_eps = [ep for ep in episodes if ep.meta["init_state"] in HELD_OUT_INITS]
+    data = labelled_frames(train_eps, tasks)
+    torch.manual_seed(0)
+    judge = LiberoJudge(tasks, **CONFIG)
+    curve = train(judge.parameters(), partial(judge_loss, judge, data), steps, lr=1e-3, seed=1, log_every=50)
+    judge.eval()
+    report = judge_report(judge, held_eps)
+    metrics = {**{f"held_out_{level}_{k}": float(v) for level, values in report.items() for k, v in values.items()
+                  if k in ("precision", "recall", "accuracy")},
+               "held_out": report, "training_frames": len(data.labels),
+               "training_positives": int(data.labels.sum()), "held_out_episodes": len(held_eps), "steps": steps,
+               "datasets": list(DATASETS)}
+    save_model(baseline_dir(NAME) / "model.pt", NAME, judge, {**CONFIG, "tasks": tasks}, {"metrics": metrics})
+    save_curve(NAME, {"success judge": curve})
+    frame, _ = golden_input()
+    save_golden(NAME, {"logit": float(judge(frame, torch.tensor([0]))), "task": tasks[0], "dataset": DATASETS[0]})
+    (baseline_dir(NAME) / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    return metrics
