@@ -64,3 +64,31 @@ def test_a_short_training_learns_a_visible_predicate_and_episodes_are_judged_by_
 def test_a_missing_judge_names_its_training_command(tmp_path):
     with pytest.raises(CheckpointError, match="python -m lawm_eval.models.train libero_judge"):
         load_judge(str(tmp_path / "none.pt"))
+
+
+def test_the_proprio_fit_recovers_linear_dynamics_and_clips_the_gripper(tmp_path):
+    from lawm_eval.models.libero_proprio import ProprioModel, fit_proprio, load_proprio
+
+    rng = np.random.default_rng(0)
+    truth = rng.normal(0, 0.01, (8, 8))  # [a; 1] -> delta state
+    states, actions = [], []
+    for _ in range(4):
+        a = rng.uniform(-1, 1, (30, 7))
+        s = np.zeros((30, 8))
+        for t in range(29):
+            s[t + 1] = s[t] + np.append(a[t], 1.0) @ truth
+        states.append(s)
+        actions.append(a)
+    model = fit_proprio(states, actions)
+    assert np.allclose(model.weights, truth, atol=1e-10)
+    path = tmp_path / "proprio.json"
+    path.write_text(model.to_json())
+    loaded = load_proprio(path)
+    stepped = loaded.step(states[0][3], actions[0][3:6])
+    assert stepped.shape == (3, 8)
+    assert np.allclose(stepped[:, :6], states[0][4:7, :6], atol=1e-5)
+    assert (stepped[:, 6:] >= model.low[6:] - 1e-6).all() and (stepped[:, 6:] <= model.high[6:] + 1e-6).all()
+    path.write_text('{"weights": [[1, 2]], "low": [], "high": []}')
+    with pytest.raises(CheckpointError, match="not a LIBERO proprio model"):
+        load_proprio(path)
+    assert isinstance(loaded, ProprioModel)

@@ -7,6 +7,9 @@ few frames); frames are shifted by up to 4 pixels.
 Held out: the episodes of initial states 28 and 29 (as the BC policy's). Reported: frame-level
 precision/recall/accuracy, and episode-level precision/recall of "any frame above the threshold"
 against the simulator's success, the judge's use on imagined episodes.
+
+The same run fits the imagined episodes' proprio model (``models/libero_proprio.py``) on the training
+episodes' transitions and reports its held-out error after 1 and 8 steps (the BC policy's chunk).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import torch.nn.functional as F
 
 from lawm_eval.models.checkpoint import save_model
 from lawm_eval.models.libero_judge import LiberoJudge
+from lawm_eval.models.libero_proprio import ProprioModel, fit_proprio, proprio_path
 from lawm_eval.models.train.artifacts import baseline_dir, save_curve, save_golden
 from lawm_eval.models.train.libero_bc import (
     HELD_OUT_INITS,
@@ -97,6 +101,21 @@ def judge_report(judge: LiberoJudge, episodes: list[DemoEpisode]) -> dict[str, d
             "episodes": precision_recall(np.array(episode_pred), np.array(episode_truth))}
 
 
+def proprio_errors(proprio: ProprioModel, episodes: list[DemoEpisode], horizon: int = 8) -> dict[str, float]:
+    """Mean |error| of the end-effector position (m) after 1 and ``horizon`` steps, open loop from the
+    recorded state with the recorded actions, against holding the state."""
+    one, many, hold = [], [], []
+    for ep in episodes:
+        for t in range(0, len(ep.actions) - 1 - horizon, horizon):
+            predicted = proprio.step(ep.states[t], ep.actions[t:t + horizon])  # (H, 8)
+            one.append(np.abs(predicted[0, :3] - ep.states[t + 1, :3]).mean())
+            many.append(np.abs(predicted[-1, :3] - ep.states[t + horizon, :3]).mean())
+            hold.append(np.abs(ep.states[t, :3] - ep.states[t + horizon, :3]).mean())
+    return {"proprio_held_out_xyz_l1_1_step": float(np.mean(one)),
+            f"proprio_held_out_xyz_l1_{horizon}_steps": float(np.mean(many)),
+            f"hold_state_xyz_l1_{horizon}_steps": float(np.mean(hold))}
+
+
 def main(steps: int = 3000) -> dict:
     from lawm_eval.data.recipes import ensure_dataset
 
@@ -115,6 +134,10 @@ def main(steps: int = 3000) -> dict:
                "held_out": report, "training_frames": len(data.labels),
                "training_positives": int(data.labels.sum()), "held_out_episodes": len(held_eps), "steps": steps,
                "datasets": list(DATASETS)}
+    proprio = fit_proprio([ep.states for ep in train_eps], [ep.actions for ep in train_eps])
+    metrics.update(proprio_errors(proprio, held_eps))
+    proprio_path().parent.mkdir(parents=True, exist_ok=True)
+    proprio_path().write_text(proprio.to_json() + "\n")
     save_model(baseline_dir(NAME) / "model.pt", NAME, judge, {**CONFIG, "tasks": tasks}, {"metrics": metrics})
     save_curve(NAME, {"success judge": curve})
     frame, _ = golden_input()

@@ -1,0 +1,100 @@
+"""Policy-in-the-loop imagined episodes: a world model stands in for the simulator.
+
+From a real first frame (and the robot's real state), the policy acts on what the world model shows:
+each chunk it returns (the executed part, in the environment's action convention) is cut into the
+world model's transitions of ``action_stride`` actions, turned into latent actions by the model's
+controller (real → latent), rolled out, and decoded into the frames the policy sees next. The robot
+state comes from the shared proprio model (``models/libero_proprio.py``). A success judge scores
+every imagined frame; the episode succeeds at the first transition whose frame it judges successful
+(as the simulator's ``done`` ends a real episode), else it runs to ``max_steps`` actions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from lawm_eval.bundle import ModelBundle
+from lawm_eval.errors import ConfigError, ModelError
+
+
+@dataclass
+class ImaginedEpisode:
+    success: bool
+    steps: int  # actions until the transition judged successful (included), else every action taken
+    queries: int  # policy calls
+    frames: np.ndarray  # (T+1, h, w, 3) uint8: the real first frame, then one per world-model transition
+    scores: np.ndarray  # (T+1,) the judge's probability of success per frame
+    states: np.ndarray  # (T+1, 8) the robot state at each frame
+
+
+def to_frames(decoded: torch.Tensor) -> np.ndarray:
+    """(1, T, 3, h, w) floats in [0, 1] → (T, h, w, 3) uint8."""
+    return (decoded[0].clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
+
+
+class Imagination:
+    """One world model (encoder, controller, world model, decoder), one judge, one proprio model."""
+
+    def __init__(self, world: ModelBundle, judge: Any, proprio: Any, action_stride: int = 1, context: int = 1):
+        missing = [part for part in ("encoder", "controller", "world_model", "decoder") if getattr(world, part) is None]
+        if missing:
+            raise ModelError(f"world model '{world.model_id}' cannot imagine episodes: it lacks {', '.join(missing)}")
+        if action_stride < 1 or context < 1:
+            raise ConfigError("action_stride and context must be ≥ 1")
+        self.world, self.judge, self.proprio = world, judge, proprio
+        self.action_stride, self.context = action_stride, context
+
+    def transitions(self, context: torch.Tensor, actions: np.ndarray) -> torch.Tensor:
+        """(1, Tc, *S) context and (n, 7) actions (n a multiple of the stride) → (1, n / stride, *S)."""
+        k = self.action_stride
+        grouped = torch.from_numpy(np.ascontiguousarray(actions, np.float32)).view(1, -1, k * actions.shape[-1])
+        world, controller = self.world.world_model, self.world.controller
+        with torch.no_grad():
+            if not getattr(controller, "needs_states", False):
+                return world.rollout(context, controller.to_latent(grouped, None))
+            states = []
+            for j in range(grouped.shape[1]):  # the latent of each step reads the state it starts from
+                latent = controller.to_latent(grouped[:, j:j + 1], context[:, -1:])
+                states.append(world.step(context, latent))
+                context = torch.cat([context, states[-1]], dim=1)[:, -self.context:]
+            return torch.cat(states, dim=1)
+
+    def run(self, policy: Any, first_frame: np.ndarray, first_state: np.ndarray, instruction: str, *,
+            max_steps: int, executed: Callable[[Any], np.ndarray],
+            observe: Callable[[np.ndarray, np.ndarray], dict]) -> ImaginedEpisode:
+        """One imagined episode. ``executed(policy answer)`` → the (n, 7) actions that run (the suite's
+        chunk rules and gripper convention); ``observe(frame, state)`` → the policy's observation."""
+        k = self.action_stride
+        with torch.no_grad():
+            context = self.world.encoder.encode(torch.from_numpy(first_frame)[None, None].permute(0, 1, 4, 2, 3))
+        frames, states = [first_frame], [np.asarray(first_state, np.float32)]
+        scores = [float(self.judge.probabilities(first_frame[None], [instruction])[0])]
+        taken, queries = 0, 0
+        while taken < max_steps:
+            chunk = executed(policy.act(observe(frames[-1], states[-1])))
+            queries += 1
+            chunk = chunk[: min(len(chunk), max_steps - taken)]
+            real = len(chunk)
+            if len(chunk) % k:  # the world model steps k actions at a time: the last ones repeat to fill it
+                chunk = np.concatenate([chunk, np.repeat(chunk[-1:], k - len(chunk) % k, axis=0)])
+            predicted = self.transitions(context, chunk)  # (1, H, *S)
+            with torch.no_grad():
+                new_frames = to_frames(self.world.decoder.decode(predicted))  # (H, h, w, 3)
+            new_states = self.proprio.step(states[-1], chunk)[k - 1::k]  # (H, 8)
+            new_scores = self.judge.probabilities(new_frames, [instruction] * len(new_frames))
+            hits = np.flatnonzero(new_scores > self.judge.threshold)
+            keep = hits[0] + 1 if len(hits) else len(new_frames)
+            frames += list(new_frames[:keep])
+            states += list(new_states[:keep])
+            scores += [float(s) for s in new_scores[:keep]]
+            if len(hits):
+                return ImaginedEpisode(True, min(taken + keep * k, max_steps), queries, np.stack(frames),
+                                       np.asarray(scores), np.stack(states))
+            taken += real
+            context = torch.cat([context, predicted], dim=1)[:, -self.context:]
+        return ImaginedEpisode(False, max_steps, queries, np.stack(frames), np.asarray(scores), np.stack(states))

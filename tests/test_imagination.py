@@ -1,0 +1,108 @@
+"""Imagined episodes on a world whose dynamics we know: the frame's brightness is the state, each
+action's first component adds to it, and the judge calls a frame successful once it is bright."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from lawm_eval.bundle import ModelBundle
+from lawm_eval.errors import ModelError
+from lawm_eval.suites.imagination import Imagination
+
+
+class BrightnessWorld:
+    """encode: mean brightness (1,T,1); latent: the sum of the transition's first action components;
+    step: brightness + latent; decode: a uniform frame of that brightness."""
+
+    def __init__(self, needs_states: bool = False):
+        self.needs_states = needs_states
+        self.seen_states: list[torch.Tensor] = []
+
+    def encode(self, frames):  # (1,T,3,h,w) uint8 -> (1,T,1)
+        return frames.float().mean((2, 3, 4))[..., None] / 255.0
+
+    def to_latent(self, actions, states):  # (1,H,k*7) -> (1,H,1)
+        if self.needs_states:
+            self.seen_states.append(states)
+        return actions.view(actions.shape[0], actions.shape[1], -1, 7)[..., 0].sum(-1, keepdim=True)
+
+    def step(self, context, latent):
+        return context[:, -1:] + latent
+
+    def rollout(self, context, latent):
+        return context[:, -1:] + torch.cumsum(latent, dim=1)
+
+    def decode(self, states):  # (1,T,1) -> (1,T,3,8,8)
+        return states[..., None, None].expand(*states.shape[:2], 3, 8, 8)
+
+
+class BrightJudge:
+    threshold = 0.5
+
+    def probabilities(self, frames, instructions):
+        assert len(frames) == len(instructions) and set(instructions) == {"brighten"}
+        return (frames.reshape(len(frames), -1).mean(1) / 255.0 > 0.8).astype(np.float32)
+
+
+class Proprio:
+    def step(self, state, actions):
+        return np.asarray(state) + np.cumsum(np.asarray(actions)[:, :1].repeat(8, 1), axis=0)
+
+
+class Push:
+    """Returns a chunk of 4 actions whose first component is ``dx``; records what it saw."""
+
+    def __init__(self, dx):
+        self.dx, self.seen = dx, []
+
+    def act(self, obs):
+        self.seen.append(obs)
+        chunk = np.zeros((4, 7))
+        chunk[:, 0] = self.dx
+        return chunk
+
+
+def imagine(policy, stride=1, needs_states=False, max_steps=40):
+    world = BrightnessWorld(needs_states)
+    bundle = ModelBundle("bright", encoder=world, controller=world, world_model=world, decoder=world)
+    imagination = Imagination(bundle, BrightJudge(), Proprio(), action_stride=stride)
+    first = np.full((8, 8, 3), 51, np.uint8)  # brightness 0.2
+    episode = imagination.run(policy, first, np.zeros(8), "brighten", max_steps=max_steps, executed=lambda c: c,
+                              observe=lambda frame, state: {"image": frame, "state": state})
+    return episode, world
+
+
+@pytest.mark.parametrize("stride, needs_states", [(1, False), (2, False), (1, True), (4, True)])
+def test_the_episode_succeeds_when_the_judge_first_sees_the_goal(stride, needs_states):
+    episode, world = imagine(Push(0.1), stride, needs_states)
+    # brightness 0.2 + 0.1 per action passes 0.8 after 7 actions: the transition holding action 7 ends it
+    expected_steps = -(-7 // stride) * stride
+    assert episode.success and episode.steps == expected_steps
+    assert episode.queries == -(-expected_steps // 4)
+    assert len(episode.frames) == len(episode.scores) == len(episode.states) == 1 + expected_steps // stride
+    assert episode.scores[-1] == 1.0 and not episode.scores[:-1].any()
+    assert episode.frames[-1].mean() / 255 == pytest.approx(0.2 + 0.1 * expected_steps, abs=0.01)
+    assert episode.states[-1][0] == pytest.approx(0.1 * expected_steps)  # the proprio model's state
+    if needs_states:  # the controller read the state each transition starts from
+        assert [float(s) for s in torch.cat(world.seen_states).flatten()][:2] == pytest.approx([0.2, 0.2 + 0.1 * stride])
+
+
+def test_the_policy_sees_the_imagined_frame_and_state():
+    policy = Push(0.05)
+    episode, _ = imagine(policy)
+    assert np.array_equal(policy.seen[1]["image"], episode.frames[4]) and policy.seen[1]["state"][0] == pytest.approx(0.2)
+
+
+def test_a_policy_that_never_reaches_the_goal_runs_to_max_steps():
+    episode, _ = imagine(Push(-0.1), stride=4, max_steps=10)
+    assert not episode.success and episode.steps == 10 and episode.queries == 3
+    assert len(episode.frames) == 1 + 3  # chunks of 4, 4 and the last 2 (padded to the stride)
+    assert episode.states[-1][0] == pytest.approx(-1.2)  # the padding repeats the last action
+
+
+def test_a_world_model_without_a_controller_is_refused():
+    world = BrightnessWorld()
+    with pytest.raises(ModelError, match="lacks controller"):
+        Imagination(ModelBundle("x", encoder=world, world_model=world, decoder=world), BrightJudge(), Proprio())
