@@ -120,6 +120,8 @@ def test_environments_side_by_side_need_a_simulator_in_child_processes(capsys, t
     (["--benchmark", "libero_objekt"], "not a LIBERO suite"),
     (["--benchmark", "libero_object", "--episodes", "51"], "50 initial states"),
     (["--benchmark", "libero_object", "--tasks", "0", "--levels", "6"], "levels are 0..5"),
+    (["--benchmark", "libero_object", "--first-init", "45", "--episodes", "10"], "initial states per task (0..49)"),
+    (["--benchmark", "libero_object", "--post-success-steps", "-1"], "--post-success-steps must be ≥ 0"),
 ])
 def test_libero_rollouts_refuse_a_bad_plan_before_any_simulation(capsys, tmp_path, args, fragment):
     code, err = run_cli(capsys, "data", "generate", "libero_rollouts", "--out", str(tmp_path / "out"), *args)

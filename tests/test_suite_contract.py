@@ -32,11 +32,13 @@ SHORT_RUNS = {
        for name in ("robotwin_clean", "robotwin_randomized")},
     "vp2_robodesk": ("model=robodesk_simulator", "planner=random", "suite.tasks=[push_red]", "suite.pairs_per_task=1",
                      "suite.seeds=[1]", "suite.max_steps=3"),
+    "libero_imagined": ("model=libero_bc", "suite.tasks=[0]", "suite.trials_per_task=1", "suite.max_steps=16"),
     "bfa_selection": ("model=lac_wm_bfa", "suite.splits=[unseen_categories]", "suite.episodes_per_split=1",
                       "suite.seeds=[0]", "suite.demo_tries=1", "planner.num_samples=8", "planner.horizon=50"),
 }
 FAKE_RUNTIME = {"robotwin_clean", "robotwin_randomized"}
-SIMULATED = {"libero_spatial", "libero_object", "libero_goal", "libero_10", "libero_90", "vp2_robodesk", "bfa_selection"}
+SIMULATED = {"libero_spatial", "libero_object", "libero_goal", "libero_10", "libero_90", "libero_imagined", "vp2_robodesk",
+             "bfa_selection"}
 BUILTIN = sorted(name for name in registries()["suite"].names() if registries()["suite"].entry(name).source == "lawm-eval")
 
 

@@ -2,7 +2,8 @@
 task → a chunk of ``chunk`` 7-D actions (LIBERO's delta-OSC pose + gripper, −1 open / +1 close), trained
 with L1 on standardised actions (action chunking as ACT; the suite runs ``execute_steps`` of it open loop).
 
-- frame: 64×64 through a 3-layer CNN and a spatial soft-argmax (robomimic's keypoints: where each
+- frame: ``image_size``² (64 or 128: at 64² a libero_object can is 3-4 pixels wide) through a small
+  CNN (one more stride-2 layer at 128²) and a spatial soft-argmax (robomimic's keypoints: where each
   feature map peaks, so object positions survive the pooling);
 - state: standardised, through an MLP;
 - task: one learned embedding per training instruction; an instruction it was not trained on is refused
@@ -41,13 +42,18 @@ class SpatialSoftArgmax(nn.Module):
 
 
 class KeypointEncoder(nn.Module):
-    """(B, 3, 64, 64) float in [0, 1] → (B, 2·keypoints + channels): keypoints and pooled features."""
+    """(B, 3, S, S) float in [0, 1], S = 64 or 128 → (B, 2·keypoints + channels): keypoints and pooled
+    features of (B, C, S/4, S/4) feature maps."""
 
-    def __init__(self, keypoints: int = 32, channels: int = 64):
+    def __init__(self, keypoints: int = 32, channels: int = 64, image_size: int = 64):
         super().__init__()
+        if image_size not in (64, 128):
+            raise ValueError(f"image_size must be 64 or 128, got {image_size}")
+        first = ([nn.Conv2d(3, 32, 5, 2, 2)] if image_size == 64 else
+                 [nn.Conv2d(3, 16, 4, 2, 1), nn.GELU(), nn.Conv2d(16, 32, 3, 1, 1)])  # (B, 32, S/2, S/2)
         self.convs = nn.Sequential(
-            nn.Conv2d(3, 32, 5, 2, 2), nn.GELU(), nn.Conv2d(32, 32, 3, 2, 1), nn.GELU(),  # (B, 32, 16, 16)
-            nn.Conv2d(32, channels, 3, 1, 1), nn.GELU())  # (B, C, 16, 16)
+            *first, nn.GELU(), nn.Conv2d(32, 32, 3, 2, 1), nn.GELU(),  # (B, 32, S/4, S/4)
+            nn.Conv2d(32, channels, 3, 1, 1), nn.GELU())  # (B, C, S/4, S/4)
         self.to_keypoints = nn.Conv2d(channels, keypoints, 1)
         self.soft_argmax = SpatialSoftArgmax()
         self.out_dim = 2 * keypoints + channels
@@ -58,12 +64,13 @@ class KeypointEncoder(nn.Module):
 
 
 class LiberoBC(nn.Module):
-    def __init__(self, tasks: Sequence[str], chunk: int = 8, keypoints: int = 32, hidden: int = 512):
+    def __init__(self, tasks: Sequence[str], chunk: int = 8, keypoints: int = 32, hidden: int = 512,
+                 image_size: int = 64):
         super().__init__()
         self.tasks = list(tasks)
         self.index = {task: i for i, task in enumerate(self.tasks)}
-        self.chunk = chunk
-        self.frames = KeypointEncoder(keypoints)
+        self.chunk, self.image_size = chunk, image_size
+        self.frames = KeypointEncoder(keypoints, image_size=image_size)
         self.task_embedding = nn.Embedding(len(self.tasks), 64)
         self.state = MLP(STATE_DIM, 128, 64)
         self.head = MLP(self.frames.out_dim + 64 + 64, hidden, chunk * ACTION_DIM, layers=3)
@@ -80,7 +87,7 @@ class LiberoBC(nn.Module):
         return torch.tensor([self.index[t] for t in instructions])
 
     def forward(self, frames: Tensor, task_ids: Tensor, states: Tensor) -> Tensor:
-        """(B, 3, 64, 64) [0, 1], (B,), (B, 8) → (B, chunk, 7) standardised actions."""
+        """(B, 3, S, S) [0, 1], (B,), (B, 8) → (B, chunk, 7) standardised actions."""
         z = (states - self.state_mean) / self.state_std
         features = torch.cat([self.frames(frames), self.task_embedding(task_ids), self.state(z)], dim=-1)
         return self.head(features).view(-1, self.chunk, ACTION_DIM)
@@ -99,11 +106,13 @@ class LiberoBC(nn.Module):
         return LiberoBCPolicy(self)
 
 
-def frame_input(image: Any) -> Tensor:
-    """(64, 64, 3) uint8 (other sizes are resized) → (1, 3, 64, 64) float in [0, 1]."""
-    from lawm_eval.models.agents import frame_64
-
-    return frame_64(image).permute(2, 0, 1)[None].float() / 255.0
+def frame_input(image: Any, size: int) -> Tensor:
+    """(size, size, 3) uint8 (the suite gives the declared size; other sizes are resized bilinearly)
+    → (1, 3, size, size) float in [0, 1]."""
+    frame = torch.as_tensor(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float()
+    if frame.shape[-2:] != (size, size):
+        frame = F.interpolate(frame, size=(size, size), mode="bilinear", antialias=True).round().clamp(0, 255)
+    return frame / 255.0
 
 
 class LiberoBCPolicy:
@@ -118,4 +127,5 @@ class LiberoBCPolicy:
     def act(self, obs: dict) -> np.ndarray:  # -> (chunk, 7)
         state = torch.as_tensor(np.asarray(obs["state"], dtype=np.float32))[None]
         task = self.network.task_ids([str(obs.get("task", ""))])
-        return self.network.actions(frame_input(obs["image"]), task, state)[0].double().numpy()
+        chunk = self.network.actions(frame_input(obs["image"], self.network.image_size), task, state)[0]
+        return chunk.double().numpy()

@@ -29,7 +29,7 @@ from lawm_eval.models.train.loop import train
 
 NAME = "libero_bc"
 DATASET = "libero_object_demos"
-CONFIG = {"chunk": 8, "keypoints": 32, "hidden": 512}
+CONFIG = {"chunk": 8, "keypoints": 32, "hidden": 512, "image_size": 64}
 HELD_OUT_INITS = (28, 29)
 BATCH = 64
 SHIFT = 4  # pixels of random shift
@@ -44,26 +44,26 @@ def snapshot_path(step: int) -> Path:
 
 @dataclass
 class DemoEpisode:
-    frames: np.ndarray  # (T+1, 64, 64, 3) uint8
+    frames: np.ndarray  # (T+1, S, S, 3) uint8
     actions: np.ndarray  # (T+1, 7); the last row is padding
     states: np.ndarray  # (T+1, 8)
     task: str
     meta: dict
 
 
-def load_demos(root: Path) -> list[DemoEpisode]:
-    """Every episode of every task folder under ``root`` (the libero_rollouts layout), frames at 64²."""
+def load_demos(root: Path, size: int) -> list[DemoEpisode]:
+    """Every episode of every task folder under ``root`` (the libero_rollouts layout), frames at ``size``²."""
     from lawm_eval.data.formats import open_dataset
     from lawm_eval.inputs import adapt_images
 
-    return [DemoEpisode(adapt_images(episode.frames, (64, 64), "center_crop"), np.asarray(episode.actions, np.float32),
+    return [DemoEpisode(adapt_images(episode.frames, (size, size), "center_crop"), np.asarray(episode.actions, np.float32),
                         np.asarray(episode.states, np.float32), episode.task, dict(episode.meta))
             for episode in open_dataset(root)]
 
 
 @dataclass
 class ChunkSamples:
-    frames: torch.Tensor  # (N, 3, 64, 64) uint8
+    frames: torch.Tensor  # (N, 3, S, S) uint8
     states: torch.Tensor  # (N, 8)
     tasks: torch.Tensor  # (N,)
     chunks: torch.Tensor  # (N, chunk, 7)
@@ -131,10 +131,10 @@ def chunk_errors(policy: LiberoBC, held: ChunkSamples, median: torch.Tensor) -> 
                                                      .float().mean())}
 
 
-def golden_input() -> tuple[torch.Tensor, torch.Tensor]:
-    """A fixed stand-in observation (no dataset, no simulator): a seeded noise frame (1, 3, 64, 64) and
-    the state of the gripper above the table, open (1, 8)."""
-    frame = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(7))
+def golden_input(size: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
+    """A fixed stand-in observation (no dataset, no simulator): a seeded noise frame (1, 3, size, size)
+    and the state of the gripper above the table, open (1, 8)."""
+    frame = torch.rand(1, 3, size, size, generator=torch.Generator().manual_seed(7))
     state = torch.tensor([[-0.2, 0.0, 1.17, 3.14, 0.0, 0.0, 0.04, -0.04]])
     return frame, state
 
@@ -142,15 +142,15 @@ def golden_input() -> tuple[torch.Tensor, torch.Tensor]:
 @torch.no_grad()
 def bc_golden(policy: LiberoBC) -> dict:
     """The chunk predicted for ``golden_input()`` and the first task."""
-    frame, state = golden_input()
+    frame, state = golden_input(policy.image_size)
     action = policy.actions(frame, torch.tensor([0]), state)
     return {"first_chunk": action[0].tolist(), "task": policy.tasks[0], "dataset": DATASET}
 
 
-def main(steps: int = 8000) -> dict:
+def main(steps: int = 6000) -> dict:
     from lawm_eval.data.recipes import ensure_dataset
 
-    episodes = load_demos(ensure_dataset(DATASET))
+    episodes = load_demos(ensure_dataset(DATASET), CONFIG["image_size"])
     tasks = sorted({ep.task for ep in episodes})
     train_eps, held_eps = split(episodes)
     data = chunk_samples(train_eps, tasks, CONFIG["chunk"])

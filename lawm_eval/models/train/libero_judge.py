@@ -119,7 +119,7 @@ def proprio_errors(proprio: ProprioModel, episodes: list[DemoEpisode], horizon: 
 def main(steps: int = 3000) -> dict:
     from lawm_eval.data.recipes import ensure_dataset
 
-    episodes = [ep for name in DATASETS for ep in load_demos(ensure_dataset(name))]
+    episodes = [ep for name in DATASETS for ep in load_demos(ensure_dataset(name), 64)]
     tasks = sorted({ep.task for ep in episodes})
     train_eps = [ep for ep in episodes if ep.meta["init_state"] not in HELD_OUT_INITS]
     held_eps = [ep for ep in episodes if ep.meta["init_state"] in HELD_OUT_INITS]
@@ -141,6 +141,8 @@ def main(steps: int = 3000) -> dict:
     save_model(baseline_dir(NAME) / "model.pt", NAME, judge, {**CONFIG, "tasks": tasks}, {"metrics": metrics})
     save_curve(NAME, {"success judge": curve})
     frame, _ = golden_input()
-    save_golden(NAME, {"logit": float(judge(frame, torch.tensor([0]))), "task": tasks[0], "dataset": DATASETS[0]})
+    with torch.no_grad():
+        logit = float(judge(frame, torch.tensor([0])))
+    save_golden(NAME, {"logit": logit, "task": tasks[0], "dataset": DATASETS[0]})
     (baseline_dir(NAME) / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     return metrics

@@ -1,0 +1,123 @@
+"""LIBERO episodes imagined by a world model: the world model as a policy evaluator
+(suites/libero_imagined/v1.yaml; docs/protocols/libero_imagined.md).
+
+The same tasks, trials, initial states, step limit, chunk rules and gripper conventions as the LIBERO
+suite (this class is one), and the same real start: the benchmark's stored initial state, settled in
+the simulator, gives the first agentview frame and the robot state. From there ``suite.world_model``
+imagines the episode (``suites/imagination.py``): the policy (``model=``) acts on its decoded frames,
+the shared proprio model gives the state, and the success judge (``baselines/libero_judge``) decides
+success on the imagined frames. Scoring the imagined success rates against the real ones of the same
+policies, trials and initial states is ``scripts/evaluator_fidelity.py``'s job.
+
+Only policies that read the agentview (or nothing) can be imagined: no wrist camera, no simulator.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from lawm_eval.bundle import ModelBundle
+from lawm_eval.envs.libero_env import CAMERAS, policy_state, rotate_180, settle
+from lawm_eval.errors import ModelError
+from lawm_eval.inputs import adapt_images
+from lawm_eval.interfaces import Planner
+from lawm_eval.suites.base import EpisodeOutcome
+from lawm_eval.suites.libero import LiberoSuite, to_env_gripper
+from lawm_eval.types import EpisodeSpec
+
+
+class ImaginedLiberoSuite(LiberoSuite):
+    def world(self) -> ModelBundle:
+        """The evaluator: ``suite.world_model``, any model with a config file (built once per suite)."""
+        world = getattr(self, "_live_world", None)
+        if world is None:
+            from lawm_eval.bundle import make_bundle
+            from lawm_eval.models.specs import model_spec
+
+            world = self._live_world = make_bundle(model_spec(self.params["world_model"]).config, self)
+        return world
+
+    def imagination(self) -> Any:
+        imagination = getattr(self, "_live_imagination", None)
+        if imagination is None:
+            from lawm_eval.models.libero_judge import load_judge
+            from lawm_eval.models.libero_proprio import load_proprio
+            from lawm_eval.suites.imagination import Imagination
+
+            world = self.world()
+            stride = (world.inputs.action_dim or self.action_dim) // self.action_dim
+            imagination = self._live_imagination = Imagination(
+                world, load_judge(self.params.get("judge")), load_proprio(self.params.get("proprio")),
+                action_stride=max(stride, 1), context=int(self.params["context"]))
+        return imagination
+
+    def rendered_cameras(self, model: ModelBundle, frames: bool = False) -> tuple[str, ...]:
+        return (CAMERAS["image"],)  # the real first frame is all the simulator gives
+
+    def check_inputs(self, model: ModelBundle) -> None:
+        """The LIBERO checks, then: a policy the world model can serve (the agentview or no image; no
+        simulator), and an evaluator that loads (world model, judge, proprio), before the first episode."""
+        super().check_inputs(model)
+        policy, who = model.policy, f"model '{model.model_id}'"
+        if getattr(policy, "privileged", False) or getattr(policy, "needs_simulator", False):
+            raise ModelError(f"{who} reads the simulator, which an imagined episode does not have")
+        if getattr(policy, "needs_images", True) and model.inputs.camera != CAMERAS["image"]:
+            raise ModelError(f"{who} does not declare inputs.camera: agentview; an imagined episode shows "
+                             "only the agentview (no wrist camera)")
+        self.imagination()
+
+    def probe_model(self, model: ModelBundle, spec: EpisodeSpec) -> None:
+        policy = model.policy
+        policy.reset(0)
+        size = tuple(self.params["world_frame_size"])
+        obs = self.imagined_observation(np.full((*size, 3), 128, np.uint8), np.zeros(8, np.float32), spec, model)
+        self.executed(self.check_chunk(policy.act(obs)), policy)
+
+    def imagined_observation(self, frame: np.ndarray, state: np.ndarray, spec: EpisodeSpec,
+                             model: ModelBundle) -> dict[str, Any]:
+        """What the policy gets in imagination: the imagined agentview at its declared size, the
+        proprio model's state, the language; no raw simulator keys."""
+        obs: dict[str, Any] = {"state": np.asarray(state, np.float32), "task": spec.params["language"], "raw": {}}
+        if getattr(model.policy, "needs_images", True):
+            obs["image"] = adapt_images(frame, model.inputs.image_size, model.inputs.resize)
+        return obs
+
+    def evaluation_contract(self, model: ModelBundle) -> dict[str, Any]:
+        contract = super().evaluation_contract(model)
+        contract.update({
+            "observations": (["image"] if getattr(model.policy, "needs_images", True) else []) + ["state", "task"],
+            "imagined": {"world_model": self.params["world_model"], "frame_size": list(self.params["world_frame_size"]),
+                         "state": "the shared proprio model (linear in the action) from the real first state",
+                         "success": "the LIBERO judge on the imagined frames (first frame above its threshold)",
+                         "start": "the real first frame and state after the settle steps"},
+            "privileged_state": False,
+        })
+        return contract
+
+    def run_episode(self, spec: EpisodeSpec, model: ModelBundle, planner: Planner | None, *,
+                    frames: bool = False) -> EpisodeOutcome:
+        from lawm_eval.util.seeding import stable_seed
+
+        p = self.params
+        policy = model.policy
+        gripper = self.gripper_convention(model)
+        if not self.in_process():
+            self.process().call("seed", seed=spec.seed)
+        env = self.env_for(spec.task_index, self.rendered_cameras(model))
+        suite_obj, _ = self.benchmark()
+        raw = settle(env, suite_obj.get_task_init_states(spec.task_index)[spec.params["init_state"]], p["wait_steps"])
+        world = self.world()
+        first = adapt_images(rotate_180(raw["agentview_image"]), tuple(p["world_frame_size"]), world.inputs.resize)
+        policy_seed = stable_seed(*spec.key)
+        policy.reset(policy_seed)
+        episode = self.imagination().run(
+            policy, first, policy_state(raw), spec.params["language"], max_steps=p["max_steps"],
+            executed=lambda chunk: to_env_gripper(self.executed(self.check_chunk(chunk), policy), gripper),
+            observe=lambda frame, state: self.imagined_observation(frame, state, spec, model))
+        info = {"language": spec.params["language"], "init_state": spec.params["init_state"],
+                "policy_queries": episode.queries, "policy_seed": policy_seed, "world_model": p["world_model"],
+                "judge_peak": float(episode.scores.max()), "imagined_frames": len(episode.frames)}
+        return EpisodeOutcome(success=episode.success, metrics={"episode_length": float(episode.steps)},
+                              steps=episode.steps, info=info, frames=episode.frames if frames else None)

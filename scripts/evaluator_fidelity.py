@@ -1,0 +1,170 @@
+"""How well each world model evaluates LIBERO policies, with the simulator as ground truth.
+
+    python scripts/evaluator_fidelity.py [--trials 3] [--tasks 0 1 ...] [--world-models copy_last ...]
+
+For every policy of the image-reading population (``POLICIES``: the bundled behaviour-cloning policy,
+its training snapshots, noisy versions of it, and the no-skill baselines) it runs the same trials
+(initial states 0..N-1 of the libero_object tasks) twice: in the simulator (``suite=libero_object``) and
+imagined by each world model (``suite=libero_imagined suite.world_model=W``). From the paired outcomes
+it writes results/evaluator_fidelity/:
+
+- ``fidelity.md`` / ``fidelity.csv``: per world model, Pearson and Spearman correlation of the imagined
+  and real success rates, MMRV, pairwise ranking accuracy and per-episode agreement, each with a paired
+  bootstrap interval over trials (``lawm_eval.metrics.ranking.fidelity``), and the wall time of the
+  imagined and the real episodes;
+- ``rates.csv``: every policy's real and imagined success rate;
+- ``scatter_<world model>.png``: imagined against real success rate, one point per policy.
+
+Resumable: finished runs are reused from $LAWM_EVAL_CACHE/evaluator_fidelity/ (run ids carry a hash of
+the policy's checkpoint and of the world model's).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+from pathlib import Path
+
+import numpy as np
+
+from lawm_eval.config import compose_config
+from lawm_eval.metrics.ranking import fidelity
+from lawm_eval.models.train.libero_bc import SNAPSHOTS, snapshot_path
+from lawm_eval.paths import cache_dir
+from lawm_eval.runner.records import RecordStore
+from lawm_eval.runner.run import run_evaluation
+from lawm_eval.util.seeding import stable_seed
+
+OUT = Path(__file__).resolve().parent.parent / "results" / "evaluator_fidelity"
+POLICIES = {
+    "libero_bc": ["model=libero_bc"],
+    **{f"libero_bc_step{step}": ["model=libero_bc", f"model.checkpoint={snapshot_path(step)}"] for step in SNAPSHOTS},
+    **{f"libero_bc_noise{noise}": ["model=noisy_policy", "model.base=libero_bc", f"model.noise={noise}"]
+       for noise in (0.1, 0.3, 0.6)},
+    "noop": ["model=noop"],
+    "random": ["model=random"],
+}
+WORLD_MODELS = ["copy_last"]
+METRICS = ("pearson", "spearman", "mmrv", "pairwise_accuracy", "episode_agreement")
+
+
+def files_hash(overrides: list[str], world_model: str | None) -> int:
+    """A hash of the files a run reads (the policy's checkpoints; the world model's, the judge and the
+    proprio model when imagined), so that a retrained one gets new runs."""
+    from lawm_eval.models.libero_proprio import proprio_path
+    from lawm_eval.models.specs import model_spec
+    from lawm_eval.models.zoo import checkpoint_path
+    from lawm_eval.util.hashing import file_sha256
+
+    files = [o.split("=", 1)[1] for o in overrides if o.startswith("model.checkpoint=")]
+    names = [o.split("=", 1)[1] for o in overrides if o.startswith(("model=", "model.base="))]
+    if world_model is not None:
+        names.append(world_model)
+        files += [str(checkpoint_path("libero_judge")), str(proprio_path())]
+    files += [str(checkpoint_path(name)) for name in names if model_spec(name).bundled is not None]
+    return stable_seed(*(file_sha256(f) for f in sorted(set(files)) if Path(f).is_file())) % 10**6
+
+
+def outcomes(name: str, overrides: list[str], world_model: str | None, trials: int, tasks: list[int] | None,
+             runs: Path) -> tuple[dict[tuple[str, int], bool], float]:
+    """(task, trial) → success, and the mean wall time per episode, of one policy in the simulator
+    (``world_model`` None) or imagined by ``world_model``."""
+    chosen = [] if tasks is None else [f"suite.tasks=[{','.join(map(str, tasks))}]"]
+    tag = "all" if tasks is None else "-".join(map(str, tasks))
+    where = ["suite=libero_object"] if world_model is None else ["suite=libero_imagined",
+                                                                  f"suite.world_model={world_model}"]
+    run_id = f"{world_model or 'real'}-{name}-t{tag}-n{trials}-h{files_hash(overrides, world_model)}"
+    outcome = run_evaluation(compose_config([*where, *overrides, f"suite.trials_per_task={trials}", *chosen,
+                                             f"run_id={run_id}", f"results_dir={runs}"]))
+    records = list(RecordStore(outcome.run_dir).records.values())
+    result = {(r.spec.task, int(r.info["init_state"])): bool(r.success) for r in records}
+    return result, float(np.mean([r.wall_time_s for r in records]))
+
+
+def scatter(path: Path, world_model: str, real: dict[str, float], imagined: dict[str, float]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(4.2, 4.2))
+    ax.plot([0, 1], [0, 1], color="0.7", lw=1)
+    for name in real:
+        ax.scatter(real[name], imagined[name], s=18)
+        ax.annotate(name.replace("libero_bc", "bc"), (real[name], imagined[name]), fontsize=6,
+                    xytext=(3, 2), textcoords="offset points")
+    ax.set_xlim(-0.03, 1.03)
+    ax.set_ylim(-0.03, 1.03)
+    ax.set_xlabel("real success rate (LIBERO simulator)")
+    ax.set_ylabel(f"imagined success rate ({world_model})")
+    ax.set_title(f"{world_model} as a policy evaluator", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--trials", type=int, default=3, help="initial states per task (0..N-1)")
+    parser.add_argument("--tasks", type=int, nargs="*", default=None, help="task indices (default all)")
+    parser.add_argument("--policies", nargs="*", choices=list(POLICIES), default=list(POLICIES))
+    parser.add_argument("--world-models", nargs="*", default=WORLD_MODELS)
+    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--runs", type=Path, default=cache_dir() / "evaluator_fidelity")
+    args = parser.parse_args(argv)
+    real, wall = {}, {}
+    for name in args.policies:
+        real[name], wall[("real", name)] = outcomes(name, POLICIES[name], None, args.trials, args.tasks, args.runs)
+        print(f"real {name}: {np.mean(list(real[name].values())):.3f}", flush=True)
+    keys = sorted(next(iter(real.values())))
+    real_matrix = np.array([[real[p][k] for k in keys] for p in args.policies], float)  # (P, K)
+    rows, rates = [], {p: {"real": real_matrix[i].mean()} for i, p in enumerate(args.policies)}
+    args.out.mkdir(parents=True, exist_ok=True)
+    for world_model in args.world_models:
+        imagined = {}
+        for name in args.policies:
+            imagined[name], wall[(world_model, name)] = outcomes(name, POLICIES[name], world_model, args.trials,
+                                                                 args.tasks, args.runs)
+            print(f"{world_model} {name}: {np.mean(list(imagined[name].values())):.3f}", flush=True)
+        matrix = np.array([[imagined[p][k] for k in keys] for p in args.policies], float)
+        scores = fidelity(matrix, real_matrix)
+        rows.append({"world_model": world_model, **{f"{m}{s}": scores[m][v] for m in METRICS
+                                                     for s, v in (("", "value"), ("_low", "ci_low"), ("_high", "ci_high"))},
+                     "imagined_s_per_episode": np.mean([wall[(world_model, p)] for p in args.policies]),
+                     "real_s_per_episode": np.mean([wall[("real", p)] for p in args.policies])})
+        for i, p in enumerate(args.policies):
+            rates[p][world_model] = matrix[i].mean()
+        scatter(args.out / f"scatter_{world_model}.png", world_model, {p: rates[p]["real"] for p in args.policies},
+                {p: rates[p][world_model] for p in args.policies})
+    write_tables(args, keys, rows, rates)
+    return 0
+
+
+def write_tables(args: argparse.Namespace, keys: list, rows: list[dict], rates: dict[str, dict[str, float]]) -> None:
+    out = args.out
+    with open(out / "fidelity.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    with open(out / "rates.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["policy", "real", *args.world_models])
+        writer.writerows([p, f"{r['real']:.3f}", *(f"{r[w]:.3f}" for w in args.world_models)] for p, r in rates.items())
+    lines = [f"# World models as LIBERO policy evaluators ({len(args.policies)} policies × {len(keys)} trials: "
+             f"libero_object, initial states 0..{args.trials - 1})", "",
+             "| world model | Pearson | Spearman | MMRV (lower is better) | pairwise accuracy | episode agreement "
+             "| s / imagined episode | s / real episode |", "|---|---|---|---|---|---|---|---|"]
+    for row in rows:
+        cells = [f"{row[m]:.2f} [{row[m + '_low']:.2f}, {row[m + '_high']:.2f}]" for m in METRICS]
+        lines.append(f"| `{row['world_model']}` | {' | '.join(cells)} | {row['imagined_s_per_episode']:.1f} "
+                     f"| {row['real_s_per_episode']:.1f} |")
+    lines += ["", "| policy | real | " + " | ".join(args.world_models) + " |",
+              "|---|---|" + "---|" * len(args.world_models)]
+    lines += [f"| `{p}` | {r['real']:.3f} | " + " | ".join(f"{r[w]:.3f}" for w in args.world_models) + " |"
+              for p, r in rates.items()]
+    (out / "fidelity.md").write_text("\n".join(lines) + "\n")
+    print(f"wrote {out}/fidelity.md, fidelity.csv, rates.csv and the scatter plots")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
