@@ -21,7 +21,7 @@ from lawm_eval.paths import data_dir
 from lawm_eval.runner.records import RecordStore
 from lawm_eval.runner.run import run_evaluation
 
-GOLDEN_TASK = 0
+GOLDEN_TASK = 6  # pick up the butter: libero_bc succeeds there (167 steps), so the golden is a full episode
 GOLDEN_IMAGINED_STEPS = 24
 
 

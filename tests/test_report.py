@@ -126,3 +126,15 @@ def test_a_rate_metric_of_zeros_and_ones_gets_a_wilson_interval():
     assert (row["sr_contact_ci_low"], row["sr_contact_ci_high"]) == pytest.approx(wilson_interval(3, 4))
     t_low = summarize([record(i, None, metrics={"delta_f": 2.0 + i}) for i in range(4)])["delta_f_ci_low"]
     assert row["delta_f_ci_low"] == pytest.approx(t_low)  # a distance keeps its t interval
+
+
+def test_wilson_bounds_are_exact_at_zero_and_all_successes_and_error_bars_are_never_negative():
+    """At 0 of n the lower bound is 0 and at n of n the upper bound is 1, exactly: computed, 0 of 3 gave
+    5.6e-17 > 0, a negative error bar, and `lawm-eval report` failed on its per-task plot."""
+    from lawm_eval.metrics.success import wilson_interval
+    from lawm_eval.report.plots import _interval
+
+    assert wilson_interval(0, 3)[0] == 0.0 and wilson_interval(3, 3)[1] == 1.0
+    assert wilson_interval(0, 3)[1] == pytest.approx(1 - wilson_interval(3, 3)[0])
+    row = {"success_rate": 0.0, "success_rate_ci_low": 5.6e-17, "success_rate_ci_high": 0.56}
+    assert _interval(row, "success_rate") == (0.0, 0.56)

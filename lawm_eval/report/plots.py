@@ -53,7 +53,7 @@ def _interval(row: Mapping[str, Any], name: str) -> tuple[float, float]:
     low, high = row.get(f"{name}_ci_low"), row.get(f"{name}_ci_high")
     if low is None or high is None or math.isnan(float(low)) or math.isnan(value):
         return 0.0, 0.0
-    return value - float(low), float(high) - value
+    return max(0.0, value - float(low)), max(0.0, float(high) - value)  # error bars are lengths
 
 
 def plot_suite(rows: Sequence[Mapping[str, Any]], task_rows: Sequence[Mapping[str, Any]], path: Path) -> Path | None:
