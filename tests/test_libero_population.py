@@ -4,19 +4,13 @@ with the tables the evaluator issue scores world models against."""
 from __future__ import annotations
 
 import csv
-import importlib.util
-from pathlib import Path
 
 import pytest
-
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "libero_population.py"
+from scripts_loader import load_script as load
 
 
 def load_script():
-    spec = importlib.util.spec_from_file_location("libero_population", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load("libero_population")
 
 
 def test_the_population_is_the_oracle_ladder_the_learned_policies_and_the_baselines():
