@@ -112,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--runs", type=Path, default=cache_dir() / "evaluator_fidelity")
     args = parser.parse_args(argv)
+    if not args.world_models or len(args.policies) < 2:
+        parser.error("name at least one world model and two policies")
     real, wall = {}, {}
     for name in args.policies:
         real[name], wall[("real", name)] = outcomes(name, POLICIES[name], None, args.trials, args.tasks, args.runs)

@@ -46,7 +46,10 @@ def version_of(overrides: list[str]) -> int:
     policy's checkpoint (a changed one gets new runs)."""
     if "model=libero_bc" in overrides:
         given = [o.split("=", 1)[1] for o in overrides if o.startswith("model.checkpoint=")]
-        return stable_seed(file_sha256(given[0] if given else checkpoint_path("libero_bc"))) % 10**6
+        path = Path(given[0]) if given else checkpoint_path("libero_bc")
+        if not path.is_file():
+            raise SystemExit(f"no checkpoint {path}: python -m lawm_eval.models.train libero_bc writes it")
+        return stable_seed(file_sha256(path)) % 10**6
     return stable_seed(*(asdict(level) for level in PERTURBATION_LEVELS)) % 10**6
 
 

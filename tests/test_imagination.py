@@ -74,7 +74,7 @@ def imagine(policy, stride=1, needs_states=False, max_steps=40):
     return episode, world
 
 
-@pytest.mark.parametrize("stride, needs_states", [(1, False), (2, False), (1, True), (4, True)])
+@pytest.mark.parametrize("stride, needs_states", [(1, False), (2, False), (3, False), (1, True), (4, True)])
 def test_the_episode_succeeds_when_the_judge_first_sees_the_goal(stride, needs_states):
     episode, world = imagine(Push(0.1), stride, needs_states)
     # brightness 0.2 + 0.1 per action passes 0.8 after 7 actions: the transition holding action 7 ends it
@@ -83,10 +83,26 @@ def test_the_episode_succeeds_when_the_judge_first_sees_the_goal(stride, needs_s
     assert episode.queries == -(-expected_steps // 4)
     assert len(episode.frames) == len(episode.scores) == len(episode.states) == 1 + expected_steps // stride
     assert episode.scores[-1] == 1.0 and not episode.scores[:-1].any()
-    assert episode.frames[-1].mean() / 255 == pytest.approx(0.2 + 0.1 * expected_steps, abs=0.01)
+    assert episode.frames[-1].mean() / 255 == pytest.approx(min(1.0, 0.2 + 0.1 * expected_steps), abs=0.01)
     assert episode.states[-1][0] == pytest.approx(0.1 * expected_steps)  # the proprio model's state
     if needs_states:  # the controller read the state each transition starts from
         assert [float(s) for s in torch.cat(world.seen_states).flatten()][:2] == pytest.approx([0.2, 0.2 + 0.1 * stride])
+
+
+class OneAtATime(Push):
+    """A closed-loop policy: one action per call."""
+
+    def act(self, obs):
+        return super().act(obs)[:1]
+
+
+def test_a_policy_returning_fewer_actions_than_a_transition_is_asked_again_on_the_same_frame():
+    policy = OneAtATime(0.1)
+    episode, _ = imagine(policy, stride=4)
+    # the world moves 4 actions at a time: the transitions after actions 4 and 8; 0.2 + 0.8 passes 0.8
+    assert episode.success and episode.steps == 8 and episode.queries == 8 and len(episode.frames) == 3
+    assert all(np.array_equal(obs["image"], policy.seen[0]["image"]) for obs in policy.seen[:4])
+    assert np.array_equal(policy.seen[4]["image"], episode.frames[1])
 
 
 def test_the_policy_sees_the_imagined_frame_and_state():
@@ -106,3 +122,31 @@ def test_a_world_model_without_a_controller_is_refused():
     world = BrightnessWorld()
     with pytest.raises(ModelError, match="lacks controller"):
         Imagination(ModelBundle("x", encoder=world, world_model=world, decoder=world), BrightJudge(), Proprio())
+
+
+@pytest.mark.parametrize("policy_traits, camera, fragment", [
+    ({"privileged": True, "needs_images": False}, None, "reads the simulator"),
+    ({"needs_images": True}, None, "does not declare inputs.camera: agentview"),
+])
+def test_the_imagined_suite_refuses_what_imagination_cannot_serve(policy_traits, camera, fragment):
+    from lawm_eval.catalog import registries
+    from lawm_eval.inputs import ModelInputs
+    from lawm_eval.suites.libero_imagined import ImaginedLiberoSuite
+
+    suite = ImaginedLiberoSuite(registries()["suite"].get("libero_imagined"), {"simulator": "inprocess"})
+    policy = type("Policy", (), {**policy_traits, "reset": lambda self, seed: None, "act": lambda self, obs: None})()
+    with pytest.raises(ModelError, match=fragment):
+        suite.check_inputs(ModelBundle("p", policy=policy, inputs=ModelInputs(camera=camera)))
+
+
+def test_a_world_model_whose_actions_are_no_whole_number_of_libero_actions_is_refused():
+    from lawm_eval.catalog import registries
+    from lawm_eval.inputs import ModelInputs
+    from lawm_eval.suites.libero_imagined import ImaginedLiberoSuite
+
+    suite = ImaginedLiberoSuite(registries()["suite"].get("libero_imagined"), {"simulator": "inprocess"})
+    world = BrightnessWorld()
+    suite._live_world = ModelBundle("w", encoder=world, controller=world, world_model=world, decoder=world,
+                                    inputs=ModelInputs(action_dim=10))
+    with pytest.raises(ModelError, match="takes 10-D actions"):
+        suite.imagination()

@@ -1,8 +1,10 @@
 """Policy-in-the-loop imagined episodes: a world model stands in for the simulator.
 
 From a real first frame (and the robot's real state), the policy acts on what the world model shows:
-each chunk it returns (the executed part, in the environment's action convention) is cut into the
-world model's transitions of ``action_stride`` actions, turned into latent actions by the model's
+the actions it returns (the executed part of each chunk, in the environment's action convention) are
+imagined ``action_stride`` at a time (the world model's transition; a policy that returns fewer is
+asked again on the same frame until there are enough, and the episode's last actions are padded by
+repeating the last one), turned into latent actions by the model's
 controller (real → latent), rolled out, and decoded into the frames the policy sees next. The robot
 state comes from the shared proprio model (``models/libero_proprio.py``). A success judge scores
 every imagined frame; the episode succeeds at the first transition whose frame it judges successful
@@ -75,17 +77,26 @@ class Imagination:
         frames, states = [first_frame], [np.asarray(first_state, np.float32)]
         scores = [float(self.judge.probabilities(first_frame[None], [instruction])[0])]
         taken, queries = 0, 0
+        pending = np.zeros((0, 7))  # actions decided but not yet imagined (fewer than a transition's k)
         while taken < max_steps:
             chunk = executed(policy.act(observe(frames[-1], states[-1])))
             queries += 1
-            chunk = chunk[: min(len(chunk), max_steps - taken)]
-            real = len(chunk)
-            if len(chunk) % k:  # the world model steps k actions at a time: the last ones repeat to fill it
-                chunk = np.concatenate([chunk, np.repeat(chunk[-1:], k - len(chunk) % k, axis=0)])
-            predicted = self.transitions(context, chunk)  # (1, H, *S)
+            pending = np.concatenate([pending, chunk[: max_steps - taken - len(pending)]])
+            usable = len(pending) // k * k
+            if usable == 0 and taken + len(pending) < max_steps:
+                continue  # less than one transition: the policy is asked again on the same frame
+            real = usable or len(pending)
+            if usable == 0:  # the episode's last actions: the last one repeats to fill the transition
+                pending = np.concatenate([pending, np.repeat(pending[-1:], k - len(pending), axis=0)])
+                usable = k
+            group, pending = pending[:usable], pending[usable:]
+            predicted = self.transitions(context, group)  # (1, H, *S)
             with torch.no_grad():
                 new_frames = to_frames(self.world.decoder.decode(predicted))  # (H, h, w, 3)
-            new_states = self.proprio.step(states[-1], chunk)[k - 1::k]  # (H, 8)
+            if new_frames.shape[1:] != first_frame.shape:
+                raise ModelError(f"world model '{self.world.model_id}' decodes frames of {new_frames.shape[1:]}, "
+                                 f"not the {first_frame.shape} it was given")
+            new_states = self.proprio.step(states[-1], group)[k - 1::k]  # (H, 8)
             new_scores = self.judge.probabilities(new_frames, [instruction] * len(new_frames))
             hits = np.flatnonzero(new_scores > self.judge.threshold)
             keep = hits[0] + 1 if len(hits) else len(new_frames)
@@ -93,7 +104,7 @@ class Imagination:
             states += list(new_states[:keep])
             scores += [float(s) for s in new_scores[:keep]]
             if len(hits):
-                return ImaginedEpisode(True, min(taken + keep * k, max_steps), queries, np.stack(frames),
+                return ImaginedEpisode(True, taken + min(keep * k, real), queries, np.stack(frames),
                                        np.asarray(scores), np.stack(states))
             taken += real
             context = torch.cat([context, predicted], dim=1)[:, -self.context:]

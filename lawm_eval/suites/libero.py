@@ -267,7 +267,7 @@ class LiberoSuite(Suite):
                              "states (eef position, axis-angle, gripper qpos)")
         if declared.camera and declared.camera not in CAMERAS.values():
             raise ModelError(f"{who} reads camera '{declared.camera}'; LIBERO renders "
-                             f"{', '.join(CAMERAS.values())} (both are given)")
+                             f"{', '.join(CAMERAS.values())}")
 
     def evaluation_contract(self, model: ModelBundle) -> dict[str, Any]:
         policy, size = model.policy, self.params["image_size"]

@@ -47,10 +47,13 @@ class ImaginedLiberoSuite(LiberoSuite):
             from lawm_eval.suites.imagination import Imagination
 
             world = self.world()
-            stride = (world.inputs.action_dim or self.action_dim) // self.action_dim
+            action_dim = world.inputs.action_dim or self.action_dim
+            if action_dim % self.action_dim:
+                raise ModelError(f"world model '{world.model_id}' takes {action_dim}-D actions: LIBERO's are "
+                                 f"{self.action_dim}-D, so a transition must take a whole number of them")
             imagination = self._live_imagination = Imagination(
                 world, load_judge(self.params.get("judge")), load_proprio(self.params.get("proprio")),
-                action_stride=max(stride, 1), context=int(self.params["context"]))
+                action_stride=action_dim // self.action_dim, context=int(self.params["context"]))
         return imagination
 
     def rendered_cameras(self, model: ModelBundle, frames: bool = False) -> tuple[str, ...]:
@@ -69,8 +72,10 @@ class ImaginedLiberoSuite(LiberoSuite):
         self.imagination()
 
     def probe_model(self, model: ModelBundle, spec: EpisodeSpec) -> None:
+        from lawm_eval.util.seeding import stable_seed
+
         policy = model.policy
-        policy.reset(0)
+        policy.reset(stable_seed(*spec.key))
         size = tuple(self.params["world_frame_size"])
         obs = self.imagined_observation(np.full((*size, 3), 128, np.uint8), np.zeros(8, np.float32), spec, model)
         self.executed(self.check_chunk(policy.act(obs)), policy)

@@ -1,6 +1,6 @@
 """Train the LIBERO behaviour-cloning policy (``models/libero_bc.py``) on the ``libero_object_demos``
-recipe: the scripted oracle's successful rollouts (perturbation levels 0 and 1) from initial states
-10..29 of the 10 libero_object tasks; the suites' trials 0..9 are never seen.
+recipe: the scripted oracle's successful rollouts (perturbation level 0) from initial states 10..29 of
+the 10 libero_object tasks; the suites' trials 0..9 are never seen.
 
 Every step t of a successful episode is a sample: the agentview frame (128² → 64² by the suite's own
 ``adapt_images``, as the suite adapts its 256² renders), the 8-D state, the task and the next ``chunk``
