@@ -375,6 +375,16 @@ class LiberoSuite(Suite):
             obs["sim"] = env.env
         return obs
 
+    def start(self, spec: EpisodeSpec, cameras: tuple[str, ...]) -> tuple[Any, dict[str, Any]]:
+        """(env, the observation after the settle steps) of trial ``spec``: its task's environment with
+        ``cameras``, reset to the stored initial state, settled."""
+        if not self.in_process():  # the runner seeded this process; LIBERO draws from the child's generators
+            self.process().call("seed", seed=spec.seed)
+        env = self.env_for(spec.task_index, cameras)
+        suite_obj, _ = self.benchmark()
+        initial_state = suite_obj.get_task_init_states(spec.task_index)[spec.params["init_state"]]
+        return env, settle(env, initial_state, self.params["wait_steps"])
+
     def run_episode(self, spec: EpisodeSpec, model: ModelBundle, planner: Planner | None, *,
                     frames: bool = False) -> EpisodeOutcome:
         from lawm_eval.util.seeding import stable_seed
@@ -382,13 +392,7 @@ class LiberoSuite(Suite):
         p = self.params
         policy = model.policy
         gripper = self.gripper_convention(model)
-        cameras = self.rendered_cameras(model, frames)
-        if not self.in_process():  # the runner seeded this process; LIBERO draws from the child's generators
-            self.process().call("seed", seed=spec.seed)
-        env = self.env_for(spec.task_index, cameras)
-        suite_obj, _ = self.benchmark()
-        initial_states = suite_obj.get_task_init_states(spec.task_index)
-        raw = settle(env, initial_states[spec.params["init_state"]], p["wait_steps"])
+        env, raw = self.start(spec, self.rendered_cameras(model, frames))
         policy_seed = stable_seed(*spec.key)  # the record's seed is the env seed; the policy gets its own
         policy.reset(policy_seed)
         queue: deque = deque()

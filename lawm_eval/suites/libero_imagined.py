@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from lawm_eval.bundle import ModelBundle
-from lawm_eval.envs.libero_env import CAMERAS, policy_state, rotate_180, settle
+from lawm_eval.envs.libero_env import CAMERAS, policy_state, rotate_180
 from lawm_eval.errors import ModelError
 from lawm_eval.inputs import adapt_images
 from lawm_eval.interfaces import Planner
@@ -108,11 +108,7 @@ class ImaginedLiberoSuite(LiberoSuite):
         p = self.params
         policy = model.policy
         gripper = self.gripper_convention(model)
-        if not self.in_process():
-            self.process().call("seed", seed=spec.seed)
-        env = self.env_for(spec.task_index, self.rendered_cameras(model))
-        suite_obj, _ = self.benchmark()
-        raw = settle(env, suite_obj.get_task_init_states(spec.task_index)[spec.params["init_state"]], p["wait_steps"])
+        _, raw = self.start(spec, self.rendered_cameras(model))
         world = self.world()
         first = adapt_images(rotate_180(raw["agentview_image"]), tuple(p["world_frame_size"]), world.inputs.resize)
         policy_seed = stable_seed(*spec.key)
