@@ -28,19 +28,10 @@ def pearson(evaluated: np.ndarray, real: np.ndarray) -> float:
 
 
 def ranks(values: np.ndarray) -> np.ndarray:
-    """Average ranks (1-based; ties share the mean of their positions), as scipy.stats.rankdata."""
-    values = np.asarray(values, np.float64)
-    order = np.argsort(values, kind="stable")
-    result = np.empty(len(values))
-    sorted_values = values[order]
-    start = 0
-    while start < len(values):
-        end = start
-        while end + 1 < len(values) and sorted_values[end + 1] == sorted_values[start]:
-            end += 1
-        result[order[start:end + 1]] = (start + end) / 2 + 1
-        start = end + 1
-    return result
+    """Average ranks (1-based; ties share the mean of their positions): scipy.stats.rankdata."""
+    from scipy.stats import rankdata
+
+    return rankdata(np.asarray(values, np.float64))
 
 
 def spearman(evaluated: np.ndarray, real: np.ndarray) -> float:

@@ -52,19 +52,14 @@ class Imagination:
         self.action_stride, self.context = action_stride, context
 
     def transitions(self, context: torch.Tensor, actions: np.ndarray) -> torch.Tensor:
-        """(1, Tc, *S) context and (n, 7) actions (n a multiple of the stride) → (1, n / stride, *S)."""
+        """(1, Tc, *S) context and (n, 7) actions (n a multiple of the stride) → (1, n / stride, *S), by
+        the planners' ``rollout_actions`` (step by step when the controller reads the state; shapes checked)."""
+        from lawm_eval.planners.objectives import rollout_actions
+
         k = self.action_stride
         grouped = torch.from_numpy(np.ascontiguousarray(actions, np.float32)).view(1, -1, k * actions.shape[-1])
-        world, controller = self.world.world_model, self.world.controller
         with torch.no_grad():
-            if not getattr(controller, "needs_states", False):
-                return world.rollout(context, controller.to_latent(grouped, None))
-            states = []
-            for j in range(grouped.shape[1]):  # the latent of each step reads the state it starts from
-                latent = controller.to_latent(grouped[:, j:j + 1], context[:, -1:])
-                states.append(world.step(context, latent))
-                context = torch.cat([context, states[-1]], dim=1)[:, -self.context:]
-            return torch.cat(states, dim=1)
+            return rollout_actions(self.world.world_model, self.world.controller, context, grouped)
 
     def run(self, policy: Any, first_frame: np.ndarray, first_state: np.ndarray, instruction: str, *,
             max_steps: int, executed: Callable[[Any], np.ndarray],
