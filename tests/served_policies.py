@@ -36,7 +36,8 @@ class ChunkyPolicy:
 
 def chunky(suite=None, log: str | None = None) -> ModelBundle:
     return ModelBundle("chunky", policy=ChunkyPolicy(log), inputs=ModelInputs(
-        observation="image", image_size=(224, 224), resize="resize_with_pad", gripper="env"))
+        observation="image", image_size=(224, 224), resize="resize_with_pad", gripper="env",
+        camera="agentview"))  # it reads only the agentview: LIBERO renders only that one
 
 
 class BatchableChunkyPolicy(ChunkyPolicy):
@@ -69,7 +70,8 @@ class BatchableChunkyPolicy(ChunkyPolicy):
 
 def batchable(suite=None, die_marker: str | None = None, die_after: int = 30) -> ModelBundle:
     return ModelBundle("batchable", policy=BatchableChunkyPolicy(die_marker, die_after), inputs=ModelInputs(
-        observation="image", image_size=(224, 224), resize="resize_with_pad", gripper="env"))
+        observation="image", image_size=(224, 224), resize="resize_with_pad", gripper="env",
+        camera="agentview"))  # it reads only the agentview: LIBERO renders only that one
 
 
 class SimulatorKillingPolicy(ChunkyPolicy):
@@ -94,4 +96,5 @@ class SimulatorKillingPolicy(ChunkyPolicy):
 
 def simulator_killer(suite=None, marker: str = "", kill_after: int = 2) -> ModelBundle:
     return ModelBundle("chunky", policy=SimulatorKillingPolicy(marker, kill_after), inputs=ModelInputs(
-        observation="image", image_size=(224, 224), resize="resize_with_pad", gripper="env"))
+        observation="image", image_size=(224, 224), resize="resize_with_pad", gripper="env",
+        camera="agentview"))  # it reads only the agentview: LIBERO renders only that one

@@ -422,6 +422,37 @@ def test_the_render_free_env_has_the_physics_of_the_rendering_one():
 
 @pytest.mark.sim
 @needs_libero
+def test_settling_without_rendering_gives_the_observations_of_the_reference_loop():
+    """``settle`` renders only in its last dummy step (``cameras_off``): the observation after it and
+    after three more steps is bit-identical to the reference scripts' loop, where every step renders."""
+    from lawm_eval.envs.libero_env import DUMMY_ACTION, benchmark_tasks, make_env, settle
+
+    suite, tasks = benchmark_tasks("libero_spatial")
+    init = suite.get_task_init_states(0)[1]
+    env = make_env(tasks[0], 64, ("agentview", "robot0_eye_in_hand"), 7)
+    moves = np.random.default_rng(1).uniform(-0.5, 0.5, (3, 7))
+    runs = []
+    try:
+        for fast in (False, True):
+            np.random.seed(7)  # the placement samplers draw from np.random at the reset
+            if fast:
+                observations = [settle(env, init, 10)]
+            else:
+                env.reset()
+                env.set_init_state(init)
+                observations = [env.step(DUMMY_ACTION)[0] for _ in range(10)][-1:]
+            observations += [env.step(move.tolist())[0] for move in moves]
+            runs.append(observations)
+    finally:
+        env.close()
+    for reference, fast in zip(*runs):
+        assert set(reference) == set(fast) and "agentview_image" in fast
+        for key in reference:
+            assert np.array_equal(reference[key], fast[key]), key
+
+
+@pytest.mark.sim
+@needs_libero
 def test_libero_rollouts_record_the_outcome_of_every_episode(tmp_path):
     """One oracle rollout of libero_object task 0 as a LeRobot dataset: the policy's rotated view at the
     asked size, the suite's 8-D state, one action per step, the BDDL success in the metadata and the

@@ -98,7 +98,7 @@ def test_privileged_planner_presses_the_button(compose):
 
     outcome = run_evaluation(compose("suite=vp2_robodesk", "model=robodesk_simulator", "planner=cem",
                                      "suite.tasks=[push_red]", "suite.pairs_per_task=1", "suite.seeds=[1]",
-                                     "planner.num_samples=12", "planner.horizon=3", "planner.iterations=2",
+                                     "planner.num_samples=8", "planner.horizon=3", "planner.iterations=1",
                                      "planner.num_elites=3", "run_id=privileged"))
     record = outcome.results.records[0]
     assert record.error is None and record.contract["privileged_state"] is True

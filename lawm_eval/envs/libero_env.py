@@ -142,12 +142,43 @@ def quat_to_axis_angle(quat_xyzw: np.ndarray) -> np.ndarray:
 
 def settle(env: Any, initial_state: np.ndarray, wait_steps: int) -> dict[str, Any]:
     """Start an episode as the reference scripts do: reset, load the stored initial state, then
-    ``wait_steps`` dummy actions while the objects settle (``done`` ignored); the observation after."""
-    env.reset()
-    raw = env.set_init_state(initial_state)
-    for _ in range(wait_steps):
-        raw, _, _, _ = env.step(DUMMY_ACTION)
+    ``wait_steps`` dummy actions while the objects settle (``done`` ignored); the observation after.
+    Nobody reads the frames before the last step, so the cameras render only in that one
+    (``cameras_off``; tests/test_libero.py checks the observation is bit-identical)."""
+    if wait_steps == 0:
+        env.reset()
+        return env.set_init_state(initial_state)
+    with cameras_off(env):
+        env.reset()
+        env.set_init_state(initial_state)
+        for _ in range(wait_steps - 1):
+            env.step(DUMMY_ACTION)
+    raw, _, _, _ = env.step(DUMMY_ACTION)
     return raw
+
+
+@contextlib.contextmanager
+def cameras_off(env: Any) -> Iterator[None]:
+    """The environment's camera observables disabled (no rendering) inside the block. robosuite
+    restarts an observable's sampling clock when it is enabled again, which would move the substep
+    its next frame is taken at; so each camera gets back the clock of the end-effector observable,
+    which kept running at the same rate: the next frames are those of cameras that never stopped."""
+    robot_env = env.env
+    observables = robot_env._observables  # robosuite has no public getter for the sampling clock
+    names = [name for name in observables if name.endswith("_image") and observables[name].is_enabled()]
+    for name in names:
+        robot_env.modify_observable(name, "enabled", False)
+    try:
+        yield
+    finally:
+        clock = observables["robot0_eef_pos"]
+        for name in names:
+            robot_env.modify_observable(name, "enabled", True)
+            camera = observables[name]
+            if camera._sampling_timestep != clock._sampling_timestep:
+                raise LawmEvalError(f"LIBERO camera {name} samples at another rate than the robot state")
+            camera._time_since_last_sample, camera._sampled = clock._time_since_last_sample, clock._sampled
+            camera._current_delay = clock._current_delay
 
 
 def policy_state(raw: dict[str, Any]) -> np.ndarray:

@@ -34,7 +34,7 @@ class RemoteBenchmark:
 
 
 class RemoteEnv:
-    """A LIBERO environment in the child: ``reset``, ``set_init_state``, ``step``, ``close`` as
+    """A LIBERO environment in the child: ``reset``, ``set_init_state``, ``settle``, ``step``, ``close`` as
     ``OffScreenRenderEnv``/``ControlEnv`` (no ``env``: the simulator itself stays in the child)."""
 
     def __init__(self, process: SimProcess, benchmark: str, task_index: int, image_size: int, cameras: tuple[str, ...],
@@ -48,6 +48,10 @@ class RemoteEnv:
 
     def set_init_state(self, state: np.ndarray) -> dict[str, np.ndarray]:
         return self.process.call("set_init_state", state=np.asarray(state))
+
+    def settle(self, state: np.ndarray, wait_steps: int) -> dict[str, np.ndarray]:
+        """``libero_env.settle`` in the child (one call instead of one per step)."""
+        return self.process.call("settle", state=np.asarray(state), wait_steps=wait_steps)
 
     def step(self, action: Any) -> tuple[dict[str, np.ndarray], float, bool, dict]:
         out = self.process.call("step", action=[float(a) for a in action])

@@ -52,6 +52,9 @@ class LiberoBackend:
     def set_init_state(self, state: np.ndarray) -> dict[str, np.ndarray]:
         return dict(self.env.set_init_state(state))
 
+    def settle(self, state: np.ndarray, wait_steps: int) -> dict[str, np.ndarray]:
+        return dict(self.adapter.settle(self.env, state, wait_steps))
+
     def step(self, action: list[float]) -> dict[str, Any]:
         raw, reward, done, _ = self.env.step(action)
         return {"obs": dict(raw), "reward": float(reward), "done": bool(done)}

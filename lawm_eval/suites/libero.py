@@ -383,7 +383,8 @@ class LiberoSuite(Suite):
         env = self.env_for(spec.task_index, cameras)
         suite_obj, _ = self.benchmark()
         initial_state = suite_obj.get_task_init_states(spec.task_index)[spec.params["init_state"]]
-        return env, settle(env, initial_state, self.params["wait_steps"])
+        wait = self.params["wait_steps"]
+        return env, (settle(env, initial_state, wait) if self.in_process() else env.settle(initial_state, wait))
 
     def run_episode(self, spec: EpisodeSpec, model: ModelBundle, planner: Planner | None, *,
                     frames: bool = False) -> EpisodeOutcome:
