@@ -42,12 +42,15 @@ envs: setup
 	$(BIN)/lawm-eval env setup lerobot
 	$(BIN)/lawm-eval env setup robodesk
 
+# Test files run in parallel on TEST_WORKERS processes (a file's tests stay together, sharing its fixtures).
+TEST_WORKERS ?= 2
+
 test: setup assets envs
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 # The edit-test loop: everything that needs no simulator and is not slow. `make test` stays the full run.
 test-fast: setup assets
-	$(BIN)/python -m pytest -q -m "not slow and not sim"
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not slow and not sim"
 
 report: setup
 	$(BIN)/lawm-eval report results/runs --out results/report

@@ -85,6 +85,24 @@ def test_a_finished_episode_is_not_waited_for():
     batcher.shutdown()
 
 
+def test_an_environment_still_starting_is_waited_for():
+    """A session opened whose first episode has not begun (its simulator is still starting) is waited
+    for, so that the environments run in step from their first request."""
+    batcher = PolicyBatcher(CountingPolicy(), max_batch=2, max_wait_s=30.0)
+    early, late = SharedPolicy(batcher, {}), SharedPolicy(batcher, {})  # both environments opened
+    early.reset(0)
+    answer: dict = {}
+    thread = threading.Thread(target=lambda: answer.update(early=early.act({"x": 1.0})))
+    thread.start()
+    time.sleep(0.5)
+    assert not answer  # the early request waits for the late environment's first one
+    late.reset(1)
+    assert late.act({"x": 1.0})[0, 0] == 3.0
+    thread.join(timeout=10)
+    assert answer["early"][0, 0] == 2.0 and batcher.stats.calls == 1 and batcher.stats.largest == 2
+    batcher.shutdown()
+
+
 def test_a_failing_batch_fails_each_of_its_episodes():
     class Broken(CountingPolicy):
         def act_batch(self, sessions, observations):

@@ -162,17 +162,18 @@ def cameras_off(env: Any) -> Iterator[None]:
     """The environment's camera observables disabled (no rendering) inside the block. robosuite
     restarts an observable's sampling clock when it is enabled again, which would move the substep
     its next frame is taken at; so each camera gets back the clock of the end-effector observable,
-    which kept running at the same rate: the next frames are those of cameras that never stopped."""
-    robot_env = env.env
-    observables = robot_env._observables  # robosuite has no public getter for the sampling clock
+    which kept running at the same rate: the next frames are those of cameras that never stopped.
+    An environment without robosuite's observables (no cameras, a test double) is left as it is."""
+    robot_env = getattr(env, "env", None)
+    observables = getattr(robot_env, "_observables", {})  # robosuite has no public getter for the sampling clock
     names = [name for name in observables if name.endswith("_image") and observables[name].is_enabled()]
     for name in names:
         robot_env.modify_observable(name, "enabled", False)
     try:
         yield
     finally:
-        clock = observables["robot0_eef_pos"]
         for name in names:
+            clock = observables["robot0_eef_pos"]
             robot_env.modify_observable(name, "enabled", True)
             camera = observables[name]
             if camera._sampling_timestep != clock._sampling_timestep:

@@ -5,8 +5,9 @@ model copy, not one per environment.
 - Every episode worker holds a *session*: its own per-episode copy of the policy (``policy.fork()``
   when the policy has one, else a shallow copy, which shares the network's weights), reset with the
   episode's seed. A session acts as the unshared policy would.
-- Requests wait until every session that is inside an episode has asked, or ``max_batch`` are
-  waiting, or the first has waited ``max_wait_s``; then one call answers them all:
+- Requests wait until every session that is inside an episode, or opened and not yet in its first
+  one (an environment still starting), has asked, or ``max_batch`` are waiting, or the first has
+  waited ``max_wait_s``; then one call answers them all:
   ``policy.act_batch(sessions, observations)`` when the policy has it (each row must be what that
   session's ``act`` would return), else each session's ``act`` in turn (still one model copy).
 - ``SharedPolicy`` is the Policy protocol over a batcher (or over the Ray model server, which runs a
@@ -97,6 +98,7 @@ class PolicyBatcher:
         self.stats = BatchStats()
         self._sessions: dict[int, Any] = {}
         self._active: dict[int, float] = {}  # sessions inside an episode -> last heard of: a batch waits for them
+        self._starting: dict[int, float] = {}  # sessions opened, before their first episode -> opened at: also waited for
         self._pending: list[_Request] = []
         self._cond = threading.Condition()
         self._calling = threading.Lock()  # a session's reset never overlaps a model call
@@ -110,6 +112,7 @@ class PolicyBatcher:
         with self._cond:
             session, self._next = self._next, self._next + 1
             self._sessions[session] = fork_policy(self.policy)
+            self._starting[session] = time.monotonic()
         return session
 
     def reset(self, session: int, seed: int) -> None:
@@ -125,6 +128,7 @@ class PolicyBatcher:
         with self._calling:
             policy.reset(int(seed))
         with self._cond:
+            self._starting.pop(session, None)
             self._active[session] = time.monotonic()
 
     def act(self, session: int, obs: dict[str, Any]) -> np.ndarray:
@@ -165,9 +169,11 @@ class PolicyBatcher:
                 close()
 
     def _waited_for(self) -> int:
-        """Sessions inside an episode and heard of lately."""
+        """Sessions inside an episode and heard of lately, and sessions opened lately whose first
+        episode has not started (their environments start while the first requests wait: the
+        environments begin in step instead of one running episodes ahead of the other)."""
         now = time.monotonic()
-        return sum(1 for seen in self._active.values() if now - seen < IDLE_S)
+        return sum(1 for seen in [*self._active.values(), *self._starting.values()] if now - seen < IDLE_S)
 
     # -- the batching thread -------------------------------------------------------------------
     def _take(self) -> list[_Request] | None:
