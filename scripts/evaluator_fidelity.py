@@ -11,9 +11,12 @@ it writes results/evaluator_fidelity/:
 - ``fidelity.md`` / ``fidelity.csv``: per world model, Pearson and Spearman correlation of the imagined
   and real success rates, MMRV, pairwise ranking accuracy and per-episode agreement, each with a paired
   bootstrap interval over trials (``lawm_eval.metrics.ranking.fidelity``), and the wall time of the
-  imagined and the real episodes;
+  imagined and the real episodes, and its open-loop video prediction on held-out demos (PSNR, SSIM,
+  LPIPS: perception beside functionality);
 - ``rates.csv``: every policy's real and imagined success rate;
-- ``scatter_<world model>.png``: imagined against real success rate, one point per policy.
+- ``scatter_<world model>.png``: imagined against real success rate, one point per policy;
+- ``judge_on_real.json``: the success judge's precision and recall on the real episodes' videos
+  (``save_video=all``), against the simulator's outcomes.
 
 Resumable: finished runs are reused from $LAWM_EVAL_CACHE/evaluator_fidelity/ (run ids carry a hash of
 the policy's checkpoint and of the world model's).
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 from pathlib import Path
 
 import numpy as np
@@ -44,7 +48,7 @@ POLICIES = {
     "noop": ["model=noop"],
     "random": ["model=random"],
 }
-WORLD_MODELS = ["copy_last"]
+WORLD_MODELS = ["copy_last", "lawm_libero"]
 METRICS = ("pearson", "spearman", "mmrv", "pairwise_accuracy", "episode_agreement")
 
 
@@ -71,14 +75,73 @@ def outcomes(name: str, overrides: list[str], world_model: str | None, trials: i
     (``world_model`` None) or imagined by ``world_model``."""
     chosen = [] if tasks is None else [f"suite.tasks=[{','.join(map(str, tasks))}]"]
     tag = "all" if tasks is None else "-".join(map(str, tasks))
-    where = ["suite=libero_object"] if world_model is None else ["suite=libero_imagined",
-                                                                  f"suite.world_model={world_model}"]
+    where = ["suite=libero_object", "save_video=all"] if world_model is None else [  # real videos: the judge's test
+        "suite=libero_imagined", f"suite.world_model={world_model}"]
     run_id = f"{world_model or 'real'}-{name}-t{tag}-n{trials}-h{files_hash(overrides, world_model)}"
     outcome = run_evaluation(compose_config([*where, *overrides, f"suite.trials_per_task={trials}", *chosen,
                                              f"run_id={run_id}", f"results_dir={runs}"]))
     records = list(RecordStore(outcome.run_dir).records.values())
     result = {(r.spec.task, int(r.info["init_state"])): bool(r.success) for r in records}
     return result, float(np.mean([r.wall_time_s for r in records]))
+
+
+def judge_on_real(runs: Path, tasks: list[int] | None, trials: int, policies: list[str]) -> dict[str, float]:
+    """The success judge on the real episodes' agentview videos (resized to its 64²), against the
+    simulator's outcome of the same episodes: episode-level precision, recall and accuracy (an episode
+    is judged successful when any frame scores above the threshold, as in imagination)."""
+    from lawm_eval.inputs import adapt_images
+    from lawm_eval.models.libero_judge import load_judge
+    from lawm_eval.util.video import read_mp4
+
+    judge = load_judge()
+    pairs = []
+    tag = "all" if tasks is None else "-".join(map(str, tasks))
+    for name in policies:
+        for run_dir in sorted(runs.glob(f"real-{name}-t{tag}-n{trials}-h*")):
+            for record in RecordStore(run_dir).records.values():
+                frames = adapt_images(read_mp4(run_dir / record.info["video"]), (64, 64), "center_crop")
+                pairs.append((bool(record.success), judge.judge_episode(frames, record.info["language"])[0]))
+    real, judged = np.array(pairs).T
+    tp = float(np.sum(real & judged))
+    return {"episodes": len(pairs), "real_successes": int(real.sum()), "judged_successes": int(judged.sum()),
+            "precision": tp / max(judged.sum(), 1), "recall": tp / max(real.sum(), 1),
+            "accuracy": float(np.mean(real == judged))}
+
+
+def video_metrics(world_model: str, transitions: int = 8, starts: tuple[int, ...] = (0, 40, 80, 120)) -> dict[str, float]:
+    """The world model's open-loop video prediction on the held-out demos (initial states 28-29 of
+    the libero_object_demos recipe, which no LIBERO model trained on): from the real frame at each
+    start, ``transitions`` transitions imagined from the recorded actions, decoded and compared with
+    the recorded frames at 64² (PSNR, SSIM, LPIPS): the "perception" beside the evaluator's fidelity."""
+    import torch
+
+    from lawm_eval.bundle import make_bundle
+    from lawm_eval.data.recipes import ensure_dataset
+    from lawm_eval.metrics.image import lpips, psnr, ssim
+    from lawm_eval.models.specs import model_spec
+    from lawm_eval.models.train.libero_bc import HELD_OUT_INITS, load_demos
+    from lawm_eval.suites.imagination import Imagination, to_frames
+
+    world = make_bundle(model_spec(world_model).config)
+    stride = (world.inputs.action_dim or 7) // 7
+    imagination = Imagination(world, judge=None, proprio=None, action_stride=stride)
+    predicted, truth = [], []
+    for episode in load_demos(ensure_dataset("libero_object_demos"), 64):
+        if episode.meta["init_state"] not in HELD_OUT_INITS:
+            continue
+        for t in starts:
+            end = t + transitions * stride
+            if end >= len(episode.frames):
+                continue
+            with torch.no_grad():
+                context = world.encoder.encode(torch.from_numpy(episode.frames[t])[None, None].permute(0, 1, 4, 2, 3))
+                states = imagination.transitions(context, episode.actions[t:end])
+                predicted.append(to_frames(world.decoder.decode(states)))
+            truth.append(episode.frames[t + stride:end + 1:stride])
+    pred = torch.from_numpy(np.concatenate(predicted)).permute(0, 3, 1, 2).float() / 255  # (M,3,64,64)
+    real = torch.from_numpy(np.concatenate(truth)).permute(0, 3, 1, 2).float() / 255
+    return {"psnr": float(psnr(pred, real).mean()), "ssim": float(ssim(pred, real).mean()),
+            "lpips": float(lpips(pred, real).mean()), "frames": len(pred)}
 
 
 def scatter(path: Path, world_model: str, real: dict[str, float], imagined: dict[str, float]) -> None:
@@ -111,13 +174,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--world-models", nargs="*", default=WORLD_MODELS)
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--runs", type=Path, default=cache_dir() / "evaluator_fidelity")
+    parser.add_argument("--real-only", action="store_true",
+                        help="only run the policies in the simulator (to fill the run cache from several processes)")
     args = parser.parse_args(argv)
-    if not args.world_models or len(args.policies) < 2:
+    if not args.real_only and (not args.world_models or len(args.policies) < 2):
         parser.error("name at least one world model and two policies")
     real, wall = {}, {}
     for name in args.policies:
         real[name], wall[("real", name)] = outcomes(name, POLICIES[name], None, args.trials, args.tasks, args.runs)
         print(f"real {name}: {np.mean(list(real[name].values())):.3f}", flush=True)
+    if args.real_only:
+        return 0
     keys = sorted(next(iter(real.values())))
     real_matrix = np.array([[real[p][k] for k in keys] for p in args.policies], float)  # (P, K)
     rows, rates = [], {p: {"real": real_matrix[i].mean()} for i, p in enumerate(args.policies)}
@@ -130,7 +197,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{world_model} {name}: {np.mean(list(imagined[name].values())):.3f}", flush=True)
         matrix = np.array([[imagined[p][k] for k in keys] for p in args.policies], float)
         scores = fidelity(matrix, real_matrix)
-        rows.append({"world_model": world_model, **{f"{m}{s}": scores[m][v] for m in METRICS
+        video = video_metrics(world_model)
+        rows.append({"world_model": world_model, **{f"video_{k}": v for k, v in video.items()},
+                     **{f"{m}{s}": scores[m][v] for m in METRICS
                                                      for s, v in (("", "value"), ("_low", "ci_low"), ("_high", "ci_high"))},
                      "imagined_s_per_episode": np.mean([wall[(world_model, p)] for p in args.policies]),
                      "real_s_per_episode": np.mean([wall[("real", p)] for p in args.policies])})
@@ -138,11 +207,13 @@ def main(argv: list[str] | None = None) -> int:
             rates[p][world_model] = matrix[i].mean()
         scatter(args.out / f"scatter_{world_model}.png", world_model, {p: rates[p]["real"] for p in args.policies},
                 {p: rates[p][world_model] for p in args.policies})
-    write_tables(args, keys, rows, rates)
+    judge = judge_on_real(args.runs, args.tasks, args.trials, args.policies)
+    write_tables(args, keys, rows, rates, judge)
     return 0
 
 
-def write_tables(args: argparse.Namespace, keys: list, rows: list[dict], rates: dict[str, dict[str, float]]) -> None:
+def write_tables(args: argparse.Namespace, keys: list, rows: list[dict], rates: dict[str, dict[str, float]],
+                 judge: dict[str, float]) -> None:
     out = args.out
     with open(out / "fidelity.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, list(rows[0]))
@@ -155,15 +226,21 @@ def write_tables(args: argparse.Namespace, keys: list, rows: list[dict], rates: 
     lines = [f"# World models as LIBERO policy evaluators ({len(args.policies)} policies × {len(keys)} trials: "
              f"libero_object, initial states 0..{args.trials - 1})", "",
              "| world model | Pearson | Spearman | MMRV (lower is better) | pairwise accuracy | episode agreement "
-             "| s / imagined episode | s / real episode |", "|---|---|---|---|---|---|---|---|"]
+             "| s / imagined episode | s / real episode | open-loop PSNR / SSIM / LPIPS |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
         cells = [f"{row[m]:.2f} [{row[m + '_low']:.2f}, {row[m + '_high']:.2f}]" for m in METRICS]
         lines.append(f"| `{row['world_model']}` | {' | '.join(cells)} | {row['imagined_s_per_episode']:.1f} "
-                     f"| {row['real_s_per_episode']:.1f} |")
+                     f"| {row['real_s_per_episode']:.1f} | {row['video_psnr']:.2f} / {row['video_ssim']:.3f} / "
+                     f"{row['video_lpips']:.3f} |")
     lines += ["", "| policy | real | " + " | ".join(args.world_models) + " |",
               "|---|---|" + "---|" * len(args.world_models)]
     lines += [f"| `{p}` | {r['real']:.3f} | " + " | ".join(f"{r[w]:.3f}" for w in args.world_models) + " |"
               for p, r in rates.items()]
+    lines += ["", f"The judge on the {judge['episodes']} real episodes' videos ({judge['real_successes']} successes in "
+              f"the simulator, {judge['judged_successes']} judged): precision {judge['precision']:.2f}, recall "
+              f"{judge['recall']:.2f}, accuracy {judge['accuracy']:.2f}."]
+    (out / "judge_on_real.json").write_text(json.dumps(judge, indent=2) + "\n")
     (out / "fidelity.md").write_text("\n".join(lines) + "\n")
     print(f"wrote {out}/fidelity.md, fidelity.csv, rates.csv and the scatter plots")
 

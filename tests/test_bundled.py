@@ -228,6 +228,11 @@ def test_autoencoder_golden_numbers():
     bfa = load_autoencoder("visual_ae_bfa")  # fine-tuned on BFA, Franka, navigation and RoboDesk frames
     assert autoencoder_golden(bfa, ("bfa",)) == pytest.approx(load_golden("visual_ae_bfa"), **TOLERANCE)
     assert load_golden("visual_ae_bfa")["bfa_recon_mse"] < autoencoder_golden(load_autoencoder(), ("bfa",))["bfa_recon_mse"]
+    libero = load_autoencoder("visual_ae_libero")  # fine-tuned on the LIBERO oracle's libero_object demos
+    assert autoencoder_golden(libero, ("libero_object_demos",)) == pytest.approx(load_golden("visual_ae_libero"),
+                                                                              **TOLERANCE)
+    shared = autoencoder_golden(load_autoencoder(), ("libero_object_demos",))
+    assert load_golden("visual_ae_libero")["libero_object_demos_recon_mse"] < shared["libero_object_demos_recon_mse"]
 
 
 def adapted_suite(domain):

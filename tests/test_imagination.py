@@ -1,5 +1,7 @@
 """Imagined episodes on a world whose dynamics we know: the frame's brightness is the state, each
-action's first component adds to it, and the judge calls a frame successful once it is bright."""
+action's first component adds to it, and the judge calls a frame successful once it is bright. The
+stride tests follow the predicted states (``reencode=False``: exact arithmetic); one test checks the
+suites' default, re-encoding the decoded frames."""
 
 from __future__ import annotations
 
@@ -19,8 +21,10 @@ class BrightnessWorld:
     def __init__(self, needs_states: bool = False):
         self.needs_states = needs_states
         self.seen_states: list[torch.Tensor] = []
+        self.encoded: list[torch.Tensor] = []
 
     def encode(self, frames):  # (1,T,3,h,w) uint8 -> (1,T,1)
+        self.encoded.append(frames.clone())
         return frames.float().mean((2, 3, 4))[..., None] / 255.0
 
     def to_latent(self, actions, states):  # (1,H,k*7) -> (1,H,1)
@@ -64,10 +68,10 @@ class Push:
         return chunk
 
 
-def imagine(policy, stride=1, needs_states=False, max_steps=40):
+def imagine(policy, stride=1, needs_states=False, max_steps=40, reencode=False):
     world = BrightnessWorld(needs_states)
     bundle = ModelBundle("bright", encoder=world, controller=world, world_model=world, decoder=world)
-    imagination = Imagination(bundle, BrightJudge(), Proprio(), action_stride=stride)
+    imagination = Imagination(bundle, BrightJudge(), Proprio(), action_stride=stride, reencode=reencode)
     first = np.full((8, 8, 3), 51, np.uint8)  # brightness 0.2
     episode = imagination.run(policy, first, np.zeros(8), "brighten", max_steps=max_steps, executed=lambda c: c,
                               observe=lambda frame, state: {"image": frame, "state": state})
@@ -150,3 +154,24 @@ def test_a_world_model_whose_actions_are_no_whole_number_of_libero_actions_is_re
                                     inputs=ModelInputs(action_dim=10))
     with pytest.raises(ModelError, match="takes 10-D actions"):
         suite.imagination()
+
+
+@pytest.mark.parametrize("reencode", [True, False])
+def test_each_transition_starts_from_the_frames_the_policy_saw_encoded_again(reencode):
+    """With ``reencode`` the world model goes on from its decoded frames, encoded again (a frame cannot
+    be darker than black: pushing below 0 and back up shows it); without, from its predicted states."""
+
+    class DownThenUp(Push):
+        def act(self, obs):
+            self.dx = -0.3 if len(self.seen) < 2 else 0.3
+            return super().act(obs)
+
+    episode, world = imagine(DownThenUp(0.0), stride=4, max_steps=12, reencode=reencode)
+    # 0.2 - 1.2 - 1.2 + 1.2: from the black frames the last chunk reaches 1.0 (clipped) and the judge
+    # ends the episode; from the predicted states it is back at -1.0 (a black frame)
+    assert episode.success is reencode and len(episode.frames) == 4
+    assert episode.frames[-1].mean() / 255 == pytest.approx(1.0 if reencode else 0.0, abs=0.01)
+    # encoded: the first frame, then (re-encoding) the frames of each transition that did not end it
+    assert len(world.encoded) == (1 + 2 if reencode else 1)
+    assert all(np.array_equal(seen[0].permute(0, 2, 3, 1).numpy(), episode.frames[i + 1:i + 2])
+               for i, seen in enumerate(world.encoded[1:]))

@@ -344,8 +344,8 @@ def test_a_real_libero_episode(compose):
     from lawm_eval.util.video import read_mp4
 
     frames = read_mp4(oracle.run_dir / rec.info["video"])
-    # one frame before each policy action; v2 counts the successful action (as LeRobot)
-    assert frames.shape[1:] == (256, 256, 3) and len(frames) == rec.steps
+    # one frame before each policy action and the one after the last; v2 counts the successful action (as LeRobot)
+    assert frames.shape[1:] == (256, 256, 3) and len(frames) == rec.steps + 1
     assert np.abs(frames[-1].astype(int) - frames[0].astype(int)).mean() > 1.0  # the scene changed
 
 

@@ -410,6 +410,8 @@ class LiberoSuite(Suite):
             if done:
                 success = True
                 break
+        if frames:  # the observation after the last action too: the video shows how the episode ended
+            video.append(rotate_180(raw["agentview_image"]))
         # v1 (and the references' loop counter t) leave the successful action out; LeRobot counts it
         steps = actions if self.counts_success_step or not success else actions - 1
         info = {"language": spec.params["language"], "init_state": spec.params["init_state"], "policy_queries": queries,

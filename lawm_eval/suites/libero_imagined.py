@@ -53,7 +53,8 @@ class ImaginedLiberoSuite(LiberoSuite):
                                  f"{self.action_dim}-D, so a transition must take a whole number of them")
             imagination = self._live_imagination = Imagination(
                 world, load_judge(self.params.get("judge")), load_proprio(self.params.get("proprio")),
-                action_stride=action_dim // self.action_dim, context=int(self.params["context"]))
+                action_stride=action_dim // self.action_dim, context=int(self.params["context"]),
+                reencode=bool(self.params.get("reencode", True)))
         return imagination
 
     def rendered_cameras(self, model: ModelBundle, frames: bool = False) -> tuple[str, ...]:

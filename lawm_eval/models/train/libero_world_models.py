@@ -1,0 +1,164 @@
+"""Train the LIBERO world models that imagine episodes for ``suite=libero_imagined`` (the world model as
+a policy evaluator), on the oracle's libero_object demos (recipe ``libero_object_demos``).
+
+    python -m lawm_eval.models.train lawm_libero
+
+0. ``visual_ae_libero``: the shared autoencoder fine-tuned on the demos' agentview frames (128² as
+   recorded, resized to its 64²);
+1. ``lawm_libero``: LaWM (posterior IDM, AdaLN decoder, state head on (state, latent), one-step
+   teacher-forced, Eq. 4) whose transition spans ``STRIDE`` recorded steps (half of an executed
+   8-action chunk), then its adapter: real actions (the ``STRIDE`` 7-D actions, 28-D) → the IDM's latent,
+   which is how a policy drives it.
+
+Every episode of the recipe is training data (the 13 in which the oracle failed too: a world model learns
+dynamics, not success) except those from initial states ``HELD_OUT_INITS`` (the BC policy's and the
+judge's held-out split). Held-out numbers: one-step token MSE (copy-last, GT latent, adapter), the
+open-loop ``ROLLOUT``-transition rollout from real actions in tokens and as decoded PSNR against the true
+frames, beside copy-last's.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from functools import partial
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from lawm_eval.data.recipes import ensure_dataset
+from lawm_eval.models.checkpoint import save_model
+from lawm_eval.models.lawm import LaWM
+from lawm_eval.models.train.artifacts import baseline_dir, save_curve, save_golden
+from lawm_eval.models.train.data import Transitions, encode_frames
+from lawm_eval.models.train.evaluate import evaluate_held_out, fixture_path, lam_golden
+from lawm_eval.models.train.libero_bc import HELD_OUT_INITS, DemoEpisode, load_demos
+from lawm_eval.models.train.loop import train
+from lawm_eval.models.train.visual_ae import autoencoder_golden, reconstruction_loss
+from lawm_eval.models.visual import VisualAutoencoder
+from lawm_eval.models.zoo import load_autoencoder
+
+DATASET = "libero_object_demos"
+AUTOENCODER, NAME = "visual_ae_libero", "lawm_libero"
+STRIDE = 4  # recorded steps per transition: an executed chunk (8) is two transitions
+CONFIG = {"dim": 64, "latent_dim": 16, "action_dim": 7 * STRIDE, "state_dim": 8, "depth": 2, "horizon": 1}
+AE_STEPS, WORLD_STEPS = 1500, 2400
+ROLLOUT = 8  # held-out open-loop transitions (32 recorded steps: four executed chunks)
+FIXTURE_WINDOWS, FIXTURE_FRAMES = 8, 4
+
+
+def split(episodes: list[DemoEpisode]) -> tuple[list[DemoEpisode], list[DemoEpisode]]:
+    """(training, held out) by initial state; failed episodes are kept (they are dynamics too)."""
+    return ([e for e in episodes if e.meta["init_state"] not in HELD_OUT_INITS],
+            [e for e in episodes if e.meta["init_state"] in HELD_OUT_INITS])
+
+
+# -- 0. the autoencoder --------------------------------------------------------------------------
+def train_autoencoder(train_eps: list[DemoEpisode], held_eps: list[DemoEpisode], steps: int) -> VisualAutoencoder:
+    frames = torch.from_numpy(np.concatenate([e.frames for e in train_eps]))  # (N,64,64,3) uint8
+    held = torch.from_numpy(np.concatenate([e.frames for e in held_eps])[::7][:512])
+    shared = load_autoencoder()
+    torch.manual_seed(0)
+    model = copy.deepcopy(shared).train()
+    curve = train(model.parameters(), partial(reconstruction_loss, model, frames), steps, lr=1e-3, log_every=50)
+    model.eval()
+    with torch.no_grad():
+        images = VisualAutoencoder.to_unit(held)
+        before = float(F.mse_loss(shared.decoder(shared.encoder(images)), images))
+        after = float(F.mse_loss(model.decoder(model.encoder(images)), images))
+    metrics = {"held_out_psnr_before": float(10 * np.log10(1 / before)),
+               "held_out_psnr": float(10 * np.log10(1 / after)), "held_out_recon_mse": after}
+    save_model(baseline_dir(AUTOENCODER) / "model.pt", AUTOENCODER, model, {"width": 32}, {"metrics": metrics})
+    save_curve(AUTOENCODER, {"autoencoder (LIBERO demos)": curve}, keys=("loss", "recon_mse"))
+    save_golden(AUTOENCODER, autoencoder_golden(model, (DATASET,)))
+    (baseline_dir(AUTOENCODER) / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    return model
+
+
+# -- windows -------------------------------------------------------------------------------------
+def strided_windows(episodes: list[DemoEpisode], tokens: list[torch.Tensor], window: int) -> Transitions:
+    """Every window of ``window`` transitions, each ``STRIDE`` recorded steps: x (N,W+1,16,32),
+    a (N,W,28), s (N,W+1,8); the task index follows the sorted instructions."""
+    tasks = sorted({e.task for e in episodes})
+    xs, acts, states, task_ids, starts = [], [], [], [], []
+    span = window * STRIDE
+    for episode, x in zip(episodes, tokens):
+        a, s = torch.from_numpy(episode.actions), torch.from_numpy(episode.states)  # (T+1,7), (T+1,8)
+        for t in range(len(x) - span):
+            xs.append(x[t:t + span + 1:STRIDE])
+            acts.append(a[t:t + span].reshape(window, STRIDE * 7))
+            states.append(s[t:t + span + 1:STRIDE])
+            task_ids.append(tasks.index(episode.task))
+            starts.append(t)
+    return Transitions(torch.stack(xs), torch.stack(acts), torch.stack(states), torch.tensor(task_ids), DATASET,
+                       torch.tensor(starts))
+
+
+def write_fixture(held_eps: list[DemoEpisode]) -> None:
+    """The golden batch: 8 held-out windows of 4 frames ``STRIDE`` steps apart (64²), their 28-D
+    actions and 8-D states, from fixed positions of the first 8 held-out episodes."""
+    frames, actions, states = [], [], []
+    span = (FIXTURE_FRAMES - 1) * STRIDE
+    for i, episode in enumerate(held_eps[:FIXTURE_WINDOWS]):
+        t = 20 + 10 * i
+        frames.append(episode.frames[t:t + span + 1:STRIDE])
+        actions.append(episode.actions[t:t + span].reshape(FIXTURE_FRAMES - 1, STRIDE * 7))
+        states.append(episode.states[t:t + span + 1:STRIDE])
+    path = fixture_path(DATASET)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, frames=np.stack(frames), actions=np.stack(actions), states=np.stack(states))
+
+
+@torch.no_grad()
+def rollout_numbers(model: LaWM, autoencoder: VisualAutoencoder, held: Transitions) -> dict[str, float]:
+    """Open-loop ``ROLLOUT``-transition rollouts from real actions on the held-out windows: token MSE
+    and decoded PSNR against the true frames, and copy-last's."""
+    x, a = held.x, held.a  # (N,R+1,16,32), (N,R,28)
+    predicted = model.rollout(x[:, :1], model.to_latent(a, x[:, :-1]))  # (N,R,16,32)
+
+    def psnr(tokens: torch.Tensor) -> float:
+        """Against the true frames as the autoencoder shows them, decoded a few windows at a time."""
+        errors = [F.mse_loss(autoencoder.decode(tokens[i:i + 32]).clamp(0, 1),
+                             autoencoder.decode(x[i:i + 32, 1:]).clamp(0, 1), reduction="sum")
+                  for i in range(0, len(x), 32)]
+        return float(10 * torch.log10(tokens.shape[0] * tokens.shape[1] * 3 * 64 * 64 / sum(errors)))
+
+    copy_last = x[:, :1].expand_as(x[:, 1:])
+    return {"rollout8_controller_mse": float(F.mse_loss(predicted, x[:, 1:])),
+            "rollout8_copy_last_mse": float(F.mse_loss(copy_last, x[:, 1:])),
+            "rollout8_controller_psnr": psnr(predicted), "rollout8_copy_last_psnr": psnr(copy_last)}
+
+
+def main(steps: int = WORLD_STEPS, ae_steps: int = AE_STEPS, reuse_autoencoder: bool = False) -> dict:
+    """Both checkpoints (``reuse_autoencoder``: keep an existing ``visual_ae_libero``, which this
+    script trained deterministically)."""
+    from lawm_eval.models.train.lawm import train_world
+
+    tic = time.monotonic()
+    train_eps, held_eps = split(load_demos(ensure_dataset(DATASET), 64))
+    write_fixture(held_eps)
+    if not (reuse_autoencoder and (baseline_dir(AUTOENCODER) / "model.pt").exists()):
+        train_autoencoder(train_eps, held_eps, ae_steps)
+        load_autoencoder.cache_clear()
+    autoencoder = load_autoencoder(AUTOENCODER)
+    tokens = [encode_frames(autoencoder, e.frames) for e in train_eps]
+    held_tokens = [encode_frames(autoencoder, e.frames) for e in held_eps]
+    data = strided_windows(train_eps, tokens, window=1)
+    model, curves = train_world(steps, CONFIG, data)
+    model.eval()
+    save_model(baseline_dir(NAME) / "model.pt", NAME, model, CONFIG, {})  # kept whatever the evaluation does
+    every = slice(None, None, STRIDE)  # held-out windows starting every STRIDE steps
+    one_step = strided_windows(held_eps, held_tokens, window=3)
+    rollouts = strided_windows(held_eps, held_tokens, window=ROLLOUT)
+    metrics = {**evaluate_held_out(model, Transitions(one_step.x[every], one_step.a[every], one_step.s[every],
+                                                      one_step.task[every], DATASET)),
+               **rollout_numbers(model, autoencoder, Transitions(rollouts.x[every], rollouts.a[every], rollouts.s[every],
+                                                                 rollouts.task[every], DATASET)),
+               "training_windows": len(data), "train_seconds": round(time.monotonic() - tic, 1)}
+    save_model(baseline_dir(NAME) / "model.pt", NAME, model, CONFIG, {"metrics": metrics})
+    save_curve(NAME, curves, ("loss", "recon", "kl", "state"))
+    save_golden(NAME, lam_golden(model, autoencoder, DATASET))
+    (baseline_dir(NAME) / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    return metrics
