@@ -16,7 +16,6 @@ Data: the ``robodesk`` recipe (126 scripted rollouts with noise 0.1/0.3/0.6, the
 from __future__ import annotations
 
 import copy
-import json
 from functools import partial
 
 import numpy as np
@@ -24,15 +23,13 @@ import torch
 import torch.nn.functional as F
 
 from lawm_eval.data.recipes import RECIPES
-from lawm_eval.models.checkpoint import save_model
 from lawm_eval.models.cola_world import CoLAWorld
-from lawm_eval.models.train.artifacts import baseline_dir, save_curve, save_golden
 from lawm_eval.models.train.cola_world import CONFIG, codebook_usage
 from lawm_eval.models.train.data import Transitions, load_arrays, token_cache, transitions
 from lawm_eval.models.train.evaluate import finish, write_fixture
 from lawm_eval.models.train.loop import train
 from lawm_eval.models.train.losses import pairs, window_loss
-from lawm_eval.models.train.visual_ae import autoencoder_golden, reconstruction_loss
+from lawm_eval.models.train.visual_ae import reconstruction_loss, save_fine_tuned
 from lawm_eval.models.visual import VisualAutoencoder
 from lawm_eval.models.zoo import load_autoencoder, load_bundled
 
@@ -54,17 +51,7 @@ def train_autoencoder(steps: int) -> VisualAutoencoder:
     model = copy.deepcopy(load_autoencoder()).train()
     curve = train(model.parameters(), partial(reconstruction_loss, model, frames), steps, lr=AE_LR, seed=20,
                   log_every=50)
-    model.eval()
-    with torch.no_grad():
-        images = VisualAutoencoder.to_unit(held)
-        before = float(F.mse_loss(load_autoencoder().decoder(load_autoencoder().encoder(images)), images))
-        after = float(F.mse_loss(model.decoder(model.encoder(images)), images))
-    metrics = {"held_out_psnr_before": float(10 * np.log10(1 / before)),
-               "held_out_psnr": float(10 * np.log10(1 / after)), "held_out_recon_mse": after}
-    save_model(baseline_dir(AUTOENCODER) / "model.pt", AUTOENCODER, model, {"width": 32}, {"metrics": metrics})
-    save_curve(AUTOENCODER, {"fine-tuning on RoboDesk": curve}, keys=("loss", "recon_mse"))
-    save_golden(AUTOENCODER, autoencoder_golden(model, (DATASET,)))
-    (baseline_dir(AUTOENCODER) / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    save_fine_tuned(AUTOENCODER, model, held, curve, "fine-tuning on RoboDesk", DATASET)
     token_cache(DATASET).unlink(missing_ok=True)  # tokens of the previous autoencoder
     return model
 

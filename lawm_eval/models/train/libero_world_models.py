@@ -36,7 +36,7 @@ from lawm_eval.models.train.data import Transitions, encode_frames
 from lawm_eval.models.train.evaluate import evaluate_held_out, fixture_path, lam_golden
 from lawm_eval.models.train.libero_bc import HELD_OUT_INITS, DemoEpisode, load_demos
 from lawm_eval.models.train.loop import train
-from lawm_eval.models.train.visual_ae import autoencoder_golden, reconstruction_loss
+from lawm_eval.models.train.visual_ae import reconstruction_loss, save_fine_tuned
 from lawm_eval.models.visual import VisualAutoencoder
 from lawm_eval.models.zoo import load_autoencoder
 
@@ -59,21 +59,10 @@ def split(episodes: list[DemoEpisode]) -> tuple[list[DemoEpisode], list[DemoEpis
 def train_autoencoder(train_eps: list[DemoEpisode], held_eps: list[DemoEpisode], steps: int) -> VisualAutoencoder:
     frames = torch.from_numpy(np.concatenate([e.frames for e in train_eps]))  # (N,64,64,3) uint8
     held = torch.from_numpy(np.concatenate([e.frames for e in held_eps])[::7][:512])
-    shared = load_autoencoder()
     torch.manual_seed(0)
-    model = copy.deepcopy(shared).train()
+    model = copy.deepcopy(load_autoencoder()).train()
     curve = train(model.parameters(), partial(reconstruction_loss, model, frames), steps, lr=1e-3, log_every=50)
-    model.eval()
-    with torch.no_grad():
-        images = VisualAutoencoder.to_unit(held)
-        before = float(F.mse_loss(shared.decoder(shared.encoder(images)), images))
-        after = float(F.mse_loss(model.decoder(model.encoder(images)), images))
-    metrics = {"held_out_psnr_before": float(10 * np.log10(1 / before)),
-               "held_out_psnr": float(10 * np.log10(1 / after)), "held_out_recon_mse": after}
-    save_model(baseline_dir(AUTOENCODER) / "model.pt", AUTOENCODER, model, {"width": 32}, {"metrics": metrics})
-    save_curve(AUTOENCODER, {"autoencoder (LIBERO demos)": curve}, keys=("loss", "recon_mse"))
-    save_golden(AUTOENCODER, autoencoder_golden(model, (DATASET,)))
-    (baseline_dir(AUTOENCODER) / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    save_fine_tuned(AUTOENCODER, model, held, curve, "autoencoder (LIBERO demos)", DATASET)
     return model
 
 

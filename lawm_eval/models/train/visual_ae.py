@@ -71,3 +71,24 @@ def autoencoder_golden(model: VisualAutoencoder, datasets: tuple[str, ...] = TRA
         golden[f"{dataset}_recon_mse"] = float(F.mse_loss(recon, VisualAutoencoder.to_unit(frames)))
         golden[f"{dataset}_token_mean_abs"] = float(tokens.abs().mean())
     return golden
+
+
+def save_fine_tuned(name: str, model: VisualAutoencoder, held: torch.Tensor, curve: list[dict], stage: str,
+                    dataset: str) -> dict:
+    """Save an autoencoder fine-tuned from the shared one: checkpoint, curve (one panel, ``stage``),
+    golden numbers on ``dataset``'s fixture, and held-out PSNR before and after on ``held`` (uint8 frames)."""
+    from lawm_eval.models.zoo import load_autoencoder
+
+    shared = load_autoencoder()
+    model.eval()
+    with torch.no_grad():
+        images = VisualAutoencoder.to_unit(held)
+        before = float(F.mse_loss(shared.decoder(shared.encoder(images)), images))
+        after = float(F.mse_loss(model.decoder(model.encoder(images)), images))
+    metrics = {"held_out_psnr_before": float(10 * np.log10(1 / before)),
+               "held_out_psnr": float(10 * np.log10(1 / after)), "held_out_recon_mse": after}
+    save_model(baseline_dir(name) / "model.pt", name, model, CONFIG, {"metrics": metrics})
+    save_curve(name, {stage: curve}, keys=("loss", "recon_mse"))
+    save_golden(name, autoencoder_golden(model, (dataset,)))
+    (baseline_dir(name) / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    return metrics
