@@ -70,9 +70,9 @@ def files_hash(overrides: list[str], world_model: str | None) -> int:
 
 
 def outcomes(name: str, overrides: list[str], world_model: str | None, trials: int, tasks: list[int] | None,
-             runs: Path) -> tuple[dict[tuple[str, int], bool], float]:
-    """(task, trial) → success, and the mean wall time per episode, of one policy in the simulator
-    (``world_model`` None) or imagined by ``world_model``."""
+             runs: Path) -> tuple[dict[tuple[str, int], bool], float, Path]:
+    """(task, trial) → success, the mean wall time per episode and the run's folder, of one policy in
+    the simulator (``world_model`` None) or imagined by ``world_model``."""
     chosen = [] if tasks is None else [f"suite.tasks=[{','.join(map(str, tasks))}]"]
     tag = "all" if tasks is None else "-".join(map(str, tasks))
     where = ["suite=libero_object", "save_video=all"] if world_model is None else [  # real videos: the judge's test
@@ -82,37 +82,43 @@ def outcomes(name: str, overrides: list[str], world_model: str | None, trials: i
                                              f"run_id={run_id}", f"results_dir={runs}"]))
     records = list(RecordStore(outcome.run_dir).records.values())
     result = {(r.spec.task, int(r.info["init_state"])): bool(r.success) for r in records}
-    return result, float(np.mean([r.wall_time_s for r in records]))
+    return result, float(np.mean([r.wall_time_s for r in records])), outcome.run_dir
 
 
-def judge_on_real(runs: Path, tasks: list[int] | None, trials: int, policies: list[str]) -> dict[str, float]:
+def judge_on_real(run_dirs: list[Path]) -> dict[str, float]:
     """The success judge on the real episodes' agentview videos (resized to its 64²), against the
     simulator's outcome of the same episodes: episode-level precision, recall and accuracy (an episode
-    is judged successful when any frame scores above the threshold, as in imagination)."""
+    is judged successful when any frame scores above the threshold, as in imagination). Episodes that
+    ended in an error, or have no video, are left out."""
     from lawm_eval.inputs import adapt_images
     from lawm_eval.models.libero_judge import load_judge
     from lawm_eval.util.video import read_mp4
 
     judge = load_judge()
     pairs = []
-    tag = "all" if tasks is None else "-".join(map(str, tasks))
-    for name in policies:
-        for run_dir in sorted(runs.glob(f"real-{name}-t{tag}-n{trials}-h*")):
-            for record in RecordStore(run_dir).records.values():
-                frames = adapt_images(read_mp4(run_dir / record.info["video"]), (64, 64), "center_crop")
-                pairs.append((bool(record.success), judge.judge_episode(frames, record.info["language"])[0]))
-    real, judged = np.array(pairs).T
+    for run_dir in run_dirs:
+        for record in RecordStore(run_dir).records.values():
+            if record.error or record.success is None or "video" not in record.info:
+                continue
+            frames = adapt_images(read_mp4(run_dir / record.info["video"]), (64, 64), "center_crop")
+            pairs.append((bool(record.success), judge.judge_episode(frames, record.info["language"])[0]))
+    if not pairs:
+        raise SystemExit("no real episode with a video to judge")
+    real, judged = np.array(pairs, dtype=bool).T
     tp = float(np.sum(real & judged))
     return {"episodes": len(pairs), "real_successes": int(real.sum()), "judged_successes": int(judged.sum()),
-            "precision": tp / max(judged.sum(), 1), "recall": tp / max(real.sum(), 1),
+            "precision": tp / max(int(judged.sum()), 1), "recall": tp / max(int(real.sum()), 1),
             "accuracy": float(np.mean(real == judged))}
 
 
-def video_metrics(world_model: str, transitions: int = 8, starts: tuple[int, ...] = (0, 40, 80, 120)) -> dict[str, float]:
+def video_metrics(world_model: str, actions: int = 160, starts: tuple[int, ...] = (0, 40, 80),
+                  reencode: bool = True) -> dict[str, float]:
     """The world model's open-loop video prediction on the held-out demos (initial states 28-29 of
     the libero_object_demos recipe, which no LIBERO model trained on): from the real frame at each
-    start, ``transitions`` transitions imagined from the recorded actions, decoded and compared with
-    the recorded frames at 64² (PSNR, SSIM, LPIPS): the "perception" beside the evaluator's fidelity."""
+    start, the next ``actions`` recorded actions imagined as the suite imagines them
+    (``Imagination.imagine``; ``reencode`` as the suite's default), decoded and compared with the
+    recorded frames at 64² at every transition (PSNR, SSIM, LPIPS): the "perception" beside the
+    evaluator's fidelity. Every world model is scored over the same actions, whatever its stride."""
     import torch
 
     from lawm_eval.bundle import make_bundle
@@ -120,28 +126,28 @@ def video_metrics(world_model: str, transitions: int = 8, starts: tuple[int, ...
     from lawm_eval.metrics.image import lpips, psnr, ssim
     from lawm_eval.models.specs import model_spec
     from lawm_eval.models.train.libero_bc import HELD_OUT_INITS, load_demos
-    from lawm_eval.suites.imagination import Imagination, to_frames
+    from lawm_eval.suites.imagination import Imagination
 
     world = make_bundle(model_spec(world_model).config)
     stride = (world.inputs.action_dim or 7) // 7
-    imagination = Imagination(world, judge=None, proprio=None, action_stride=stride)
+    if actions % stride:
+        raise SystemExit(f"{actions} actions are no whole number of {world_model}'s {stride}-action transitions")
+    imagination = Imagination(world, judge=None, proprio=None, action_stride=stride, reencode=reencode)
     predicted, truth = [], []
     for episode in load_demos(ensure_dataset("libero_object_demos"), 64):
         if episode.meta["init_state"] not in HELD_OUT_INITS:
             continue
         for t in starts:
-            end = t + transitions * stride
-            if end >= len(episode.frames):
+            if t + actions >= len(episode.frames):
                 continue
             with torch.no_grad():
                 context = world.encoder.encode(torch.from_numpy(episode.frames[t])[None, None].permute(0, 1, 4, 2, 3))
-                states = imagination.transitions(context, episode.actions[t:end])
-                predicted.append(to_frames(world.decoder.decode(states)))
-            truth.append(episode.frames[t + stride:end + 1:stride])
+            predicted.append(imagination.imagine(context, episode.actions[t:t + actions])[1])
+            truth.append(episode.frames[t + stride:t + actions + 1:stride])
     pred = torch.from_numpy(np.concatenate(predicted)).permute(0, 3, 1, 2).float() / 255  # (M,3,64,64)
     real = torch.from_numpy(np.concatenate(truth)).permute(0, 3, 1, 2).float() / 255
     return {"psnr": float(psnr(pred, real).mean()), "ssim": float(ssim(pred, real).mean()),
-            "lpips": float(lpips(pred, real).mean()), "frames": len(pred)}
+            "lpips": float(lpips(pred, real).mean()), "frames": len(pred), "actions": actions}
 
 
 def scatter(path: Path, world_model: str, real: dict[str, float], imagined: dict[str, float]) -> None:
@@ -179,9 +185,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.real_only and (not args.world_models or len(args.policies) < 2):
         parser.error("name at least one world model and two policies")
-    real, wall = {}, {}
+    real, wall, real_dirs = {}, {}, {}
     for name in args.policies:
-        real[name], wall[("real", name)] = outcomes(name, POLICIES[name], None, args.trials, args.tasks, args.runs)
+        real[name], wall[("real", name)], real_dirs[name] = outcomes(name, POLICIES[name], None, args.trials,
+                                                                     args.tasks, args.runs)
         print(f"real {name}: {np.mean(list(real[name].values())):.3f}", flush=True)
     if args.real_only:
         return 0
@@ -192,8 +199,8 @@ def main(argv: list[str] | None = None) -> int:
     for world_model in args.world_models:
         imagined = {}
         for name in args.policies:
-            imagined[name], wall[(world_model, name)] = outcomes(name, POLICIES[name], world_model, args.trials,
-                                                                 args.tasks, args.runs)
+            imagined[name], wall[(world_model, name)], _ = outcomes(name, POLICIES[name], world_model, args.trials,
+                                                                    args.tasks, args.runs)
             print(f"{world_model} {name}: {np.mean(list(imagined[name].values())):.3f}", flush=True)
         matrix = np.array([[imagined[p][k] for k in keys] for p in args.policies], float)
         scores = fidelity(matrix, real_matrix)
@@ -207,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
             rates[p][world_model] = matrix[i].mean()
         scatter(args.out / f"scatter_{world_model}.png", world_model, {p: rates[p]["real"] for p in args.policies},
                 {p: rates[p][world_model] for p in args.policies})
-    judge = judge_on_real(args.runs, args.tasks, args.trials, args.policies)
+    judge = judge_on_real(list(real_dirs.values()))
     write_tables(args, keys, rows, rates, judge)
     return 0
 

@@ -103,6 +103,19 @@ def test_an_environment_still_starting_is_waited_for():
     batcher.shutdown()
 
 
+def test_an_environment_that_finishes_before_starting_is_not_waited_for():
+    """A worker with no episode left (or whose episode failed before it began) finishes its session:
+    the others stop waiting for it."""
+    batcher = PolicyBatcher(CountingPolicy(), max_batch=2, max_wait_s=30.0)
+    working, idle = SharedPolicy(batcher, {}), SharedPolicy(batcher, {})
+    working.reset(0)
+    idle.finish()
+    start = time.monotonic()
+    assert working.act({"x": 1.0})[0, 0] == 2.0
+    assert time.monotonic() - start < 5  # not the 30 s max_wait
+    batcher.shutdown()
+
+
 def test_a_failing_batch_fails_each_of_its_episodes():
     class Broken(CountingPolicy):
         def act_batch(self, sessions, observations):

@@ -158,20 +158,20 @@ def test_a_world_model_whose_actions_are_no_whole_number_of_libero_actions_is_re
 
 @pytest.mark.parametrize("reencode", [True, False])
 def test_each_transition_starts_from_the_frames_the_policy_saw_encoded_again(reencode):
-    """With ``reencode`` the world model goes on from its decoded frames, encoded again (a frame cannot
-    be darker than black: pushing below 0 and back up shows it); without, from its predicted states."""
+    """With ``reencode`` every transition (two per chunk here) goes on from the previous one's decoded
+    frame, encoded again (a frame cannot be darker than black: pushing below 0 and back up shows it);
+    without, the world model rolls its own states out."""
 
     class DownThenUp(Push):
         def act(self, obs):
             self.dx = -0.3 if len(self.seen) < 2 else 0.3
             return super().act(obs)
 
-    episode, world = imagine(DownThenUp(0.0), stride=4, max_steps=12, reencode=reencode)
-    # 0.2 - 1.2 - 1.2 + 1.2: from the black frames the last chunk reaches 1.0 (clipped) and the judge
-    # ends the episode; from the predicted states it is back at -1.0 (a black frame)
-    assert episode.success is reencode and len(episode.frames) == 4
+    episode, world = imagine(DownThenUp(0.0), stride=2, max_steps=12, reencode=reencode)
+    # transitions of -0.6, -0.6 | -0.6, -0.6 | +0.6, +0.6 from 0.2: from the black frames the last
+    # reaches 1.0 (clipped) and the judge ends the episode; from the states it is back at -1.0 (black)
+    assert episode.success is reencode and len(episode.frames) == 1 + 6
     assert episode.frames[-1].mean() / 255 == pytest.approx(1.0 if reencode else 0.0, abs=0.01)
-    # encoded: the first frame, then (re-encoding) the frames of each transition that did not end it
-    assert len(world.encoded) == (1 + 2 if reencode else 1)
+    assert len(world.encoded) == (1 + 6 if reencode else 1)  # the first frame, then every transition's
     assert all(np.array_equal(seen[0].permute(0, 2, 3, 1).numpy(), episode.frames[i + 1:i + 2])
                for i, seen in enumerate(world.encoded[1:]))

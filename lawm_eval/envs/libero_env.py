@@ -168,6 +168,9 @@ def cameras_off(env: Any) -> Iterator[None]:
     observables = getattr(robot_env, "_observables", {})  # robosuite has no public getter for the sampling clock
     names = [name for name in observables if name.endswith("_image") and observables[name].is_enabled()]
     for name in names:
+        if observables[name]._sampling_timestep != observables["robot0_eef_pos"]._sampling_timestep:
+            raise LawmEvalError(f"LIBERO camera {name} samples at another rate than the robot state")
+    for name in names:
         robot_env.modify_observable(name, "enabled", False)
     try:
         yield
@@ -176,8 +179,6 @@ def cameras_off(env: Any) -> Iterator[None]:
             clock = observables["robot0_eef_pos"]
             robot_env.modify_observable(name, "enabled", True)
             camera = observables[name]
-            if camera._sampling_timestep != clock._sampling_timestep:
-                raise LawmEvalError(f"LIBERO camera {name} samples at another rate than the robot state")
             camera._time_since_last_sample, camera._sampled = clock._time_since_last_sample, clock._sampled
             camera._current_delay = clock._current_delay
 

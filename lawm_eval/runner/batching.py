@@ -148,9 +148,11 @@ class PolicyBatcher:
         return request.answer
 
     def finish(self, session: int) -> None:
-        """The session's episode ended: batches no longer wait for it."""
+        """The session's episode ended (or its worker has no episode left, or its episode failed
+        before it began): batches no longer wait for it."""
         with self._cond:
             self._active.pop(session, None)
+            self._starting.pop(session, None)
             self._cond.notify_all()
 
     def shutdown(self) -> None:

@@ -181,6 +181,7 @@ class SerialExecutor:
             while not stop.is_set():
                 with lock:
                     if not todo:
+                        worker.parts.model.policy.finish()  # no episode left for it: nobody waits for it
                         break
                     spec = todo.popleft()
                 try:

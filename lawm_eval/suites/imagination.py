@@ -65,6 +65,25 @@ class Imagination:
         with torch.no_grad():
             return rollout_actions(self.world.world_model, self.world.controller, context, grouped)
 
+    def imagine(self, context: torch.Tensor, actions: np.ndarray) -> tuple[torch.Tensor, np.ndarray]:
+        """(1, Tc, *S) context and (n, 7) actions (n a multiple of the stride) → the states the next
+        transitions continue from, (1, n / stride, *S), and their decoded frames, (n / stride, h, w, 3)
+        uint8. With ``reencode`` every transition starts from the previous one's decoded frame encoded
+        again; without, the world model rolls its own states out."""
+        if not self.reencode:
+            predicted = self.transitions(context, actions)
+            with torch.no_grad():
+                return predicted, to_frames(self.world.decoder.decode(predicted))
+        k, states, frames = self.action_stride, [], []
+        for i in range(0, len(actions), k):
+            with torch.no_grad():
+                frame = to_frames(self.world.decoder.decode(self.transitions(context, actions[i:i + k])))  # (1,h,w,3)
+                state = self.world.encoder.encode(torch.from_numpy(frame)[None].permute(0, 1, 4, 2, 3))
+            context = torch.cat([context, state], dim=1)[:, -self.context:]
+            states.append(state)
+            frames.append(frame)
+        return torch.cat(states, dim=1), np.concatenate(frames)
+
     def run(self, policy: Any, first_frame: np.ndarray, first_state: np.ndarray, instruction: str, *,
             max_steps: int, executed: Callable[[Any], np.ndarray],
             observe: Callable[[np.ndarray, np.ndarray], dict]) -> ImaginedEpisode:
@@ -89,9 +108,7 @@ class Imagination:
                 pending = np.concatenate([pending, np.repeat(pending[-1:], k - len(pending), axis=0)])
                 usable = k
             group, pending = pending[:usable], pending[usable:]
-            predicted = self.transitions(context, group)  # (1, H, *S)
-            with torch.no_grad():
-                new_frames = to_frames(self.world.decoder.decode(predicted))  # (H, h, w, 3)
+            predicted, new_frames = self.imagine(context, group)  # (1, H, *S), (H, h, w, 3)
             if new_frames.shape[1:] != first_frame.shape:
                 raise ModelError(f"world model '{self.world.model_id}' decodes frames of {new_frames.shape[1:]}, "
                                  f"not the {first_frame.shape} it was given")
@@ -106,8 +123,5 @@ class Imagination:
                 return ImaginedEpisode(True, taken + min(keep * k, real), queries, np.stack(frames),
                                        np.asarray(scores), np.stack(states))
             taken += real
-            if self.reencode:  # the world model goes on from the frames the policy saw, encoded again
-                with torch.no_grad():
-                    predicted = self.world.encoder.encode(torch.from_numpy(new_frames)[None].permute(0, 1, 4, 2, 3))
             context = torch.cat([context, predicted], dim=1)[:, -self.context:]
         return ImaginedEpisode(False, max_steps, queries, np.stack(frames), np.asarray(scores), np.stack(states))

@@ -141,7 +141,9 @@ def write_training_doc() -> None:
         "robodesk: the last 7 of 126; bfa: the last 22 of 330), mean-squared error in the frozen autoencoder's",
         "token space; `lam_nav` is on navigation data, the `*_robodesk` models on RoboDesk data in",
         "`visual_ae_robodesk`'s token space, the `*_bfa*` models on BFA data in `visual_ae_bfa`'s, one step being",
-        "5 recorded steps (a 125-D action chunk).",
+        "5 recorded steps (a 125-D action chunk), and `lawm_libero` on the LIBERO demos (initial states 28-29 of",
+        "libero_object_demos held out; every 4th held-out window) in `visual_ae_libero`'s, one step being 4 recorded",
+        "actions (28-D).",
         "",
         "| model | copy last | GT latent, 1 step | controller, 1 step | controller vs copy | copy last, 3 steps "
         "| controller, 3 steps | train (s) |",

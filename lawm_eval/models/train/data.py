@@ -87,17 +87,24 @@ def transitions(name: str, autoencoder, window: int = 1, split: str = "train", s
     n_episodes = len(encoded["x"])
     held = recipe["held_out"]
     episodes = range(n_episodes - held) if split == "train" else range(n_episodes - held, n_episodes)
-    xs, acts, states, tasks, starts = [], [], [], [], []
-    for e in episodes:
-        x, a, s = encoded["x"][e], encoded["a"][e], encoded["s"][e]
-        span = window * stride
+    return windows([encoded["x"][e] for e in episodes], [encoded["a"][e] for e in episodes],
+                   [encoded["s"][e] for e in episodes], [encoded["task"][e] for e in episodes], name, window, stride)
+
+
+def windows(xs: list[torch.Tensor], actions: list[torch.Tensor], states: list[torch.Tensor], tasks: list[int],
+            name: str, window: int = 1, stride: int = 1) -> Transitions:
+    """Every window of ``window`` transitions of ``stride`` recorded steps in each encoded episode:
+    tokens (T,16,32), actions (≥T-1,A), states (T,S) and its task index per episode."""
+    out_x, out_a, out_s, out_task, starts = [], [], [], [], []
+    span = window * stride
+    for x, a, s, task in zip(xs, actions, states, tasks):
         for t in range(len(x) - span):
-            xs.append(x[t : t + span + 1 : stride])
-            acts.append(a[t : t + span].reshape(window, stride * a.shape[-1]))
-            states.append(s[t : t + span + 1 : stride])
-            tasks.append(encoded["task"][e])
+            out_x.append(x[t : t + span + 1 : stride])
+            out_a.append(a[t : t + span].reshape(window, stride * a.shape[-1]))
+            out_s.append(s[t : t + span + 1 : stride])
+            out_task.append(task)
             starts.append(t)
-    return Transitions(torch.stack(xs), torch.stack(acts), torch.stack(states), torch.tensor(tasks), name,
+    return Transitions(torch.stack(out_x), torch.stack(out_a), torch.stack(out_s), torch.tensor(out_task), name,
                        torch.tensor(starts))
 
 

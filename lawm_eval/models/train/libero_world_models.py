@@ -20,7 +20,6 @@ frames, beside copy-last's.
 from __future__ import annotations
 
 import copy
-import json
 import time
 from functools import partial
 
@@ -29,11 +28,10 @@ import torch
 import torch.nn.functional as F
 
 from lawm_eval.data.recipes import ensure_dataset
-from lawm_eval.models.checkpoint import save_model
 from lawm_eval.models.lawm import LaWM
-from lawm_eval.models.train.artifacts import baseline_dir, save_curve, save_golden
-from lawm_eval.models.train.data import Transitions, encode_frames
-from lawm_eval.models.train.evaluate import evaluate_held_out, fixture_path, lam_golden
+from lawm_eval.models.train.artifacts import baseline_dir
+from lawm_eval.models.train.data import Transitions, encode_frames, windows
+from lawm_eval.models.train.evaluate import FIXTURE_FRAMES, FIXTURE_WINDOWS, finish, fixture_path
 from lawm_eval.models.train.libero_bc import HELD_OUT_INITS, DemoEpisode, load_demos
 from lawm_eval.models.train.loop import train
 from lawm_eval.models.train.visual_ae import reconstruction_loss, save_fine_tuned
@@ -46,7 +44,6 @@ STRIDE = 4  # recorded steps per transition: an executed chunk (8) is two transi
 CONFIG = {"dim": 64, "latent_dim": 16, "action_dim": 7 * STRIDE, "state_dim": 8, "depth": 2, "horizon": 1}
 AE_STEPS, WORLD_STEPS = 1500, 2400
 ROLLOUT = 8  # held-out open-loop transitions (32 recorded steps: four executed chunks)
-FIXTURE_WINDOWS, FIXTURE_FRAMES = 8, 4
 
 
 def split(episodes: list[DemoEpisode]) -> tuple[list[DemoEpisode], list[DemoEpisode]]:
@@ -68,21 +65,11 @@ def train_autoencoder(train_eps: list[DemoEpisode], held_eps: list[DemoEpisode],
 
 # -- windows -------------------------------------------------------------------------------------
 def strided_windows(episodes: list[DemoEpisode], tokens: list[torch.Tensor], window: int) -> Transitions:
-    """Every window of ``window`` transitions, each ``STRIDE`` recorded steps: x (N,W+1,16,32),
+    """Every window of ``window`` transitions of ``STRIDE`` recorded steps: x (N,W+1,16,32),
     a (N,W,28), s (N,W+1,8); the task index follows the sorted instructions."""
     tasks = sorted({e.task for e in episodes})
-    xs, acts, states, task_ids, starts = [], [], [], [], []
-    span = window * STRIDE
-    for episode, x in zip(episodes, tokens):
-        a, s = torch.from_numpy(episode.actions), torch.from_numpy(episode.states)  # (T+1,7), (T+1,8)
-        for t in range(len(x) - span):
-            xs.append(x[t:t + span + 1:STRIDE])
-            acts.append(a[t:t + span].reshape(window, STRIDE * 7))
-            states.append(s[t:t + span + 1:STRIDE])
-            task_ids.append(tasks.index(episode.task))
-            starts.append(t)
-    return Transitions(torch.stack(xs), torch.stack(acts), torch.stack(states), torch.tensor(task_ids), DATASET,
-                       torch.tensor(starts))
+    return windows(tokens, [torch.from_numpy(e.actions) for e in episodes], [torch.from_numpy(e.states) for e in episodes],
+                   [tasks.index(e.task) for e in episodes], DATASET, window, STRIDE)
 
 
 def write_fixture(held_eps: list[DemoEpisode]) -> None:
@@ -137,17 +124,11 @@ def main(steps: int = WORLD_STEPS, ae_steps: int = AE_STEPS, reuse_autoencoder: 
     data = strided_windows(train_eps, tokens, window=1)
     model, curves = train_world(steps, CONFIG, data)
     model.eval()
-    save_model(baseline_dir(NAME) / "model.pt", NAME, model, CONFIG, {})  # kept whatever the evaluation does
-    every = slice(None, None, STRIDE)  # held-out windows starting every STRIDE steps
-    one_step = strided_windows(held_eps, held_tokens, window=3)
-    rollouts = strided_windows(held_eps, held_tokens, window=ROLLOUT)
-    metrics = {**evaluate_held_out(model, Transitions(one_step.x[every], one_step.a[every], one_step.s[every],
-                                                      one_step.task[every], DATASET)),
-               **rollout_numbers(model, autoencoder, Transitions(rollouts.x[every], rollouts.a[every], rollouts.s[every],
-                                                                 rollouts.task[every], DATASET)),
-               "training_windows": len(data), "train_seconds": round(time.monotonic() - tic, 1)}
-    save_model(baseline_dir(NAME) / "model.pt", NAME, model, CONFIG, {"metrics": metrics})
-    save_curve(NAME, curves, ("loss", "recon", "kl", "state"))
-    save_golden(NAME, lam_golden(model, autoencoder, DATASET))
-    (baseline_dir(NAME) / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    return metrics
+
+    def every_stride(windows_: Transitions) -> Transitions:  # every STRIDE-th held-out window (fewer, less alike)
+        return Transitions(*(t[::STRIDE] for t in (windows_.x, windows_.a, windows_.s, windows_.task)), DATASET)
+
+    extra = {**rollout_numbers(model, autoencoder, every_stride(strided_windows(held_eps, held_tokens, ROLLOUT))),
+             "training_windows": len(data), "train_seconds": round(time.monotonic() - tic, 1)}
+    return finish(NAME, model, CONFIG, curves, ("loss", "recon", "kl", "state"),
+                  every_stride(strided_windows(held_eps, held_tokens, window=3)), DATASET, autoencoder, extra)
