@@ -7,8 +7,9 @@ asked again on the same frame until there are enough, and the episode's last act
 repeating the last one), turned into latent actions by the model's
 controller (real → latent), rolled out, and decoded into the frames the policy sees next; with
 ``reencode`` (the suites' default) the world model goes on from those frames encoded again, not from
-its own predicted states, which keeps long episodes on the frames its encoder knows (a 40-transition
-open-loop LIBERO rollout of ``lawm_libero``: 19.1 dB PSNR re-encoded, 13.7 dB in latent space). The robot
+its own predicted states, which keeps long episodes on the frames its encoder knows (160 open-loop
+LIBERO actions of ``lawm_libero``: 20.9 dB PSNR re-encoded, 17.6 dB in latent space;
+docs/protocols/libero_imagined.md). The robot
 state comes from the shared proprio model (``models/libero_proprio.py``). A success judge scores
 every imagined frame; the episode succeeds at the first transition whose frame it judges successful
 (as the simulator's ``done`` ends a real episode), else it runs to ``max_steps`` actions.
