@@ -175,8 +175,8 @@ def cameras_off(env: Any) -> Iterator[None]:
     try:
         yield
     finally:
+        clock = observables.get("robot0_eef_pos")
         for name in names:
-            clock = observables["robot0_eef_pos"]
             robot_env.modify_observable(name, "enabled", True)
             camera = observables[name]
             camera._time_since_last_sample, camera._sampled = clock._time_since_last_sample, clock._sampled

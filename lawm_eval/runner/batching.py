@@ -97,8 +97,8 @@ class PolicyBatcher:
         self.batched = callable(getattr(policy, "act_batch", None))
         self.stats = BatchStats()
         self._sessions: dict[int, Any] = {}
-        self._active: dict[int, float] = {}  # sessions inside an episode -> last heard of: a batch waits for them
-        self._starting: dict[int, float] = {}  # sessions opened, before their first episode -> opened at: also waited for
+        # sessions a batch waits for -> last heard of: opened (its environment starting) or inside an episode
+        self._active: dict[int, float] = {}
         self._pending: list[_Request] = []
         self._cond = threading.Condition()
         self._calling = threading.Lock()  # a session's reset never overlaps a model call
@@ -112,7 +112,7 @@ class PolicyBatcher:
         with self._cond:
             session, self._next = self._next, self._next + 1
             self._sessions[session] = fork_policy(self.policy)
-            self._starting[session] = time.monotonic()
+            self._active[session] = time.monotonic()
         return session
 
     def reset(self, session: int, seed: int) -> None:
@@ -128,7 +128,6 @@ class PolicyBatcher:
         with self._calling:
             policy.reset(int(seed))
         with self._cond:
-            self._starting.pop(session, None)
             self._active[session] = time.monotonic()
 
     def act(self, session: int, obs: dict[str, Any]) -> np.ndarray:
@@ -152,7 +151,6 @@ class PolicyBatcher:
         before it began): batches no longer wait for it."""
         with self._cond:
             self._active.pop(session, None)
-            self._starting.pop(session, None)
             self._cond.notify_all()
 
     def shutdown(self) -> None:
@@ -175,7 +173,7 @@ class PolicyBatcher:
         episode has not started (their environments start while the first requests wait: the
         environments begin in step instead of one running episodes ahead of the other)."""
         now = time.monotonic()
-        return sum(1 for seen in [*self._active.values(), *self._starting.values()] if now - seen < IDLE_S)
+        return sum(1 for seen in self._active.values() if now - seen < IDLE_S)
 
     # -- the batching thread -------------------------------------------------------------------
     def _take(self) -> list[_Request] | None:
