@@ -172,6 +172,81 @@ def test_each_transition_starts_from_the_frames_the_policy_saw_encoded_again(ree
     # reaches 1.0 (clipped) and the judge ends the episode; from the states it is back at -1.0 (black)
     assert episode.success is reencode and len(episode.frames) == 1 + 6
     assert episode.frames[-1].mean() / 255 == pytest.approx(1.0 if reencode else 0.0, abs=0.01)
-    assert len(world.encoded) == (1 + 6 if reencode else 1)  # the first frame, then every transition's
-    assert all(np.array_equal(seen[0].permute(0, 2, 3, 1).numpy(), episode.frames[i + 1:i + 2])
-               for i, seen in enumerate(world.encoded[1:]))
+    # re-encoded: each of the 6 transitions starts from the frame before it (the first, then the
+    # decoded ones), encoded once; rolled: only the first frame is ever encoded
+    assert len(world.encoded) == (6 if reencode else 1)
+    assert all(np.array_equal(seen[0].permute(0, 2, 3, 1).numpy(), episode.frames[i:i + 1])
+               for i, seen in enumerate(world.encoded))
+
+
+def test_episodes_imagined_in_one_batch_get_the_frames_each_gets_alone():
+    """``frames_after`` batches episodes with the same context and action count (rows independent);
+    others go in their own batch, and every answer comes back in its request's place."""
+    world = BrightnessWorld()
+    bundle = ModelBundle("bright", encoder=world, controller=world, world_model=world, decoder=world)
+    imagination = Imagination(bundle, BrightJudge(), Proprio(), action_stride=2, context=2)
+    rng = np.random.default_rng(0)
+    contexts = [rng.integers(0, 256, (length, 8, 8, 3), dtype=np.uint8) for length in (2, 2, 1, 2)]
+    actions = [rng.uniform(-0.2, 0.2, (n, 7)) for n in (4, 4, 4, 2)]
+    together = imagination.frames_after(contexts, actions)
+    alone = [imagination.frames_after([c], [a])[0] for c, a in zip(contexts, actions)]
+    assert [f.shape for f in together] == [(2, 8, 8, 3), (2, 8, 8, 3), (2, 8, 8, 3), (1, 8, 8, 3)]
+    assert all(np.array_equal(t, a) for t, a in zip(together, alone))
+    batch_sizes = [len(frames) for frames in world.encoded[: 3]]
+    assert batch_sizes[0] == 2  # the two episodes with 2 context frames and 4 actions went together
+
+
+def test_side_by_side_episodes_share_one_world_model_through_a_batcher():
+    """Three imagined episodes in three threads, their world-model requests answered by one
+    ``ImaginationService`` behind a PolicyBatcher: the same episodes as imagined alone, in fewer calls."""
+    import threading
+
+    from lawm_eval.runner.batching import PolicyBatcher, SharedPolicy
+    from lawm_eval.suites.imagination import ImaginationService
+
+    def episode(dx, frames_after=None, imagination=None):
+        world = BrightnessWorld()
+        imagination = imagination or Imagination(ModelBundle("bright", encoder=world, controller=world,
+                                                             world_model=world, decoder=world),
+                                                 BrightJudge(), Proprio(), action_stride=2)
+        first = np.full((8, 8, 3), 51, np.uint8)
+        return imagination.run(Push(dx), first, np.zeros(8), "brighten", max_steps=40, executed=lambda c: c,
+                               observe=lambda frame, state: {"image": frame, "state": state},
+                               frames_after=frames_after)
+
+    pushes = (0.1, 0.05, -0.05)
+    alone = [episode(dx) for dx in pushes]
+    world = BrightnessWorld()
+    shared = Imagination(ModelBundle("bright", encoder=world, controller=world, world_model=world, decoder=world),
+                         BrightJudge(), Proprio(), action_stride=2)
+    batcher = PolicyBatcher(ImaginationService(shared), max_batch=3, max_wait_s=2.0)
+    sessions = [SharedPolicy(batcher, {}) for _ in pushes]
+    together: list = [None] * len(pushes)
+
+    def run(i):
+        sessions[i].reset(0)
+        try:
+            together[i] = episode(pushes[i], lambda c, a: sessions[i].act({"context": c, "actions": a}), shared)
+        finally:
+            sessions[i].finish()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(pushes))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    batcher.shutdown()
+    for a, b in zip(alone, together):
+        assert (a.success, a.steps, a.queries) == (b.success, b.steps, b.queries)
+        assert np.array_equal(a.frames, b.frames)
+    assert batcher.stats.largest == 3 and batcher.stats.calls < sum(e.queries for e in alone)
+
+
+def test_only_reencoded_imagination_can_be_batched():
+    from lawm_eval.errors import ConfigError
+    from lawm_eval.suites.imagination import ImaginationService
+
+    world = BrightnessWorld()
+    bundle = ModelBundle("bright", encoder=world, controller=world, world_model=world, decoder=world)
+    with pytest.raises(ConfigError, match="reencode"):
+        ImaginationService(Imagination(bundle, BrightJudge(), Proprio(), reencode=False))

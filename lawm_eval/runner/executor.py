@@ -31,6 +31,7 @@ class ExecutionReport:
     setup_s: float = 0.0  # time to build the workers (suite, model, planner) before the first episode
     notes: list[str] = field(default_factory=list)
     batching: dict[str, Any] = field(default_factory=dict)  # a shared model server's BatchStats, when one ran
+    service_batching: dict[str, Any] = field(default_factory=dict)  # the suite's batched service's (world model)
 
     def deliver(self, result: EpisodeResult, sink: Sink, bar: Any) -> None:
         """Hand a finished episode to the driver's sink, count it and move the progress bar."""
@@ -156,7 +157,7 @@ class SerialExecutor:
     def _run_side_by_side(self, job: RunJob, specs: Sequence[EpisodeSpec], sink: Sink,
                           guard: InterruptGuard) -> ExecutionReport:
         """K environments, one thread each, one shared policy; results reach ``sink`` in this thread."""
-        from lawm_eval.runner.batching import PolicyBatcher
+        from lawm_eval.runner.batching import PolicyBatcher, SharedPolicy
         from lawm_eval.runner.build import build_suite
 
         set_threads(self.threads)
@@ -170,6 +171,8 @@ class SerialExecutor:
             raise ConfigError(f"executor.envs_per_worker={self.envs} shares a policy; model "
                               f"'{parts.model.model_id}' has none")
         batcher = PolicyBatcher(parts.model.policy, self.max_batch, self.max_wait_s)
+        service = parts.suite.batched_service()  # e.g. the imagined suites' world model
+        service_batcher = None if service is None else PolicyBatcher(service, self.max_batch, self.max_wait_s)
         count = min(self.envs, len(specs))
         workers: list[EpisodeWorker] = []
         todo: deque[EpisodeSpec] = deque(specs)
@@ -199,6 +202,8 @@ class SerialExecutor:
         try:
             for index in range(count):
                 suite = parts.suite if index == 0 else build_suite(job.config)
+                if service_batcher is not None:
+                    suite.use_service(SharedPolicy(service_batcher, {}))
                 workers.append(EpisodeWorker(job, name=f"{driver.name}:env{index}", parts=parts.sharing(suite, batcher)))
             report.setup_s = time.perf_counter() - start
             threads = [threading.Thread(target=loop, args=(w,), name=f"lawm-env{i}", daemon=True)
@@ -229,6 +234,8 @@ class SerialExecutor:
             stop.set()
             bar.close()
             batcher.shutdown()  # a thread's next policy call fails, its episode ends, it sees `stop`
+            if service_batcher is not None:
+                service_batcher.shutdown()
             for thread in threads:
                 thread.join(timeout=60)
             for worker in workers[1:]:
@@ -237,5 +244,9 @@ class SerialExecutor:
                 driver.close()
         report.notes.append(f"{count} environments shared one policy: {batcher.stats.calls} calls, mean batch "
                             f"{batcher.stats.mean_batch:.2f}")
+        if service_batcher is not None:
+            report.notes.append(f"and one {type(service).__name__}: {service_batcher.stats.calls} calls, mean batch "
+                                f"{service_batcher.stats.mean_batch:.2f}")
+            report.service_batching = service_batcher.stats.to_dict()
         report.batching = batcher.stats.to_dict()
         return report

@@ -168,6 +168,16 @@ class Suite:
         episodes can run side by side in one process (``executor.envs_per_worker``)."""
         return False
 
+    def batched_service(self) -> Any | None:
+        """A stateless policy-like object (``act``, ``act_batch``) that K side-by-side episodes of this
+        suite can share through one batcher, besides the policy (the imagined suites' world model), or
+        None. The executor hands each environment's suite a session of it (``use_service``)."""
+        return None
+
+    def use_service(self, session: Any) -> None:
+        """Answer ``batched_service`` requests through ``session`` (reset / act / finish)."""
+        raise NotImplementedError(f"suite '{self.name}' has no batched service")
+
     def spec(self, task: str, episode_idx: int, seed: int, **kwargs: Any) -> EpisodeSpec:
         """An EpisodeSpec of this suite."""
         return EpisodeSpec(self.name, self.version, task, episode_idx, seed, **kwargs)

@@ -7,9 +7,9 @@ asked again on the same frame until there are enough, and the episode's last act
 repeating the last one), turned into latent actions by the model's
 controller (real → latent), rolled out, and decoded into the frames the policy sees next; with
 ``reencode`` (the suites' default) the world model goes on from those frames encoded again, not from
-its own predicted states, which keeps long episodes on the frames its encoder knows (160 open-loop
-LIBERO actions of ``lawm_libero``: 20.9 dB PSNR re-encoded, 17.6 dB in latent space;
-docs/protocols/libero_imagined.md). The robot
+its own predicted states, which keeps long episodes on the frames its encoder knows
+(docs/protocols/libero_imagined.md); re-encoded imagination needs only frames, so several episodes'
+transitions go through the networks in one batch (``frames_after``, ``ImaginationService``). The robot
 state comes from the shared proprio model (``models/libero_proprio.py``). A success judge scores
 every imagined frame; the episode succeeds at the first transition whose frame it judges successful
 (as the simulator's ``done`` ends a real episode), else it runs to ``max_steps`` actions.
@@ -39,8 +39,13 @@ class ImaginedEpisode:
 
 
 def to_frames(decoded: torch.Tensor) -> np.ndarray:
-    """(1, T, 3, h, w) floats in [0, 1] → (T, h, w, 3) uint8."""
-    return (decoded[0].clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
+    """(B, T, 3, h, w) floats in [0, 1] → (B, T, h, w, 3) uint8."""
+    return (decoded.clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 1, 3, 4, 2).numpy()
+
+
+def frames_to_tensor(frames: np.ndarray) -> torch.Tensor:
+    """(B, T, h, w, 3) uint8 → (B, T, 3, h, w), what the encoder reads."""
+    return torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 1, 4, 2, 3)
 
 
 class Imagination:
@@ -57,42 +62,76 @@ class Imagination:
         self.action_stride, self.context, self.reencode = action_stride, context, reencode
 
     def transitions(self, context: torch.Tensor, actions: np.ndarray) -> torch.Tensor:
-        """(1, Tc, *S) context and (n, 7) actions (n a multiple of the stride) → (1, n / stride, *S), by
-        the planners' ``rollout_actions`` (step by step when the controller reads the state; shapes checked)."""
+        """(B, Tc, *S) context and (B, n, 7) actions (n a multiple of the stride) → (B, n / stride, *S),
+        by the planners' ``rollout_actions`` (step by step when the controller reads the state; shapes
+        checked)."""
         from lawm_eval.planners.objectives import rollout_actions
 
-        k = self.action_stride
-        grouped = torch.from_numpy(np.ascontiguousarray(actions, np.float32)).view(1, -1, k * actions.shape[-1])
+        b, n, dim = actions.shape
+        grouped = torch.from_numpy(np.ascontiguousarray(actions, np.float32)).view(b, n // self.action_stride, -1)
         with torch.no_grad():
             return rollout_actions(self.world.world_model, self.world.controller, context, grouped)
 
-    def imagine(self, context: torch.Tensor, actions: np.ndarray) -> tuple[torch.Tensor, np.ndarray]:
-        """(1, Tc, *S) context and (n, 7) actions (n a multiple of the stride) → the states the next
-        transitions continue from, (1, n / stride, *S), and their decoded frames, (n / stride, h, w, 3)
-        uint8. With ``reencode`` every transition starts from the previous one's decoded frame encoded
-        again; without, the world model rolls its own states out."""
-        if not self.reencode:
-            predicted = self.transitions(context, actions)
-            with torch.no_grad():
-                return predicted, to_frames(self.world.decoder.decode(predicted))
-        k, states, frames = self.action_stride, [], []
-        for i in range(0, len(actions), k):
-            with torch.no_grad():
-                frame = to_frames(self.world.decoder.decode(self.transitions(context, actions[i:i + k])))  # (1,h,w,3)
-                state = self.world.encoder.encode(torch.from_numpy(frame)[None].permute(0, 1, 4, 2, 3))
-            context = torch.cat([context, state], dim=1)[:, -self.context:]
-            states.append(state)
-            frames.append(frame)
-        return torch.cat(states, dim=1), np.concatenate(frames)
+    def frames_after(self, contexts: list[np.ndarray], actions: list[np.ndarray]) -> list[np.ndarray]:
+        """Re-encoded imagination of several episodes in one pass of the networks: each episode's
+        (Tc, h, w, 3) uint8 context (the frames the world model goes on from) and (n, 7) actions (n a
+        multiple of the stride) → its (n / stride, h, w, 3) frames. Every transition starts from the
+        frames before it, encoded again. Episodes with the same context length and number of actions
+        are batched together; the rows do not depend on each other."""
+        answers: list[np.ndarray | None] = [None] * len(contexts)
+        alike: dict[tuple[int, int], list[int]] = {}
+        for i, (context, acts) in enumerate(zip(contexts, actions)):
+            alike.setdefault((len(context), len(acts)), []).append(i)
+        for rows in alike.values():
+            produced = self._reencoded(np.stack([contexts[i] for i in rows]), np.stack([actions[i] for i in rows]))
+            for row, i in enumerate(rows):
+                answers[i] = produced[row]
+        return answers  # type: ignore[return-value]
+
+    def _reencoded(self, frames: np.ndarray, actions: np.ndarray) -> np.ndarray:
+        """(B, Tc, h, w, 3) uint8 and (B, n, 7) → (B, n / stride, h, w, 3) uint8."""
+        k, produced = self.action_stride, []
+        with torch.no_grad():
+            context = self.world.encoder.encode(frames_to_tensor(frames))  # (B, Tc, *S)
+            for i in range(0, actions.shape[1], k):
+                if produced:  # the previous transition's decoded frame, encoded again
+                    context = torch.cat([context, self.world.encoder.encode(frames_to_tensor(produced[-1]))],
+                                        dim=1)[:, -self.context:]
+                produced.append(to_frames(self.world.decoder.decode(self.transitions(context, actions[:, i:i + k]))))
+        return np.concatenate(produced, axis=1)
+
+    def _rolled(self, context: torch.Tensor, actions: np.ndarray) -> tuple[torch.Tensor, np.ndarray]:
+        """Without re-encoding: (1, Tc, *S) states and (n, 7) actions → the world model's own next
+        states (1, n / stride, *S) and their decoded frames (n / stride, h, w, 3)."""
+        with torch.no_grad():
+            predicted = self.transitions(context, actions[None])
+            return predicted, to_frames(self.world.decoder.decode(predicted))[0]
+
+    def open_loop(self, first_frame: np.ndarray, actions: np.ndarray) -> np.ndarray:
+        """The frames ``actions`` lead to from ``first_frame`` ((h, w, 3) uint8), imagined as an
+        episode imagines them: (n / stride, h, w, 3)."""
+        if self.reencode:
+            return self.frames_after([first_frame[None]], [actions])[0]
+        with torch.no_grad():
+            context = self.world.encoder.encode(frames_to_tensor(first_frame[None, None]))
+        return self._rolled(context, actions)[1]
 
     def run(self, policy: Any, first_frame: np.ndarray, first_state: np.ndarray, instruction: str, *,
             max_steps: int, executed: Callable[[Any], np.ndarray],
-            observe: Callable[[np.ndarray, np.ndarray], dict]) -> ImaginedEpisode:
+            observe: Callable[[np.ndarray, np.ndarray], dict],
+            frames_after: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None) -> ImaginedEpisode:
         """One imagined episode. ``executed(policy answer)`` → the (n, 7) actions that run (the suite's
-        chunk rules and gripper convention); ``observe(frame, state)`` → the policy's observation."""
+        chunk rules and gripper convention); ``observe(frame, state)`` → the policy's observation;
+        ``frames_after(context frames, actions)`` → the next frames (default: this imagination's
+        ``frames_after`` for this one episode; a side-by-side run passes a batcher's session, which
+        answers several episodes' requests in one call)."""
         k = self.action_stride
-        with torch.no_grad():
-            context = self.world.encoder.encode(torch.from_numpy(first_frame)[None, None].permute(0, 1, 4, 2, 3))
+        if frames_after is None:
+            frames_after = lambda context, acts: self.frames_after([context], [acts])[0]  # noqa: E731
+        states_context = None
+        if not self.reencode:
+            with torch.no_grad():
+                states_context = self.world.encoder.encode(frames_to_tensor(first_frame[None, None]))
         frames, states = [first_frame], [np.asarray(first_state, np.float32)]
         scores = [float(self.judge.probabilities(first_frame[None], [instruction])[0])]
         taken, queries = 0, 0
@@ -109,7 +148,11 @@ class Imagination:
                 pending = np.concatenate([pending, np.repeat(pending[-1:], k - len(pending), axis=0)])
                 usable = k
             group, pending = pending[:usable], pending[usable:]
-            predicted, new_frames = self.imagine(context, group)  # (1, H, *S), (H, h, w, 3)
+            if self.reencode:
+                new_frames = np.asarray(frames_after(np.stack(frames[-self.context:]), group))  # (H, h, w, 3)
+            else:
+                predicted, new_frames = self._rolled(states_context, group)
+                states_context = torch.cat([states_context, predicted], dim=1)[:, -self.context:]
             if new_frames.shape[1:] != first_frame.shape:
                 raise ModelError(f"world model '{self.world.model_id}' decodes frames of {new_frames.shape[1:]}, "
                                  f"not the {first_frame.shape} it was given")
@@ -124,5 +167,28 @@ class Imagination:
                 return ImaginedEpisode(True, taken + min(keep * k, real), queries, np.stack(frames),
                                        np.asarray(scores), np.stack(states))
             taken += real
-            context = torch.cat([context, predicted], dim=1)[:, -self.context:]
         return ImaginedEpisode(False, max_steps, queries, np.stack(frames), np.asarray(scores), np.stack(states))
+
+
+class ImaginationService:
+    """An Imagination as a policy-like service, so that a side-by-side run's batcher can answer the
+    world-model requests of K episodes with one call: ``act({"context": (Tc, h, w, 3), "actions":
+    (n, 7)})`` → (n / stride, h, w, 3) frames; ``act_batch`` answers several. Stateless (re-encoding
+    needs nothing but the frames), so every episode's session shares it."""
+
+    def __init__(self, imagination: Imagination):
+        if not imagination.reencode:
+            raise ConfigError("only re-encoded imagination (suite.reencode=true) can be batched across episodes")
+        self.imagination = imagination
+
+    def fork(self) -> ImaginationService:
+        return self
+
+    def reset(self, seed: int) -> None:
+        """Nothing to reset: a request carries all it needs."""
+
+    def act(self, request: dict[str, np.ndarray]) -> np.ndarray:
+        return self.imagination.frames_after([request["context"]], [request["actions"]])[0]
+
+    def act_batch(self, sessions: list[Any], requests: list[dict[str, np.ndarray]]) -> list[np.ndarray]:
+        return self.imagination.frames_after([r["context"] for r in requests], [r["actions"] for r in requests])

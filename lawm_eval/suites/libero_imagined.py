@@ -57,6 +57,15 @@ class ImaginedLiberoSuite(LiberoSuite):
                 reencode=bool(self.params.get("reencode", True)))
         return imagination
 
+    def batched_service(self) -> Any | None:
+        """The world model, shared by side-by-side episodes (re-encoded imagination only)."""
+        from lawm_eval.suites.imagination import ImaginationService
+
+        return ImaginationService(self.imagination()) if self.imagination().reencode else None
+
+    def use_service(self, session: Any) -> None:
+        self._live_world_session = session
+
     def rendered_cameras(self, model: ModelBundle, frames: bool = False) -> tuple[str, ...]:
         return (CAMERAS["image"],)  # the real first frame is all the simulator gives
 
@@ -114,10 +123,19 @@ class ImaginedLiberoSuite(LiberoSuite):
         first = adapt_images(rotate_180(raw["agentview_image"]), tuple(p["world_frame_size"]), world.inputs.resize)
         policy_seed = stable_seed(*spec.key)
         policy.reset(policy_seed)
-        episode = self.imagination().run(
-            policy, first, policy_state(raw), spec.params["language"], max_steps=p["max_steps"],
-            executed=lambda chunk: to_env_gripper(self.executed(self.check_chunk(chunk), policy), gripper),
-            observe=lambda frame, state: self.imagined_observation(frame, state, spec, model))
+        session = getattr(self, "_live_world_session", None)  # a side-by-side run's shared world model
+        if session is not None:
+            session.reset(policy_seed)
+        try:
+            episode = self.imagination().run(
+                policy, first, policy_state(raw), spec.params["language"], max_steps=p["max_steps"],
+                executed=lambda chunk: to_env_gripper(self.executed(self.check_chunk(chunk), policy), gripper),
+                observe=lambda frame, state: self.imagined_observation(frame, state, spec, model),
+                frames_after=None if session is None else (
+                    lambda context, actions: session.act({"context": context, "actions": actions})))
+        finally:
+            if session is not None:
+                session.finish()  # the other episodes' transitions no longer wait for this one
         info = {"language": spec.params["language"], "init_state": spec.params["init_state"],
                 "policy_queries": episode.queries, "policy_seed": policy_seed, "world_model": p["world_model"],
                 "judge_peak": float(episode.scores.max()), "imagined_frames": len(episode.frames)}
