@@ -5,10 +5,14 @@ a policy evaluator), on the oracle's libero_object demos (recipe ``libero_object
 
 0. ``visual_ae_libero``: the shared autoencoder fine-tuned on the demos' agentview frames (128² as
    recorded, resized to its 64²);
-1. ``lawm_libero``: LaWM (posterior IDM, AdaLN decoder, state head on (state, latent), one-step
-   teacher-forced, Eq. 4) whose transition spans ``STRIDE`` recorded steps (half of an executed
-   8-action chunk), then its adapter: real actions (the ``STRIDE`` 7-D actions, 28-D) → the IDM's latent,
-   which is how a policy drives it.
+1. ``lawm_libero``: LaWM (posterior IDM, AdaLN decoder, state head on (state, latent)) whose
+   transition spans ``STRIDE`` recorded steps (one executed 8-action chunk, LaWM's "subgoal horizon =
+   one action chunk"), then its adapter: real actions (the ``STRIDE`` 7-D actions, 56-D) → the IDM's
+   latent, which is how a policy drives it. Deviation from the paper's one-step teacher-forced loss
+   (Eq. 4): it trains with ``train_world(rollout=True)``, the one-step loss plus a 3-transition rollout
+   term, because an imagined LIBERO episode chains ~35 transitions on its own predictions; with the
+   one-step loss alone (and 4-step transitions) its open-loop prediction fell below copy-last's after a
+   few transitions (docs/protocols/libero_imagined.md).
 
 Every episode of the recipe is training data (the 13 in which the oracle failed too: a world model learns
 dynamics, not success) except those from initial states ``HELD_OUT_INITS`` (the BC policy's and the
@@ -40,10 +44,11 @@ from lawm_eval.models.zoo import load_autoencoder
 
 DATASET = "libero_object_demos"
 AUTOENCODER, NAME = "visual_ae_libero", "lawm_libero"
-STRIDE = 4  # recorded steps per transition: an executed chunk (8) is two transitions
+STRIDE = 8  # recorded steps per transition: one executed chunk (openvla-oft executes 8 of each)
 CONFIG = {"dim": 64, "latent_dim": 16, "action_dim": 7 * STRIDE, "state_dim": 8, "depth": 2, "horizon": 1}
-AE_STEPS, WORLD_STEPS = 1500, 2400
-ROLLOUT = 8  # held-out open-loop transitions (32 recorded steps: four executed chunks)
+AE_STEPS, WORLD_STEPS = 1500, 3000
+TRAIN_WINDOW = 3  # transitions per training window: the one-step loss plus the rollout term over them
+ROLLOUT = 8  # held-out open-loop transitions (64 recorded steps: eight executed chunks)
 
 
 def split(episodes: list[DemoEpisode]) -> tuple[list[DemoEpisode], list[DemoEpisode]]:
@@ -66,10 +71,15 @@ def train_autoencoder(train_eps: list[DemoEpisode], held_eps: list[DemoEpisode],
 # -- windows -------------------------------------------------------------------------------------
 def strided_windows(episodes: list[DemoEpisode], tokens: list[torch.Tensor], window: int) -> Transitions:
     """Every window of ``window`` transitions of ``STRIDE`` recorded steps: x (N,W+1,16,32),
-    a (N,W,28), s (N,W+1,8); the task index follows the sorted instructions."""
+    a (N,W,56), s (N,W+1,8); the task index follows the sorted instructions."""
     tasks = sorted({e.task for e in episodes})
     return windows(tokens, [torch.from_numpy(e.actions) for e in episodes], [torch.from_numpy(e.states) for e in episodes],
                    [tasks.index(e.task) for e in episodes], DATASET, window, STRIDE)
+
+
+def thinned(windows_: Transitions) -> Transitions:
+    """Every STRIDE-th window (the held-out ones: fewer, less alike)."""
+    return Transitions(*(t[::STRIDE] for t in (windows_.x, windows_.a, windows_.s, windows_.task)), DATASET)
 
 
 def write_fixture(held_eps: list[DemoEpisode]) -> None:
@@ -121,14 +131,11 @@ def main(steps: int = WORLD_STEPS, ae_steps: int = AE_STEPS, reuse_autoencoder: 
     autoencoder = load_autoencoder(AUTOENCODER)
     tokens = [encode_frames(autoencoder, e.frames) for e in train_eps]
     held_tokens = [encode_frames(autoencoder, e.frames) for e in held_eps]
-    data = strided_windows(train_eps, tokens, window=1)
-    model, curves = train_world(steps, CONFIG, data)
+    data = strided_windows(train_eps, tokens, window=TRAIN_WINDOW)
+    model, curves = train_world(steps, CONFIG, data, rollout=True)
     model.eval()
 
-    def every_stride(windows_: Transitions) -> Transitions:  # every STRIDE-th held-out window (fewer, less alike)
-        return Transitions(*(t[::STRIDE] for t in (windows_.x, windows_.a, windows_.s, windows_.task)), DATASET)
-
-    extra = {**rollout_numbers(model, autoencoder, every_stride(strided_windows(held_eps, held_tokens, ROLLOUT))),
+    extra = {**rollout_numbers(model, autoencoder, thinned(strided_windows(held_eps, held_tokens, ROLLOUT))),
              "training_windows": len(data), "train_seconds": round(time.monotonic() - tic, 1)}
-    return finish(NAME, model, CONFIG, curves, ("loss", "recon", "kl", "state"),
-                  every_stride(strided_windows(held_eps, held_tokens, window=3)), DATASET, autoencoder, extra)
+    return finish(NAME, model, CONFIG, curves, ("loss", "recon", "rollout", "kl", "state"),
+                  thinned(strided_windows(held_eps, held_tokens, window=3)), DATASET, autoencoder, extra)
