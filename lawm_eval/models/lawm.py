@@ -77,10 +77,13 @@ class LaWAMPolicy(nn.Module):
     stream (plain flow-matching behaviour cloning)."""
 
     def __init__(self, lawm_config: dict, dim: int = 64, tasks: int = 2, action_dim: int = 7, steps: int = 10,
-                 use_subgoal: bool = True):
+                 use_subgoal: bool = True, chunk: int | None = None):
         super().__init__()
         self.world = LaWM(**lawm_config)
-        self.chunk, self.action_dim, self.steps, self.use_subgoal = self.world.horizon, action_dim, steps, use_subgoal
+        # the chunk spans the subgoal horizon: H frames (the Franka clips: one action per frame), or
+        # ``chunk`` actions when one world-model transition spans several (LIBERO: 8 actions)
+        self.chunk = chunk or self.world.horizon
+        self.action_dim, self.steps, self.use_subgoal = action_dim, steps, use_subgoal
         self.task_embedding = nn.Embedding(tasks, dim)
         self.latent_policy = MLP(512 + dim, 2 * dim, self.world.latent_dim, layers=3)
         self.context = MLP(512, 2 * dim, dim)  # the action expert's semantic stream: x_t

@@ -113,10 +113,11 @@ def main(steps: int = 2400) -> dict:
     return metrics
 
 
-def lawam_policy(world: LaWM, config: dict, data: Transitions, use_subgoal: bool = True) -> LaWAMPolicy:
+def lawam_policy(world: LaWM, config: dict, data: Transitions, use_subgoal: bool = True, tasks: int = len(TASKS),
+                 chunk: int | None = None) -> LaWAMPolicy:
     """A LaWAM policy on a frozen copy of ``world`` (built from ``config``), its action normaliser
     fitted to ``data``."""
-    policy = LaWAMPolicy(config, tasks=len(TASKS), use_subgoal=use_subgoal)
+    policy = LaWAMPolicy(config, tasks=tasks, use_subgoal=use_subgoal, chunk=chunk)
     policy.world.load_state_dict(world.state_dict())
     for p in policy.world.parameters():
         p.requires_grad_(False)
