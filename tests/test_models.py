@@ -344,13 +344,17 @@ def _lawm(stage: str):
 
 
 def _cola(stage: str):
-    data, model = synthetic(), CoLAWorld(dim=16, depth=1, decoder_depth=1)
+    data, model = synthetic(), CoLAWorld(dim=16, depth=1, decoder_depth=1, adapter="classify")
     model.normalizer.fit(data.a)
     if stage == "lam":
         light = AdaLNPredictor(16, model.latent_dim, depth=1)
         holder = nn.ModuleList([model, light])
-        return holder, lambda g: train_cola.lam_step(model, light, data, g)
-    loss = {"world": train_cola.world_loss, "adapter": train_cola.adapter_loss}[stage]
+        return holder, lambda g: train_cola.lam_step(model, train_cola.ThroughDecoder(light), data, g)
+    if stage == "pretrain":
+        return model.world, partial(train_cola.pretrain_loss, model.world, model.latent_dim, data)
+    loss = {"world": train_cola.world_loss, "adapter": train_cola.adapter_loss, "joint": train_cola.lam_step}[stage]
+    if stage == "joint":
+        return model, lambda g: train_cola.lam_step(model, model, data, g)
     return model, partial(loss, model, data)
 
 
@@ -398,7 +402,9 @@ OBJECTIVES = {
     "lawam/policy": lambda: _lawm("policy"),
     "cola_world/lam": lambda: _cola("lam"),
     "cola_world/world_model": lambda: _cola("world"),
-    "cola_world/adapter": lambda: _cola("adapter"),
+    "cola_world/adapter_codes": lambda: _cola("adapter"),
+    "cola_world/pretrain_action_free": lambda: _cola("pretrain"),
+    "cola_world/joint": lambda: _cola("joint"),
     "cola_world_robodesk/adapter_codes": lambda: _cola_robodesk("adapter"),
     "cola_world_robodesk/world_model_gt_lam": lambda: _cola_robodesk("world"),
     "law/joint": lambda: _law("joint"),

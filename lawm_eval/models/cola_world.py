@@ -30,8 +30,12 @@ Tensor = torch.Tensor
 
 
 class STTransformerIDM(nn.Module):
-    def __init__(self, dim: int, code_dim: int, depth: int = 2, latent_tokens: int = 2):
+    def __init__(self, dim: int, code_dim: int, depth: int = 2, latent_tokens: int = 2, standardise: bool = False):
         super().__init__()
+        # ours (``standardise``): the outputs standardised over the batch (running statistics at
+        # evaluation) before quantisation; at init every transition maps to nearly the same vector
+        # (spread 0.03 against magnitude 0.2), which collapses an un-reset codebook to one code
+        self.standardise = nn.BatchNorm1d(code_dim, affine=False) if standardise else None
         self.tokens_in = TokensIn(dim)
         self.time = nn.Parameter(torch.randn(1, 2, 1, dim) * 0.02)
         self.spatial = nn.ModuleList(SelfAttentionBlock(dim) for _ in range(depth))
@@ -46,20 +50,23 @@ class STTransformerIDM(nn.Module):
         for spatial, temporal in zip(self.spatial, self.temporal):
             h = spatial(h.flatten(0, 1)).view(b, 2, n, -1)
             h = temporal(h.transpose(1, 2).flatten(0, 1)).view(b, n, 2, -1).transpose(1, 2)
-        return self.out(self.pool(self.queries.expand(b, -1, -1), h.flatten(1, 2)))
+        out = self.out(self.pool(self.queries.expand(b, -1, -1), h.flatten(1, 2)))
+        if self.standardise is not None:
+            out = self.standardise(out.flatten(0, 1)).view_as(out)
+        return out
 
 
 class CoLAWorld(LatentActionWorldModel):
     def __init__(self, dim: int = 64, code_dim: int = 16, codes: int = 32, latent_tokens: int = 2,
                  action_dim: int = 7, depth: int = 2, decoder_depth: int = 2, snap_adapter: bool = True,
-                 adapter: str = "regress"):
+                 adapter: str = "regress", standardise: bool = False):
         super().__init__()
         if adapter not in ("regress", "classify"):
             raise ValueError(f"adapter must be 'regress' or 'classify', got {adapter!r}")
         self.codes_per_token = codes
         self.latent_tokens, self.code_dim = latent_tokens, code_dim
         self.latent_dim = latent_tokens * code_dim
-        self.idm = STTransformerIDM(dim, code_dim, depth, latent_tokens)
+        self.idm = STTransformerIDM(dim, code_dim, depth, latent_tokens, standardise)
         self.vq = VectorQuantizer(codes, code_dim)
         self.world = AdaLNPredictor(dim, self.latent_dim, decoder_depth)
         self.normalizer = ActionNormalizer(action_dim)

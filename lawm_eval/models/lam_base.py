@@ -135,6 +135,28 @@ class AdaLNPredictor(nn.Module):
         return x_t + self.out(h)
 
 
+class ConcatPredictor(nn.Module):
+    """Next-state predictor that reads the latent action as extra tokens beside the frame's (the
+    latent-action models' FDM: CoLA-World App. B.1 "concatenates the image patches and the predicted
+    latent action tokens"), so the latent is read from the first step (an AdaLN modulation starts at zero)."""
+
+    def __init__(self, dim: int, latent_tokens: int, code_dim: int, depth: int = 1):
+        super().__init__()
+        self.latent_tokens, self.code_dim = latent_tokens, code_dim
+        self.x_in = TokensIn(dim)
+        self.z_in = nn.Linear(code_dim, dim)
+        self.z_pos = nn.Parameter(torch.randn(1, latent_tokens, dim) * 0.02)
+        self.blocks = nn.ModuleList(SelfAttentionBlock(dim) for _ in range(depth))
+        self.out = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, TOKEN_DIM))
+
+    def forward(self, x_t: Tensor, z: Tensor) -> Tensor:  # (B,16,32),(B,tokens·code_dim) -> (B,16,32)
+        tokens = self.z_in(z.view(len(z), self.latent_tokens, self.code_dim)) + self.z_pos
+        h = torch.cat([self.x_in(x_t), tokens], dim=1)
+        for block in self.blocks:
+            h = block(h)
+        return x_t + self.out(h[:, : x_t.shape[1]])
+
+
 class StateActionController(nn.Module):
     """Real action → latent action given the state: self-attention over the previous state's
     tokens, then the MLP-embedded action cross-attends to them (needs_states = True)."""

@@ -3,7 +3,7 @@ App. B): from each Franka checkpoint, with its LAM (IDM + codebook) frozen,
 
 1. the adapter: a 2-layer MLP from RoboDesk's 5-D real action to the GT-LAM code indices (the frozen
    IDM's codes of the same transition), cross-entropy, 1K steps of batch 64;
-2. the world model fine-tuned on GT-LAM latents, 3K steps of batch 16.
+2. the world model fine-tuned on GT-LAM latents, 3K steps of batch 16 (one-step, teacher-forced).
 
 Both models get the same data, steps and seeds. Before that, stage 0 (lawm-eval's, not the paper's):
 the shared frozen autoencoder, our stand-in for the paper's pretrained video VAE, was trained on Franka
@@ -20,15 +20,19 @@ from functools import partial
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from lawm_eval.data.recipes import RECIPES
 from lawm_eval.models.cola_world import CoLAWorld
-from lawm_eval.models.train.cola_world import CONFIG, codebook_usage
+from lawm_eval.models.train.cola_world import (
+    CONFIG,
+    adapter_accuracy,
+    adapter_loss,
+    codebook_usage,
+    world_loss,
+)
 from lawm_eval.models.train.data import Transitions, load_arrays, token_cache, transitions
 from lawm_eval.models.train.evaluate import finish, write_fixture
 from lawm_eval.models.train.loop import train
-from lawm_eval.models.train.losses import pairs, window_loss
 from lawm_eval.models.train.visual_ae import reconstruction_loss, save_fine_tuned
 from lawm_eval.models.visual import VisualAutoencoder
 from lawm_eval.models.zoo import load_autoencoder, load_bundled
@@ -56,33 +60,12 @@ def train_autoencoder(steps: int) -> VisualAutoencoder:
     return model
 
 
-def adapter_loss(model: CoLAWorld, data: Transitions, generator: torch.Generator):
-    """Cross-entropy of the adapter's code logits against the frozen IDM's code of every transition."""
-    x, a, _, _ = data.batch(ADAPTER_BATCH, generator)
-    with torch.no_grad():
-        codes = model.codes(*pairs(x))  # (B·W, tokens)
-    logits = model.adapter_logits(a.flatten(0, 1))  # (B·W, tokens, codes)
-    loss = F.cross_entropy(logits.flatten(0, 1), codes.flatten())
-    return loss, {"accuracy": float((logits.argmax(-1) == codes).float().mean())}
-
-
-def world_loss(model: CoLAWorld, data: Transitions, generator: torch.Generator):
-    """The world model on GT-LAM latents of the frozen IDM (the loss it was pretrained with)."""
-    x, _, _, _ = data.batch(WM_BATCH, generator)
-    with torch.no_grad():
-        z = model.idm_latent(*pairs(x))
-    return window_loss(model, x, z.view(len(x), -1, z.shape[-1]))
-
-
-@torch.no_grad()
-def adapter_accuracy(model: CoLAWorld, held: Transitions) -> float:
-    codes = model.codes(*pairs(held.x))
-    return float((model.adapter_logits(held.a.flatten(0, 1)).argmax(-1) == codes).float().mean())
-
-
-def adapt(name: str, source: str, data: Transitions, held: Transitions, autoencoder, wm_steps: int) -> dict:
+def adapt(name: str, source: str, data: Transitions, held: Transitions, autoencoder, wm_steps: int,
+          dataset: str = DATASET, action_dim: int = ACTION_DIM) -> dict:
+    """``source`` (a Franka checkpoint) adapted to ``dataset``: its LAM frozen, a new adapter from the
+    ``action_dim``-D real actions to the GT-LAM codes, then the world model fine-tuned on GT-LAM."""
     pretrained, _, _ = load_bundled(source)
-    config = {**CONFIG, "action_dim": ACTION_DIM, "adapter": "classify"}  # the Franka checkpoints' CONFIG
+    config = {**CONFIG, "action_dim": action_dim}  # the Franka checkpoints' CONFIG
     torch.manual_seed(30)
     model = CoLAWorld(**config)
     kept = {k: v for k, v in pretrained.state_dict().items() if not k.startswith(("adapter.", "normalizer."))}
@@ -90,12 +73,12 @@ def adapt(name: str, source: str, data: Transitions, held: Transitions, autoenco
     assert all(k.startswith(("adapter.", "normalizer.")) for k in missing), missing
     model.normalizer.fit(data.a)
     adapter = train(model.adapter.parameters(), partial(adapter_loss, model, data), wm_steps // 3, seed=31)
-    world = train(model.world.parameters(), partial(world_loss, model, data), wm_steps, lr=5e-4, seed=32)
+    world = train(model.world.parameters(), partial(world_loss, model, data, batch=WM_BATCH), wm_steps, lr=5e-4,
+                  seed=32)
     curves = {"1: adapter (GT-LAM codes)": adapter, "2: world model on GT-LAM": world}
     extra = {"codebook_usage_gt_lam": codebook_usage(model, held), "adapter_code_accuracy": adapter_accuracy(model, held),
              "adapted_from": source}
-    return finish(name, model, config, curves, ("loss", "recon", "rollout", "accuracy"), held, DATASET, autoencoder,
-                  extra)
+    return finish(name, model, config, curves, ("loss", "recon", "accuracy"), held, dataset, autoencoder, extra)
 
 
 def main(steps: int = WM_STEPS) -> dict:

@@ -1,57 +1,161 @@
-"""Train the CoLA-World two-stage baseline, then CoLA-World (warm-up against the frozen world
-model, then joint training)."""
+"""Train CoLA-World and its two-stage baseline as the paper compares them (CoLA-World §3.2-3.3, §4.1,
+App. B), at tiny scale on the Franka clips:
+
+0. **pretrain** an action-free video world model: the AdaLN transformer's trunk learns next-frame
+   prediction with its conditioning modules (the latent-action MLP and each block's zero-initialised
+   AdaLN modulation) unused: our stand-in for the pretrained OpenSora the paper starts from;
+1. **two-stage** (``cola_two_stage``): the LAM (ST-transformer IDM + VQ + a light decoder, the FDM,
+   which reads the latent tokens beside the frame's as App. B.1's does) for ``LAM_STEPS``, then the pretrained world model fine-tuned on the frozen LAM's latents (trunk
+   and conditioning modules) for ``WM_STEPS``; the light decoder is dropped;
+2. **CoLA-World** (``cola_world``): a fresh LAM against the same pretrained world model: warm-up for
+   ``WARM_STEPS`` (world-model trunk frozen; IDM, VQ and the conditioning modules train, §3.3), then
+   end to end for the rest of ``LAM_STEPS + WM_STEPS`` (the paper's
+   equal-budget comparison, LAM30K+WM30K against WARM8K+E2E52K, §4.1);
+3. the paper's Fig. 2 ablation, not bundled: the same joint training without warm-up, from the
+   pretrained world model (its codebook curve only);
+4. each bundled model's adapter: real action → GT-LAM code indices, a classifier (§4.4, App. C.2).
+
+Losses (App. B.3): one-step teacher-forced next-frame MSE, plus the VQ and commitment losses (weight
+1, commitment β 0.25 inside it). Both recipes standardise the IDM's output over the batch before the
+VQ (``standardise``, ours: without it every fresh IDM maps all transitions to nearly one vector and the
+codebook collapses to one code within 25 steps, two-stage LAM included) and initialise the codebook
+from the fresh IDM's outputs, once; no dead-code resets (``resets=True`` is the option for ablation).
+Every ``CODEBOOK_EVERY`` steps the held-out transitions' codebook utilisation, entropy, perplexity
+and max usage are recorded (the paper's Fig. 2/3) into metrics.json and
+docs/training/cola_codebook.png.
+"""
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Callable
 from functools import partial
 
 import torch
 import torch.nn.functional as F
 
 from lawm_eval.models.cola_world import CoLAWorld
-from lawm_eval.models.lam_base import AdaLNPredictor
-from lawm_eval.models.train.data import transitions
+from lawm_eval.models.lam_base import AdaLNPredictor, ConcatPredictor
+from lawm_eval.models.train.data import Transitions, transitions
 from lawm_eval.models.train.evaluate import finish
 from lawm_eval.models.train.loop import train
-from lawm_eval.models.train.losses import pairs, window_loss
+from lawm_eval.models.train.losses import pairs
 from lawm_eval.models.zoo import load_autoencoder
 
 CONFIG = {"dim": 64, "code_dim": 16, "codes": 32, "latent_tokens": 2, "action_dim": 7, "depth": 2,
-          "decoder_depth": 2}
-RESET_EVERY = 200
+          "decoder_depth": 2, "adapter": "classify", "standardise": True}
+PRETRAIN_STEPS = 2000
+LAM_STEPS, WM_STEPS = 1500, 1500  # two-stage
+WARM_STEPS = 400  # CoLA: the paper's 8K of 60K warm-up (13 %); end to end for the rest of the same 3,000 steps
+ADAPTER_STEPS = 1000  # App. B: the adapter trains 1K steps with batch 64
+CODEBOOK_EVERY = 50
+RESET_EVERY = 200  # the dead-code reset option
 
 
-class _Through:
-    """Rolls out through another predictor (the two-stage LAM's light decoder)."""
+def conditioning(world: AdaLNPredictor) -> list[torch.nn.Parameter]:
+    """The action conditioning modules: the latent-action MLP and every block's AdaLN modulation."""
+    return [*world.cond.parameters(), *(p for block in world.blocks for p in block.modulation.parameters())]
 
-    def __init__(self, predictor):
+
+def trunk(world: AdaLNPredictor) -> list[torch.nn.Parameter]:
+    """Everything else: what the action-free pretraining learns."""
+    chosen = {id(p) for p in conditioning(world)}
+    return [p for p in world.parameters() if id(p) not in chosen]
+
+
+# -- losses --------------------------------------------------------------------------------------
+def pretrain_loss(world: AdaLNPredictor, latent_dim: int, data: Transitions, generator: torch.Generator):
+    """Action-free next-frame prediction: the conditioning input is zero (and its modulation is zero)."""
+    x, _, _, _ = data.batch(64, generator)
+    x_t, x_next = pairs(x)
+    return F.mse_loss(world(x_t, torch.zeros(len(x_t), latent_dim)), x_next), {}
+
+
+class ThroughDecoder:
+    """Predicts through another network (the two-stage LAM's light decoder)."""
+
+    def __init__(self, predictor: torch.nn.Module):
         self.predictor = predictor
 
-    def predict_next(self, x_t, z):
+    def predict_next(self, x_t: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         return self.predictor(x_t, z)
 
-    def rollout_train(self, x0, latents):
-        x, out = x0, []
-        for t in range(latents.shape[1]):
-            x = self.predictor(x, latents[:, t])
-            out.append(x)
-        return torch.stack(out, dim=1)
 
-
-def lam_step(model: CoLAWorld, world, data, generator: torch.Generator):
-    """Loss of the IDM + VQ through ``world`` (the model's own world model or a light decoder)."""
+def lam_step(model: CoLAWorld, world, data: Transitions, generator: torch.Generator):
+    """One-step teacher-forced MSE of the next frame predicted through ``world`` (the model itself, or
+    the light decoder) from the IDM's quantised latent, plus the VQ loss."""
     x, _, _, _ = data.batch(64, generator)
     x_t, x_next = pairs(x)
     z, _, vq_loss = model.quantised_latent(x_t, x_next)
-    recon, logs = window_loss(_Through(world), x, z.view(len(x), -1, z.shape[-1]))
-    return recon + vq_loss, {**logs, "vq": vq_loss.item()}
+    recon = F.mse_loss(world.predict_next(x_t, z), x_next)
+    return recon + vq_loss, {"recon": recon.item(), "vq": vq_loss.item()}
 
 
-def code_reset(model: CoLAWorld, data, seed: int):
+def world_loss(model: CoLAWorld, data: Transitions, generator: torch.Generator, batch: int = 64):
+    """The world model on the frozen LAM's quantised latents (GT-LAM): the two-stage baseline's
+    stage 2, and the fine-tuning of an adapted model."""
+    x, _, _, _ = data.batch(batch, generator)
+    x_t, x_next = pairs(x)
+    with torch.no_grad():
+        z = model.idm_latent(x_t, x_next)
+    recon = F.mse_loss(model.predict_next(x_t, z), x_next)
+    return recon, {"recon": recon.item()}
+
+
+def adapter_loss(model: CoLAWorld, data: Transitions, generator: torch.Generator):
+    """Cross-entropy of the adapter's code logits against the frozen IDM's code of every transition
+    (batch 64, App. B)."""
+    x, a, _, _ = data.batch(64, generator)
+    with torch.no_grad():
+        codes = model.codes(*pairs(x))  # (B·W, tokens)
+    logits = model.adapter_logits(a.flatten(0, 1))  # (B·W, tokens, codes)
+    loss = F.cross_entropy(logits.flatten(0, 1), codes.flatten())
+    return loss, {"accuracy": float((logits.argmax(-1) == codes).float().mean())}
+
+
+@torch.no_grad()
+def adapter_accuracy(model: CoLAWorld, held: Transitions) -> float:
+    codes = model.codes(*pairs(held.x))
+    return float((model.adapter_logits(held.a.flatten(0, 1)).argmax(-1) == codes).float().mean())
+
+
+def train_adapter(model: CoLAWorld, data: Transitions, steps: int = ADAPTER_STEPS) -> list:
+    return train(model.adapter.parameters(), partial(adapter_loss, model, data), steps, lr=1e-3, seed=9)
+
+
+# -- codebook health -----------------------------------------------------------------------------
+def codebook_usage(model: CoLAWorld, held: Transitions) -> dict:
+    """Utilisation, entropy, perplexity and max usage of the codes of the held-out transitions."""
+    from lawm_eval.metrics.latent import codebook_stats
+
+    with torch.no_grad():
+        codes = model.codes(held.x[:, 0], held.x[:, 1]).flatten()
+    return codebook_stats(torch.bincount(codes, minlength=model.codes_per_token).numpy())
+
+
+def tracker(model: CoLAWorld, held: Transitions, curve: list[dict], offset: int = 0, every: int = CODEBOOK_EVERY,
+            resets: Callable[[int], None] | None = None) -> Callable[[int], None]:
+    """An ``on_step`` that records the held-out codebook health every ``every`` steps into ``curve``
+    (at step ``offset + step``), and runs the dead-code resets when asked for."""
+
+    def on_step(step: int) -> None:
+        if resets is not None:
+            resets(step)
+        if step % every == 0:
+            was_training = model.training
+            model.eval()
+            curve.append({"step": offset + step, **codebook_usage(model, held)})
+            model.train(was_training)
+
+    return on_step
+
+
+def dead_code_resets(model: CoLAWorld, data: Transitions, seed: int) -> Callable[[int], None]:
+    """The ablation option: re-initialise unused codes from recent IDM outputs every RESET_EVERY steps."""
     generator = torch.Generator().manual_seed(seed)
 
     def on_step(step: int) -> None:
-        if step == 1 or step % RESET_EVERY == 0:  # step 1: initialise the codebook from data
+        if step == 1 or step % RESET_EVERY == 0:
             x, _, _, _ = data.batch(128, generator)
             with torch.no_grad():
                 recent = model.idm(*pairs(x)).flatten(0, 1)
@@ -60,67 +164,117 @@ def code_reset(model: CoLAWorld, data, seed: int):
     return on_step
 
 
-def world_loss(model: CoLAWorld, data, generator: torch.Generator):
-    """Two-stage baseline, stage 2: the world model on the frozen LAM's quantised latents."""
-    x, _, _, _ = data.batch(64, generator)
-    with torch.no_grad():
-        z = model.idm_latent(*pairs(x))
-    return window_loss(model, x, z.view(len(x), -1, z.shape[-1]))
-
-
-def adapter_loss(model: CoLAWorld, data, generator: torch.Generator):
-    """The adapter regresses the frozen IDM's quantised latents of every transition (L2)."""
-    x, a, _, _ = data.batch(64, generator)
-    with torch.no_grad():
-        target = model.idm_latent(*pairs(x))
-    return F.mse_loss(model.adapter(model.normalizer(a.flatten(0, 1))), target), {}
-
-
-def train_adapter(model: CoLAWorld, data, steps: int) -> list:
-    return train(model.adapter.parameters(), partial(adapter_loss, model, data), steps, lr=1e-3, seed=9)
-
-
-def two_stage(steps: int, autoencoder, data, held) -> tuple[CoLAWorld, dict]:
+# -- the three recipes ---------------------------------------------------------------------------
+def pretrained_world(data: Transitions, steps: int = PRETRAIN_STEPS) -> AdaLNPredictor:
+    """Stage 0: the action-free video world model (trunk only)."""
     torch.manual_seed(0)
+    shape = CoLAWorld(**CONFIG)
+    world = shape.world
+    train(trunk(world), partial(pretrain_loss, world, shape.latent_dim, data), steps, seed=5)
+    return world
+
+
+def fresh_model(world: AdaLNPredictor, data: Transitions, seed: int) -> CoLAWorld:
+    """A new CoLA-World network (fresh IDM; codebook initialised from the fresh IDM's outputs on one
+    batch, as k-means-style VQ initialisations do, so that no code starts out of reach) holding a copy
+    of the pretrained world model."""
+    torch.manual_seed(seed)
     model = CoLAWorld(**CONFIG)
     model.normalizer.fit(data.a)
-    light = AdaLNPredictor(64, model.latent_dim, depth=1)  # the LAM's own decoder, dropped afterwards
-    lam_params = list(model.idm.parameters()) + list(model.vq.parameters()) + list(light.parameters())
-    stage1 = train(lam_params, lambda g: lam_step(model, light, data, g), steps, seed=1,
-                   on_step=code_reset(model, data, 11))
-    stage2 = train(model.world.parameters(), partial(world_loss, model, data), steps, seed=2)
-    stage3 = train_adapter(model, data, steps // 2)
-    curves = {"1: LAM + light decoder": stage1, "2: world model on frozen latents": stage2, "3: adapter": stage3}
-    metrics = finish("cola_two_stage", model, CONFIG, curves, ("loss", "recon", "rollout", "vq"), held, "franka", autoencoder,
-                     {"codebook_usage": codebook_usage(model, held)})
-    return model, metrics
-
-
-def codebook_usage(model: CoLAWorld, held) -> dict:
-    from lawm_eval.metrics.latent import codebook_stats
-
+    model.world.load_state_dict(world.state_dict())
+    generator = torch.Generator().manual_seed(seed)
+    x, _, _, _ = data.batch(128, generator)
     with torch.no_grad():
-        codes = model.codes(held.x[:, 0], held.x[:, 1]).flatten()
-    return codebook_stats(torch.bincount(codes, minlength=CONFIG["codes"]).numpy())
+        outputs = model.idm(*pairs(x)).flatten(0, 1)  # (256, code_dim)
+        picks = torch.randperm(len(outputs), generator=generator)[: model.codes_per_token]
+        model.vq.codebook.weight.copy_(outputs[picks])
+    return model
 
 
-def main(steps: int = 2000) -> dict:
+def two_stage(world: AdaLNPredictor, data: Transitions, held: Transitions, lam_steps: int = LAM_STEPS,
+              wm_steps: int = WM_STEPS, resets: bool = False) -> tuple[CoLAWorld, dict, list]:
+    model = fresh_model(world, data, seed=100)
+    light = ConcatPredictor(CONFIG["dim"], CONFIG["latent_tokens"], CONFIG["code_dim"])  # the LAM's FDM, dropped afterwards
+    usage: list[dict] = []
+    lam_params = [*model.idm.parameters(), *model.vq.parameters(), *light.parameters()]
+    stage1 = train(lam_params, lambda g: lam_step(model, ThroughDecoder(light), data, g), lam_steps, seed=1,
+                   on_step=tracker(model, held, usage, resets=dead_code_resets(model, data, 11) if resets else None))
+    stage2 = train(model.world.parameters(), partial(world_loss, model, data), wm_steps, seed=2)
+    return model, {"1: LAM + light decoder": stage1, "2: pretrained world model on frozen latents": stage2}, usage
+
+
+def cola(world: AdaLNPredictor, data: Transitions, held: Transitions, warm_steps: int = WARM_STEPS,
+         budget: int = LAM_STEPS + WM_STEPS, resets: bool = False) -> tuple[CoLAWorld, dict, list]:
+    """Warm-up (trunk frozen) for ``warm_steps``, then end to end for the rest of ``budget``; 0
+    warm-up steps: joint from the start."""
+    model = fresh_model(world, data, seed=200)
+    usage: list[dict] = []
+    lam = [*model.idm.parameters(), *model.vq.parameters()]
+    curves = {}
+    if warm_steps:
+        curves["1: warm-up (world-model trunk frozen)"] = train(
+            [*lam, *conditioning(model.world)], lambda g: lam_step(model, model, data, g), warm_steps, seed=3,
+            on_step=tracker(model, held, usage, resets=dead_code_resets(model, data, 12) if resets else None))
+    curves["2: end to end"] = train(
+        [*lam, *model.world.parameters()], lambda g: lam_step(model, model, data, g), budget - warm_steps, seed=4,
+        on_step=tracker(model, held, usage, offset=warm_steps,
+                        resets=dead_code_resets(model, data, 13) if resets else None))
+    return model, curves, usage
+
+
+def bundle(name: str, model: CoLAWorld, curves: dict, usage: list, data: Transitions, held: Transitions,
+           held_windows: Transitions, autoencoder, extra: dict | None = None) -> dict:
+    curves = {**curves, f"{len(curves) + 1}: adapter (GT-LAM codes)": train_adapter(model, data)}
+    metrics = {"codebook_usage": codebook_usage(model, held), "codebook_curve": usage,
+               "adapter_code_accuracy": adapter_accuracy(model, held), **(extra or {})}
+    return finish(name, model, CONFIG, curves, ("loss", "recon", "vq", "accuracy"), held_windows, "franka",
+                  autoencoder, metrics)
+
+
+def plot_codebook(curves: dict[str, list[dict]]) -> None:
+    """The paper's Fig. 2/3 at our scale: utilisation, normalised entropy and max usage over training."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from lawm_eval.models.train.artifacts import REPO_DOCS
+
+    keys = (("utilisation", "codebook utilisation"), ("normalised_entropy", "code entropy / log K"),
+            ("max_usage", "max code usage"))
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.2))
+    for ax, (key, title) in zip(axes, keys):
+        for label, curve in curves.items():
+            ax.plot([row["step"] for row in curve], [row[key] for row in curve], label=label)
+        ax.axvline(WARM_STEPS, color="0.8", lw=1, ls="--")
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("step (after pretraining)")
+    axes[1].legend(fontsize=7)
+    fig.tight_layout()
+    REPO_DOCS.mkdir(parents=True, exist_ok=True)
+    fig.savefig(REPO_DOCS / "cola_codebook.png", dpi=100)
+    plt.close(fig)
+
+
+def main(steps: int = LAM_STEPS + WM_STEPS) -> dict:
+    """Both bundled models (and the no-warm-up ablation's codebook curve); ``steps``: the budget
+    after pretraining, split in the proportions of LAM_STEPS / WM_STEPS and WARM_STEPS."""
     autoencoder = load_autoencoder()
-    data = transitions("franka", autoencoder, window=3)
-    held = transitions("franka", autoencoder, window=3, split="held_out")
-    pretrained, _ = two_stage(steps, autoencoder, data, held)
-
-    torch.manual_seed(100)
-    model = CoLAWorld(**CONFIG)
-    model.normalizer.fit(data.a)
-    model.world.load_state_dict(pretrained.world.state_dict())
-    warmup = train(list(model.idm.parameters()) + list(model.vq.parameters()),
-                   lambda g: lam_step(model, model.world, data, g), steps // 2, seed=3,
-                   on_step=code_reset(model, data, 12))
-    joint = train(list(model.idm.parameters()) + list(model.vq.parameters()) + list(model.world.parameters()),
-                  lambda g: lam_step(model, model.world, data, g), steps, lr=5e-4, seed=4,
-                  on_step=code_reset(model, data, 13))
-    adapter = train_adapter(model, data, steps // 2)
-    curves = {"1: warm-up (world model frozen)": warmup, "2: joint": joint, "3: adapter": adapter}
-    return finish("cola_world", model, CONFIG, curves, ("loss", "recon", "rollout", "vq"), held, "franka", autoencoder,
-                  {"codebook_usage": codebook_usage(model, held)})
+    data = transitions("franka", autoencoder, window=1)
+    held = transitions("franka", autoencoder, window=1, split="held_out")
+    held_windows = transitions("franka", autoencoder, window=3, split="held_out")
+    scale = steps / (LAM_STEPS + WM_STEPS)
+    warm, lam = round(WARM_STEPS * scale), round(LAM_STEPS * scale)
+    world = pretrained_world(data, round(PRETRAIN_STEPS * scale))
+    _, _, no_warmup = cola(copy.deepcopy(world), data, held, warm_steps=0, budget=steps)
+    baseline, base_curves, base_usage = two_stage(world, data, held, lam, steps - lam)
+    model, cola_curves, cola_usage = cola(world, data, held, warm, steps)
+    plot_codebook({"CoLA: warm-up, then end to end": cola_usage, "joint from the pretrained WM, no warm-up": no_warmup,
+                   "two-stage LAM (light decoder)": base_usage})
+    budget = {"pretrain_steps": round(PRETRAIN_STEPS * scale), "lam_steps": lam, "wm_steps": steps - lam}
+    results = {"cola_two_stage": bundle("cola_two_stage", baseline, base_curves, base_usage, data, held, held_windows,
+                                        autoencoder, budget)}
+    results["cola_world"] = bundle("cola_world", model, cola_curves, cola_usage, data, held, held_windows, autoencoder,
+                                   {"pretrain_steps": budget["pretrain_steps"], "warm_steps": warm, "e2e_steps": steps - warm,
+                                    "codebook_curve_without_warmup": no_warmup})
+    return results
