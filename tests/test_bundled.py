@@ -146,8 +146,22 @@ def test_world_model_rollout_beats_copy_last_frame_on_held_out_windows(name):
     assert mse(rollout, x[:, 1:]) < mse(copy_last.world_model.rollout(x[:, :1], latents), x[:, 1:])
 
 
-@pytest.mark.parametrize("name", [pytest.param(name, marks=BFA_SHORT_TRAINING) if name in BFA_ONE_STEP_BEHIND_COPY
-                                  else name for name in WORLD_MODELS])
+# CoLA-World's two-stage baseline with the paper's recipe (one-step loss, no code resets): its LAM uses
+# 7 of 32 codes and the adapter picks the right code for 48 % of held-out tokens, so one step from real
+# actions is 6 % worse than copy-last (its 3-step rollout and its GT-LAM latents beat it; docs/models.md)
+COLA_TWO_STAGE_ADAPTER = pytest.mark.xfail(strict=True, reason=(
+    "cola_two_stage's code-classifying adapter (48 % code accuracy) makes one step from real actions 6 % "
+    "worse than copy-last (docs/models.md, CoLA-World)"))
+
+
+def one_step_mark(name: str):
+    if name in BFA_ONE_STEP_BEHIND_COPY:
+        return BFA_SHORT_TRAINING
+    return COLA_TWO_STAGE_ADAPTER if name == "cola_two_stage" else None
+
+
+@pytest.mark.parametrize("name", [pytest.param(name, marks=one_step_mark(name)) if one_step_mark(name) else name
+                                  for name in WORLD_MODELS])
 def test_world_model_one_step_beats_copy_last_frame_on_held_out_windows(name):
     """Every teacher-forced one-step prediction from real actions, on the committed fixture."""
     bundle, copy_last, x, latents = real_action_windows(name)
@@ -176,8 +190,17 @@ IGNORE_ACTIONS = pytest.mark.xfail(strict=True, reason=(
     "codes and the predictions do not follow the actions (docs/protocols/vp2_robodesk.md, 'Bundled models')"))
 
 
-@pytest.mark.parametrize("name", [pytest.param(name, marks=IGNORE_ACTIONS) if name.endswith("_robodesk") else name
-                                  for name in WORLD_MODELS])
+# the Franka LAM, frozen, codes LIBERO transitions with 6 of its 32 codes (perplexity 2.4): the adapted
+# two-stage world model predicts LIBERO frames well (one step 0.00166 vs copy-last 0.00506) but hardly from
+# the latent, so neither the actions nor the IDM's latent move its predictions (docs/models.md, CoLA-World)
+LIBERO_CODES_COLLAPSED = pytest.mark.xfail(strict=True, reason=(
+    "cola_two_stage_libero: the frozen Franka LAM codes LIBERO with a few codes, the adapted world model "
+    "predicts from the frame alone (docs/models.md)"))
+
+
+@pytest.mark.parametrize("name", [pytest.param(name, marks=IGNORE_ACTIONS) if name.endswith("_robodesk") else
+                                  pytest.param(name, marks=LIBERO_CODES_COLLAPSED) if name == "cola_two_stage_libero"
+                                  else name for name in WORLD_MODELS])
 def test_world_model_predictions_depend_on_the_actions(name):
     """Each window's own actions predict its future better than another window's actions do."""
     bundle = build(name)
@@ -195,7 +218,8 @@ def test_world_model_predictions_depend_on_the_actions(name):
         "the committed lam_nav checkpoint's IDM latents predict no better than those of a no-motion pair "
         "(one-step token MSE 0.01785 vs 0.01781 on the navigation fixture); its controller does use the actions"
     ))) if name == "lam_nav" else
-    pytest.param(name, marks=PROJECTOR_ADAPTED) if name == "lac_wm_bfa_e1" else name
+    pytest.param(name, marks=PROJECTOR_ADAPTED) if name == "lac_wm_bfa_e1" else
+    pytest.param(name, marks=LIBERO_CODES_COLLAPSED) if name == "cola_two_stage_libero" else name
     for name in WORLD_MODELS if "lam" in model_spec(name).parts
 ])
 def test_idm_latents_carry_the_transition(name):
@@ -249,9 +273,9 @@ def test_cola_models_take_their_robodesk_adaptation_where_the_suite_is_robodesk(
         assert original.model_id == name and original.inputs.action_dim == 7 and "adapted_to" not in original.info
         kept = make_bundle({**model_spec(name).config, "domain": "original"}, adapted_suite("robodesk"))
         assert kept.model_id == name
-    with pytest.raises(ConfigError, match=r"model 'cola_world' has no adaptation to domain 'libero' "
-                                          r"\(model.domain: auto, original, robodesk\)"):
-        make_bundle({**model_spec("cola_world").config, "domain": "libero"}, adapted_suite(None))
+    with pytest.raises(ConfigError, match=r"model 'cola_world' has no adaptation to domain 'navigation' "
+                                          r"\(model.domain: auto, original, libero, robodesk\)"):
+        make_bundle({**model_spec("cola_world").config, "domain": "navigation"}, adapted_suite(None))
 
 
 def test_the_robodesk_adapter_classifies_codes_and_looks_them_up():
@@ -274,6 +298,11 @@ def test_policy_golden_numbers():
     first = lawam.act_tokens(x, tasks)[0]  # (H, A): the deterministic chunk
     golden = np.asarray(load_golden("lawam")["first_chunk"])
     assert first.numpy().ravel().tolist() == pytest.approx(golden.ravel().tolist(), **TOLERANCE)
+    libero = build("lawam_libero")
+    frames = torch.from_numpy(load_fixture(load_golden("lawam_libero")["dataset"])["frames"][:1, :1])
+    first = libero.policy.network.act_tokens(libero.encoder.encode(frames)[:, 0], torch.zeros(1, dtype=torch.long))[0]
+    golden = np.asarray(load_golden("lawam_libero")["first_chunk"])  # (8, 7): one executed LIBERO chunk
+    assert golden.shape == (8, 7) and first.numpy().ravel().tolist() == pytest.approx(golden.ravel().tolist(), **TOLERANCE)
     vla = build("vla_flow")
     chunks = vla.sampler.network.act_tokens(x, tasks, torch.Generator().manual_seed(7))
     golden = np.asarray(load_golden("vla_flow")["first_chunk"])  # (H, A)
@@ -318,3 +347,8 @@ def test_suites_name_their_domain_and_the_cola_models_follow_it(compose):
     assert make_bundle(model_spec("cola_world").config, robodesk_data).model_id == "cola_world_robodesk"
     assert make_bundle(model_spec("cola_world").config, franka_data).model_id == "cola_world"
     assert make_bundle(model_spec("cola_two_stage").config, planning).model_id == "cola_two_stage_robodesk"
+    imagined = build_suite(compose("suite=libero_imagined"))
+    assert imagined.domain == "libero"
+    adapted = make_bundle(model_spec("cola_world").config, imagined)
+    assert adapted.model_id == "cola_world_libero" and adapted.inputs.action_dim == 56  # one executed chunk
+    assert adapted.info["autoencoder"] == "visual_ae_libero"

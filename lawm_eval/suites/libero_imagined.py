@@ -29,6 +29,8 @@ from lawm_eval.types import EpisodeSpec
 
 
 class ImaginedLiberoSuite(LiberoSuite):
+    domain = "libero"  # a world model adapted to LIBERO (cola_world -> cola_world_libero) is chosen for it
+
     def world(self) -> ModelBundle:
         """The evaluator: ``suite.world_model``, any model with a config file (built once per suite)."""
         world = getattr(self, "_live_world", None)
@@ -138,6 +140,7 @@ class ImaginedLiberoSuite(LiberoSuite):
                 session.finish()  # the other episodes' transitions no longer wait for this one
         info = {"language": spec.params["language"], "init_state": spec.params["init_state"],
                 "policy_queries": episode.queries, "policy_seed": policy_seed, "world_model": p["world_model"],
-                "judge_peak": float(episode.scores.max()), "imagined_frames": len(episode.frames)}
+                "judge_peak": float(episode.scores.max()), "judge_final": float(episode.scores[-1]),
+                "imagined_frames": len(episode.frames)}
         return EpisodeOutcome(success=episode.success, metrics={"episode_length": float(episode.steps)},
                               steps=episode.steps, info=info, frames=episode.frames if frames else None)
