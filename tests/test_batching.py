@@ -204,3 +204,45 @@ def test_served_policies_fork_their_own_connection():
     policy = ServedPolicy(PolicyServerClient("ws://127.0.0.1:1", timeout_s=1, reconnect_s=0), "libero")
     fork = fork_policy(policy)  # sessions sharing one websocket would cross their answers
     assert fork.client is not policy.client and fork.client.address == policy.client.address
+
+
+@pytest.mark.parametrize("linked", [True, False])
+def test_sibling_batchers_do_not_wait_for_an_environment_queued_in_the_other(linked):
+    """Two environments alternate a policy call and a world-model call, out of step (one starts with a
+    world call). Each batcher waits for every active session; linked as siblings, a batch does not
+    wait for an environment whose request sits in the other batcher, so the episodes finish; unlinked,
+    each waits for the other's environment until its patience (here far longer than the test) runs out."""
+    patience = 20.0
+    policies = PolicyBatcher(CountingPolicy(), max_batch=2, max_wait_s=patience)
+    worlds = PolicyBatcher(CountingPolicy(), max_batch=2, max_wait_s=patience, sibling=policies if linked else None)
+    sessions = [(SharedPolicy(policies, {}), SharedPolicy(worlds, {})) for _ in range(2)]
+    done = []
+
+    def environment(i: int) -> None:
+        policy, world = sessions[i]
+        policy.reset(i)
+        world.reset(i)
+        try:
+            if i == 1:
+                world.act({"x": 0.0})  # one transition ahead: out of step with environment 0
+            for step in range(4):
+                policy.act({"x": float(step)})
+                world.act({"x": float(step)})
+        except ModelError:  # the batchers were shut down while it waited (the unlinked case)
+            return
+        policy.finish()
+        world.finish()
+        done.append(i)
+
+    threads = [threading.Thread(target=environment, args=(i,), daemon=True) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 5.0
+    for thread in threads:
+        thread.join(timeout=max(0.0, deadline - time.monotonic()))
+    finished = sorted(done)
+    policies.shutdown()
+    worlds.shutdown()
+    for thread in threads:
+        thread.join(timeout=5.0)
+    assert finished == ([0, 1] if linked else [])

@@ -6,8 +6,8 @@ model copy, not one per environment.
   when the policy has one, else a shallow copy, which shares the network's weights), reset with the
   episode's seed. A session acts as the unshared policy would.
 - Requests wait until every session that is inside an episode, or opened and not yet in its first
-  one (an environment still starting), has asked, or ``max_batch`` are waiting, or the first has
-  waited ``max_wait_s``; then one call answers them all:
+  one (an environment still starting), has asked (or waits in a sibling batcher: ``sibling``), or
+  ``max_batch`` are waiting, or the first has waited ``max_wait_s``; then one call answers them all:
   ``policy.act_batch(sessions, observations)`` when the policy has it (each row must be what that
   session's ``act`` would return), else each session's ``act`` in turn (still one model copy).
 - ``SharedPolicy`` is the Policy protocol over a batcher (or over the Ray model server, which runs a
@@ -90,7 +90,10 @@ class PolicyServer(Protocol):
 class PolicyBatcher:
     """Answers the ``act`` requests of many sessions with batched calls of one policy (thread-safe)."""
 
-    def __init__(self, policy: Any, max_batch: int = 8, max_wait_s: float = 0.05):
+    def __init__(self, policy: Any, max_batch: int = 8, max_wait_s: float = 0.05, sibling: PolicyBatcher | None = None):
+        """``sibling``: another batcher the same environments call in turn (the imagined suites' world
+        model beside their policy), whose session i is this one's session i: a batch does not wait for
+        an environment whose request waits in the sibling (it cannot ask here before that is answered)."""
         if max_batch < 1 or max_wait_s < 0:
             raise ConfigError("the model server's max_batch must be ≥ 1 and max_wait_ms ≥ 0")
         self.policy, self.max_batch, self.max_wait_s = policy, int(max_batch), float(max_wait_s)
@@ -100,7 +103,11 @@ class PolicyBatcher:
         # sessions a batch waits for -> last heard of: opened (its environment starting) or inside an episode
         self._active: dict[int, float] = {}
         self._pending: list[_Request] = []
-        self._cond = threading.Condition()
+        self._siblings: list[PolicyBatcher] = []
+        self._cond = threading.Condition() if sibling is None else sibling._cond  # one lock over both queues
+        if sibling is not None:
+            self._siblings.append(sibling)
+            sibling._siblings.append(self)
         self._calling = threading.Lock()  # a session's reset never overlaps a model call
         self._next = 0
         self._closed = False
@@ -173,7 +180,8 @@ class PolicyBatcher:
         episode has not started (their environments start while the first requests wait: the
         environments begin in step instead of one running episodes ahead of the other)."""
         now = time.monotonic()
-        return sum(1 for seen in self._active.values() if now - seen < IDLE_S)
+        elsewhere = {request.session for sibling in self._siblings for request in sibling._pending}
+        return sum(1 for session, seen in self._active.items() if now - seen < IDLE_S and session not in elsewhere)
 
     # -- the batching thread -------------------------------------------------------------------
     def _take(self) -> list[_Request] | None:

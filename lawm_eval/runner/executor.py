@@ -172,7 +172,8 @@ class SerialExecutor:
                               f"'{parts.model.model_id}' has none")
         batcher = PolicyBatcher(parts.model.policy, self.max_batch, self.max_wait_s)
         service = parts.suite.batched_service()  # e.g. the imagined suites' world model
-        service_batcher = None if service is None else PolicyBatcher(service, self.max_batch, self.max_wait_s)
+        service_batcher = None if service is None else PolicyBatcher(service, self.max_batch, self.max_wait_s,
+                                                                       sibling=batcher)
         count = min(self.envs, len(specs))
         workers: list[EpisodeWorker] = []
         todo: deque[EpisodeSpec] = deque(specs)
@@ -185,6 +186,7 @@ class SerialExecutor:
                 with lock:
                     if not todo:
                         worker.parts.model.policy.finish()  # no episode left for it: nobody waits for it
+                        worker.parts.suite.finish_service()
                         break
                     spec = todo.popleft()
                 try:
@@ -202,9 +204,12 @@ class SerialExecutor:
         try:
             for index in range(count):
                 suite = parts.suite if index == 0 else build_suite(job.config)
-                if service_batcher is not None:
-                    suite.use_service(SharedPolicy(service_batcher, {}))
-                workers.append(EpisodeWorker(job, name=f"{driver.name}:env{index}", parts=parts.sharing(suite, batcher)))
+                shared = parts.sharing(suite, batcher)
+                if service_batcher is not None:  # session i of both batchers is environment i's
+                    session = SharedPolicy(service_batcher, {})
+                    assert session.session == shared.model.policy.session
+                    suite.use_service(session, service)
+                workers.append(EpisodeWorker(job, name=f"{driver.name}:env{index}", parts=shared))
             report.setup_s = time.perf_counter() - start
             threads = [threading.Thread(target=loop, args=(w,), name=f"lawm-env{i}", daemon=True)
                        for i, w in enumerate(workers)]

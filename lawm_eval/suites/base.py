@@ -174,9 +174,13 @@ class Suite:
         None. The executor hands each environment's suite a session of it (``use_service``)."""
         return None
 
-    def use_service(self, session: Any) -> None:
-        """Answer ``batched_service`` requests through ``session`` (reset / act / finish)."""
+    def use_service(self, session: Any, service: Any) -> None:
+        """Answer ``batched_service`` requests through ``session`` (reset / act / finish) of a batcher
+        over ``service`` (the first environment's ``batched_service``, whose models this suite may share)."""
         raise NotImplementedError(f"suite '{self.name}' has no batched service")
+
+    def finish_service(self) -> None:
+        """This environment has no episode left: the service's batcher stops waiting for it."""
 
     def spec(self, task: str, episode_idx: int, seed: int, **kwargs: Any) -> EpisodeSpec:
         """An EpisodeSpec of this suite."""

@@ -65,8 +65,17 @@ class ImaginedLiberoSuite(LiberoSuite):
 
         return ImaginationService(self.imagination()) if self.imagination().reencode else None
 
-    def use_service(self, session: Any) -> None:
+    def use_service(self, session: Any, service: Any) -> None:
+        """Imagine through ``session``; keep the first environment's world model, judge and proprio
+        model (``service.imagination``) instead of loading copies."""
         self._live_world_session = session
+        self._live_imagination = service.imagination
+        self._live_world = service.imagination.world
+
+    def finish_service(self) -> None:
+        session = getattr(self, "_live_world_session", None)
+        if session is not None:
+            session.finish()
 
     def rendered_cameras(self, model: ModelBundle, frames: bool = False) -> tuple[str, ...]:
         return (CAMERAS["image"],)  # the real first frame is all the simulator gives
@@ -120,15 +129,15 @@ class ImaginedLiberoSuite(LiberoSuite):
         p = self.params
         policy = model.policy
         gripper = self.gripper_convention(model)
-        _, raw = self.start(spec, self.rendered_cameras(model))
-        world = self.world()
-        first = adapt_images(rotate_180(raw["agentview_image"]), tuple(p["world_frame_size"]), world.inputs.resize)
-        policy_seed = stable_seed(*spec.key)
-        policy.reset(policy_seed)
         session = getattr(self, "_live_world_session", None)  # a side-by-side run's shared world model
-        if session is not None:
-            session.reset(policy_seed)
         try:
+            _, raw = self.start(spec, self.rendered_cameras(model))
+            world = self.world()
+            first = adapt_images(rotate_180(raw["agentview_image"]), tuple(p["world_frame_size"]), world.inputs.resize)
+            policy_seed = stable_seed(*spec.key)
+            policy.reset(policy_seed)
+            if session is not None:
+                session.reset(policy_seed)
             episode = self.imagination().run(
                 policy, first, policy_state(raw), spec.params["language"], max_steps=p["max_steps"],
                 executed=lambda chunk: to_env_gripper(self.executed(self.check_chunk(chunk), policy), gripper),
@@ -136,8 +145,8 @@ class ImaginedLiberoSuite(LiberoSuite):
                 frames_after=None if session is None else (
                     lambda context, actions: session.act({"context": context, "actions": actions})))
         finally:
-            if session is not None:
-                session.finish()  # the other episodes' transitions no longer wait for this one
+            if session is not None:  # also when the start failed: the other episodes stop waiting for this one
+                session.finish()
         info = {"language": spec.params["language"], "init_state": spec.params["init_state"],
                 "policy_queries": episode.queries, "policy_seed": policy_seed, "world_model": p["world_model"],
                 "judge_peak": float(episode.scores.max()), "judge_final": float(episode.scores[-1]),
