@@ -20,7 +20,7 @@ from lawm_eval.models.specs import bundled_specs, model_spec, model_specs
 from lawm_eval.models.train.__main__ import ARTEFACTS
 from lawm_eval.models.train.artifacts import load_golden
 from lawm_eval.models.train.evaluate import lam_golden, load_fixture
-from lawm_eval.models.zoo import autoencoder_names, checkpoint_path, load_autoencoder
+from lawm_eval.models.zoo import autoencoder_names, bundled_spec, checkpoint_path, load_autoencoder
 from lawm_eval.paths import data_dir
 
 BUNDLED = sorted(bundled_specs())
@@ -352,3 +352,15 @@ def test_suites_name_their_domain_and_the_cola_models_follow_it(compose):
     adapted = make_bundle(model_spec("cola_world").config, imagined)
     assert adapted.model_id == "cola_world_libero" and adapted.inputs.action_dim == 56  # one executed chunk
     assert adapted.info["autoencoder"] == "visual_ae_libero"
+
+
+def test_rebuilding_everything_trains_each_model_after_the_checkpoints_it_reads():
+    from lawm_eval.models.train.__main__ import training_order, written_together
+
+    order = training_order()
+    position = {model: i for i, run in enumerate(order) for model in written_together(run) if run not in ARTEFACTS}
+    assert set(BUNDLED) <= set(position)  # every bundled model is written by one run of `all`
+    for name in BUNDLED:
+        for dependency in bundled_spec(name).after:
+            assert position[dependency] < position[name] or written_together(dependency) == written_together(name)
+    assert position["lawm_libero"] < position["lawam_libero"] < len(order)  # the LIBERO LaWAM freezes lawm_libero

@@ -19,7 +19,7 @@ from lawm_eval.models.cola_world import CoLAWorld
 from lawm_eval.models.eac_wm import EACWM
 from lawm_eval.models.flow import euler_sample, flow_matching_loss, initial_noise
 from lawm_eval.models.lac_wm import LACWM, block_causal_mask
-from lawm_eval.models.lam_base import AdaLNPredictor
+from lawm_eval.models.lam_base import ConcatPredictor
 from lawm_eval.models.lam_variants import RegularisedLAM, sparse_terms
 from lawm_eval.models.law import LAW
 from lawm_eval.models.lawm import LaWAMPolicy, LaWM
@@ -346,15 +346,15 @@ def _lawm(stage: str):
 def _cola(stage: str):
     data, model = synthetic(), CoLAWorld(dim=16, depth=1, decoder_depth=1, adapter="classify")
     model.normalizer.fit(data.a)
-    if stage == "lam":
-        light = AdaLNPredictor(16, model.latent_dim, depth=1)
+    if stage == "lam":  # the two-stage LAM through its light FDM
+        light = ConcatPredictor(16, model.latent_tokens, model.code_dim)
         holder = nn.ModuleList([model, light])
         return holder, lambda g: train_cola.lam_step(model, train_cola.ThroughDecoder(light), data, g)
     if stage == "pretrain":
         return model.world, partial(train_cola.pretrain_loss, model.world, model.latent_dim, data)
-    loss = {"world": train_cola.world_loss, "adapter": train_cola.adapter_loss, "joint": train_cola.lam_step}[stage]
     if stage == "joint":
         return model, lambda g: train_cola.lam_step(model, model, data, g)
+    loss = {"world": train_cola.world_loss, "adapter": train_cola.adapter_loss}[stage]
     return model, partial(loss, model, data)
 
 

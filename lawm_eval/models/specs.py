@@ -46,6 +46,7 @@ class BundledSpec:
     trained_on: str
     script: str  # module with main(...)
     autoencoder: str = DEFAULT_AUTOENCODER  # baselines/<autoencoder>: the frozen encoder and decoder
+    after: tuple[str, ...] = ()  # bundled models whose checkpoints its training reads (trained first)
 
 
 @dataclass(frozen=True)
@@ -79,10 +80,11 @@ def parse_spec(path: Path) -> ModelSpec:
         raise ConfigError(f"{path}: unknown part(s) {', '.join(unknown)} (parts are: {', '.join(MODEL_PARTS)})")
     bundled = config.get("bundled")
     if bundled is not None:
-        if not isinstance(bundled, dict) or not set(BUNDLED_KEYS) <= set(bundled) <= {*BUNDLED_KEYS, "autoencoder"}:
+        if (not isinstance(bundled, dict) or not set(BUNDLED_KEYS) <= set(bundled) <= {*BUNDLED_KEYS, "autoencoder", "after"}
+                or not isinstance(bundled.get("after", []), list)):
             raise ConfigError(f"{path}: 'bundled' must have the keys {', '.join(BUNDLED_KEYS)} "
-                              "(and optionally autoencoder)")
-        bundled = BundledSpec(**{k: str(v) for k, v in bundled.items()})
+                              "(and optionally autoencoder, and after: a list of bundled models)")
+        bundled = BundledSpec(**{k: tuple(map(str, v)) if k == "after" else str(v) for k, v in bundled.items()})
     extra = config.get("extra")
     return ModelSpec(name=name, factory=config["factory"], description=config["description"], parts=parts,
                      extra=str(extra) if extra else None, bundled=bundled, config=config, path=path)

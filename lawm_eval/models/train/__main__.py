@@ -50,17 +50,28 @@ def written_together(name: str) -> list[str]:
 
 def training_order() -> list[str]:
     """PREFIX, then one name per training run (the model named like its script, when one run
-    writes several)."""
-    order, runs = list(PREFIX), set()
+    writes several), each after the runs that write what its ``bundled.after`` names."""
+    from lawm_eval.models.specs import bundled_specs
+
+    specs = bundled_specs()
+    runs: dict[str, list[str]] = {}  # run name -> the models it writes
     for name, script in bundled_scripts().items():
         if one_per_call(script):
-            order.append(name)
-        elif script not in runs:
-            runs.add(script)
+            runs[name] = [name]
+        elif not any(name in group for group in runs.values()):
             group = written_together(name)
             own = script.rsplit(".", 1)[-1]
-            order.append(own if own in group else group[0])
-    return order + list(ARTEFACTS)
+            runs[own if own in group else group[0]] = group
+    writer = {model: run for run, group in runs.items() for model in group}
+    needs = {run: {writer[d] for m in group for d in specs[m].bundled.after if writer.get(d, run) != run}
+             for run, group in runs.items()}
+    order: list[str] = []
+    while len(order) < len(runs):
+        ready = [run for run in runs if run not in order and needs[run] <= set(order)]
+        if not ready:
+            raise SystemExit(f"bundled 'after' dependencies form a cycle among: {sorted(set(runs) - set(order))}")
+        order.append(ready[0])
+    return list(PREFIX) + order + list(ARTEFACTS)
 
 
 def run(name: str, steps: int | None) -> dict:
@@ -141,9 +152,9 @@ def write_training_doc() -> None:
         "robodesk: the last 7 of 126; bfa: the last 22 of 330), mean-squared error in the frozen autoencoder's",
         "token space; `lam_nav` is on navigation data, the `*_robodesk` models on RoboDesk data in",
         "`visual_ae_robodesk`'s token space, the `*_bfa*` models on BFA data in `visual_ae_bfa`'s, one step being",
-        "5 recorded steps (a 125-D action chunk), and `lawm_libero` on the LIBERO demos (initial states 28-29 of",
-        "libero_object_demos held out; every 4th held-out window) in `visual_ae_libero`'s, one step being 4 recorded",
-        "actions (28-D).",
+        "5 recorded steps (a 125-D action chunk), and `lawm_libero` and the `*_libero` models on the LIBERO demos",
+        "(initial states 28-29 of libero_object_demos held out; every 8th held-out window) in `visual_ae_libero`'s,",
+        "one step being 8 recorded actions (one executed chunk, 56-D).",
         "",
         "| model | copy last | GT latent, 1 step | controller, 1 step | controller vs copy | copy last, 3 steps "
         "| controller, 3 steps | train (s) |",

@@ -231,7 +231,7 @@ def bundle(name: str, model: CoLAWorld, curves: dict, usage: list, data: Transit
                   autoencoder, metrics)
 
 
-def plot_codebook(curves: dict[str, list[dict]]) -> None:
+def plot_codebook(curves: dict[str, list[dict]], warm_steps: int = WARM_STEPS) -> None:
     """The paper's Fig. 2/3 at our scale: utilisation, normalised entropy and max usage over training."""
     import matplotlib
 
@@ -246,7 +246,7 @@ def plot_codebook(curves: dict[str, list[dict]]) -> None:
     for ax, (key, title) in zip(axes, keys):
         for label, curve in curves.items():
             ax.plot([row["step"] for row in curve], [row[key] for row in curve], label=label)
-        ax.axvline(WARM_STEPS, color="0.8", lw=1, ls="--")
+        ax.axvline(warm_steps, color="0.8", lw=1, ls="--")
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("step (after pretraining)")
     axes[1].legend(fontsize=7)
@@ -270,7 +270,7 @@ def main(steps: int = LAM_STEPS + WM_STEPS) -> dict:
     baseline, base_curves, base_usage = two_stage(world, data, held, lam, steps - lam)
     model, cola_curves, cola_usage = cola(world, data, held, warm, steps)
     plot_codebook({"CoLA: warm-up, then end to end": cola_usage, "joint from the pretrained WM, no warm-up": no_warmup,
-                   "two-stage LAM (light decoder)": base_usage})
+                   "two-stage LAM (light decoder)": base_usage}, warm)
     budget = {"pretrain_steps": round(PRETRAIN_STEPS * scale), "lam_steps": lam, "wm_steps": steps - lam}
     results = {"cola_two_stage": bundle("cola_two_stage", baseline, base_curves, base_usage, data, held, held_windows,
                                         autoencoder, budget)}

@@ -83,7 +83,7 @@ def thinned(windows_: Transitions) -> Transitions:
 
 
 def write_fixture(held_eps: list[DemoEpisode]) -> None:
-    """The golden batch: 8 held-out windows of 4 frames ``STRIDE`` steps apart (64²), their 28-D
+    """The golden batch: 8 held-out windows of 4 frames ``STRIDE`` steps apart (64²), their 56-D
     actions and 8-D states, from fixed positions of the first 8 held-out episodes."""
     frames, actions, states = [], [], []
     span = (FIXTURE_FRAMES - 1) * STRIDE
@@ -101,7 +101,7 @@ def write_fixture(held_eps: list[DemoEpisode]) -> None:
 def rollout_numbers(model: LaWM, autoencoder: VisualAutoencoder, held: Transitions) -> dict[str, float]:
     """Open-loop ``ROLLOUT``-transition rollouts from real actions on the held-out windows: token MSE
     and decoded PSNR against the true frames, and copy-last's."""
-    x, a = held.x, held.a  # (N,R+1,16,32), (N,R,28)
+    x, a = held.x, held.a  # (N,R+1,16,32), (N,R,56)
     predicted = model.rollout(x[:, :1], model.to_latent(a, x[:, :-1]))  # (N,R,16,32)
 
     def psnr(tokens: torch.Tensor) -> float:
