@@ -2,7 +2,9 @@
 goal predicate: a frame is positive when the goal holds in it (``goal_frames`` in the rollouts'
 metadata; in recordings without it, the final frame of a successful episode, the one after the
 successful action), negative otherwise. Batches are balanced between the classes (the goal holds in
-few frames); frames are shifted by up to 4 pixels.
+few frames); frames are shifted by up to 4 pixels; a quarter more of each batch are negatives made by
+shuffling a frame's 8×8 patches (the first judge, trained without them, called world-model frames that
+had dissolved into texture successful: docs/protocols/libero_imagined.md).
 
 Held out: the episodes of initial states 28 and 29 (as the BC policy's). Reported: frame-level
 precision/recall/accuracy, and episode-level precision/recall of "any frame above the threshold"
@@ -39,6 +41,7 @@ NAME = "libero_judge"
 DATASETS = ("libero_object_demos",)
 CONFIG = {"keypoints": 32, "hidden": 256, "threshold": 0.5}
 BATCH = 64
+SCRAMBLED, PATCH = 0.25, 8  # a quarter more negatives per batch: frames with their 8×8 patches shuffled
 
 
 def goal_mask(episode: DemoEpisode) -> np.ndarray:
@@ -76,8 +79,28 @@ def labelled_frames(episodes: list[DemoEpisode], tasks: list[str]) -> LabelledFr
                           torch.from_numpy(labels.astype(np.float32)))
 
 
+def shuffled_patches(frames: torch.Tensor, generator: torch.Generator, patch: int = PATCH) -> torch.Tensor:
+    """(B, 3, H, W) → the same frames with their ``patch``² patches in a random order each: the colours
+    and textures of a scene without its structure."""
+    b, c, h, w = frames.shape
+    grid = frames.unfold(2, patch, patch).unfold(3, patch, patch)  # (B, 3, H/p, W/p, p, p)
+    tiles = grid.reshape(b, c, -1, patch, patch)
+    order = torch.stack([torch.randperm(tiles.shape[2], generator=generator) for _ in range(b)])  # (B, N)
+    tiles = tiles[torch.arange(b)[:, None], :, order].permute(0, 2, 1, 3, 4)  # (B, 3, N, p, p)
+    rows = tiles.reshape(b, c, h // patch, w // patch, patch, patch).permute(0, 1, 2, 4, 3, 5)
+    return rows.reshape(b, c, h, w)
+
+
 def judge_loss(judge: LiberoJudge, data: LabelledFrames, generator: torch.Generator):
+    """Balanced BCE; ``SCRAMBLED`` of the batch are extra negatives: frames whose structure is destroyed
+    (``shuffled_patches``), so that no arrangement of the scene's colours alone reads as success (an
+    imagined frame that a world model has dissolved into texture must not pass for the goal)."""
     frames, tasks, labels = data.batch(BATCH, generator)
+    extra = round(SCRAMBLED * BATCH)
+    if extra:
+        scrambled = shuffled_patches(frames[:extra], generator)
+        frames = torch.cat([frames, scrambled])
+        tasks, labels = torch.cat([tasks, tasks[:extra]]), torch.cat([labels, torch.zeros(extra)])
     return F.binary_cross_entropy_with_logits(judge(frames, tasks), labels), {}
 
 
