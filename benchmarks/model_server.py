@@ -37,6 +37,7 @@ start = time.perf_counter()
 outcome = run_evaluation(compose_config(json.loads(sys.argv[1])))
 records = sorted(outcome.results.records, key=lambda r: r.key)
 print(json.dumps({"run_s": time.perf_counter() - start, "batching": outcome.report.batching,
+                  "service_batching": outcome.report.service_batching,
                   "errors": [r.error for r in records if r.error],
                   "queries": sum(r.info.get("policy_queries", 0) for r in records),
                   "records": [[r.success, r.steps, r.metrics] for r in records]}))

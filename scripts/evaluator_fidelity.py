@@ -3,17 +3,19 @@
     python scripts/evaluator_fidelity.py [--trials 3] [--tasks 0 1 ...] [--world-models copy_last ...]
 
 For every policy of the image-reading population (``POLICIES``: the bundled behaviour-cloning policy,
-its training snapshots, noisy versions of it, and the no-skill baselines) it runs the same trials
+its training snapshots, noisy versions of it, the LaWAM policy, and the no-skill baselines) it runs the same trials
 (initial states 0..N-1 of the libero_object tasks) twice: in the simulator (``suite=libero_object``) and
 imagined by each world model (``suite=libero_imagined suite.world_model=W``). From the paired outcomes
 it writes results/evaluator_fidelity/:
 
 - ``fidelity.md`` / ``fidelity.csv``: per world model, Pearson and Spearman correlation of the imagined
   and real success rates, MMRV, pairwise ranking accuracy and per-episode agreement, each with a paired
-  bootstrap interval over trials (``lawm_eval.metrics.ranking.fidelity``), and the wall time of the
-  imagined and the real episodes, and its open-loop video prediction on held-out demos (PSNR, SSIM,
-  LPIPS: perception beside functionality);
-- ``rates.csv``: every policy's real and imagined success rate;
+  bootstrap interval over trials (``lawm_eval.metrics.ranking.fidelity``); the same ranking metrics
+  for a graded imagined score, the judge's highest score in each episode (it can still rank policies
+  when every imagined episode fails); the wall time of the imagined and the real episodes (imagined:
+  two side by side, sharing the policy and the world model); and the world model's open-loop video
+  prediction on held-out demos (PSNR, SSIM, LPIPS: perception beside functionality);
+- ``rates.csv``: every policy's real and imagined success rate and mean judge peak;
 - ``scatter_<world model>.png``: imagined against real success rate, one point per policy;
 - ``judge_on_real.json``: the success judge's precision and recall on the real episodes' videos
   (``save_video=all``), against the simulator's outcomes.
@@ -44,7 +46,8 @@ POLICIES = {
     "libero_bc": ["model=libero_bc"],
     **{f"libero_bc_step{step}": ["model=libero_bc", f"model.checkpoint={snapshot_path(step)}"] for step in SNAPSHOTS},
     **{f"libero_bc_noise{noise}": ["model=noisy_policy", "model.base=libero_bc", f"model.noise={noise}"]
-       for noise in (0.1, 0.3, 0.6)},
+       for noise in (0.05, 0.1, 0.2, 0.3, 0.6)},
+    "lawam_libero": ["model=lawam_libero"],
     "noop": ["model=noop"],
     "random": ["model=random"],
 }
@@ -53,36 +56,56 @@ METRICS = ("pearson", "spearman", "mmrv", "pairwise_accuracy", "episode_agreemen
 
 
 def files_hash(overrides: list[str], world_model: str | None) -> int:
-    """A hash of the files a run reads (the policy's checkpoints; the world model's, the judge and the
-    proprio model when imagined), so that a retrained one gets new runs."""
+    """A hash of the files a run reads (the policy's checkpoints and autoencoders; the world model's,
+    its LIBERO adaptation's when it has one, the judge and the proprio model when imagined), so that a
+    retrained one gets new runs."""
     from lawm_eval.models.libero_proprio import proprio_path
-    from lawm_eval.models.specs import model_spec
+    from lawm_eval.models.specs import model_spec, model_specs
     from lawm_eval.models.zoo import checkpoint_path
+    from lawm_eval.suites.libero_imagined import ImaginedLiberoSuite
     from lawm_eval.util.hashing import file_sha256
 
     files = [o.split("=", 1)[1] for o in overrides if o.startswith("model.checkpoint=")]
     names = [o.split("=", 1)[1] for o in overrides if o.startswith(("model=", "model.base="))]
-    if world_model is not None:
-        names.append(world_model)
+    if world_model is not None:  # the checkpoint the imagined suite resolves to (its LIBERO adaptation)
+        adapted = f"{world_model}_{ImaginedLiberoSuite.domain}"
+        names.append(adapted if adapted in model_specs() else world_model)
         files += [str(checkpoint_path("libero_judge")), str(proprio_path())]
-    files += [str(checkpoint_path(name)) for name in names if model_spec(name).bundled is not None]
+    bundled = [model_spec(name).bundled for name in names]
+    files += [str(checkpoint_path(name)) for name, spec in zip(names, bundled) if spec is not None]
+    files += [str(checkpoint_path(spec.autoencoder)) for spec in bundled if spec is not None]
     return stable_seed(*(file_sha256(f) for f in sorted(set(files)) if Path(f).is_file())) % 10**6
 
 
 def outcomes(name: str, overrides: list[str], world_model: str | None, trials: int, tasks: list[int] | None,
-             runs: Path) -> tuple[dict[tuple[str, int], bool], float, Path]:
-    """(task, trial) → success, the mean wall time per episode and the run's folder, of one policy in
-    the simulator (``world_model`` None) or imagined by ``world_model``."""
+             runs: Path) -> tuple[dict[tuple[str, int], bool], dict[tuple[str, int], float], float, Path]:
+    """(task, trial) → success, (task, trial) → the judge's highest score in the episode (imagined runs;
+    empty for real ones), the wall time per episode and the run's folder, of one policy in the
+    simulator (``world_model`` None: serial, in process) or imagined by ``world_model`` (two episodes
+    side by side, sharing the policy and the world model). The wall time is the run's own (its
+    ``wall.json``, written when it ran to the end in one go; else the mean of its episodes')."""
+    import time
+
     chosen = [] if tasks is None else [f"suite.tasks=[{','.join(map(str, tasks))}]"]
     tag = "all" if tasks is None else "-".join(map(str, tasks))
     where = ["suite=libero_object", "save_video=all"] if world_model is None else [  # real videos: the judge's test
-        "suite=libero_imagined", f"suite.world_model={world_model}"]
+        "suite=libero_imagined", f"suite.world_model={world_model}", "executor.envs_per_worker=2",
+        "suite.simulator=process"]
     run_id = f"{world_model or 'real'}-{name}-t{tag}-n{trials}-h{files_hash(overrides, world_model)}"
+    fresh = not (runs / run_id).exists()
+    start = time.perf_counter()
     outcome = run_evaluation(compose_config([*where, *overrides, f"suite.trials_per_task={trials}", *chosen,
                                              f"run_id={run_id}", f"results_dir={runs}"]))
     records = list(RecordStore(outcome.run_dir).records.values())
+    wall_file = outcome.run_dir / "wall.json"
+    if fresh:
+        wall_file.write_text(json.dumps({"seconds": time.perf_counter() - start, "episodes": len(records)}) + "\n")
+    wall = json.loads(wall_file.read_text()) if wall_file.exists() else None
+    per_episode = wall["seconds"] / wall["episodes"] if wall else float(np.mean([r.wall_time_s for r in records]))
     result = {(r.spec.task, int(r.info["init_state"])): bool(r.success) for r in records}
-    return result, float(np.mean([r.wall_time_s for r in records])), outcome.run_dir
+    peaks = {(r.spec.task, int(r.info["init_state"])): float(r.info["judge_peak"]) for r in records
+             if "judge_peak" in r.info}
+    return result, peaks, per_episode, outcome.run_dir
 
 
 def judge_on_real(run_dirs: list[Path]) -> dict[str, float]:
@@ -116,7 +139,7 @@ def video_metrics(world_model: str, actions: int = 160, starts: tuple[int, ...] 
     """The world model's open-loop video prediction on the held-out demos (initial states 28-29 of
     the libero_object_demos recipe, which no LIBERO model trained on): from the real frame at each
     start, the next ``actions`` recorded actions imagined as the suite imagines them
-    (``Imagination.imagine``; ``reencode`` as the suite's default), decoded and compared with the
+    (``Imagination.open_loop``; ``reencode`` as the suite's default), decoded and compared with the
     recorded frames at 64² at every transition (PSNR, SSIM, LPIPS): the "perception" beside the
     evaluator's fidelity. Every world model is scored over the same actions, whatever its stride."""
     import torch
@@ -140,9 +163,7 @@ def video_metrics(world_model: str, actions: int = 160, starts: tuple[int, ...] 
         for t in starts:
             if t + actions >= len(episode.frames):
                 continue
-            with torch.no_grad():
-                context = world.encoder.encode(torch.from_numpy(episode.frames[t])[None, None].permute(0, 1, 4, 2, 3))
-            predicted.append(imagination.imagine(context, episode.actions[t:t + actions])[1])
+            predicted.append(imagination.open_loop(episode.frames[t], episode.actions[t:t + actions]))
             truth.append(episode.frames[t + stride:t + actions + 1:stride])
     pred = torch.from_numpy(np.concatenate(predicted)).permute(0, 3, 1, 2).float() / 255  # (M,3,64,64)
     real = torch.from_numpy(np.concatenate(truth)).permute(0, 3, 1, 2).float() / 255
@@ -187,8 +208,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("name at least one world model and two policies")
     real, wall, real_dirs = {}, {}, {}
     for name in args.policies:
-        real[name], wall[("real", name)], real_dirs[name] = outcomes(name, POLICIES[name], None, args.trials,
-                                                                     args.tasks, args.runs)
+        real[name], _, wall[("real", name)], real_dirs[name] = outcomes(name, POLICIES[name], None, args.trials,
+                                                                        args.tasks, args.runs)
         print(f"real {name}: {np.mean(list(real[name].values())):.3f}", flush=True)
     if args.real_only:
         return 0
@@ -197,21 +218,29 @@ def main(argv: list[str] | None = None) -> int:
     rows, rates = [], {p: {"real": real_matrix[i].mean()} for i, p in enumerate(args.policies)}
     args.out.mkdir(parents=True, exist_ok=True)
     for world_model in args.world_models:
-        imagined = {}
+        imagined, peaks = {}, {}
         for name in args.policies:
-            imagined[name], wall[(world_model, name)], _ = outcomes(name, POLICIES[name], world_model, args.trials,
-                                                                    args.tasks, args.runs)
-            print(f"{world_model} {name}: {np.mean(list(imagined[name].values())):.3f}", flush=True)
+            imagined[name], peaks[name], wall[(world_model, name)], _ = outcomes(
+                name, POLICIES[name], world_model, args.trials, args.tasks, args.runs)
+            print(f"{world_model} {name}: {np.mean(list(imagined[name].values())):.3f} (mean judge peak "
+                  f"{np.mean(list(peaks[name].values())):.3f})", flush=True)
         matrix = np.array([[imagined[p][k] for k in keys] for p in args.policies], float)
-        scores = fidelity(matrix, real_matrix)
+        peak_matrix = np.array([[peaks[p][k] for k in keys] for p in args.policies], float)  # (P, K)
         video = video_metrics(world_model)
-        rows.append({"world_model": world_model, **{f"video_{k}": v for k, v in video.items()},
-                     **{f"{m}{s}": scores[m][v] for m in METRICS
-                                                     for s, v in (("", "value"), ("_low", "ci_low"), ("_high", "ci_high"))},
-                     "imagined_s_per_episode": np.mean([wall[(world_model, p)] for p in args.policies]),
-                     "real_s_per_episode": np.mean([wall[("real", p)] for p in args.policies])})
+        timing = {"imagined_s_per_episode": np.mean([wall[(world_model, p)] for p in args.policies]),
+                  "real_s_per_episode": np.mean([wall[("real", p)] for p in args.policies])}
+        # the imagined success (the protocol's score), and the judge's highest score per episode (a graded
+        # score: it can rank policies whose imagined episodes all fail)
+        for score, evaluated in (("success", matrix), ("judge peak", peak_matrix)):
+            values = fidelity(evaluated, real_matrix)
+            if score != "success":
+                values["episode_agreement"] = {"value": np.nan, "ci_low": np.nan, "ci_high": np.nan}
+            rows.append({"world_model": world_model, "score": score, **{f"video_{k}": v for k, v in video.items()},
+                         **{f"{m}{s}": values[m][v] for m in METRICS
+                            for s, v in (("", "value"), ("_low", "ci_low"), ("_high", "ci_high"))}, **timing})
         for i, p in enumerate(args.policies):
             rates[p][world_model] = matrix[i].mean()
+            rates[p][f"{world_model} peak"] = peak_matrix[i].mean()
         scatter(args.out / f"scatter_{world_model}.png", world_model, {p: rates[p]["real"] for p in args.policies},
                 {p: rates[p][world_model] for p in args.policies})
     judge = judge_on_real(list(real_dirs.values()))
@@ -228,21 +257,25 @@ def write_tables(args: argparse.Namespace, keys: list, rows: list[dict], rates: 
         writer.writerows(rows)
     with open(out / "rates.csv", "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["policy", "real", *args.world_models])
-        writer.writerows([p, f"{r['real']:.3f}", *(f"{r[w]:.3f}" for w in args.world_models)] for p, r in rates.items())
+        columns = [c for w in args.world_models for c in (w, f"{w} peak")]
+        writer.writerow(["policy", "real", *columns])
+        writer.writerows([p, f"{r['real']:.3f}", *(f"{r[c]:.3f}" for c in columns)] for p, r in rates.items())
     lines = [f"# World models as LIBERO policy evaluators ({len(args.policies)} policies × {len(keys)} trials: "
              f"libero_object, initial states 0..{args.trials - 1})", "",
-             "| world model | Pearson | Spearman | MMRV (lower is better) | pairwise accuracy | episode agreement "
-             "| s / imagined episode | s / real episode | open-loop PSNR / SSIM / LPIPS |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "| world model | imagined score | Pearson | Spearman | MMRV (lower is better) | pairwise accuracy "
+             "| episode agreement | s / imagined episode | s / real episode | open-loop PSNR / SSIM / LPIPS |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
-        cells = [f"{row[m]:.2f} [{row[m + '_low']:.2f}, {row[m + '_high']:.2f}]" for m in METRICS]
-        lines.append(f"| `{row['world_model']}` | {' | '.join(cells)} | {row['imagined_s_per_episode']:.1f} "
+        cells = ["–" if np.isnan(row[m]) else f"{row[m]:.2f} [{row[m + '_low']:.2f}, {row[m + '_high']:.2f}]"
+                 for m in METRICS]
+        lines.append(f"| `{row['world_model']}` | {row['score']} | {' | '.join(cells)} | {row['imagined_s_per_episode']:.1f} "
                      f"| {row['real_s_per_episode']:.1f} | {row['video_psnr']:.2f} / {row['video_ssim']:.3f} / "
                      f"{row['video_lpips']:.3f} |")
-    lines += ["", "| policy | real | " + " | ".join(args.world_models) + " |",
-              "|---|---|" + "---|" * len(args.world_models)]
-    lines += [f"| `{p}` | {r['real']:.3f} | " + " | ".join(f"{r[w]:.3f}" for w in args.world_models) + " |"
+    columns = [c for w in args.world_models for c in (w, f"{w} peak")]
+    lines += ["", "Success rates (real, and imagined by each world model) and each world model's mean judge peak:", "",
+              "| policy | real | " + " | ".join(c.replace(" peak", ": judge peak") for c in columns) + " |",
+              "|---|---|" + "---|" * len(columns)]
+    lines += [f"| `{p}` | {r['real']:.3f} | " + " | ".join(f"{r[c]:.3f}" for c in columns) + " |"
               for p, r in rates.items()]
     lines += ["", f"The judge on the {judge['episodes']} real episodes' videos ({judge['real_successes']} successes in "
               f"the simulator, {judge['judged_successes']} judged): precision {judge['precision']:.2f}, recall "

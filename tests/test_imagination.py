@@ -84,6 +84,7 @@ def test_the_episode_succeeds_when_the_judge_first_sees_the_goal(stride, needs_s
     # brightness 0.2 + 0.1 per action passes 0.8 after 7 actions: the transition holding action 7 ends it
     expected_steps = -(-7 // stride) * stride
     assert episode.success and episode.steps == expected_steps
+    assert type(episode.steps) is int  # records and reports serialise it as JSON
     assert episode.queries == -(-expected_steps // 4)
     assert len(episode.frames) == len(episode.scores) == len(episode.states) == 1 + expected_steps // stride
     assert episode.scores[-1] == 1.0 and not episode.scores[:-1].any()

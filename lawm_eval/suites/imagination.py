@@ -159,7 +159,7 @@ class Imagination:
             new_states = self.proprio.step(states[-1], group)[k - 1::k]  # (H, 8)
             new_scores = self.judge.probabilities(new_frames, [instruction] * len(new_frames))
             hits = np.flatnonzero(new_scores > self.judge.threshold)
-            keep = hits[0] + 1 if len(hits) else len(new_frames)
+            keep = int(hits[0]) + 1 if len(hits) else len(new_frames)
             frames += list(new_frames[:keep])
             states += list(new_states[:keep])
             scores += [float(s) for s in new_scores[:keep]]

@@ -3,7 +3,7 @@ goal predicate: a frame is positive when the goal holds in it (``goal_frames`` i
 metadata; in recordings without it, the final frame of a successful episode, the one after the
 successful action), negative otherwise. Batches are balanced between the classes (the goal holds in
 few frames); frames are shifted by up to 4 pixels; a quarter more of each batch are negatives made by
-shuffling a frame's 8×8 patches (the first judge, trained without them, called world-model frames that
+shuffling a goal frame's 8×8 patches (the first judge, trained without them, called world-model frames that
 had dissolved into texture successful: docs/protocols/libero_imagined.md).
 
 Held out: the episodes of initial states 28 and 29 (as the BC policy's). Reported: frame-level
@@ -92,9 +92,10 @@ def shuffled_patches(frames: torch.Tensor, generator: torch.Generator, patch: in
 
 
 def judge_loss(judge: LiberoJudge, data: LabelledFrames, generator: torch.Generator):
-    """Balanced BCE; ``SCRAMBLED`` of the batch are extra negatives: frames whose structure is destroyed
-    (``shuffled_patches``), so that no arrangement of the scene's colours alone reads as success (an
-    imagined frame that a world model has dissolved into texture must not pass for the goal)."""
+    """Balanced BCE; ``SCRAMBLED`` of the batch again as extra negatives: the batch's first goal frames
+    (a batch starts with its positives) with their patches shuffled (``shuffled_patches``), so that the
+    goal's colours without the goal's layout do not read as success (an imagined frame that a world
+    model has dissolved into texture must not pass for the goal)."""
     frames, tasks, labels = data.batch(BATCH, generator)
     extra = round(SCRAMBLED * BATCH)
     if extra:
