@@ -33,12 +33,12 @@ import torch.nn.functional as F
 
 from lawm_eval.data.recipes import ensure_dataset
 from lawm_eval.models.lawm import LaWM
-from lawm_eval.models.train.artifacts import baseline_dir
+from lawm_eval.models.train.artifacts import baseline_dir, save_golden
 from lawm_eval.models.train.data import Transitions, encode_frames, windows
 from lawm_eval.models.train.evaluate import FIXTURE_FRAMES, FIXTURE_WINDOWS, finish, fixture_path
 from lawm_eval.models.train.libero_bc import HELD_OUT_INITS, DemoEpisode, load_demos
 from lawm_eval.models.train.loop import train
-from lawm_eval.models.train.visual_ae import reconstruction_loss, save_fine_tuned
+from lawm_eval.models.train.visual_ae import autoencoder_golden, reconstruction_loss, save_fine_tuned
 from lawm_eval.models.visual import VisualAutoencoder
 from lawm_eval.models.zoo import load_autoencoder
 
@@ -129,6 +129,7 @@ def main(steps: int = WORLD_STEPS, ae_steps: int = AE_STEPS, reuse_autoencoder: 
         train_autoencoder(train_eps, held_eps, ae_steps)
         load_autoencoder.cache_clear()
     autoencoder = load_autoencoder(AUTOENCODER)
+    save_golden(AUTOENCODER, autoencoder_golden(autoencoder, (DATASET,)))  # on the fixture just written
     tokens = [encode_frames(autoencoder, e.frames) for e in train_eps]
     held_tokens = [encode_frames(autoencoder, e.frames) for e in held_eps]
     data = strided_windows(train_eps, tokens, window=TRAIN_WINDOW)
