@@ -54,6 +54,31 @@ def test_v2_is_the_default_and_v1_still_loads():
     assert v1.version == "v1" and v1.short_chunks == "run" and not v1.counts_success_step
 
 
+def test_libero_config_is_never_seen_half_written(tmp_path):
+    """Processes starting side by side rewrite LIBERO's config.yaml while others read it (a race once
+    gave LIBERO an empty config): a reader sees the old file or the new one, never a partial one."""
+    import threading
+
+    from lawm_eval.envs.libero_env import write_config
+
+    configs = [{"assets": f"/{'x' * 4000}/{i}", "bddl_files": str(i)} for i in range(2)]
+    write_config(tmp_path, configs[0])
+    seen, stop = [], threading.Event()
+
+    def read() -> None:
+        while not stop.is_set():
+            seen.append(yaml.safe_load((tmp_path / "config.yaml").read_text()))
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    for i in range(300):
+        write_config(tmp_path, configs[i % 2])
+    stop.set()
+    reader.join()
+    assert seen and all(config in configs for config in seen)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.yaml"]  # no temporary file left
+
+
 def test_axis_angle_matches_the_reference_conversion():
     from scipy.spatial.transform import Rotation
 

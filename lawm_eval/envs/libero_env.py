@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,13 +65,9 @@ def prepare() -> Any:
         raise LawmEvalError('the libero package has no libero.libero module: pip install "lawm-eval[libero]"')
     root = Path(next(iter(spec.submodule_search_locations)))
     folder = config_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    import yaml
-
-    config = {"benchmark_root": str(root), "bddl_files": str(root / "bddl_files"),
-              "init_states": str(root / "init_files"), "datasets": str(cache_dir() / "libero_datasets"),
-              "assets": str(assets)}
-    (folder / "config.yaml").write_text(yaml.safe_dump(config))
+    write_config(folder, {"benchmark_root": str(root), "bddl_files": str(root / "bddl_files"),
+                          "init_states": str(root / "init_files"), "datasets": str(cache_dir() / "libero_datasets"),
+                          "assets": str(assets)})
     os.environ["LIBERO_CONFIG_PATH"] = str(folder)
     with third_party_output():
         import libero.libero as libero_module
@@ -80,6 +77,22 @@ def prepare() -> Any:
     libero_module._assets_path_cache = str(assets)  # the local scene files, never the Hub
     _PREPARED["module"] = libero_module
     return libero_module
+
+
+def write_config(folder: Path, config: dict[str, str]) -> None:
+    """LIBERO's ``config.yaml`` in ``folder``, replaced in one step (a temporary file renamed) and only
+    when it changes: processes starting side by side read it while others write it, and a half-written
+    file reads as an empty config inside LIBERO's import."""
+    import yaml
+
+    path = folder / "config.yaml"
+    text = yaml.safe_dump(config)
+    if path.is_file() and path.read_text() == text:
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    temporary = folder / f"config.{os.getpid()}.{threading.get_ident()}.tmp"
+    temporary.write_text(text)
+    os.replace(temporary, path)
 
 
 @dataclass(frozen=True)
