@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import run_cli
@@ -161,3 +162,35 @@ def test_imagined_episodes_side_by_side_share_one_world_model(compose):
     assert a == b
     world = shared.report.service_batching
     assert world["largest"] == 2 and world["requests"] == 2 * 3 and world["calls"] < 6  # 24 actions: 3 transitions
+
+
+def test_an_imagined_episode_starts_from_the_kept_real_start(monkeypatch, tmp_path):
+    """A trial's real start (first agentview frame, robot state) is kept once the simulator gave it:
+    the same bytes as a start without the cache, taken by the next suite without a LIBERO environment; a
+    damaged file is started again and rewritten."""
+    from lawm_eval.catalog import registries
+    from lawm_eval.suites import libero_imagined
+
+    monkeypatch.setattr(libero_imagined, "cache_dir", lambda: tmp_path)
+    manifest = registries()["suite"].get("libero_imagined")
+    params = {"simulator": "process", "tasks": [0], "trials_per_task": 1}
+    suites = []
+
+    def start(**changed):
+        suites.append(libero_imagined.ImaginedLiberoSuite(manifest, {**params, **changed}))
+        return suites[-1].real_start(suites[-1].episodes()[0])
+
+    try:
+        frame, state = start(start_cache=False)
+        assert not list(tmp_path.iterdir()) and frame.shape == (256, 256, 3) and state.shape == (8,)
+        for kept_frame, kept_state in (start(), start()):
+            np.testing.assert_array_equal(kept_frame, frame)
+            np.testing.assert_array_equal(kept_state, state)
+        assert suites[1]._live_env_key is not None and getattr(suites[2], "_live_env_key", None) is None  # no LIBERO env
+        (path,) = (tmp_path / "libero_starts").iterdir()
+        path.write_bytes(b"not an npz")
+        np.testing.assert_array_equal(start()[0], frame)
+        assert suites[3]._live_env_key is not None and np.load(path)["frame"].shape == (256, 256, 3)
+    finally:
+        for suite in suites:
+            suite.close()

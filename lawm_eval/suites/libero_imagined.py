@@ -14,6 +14,10 @@ Only policies that read the agentview (or nothing) can be imagined: no wrist cam
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,6 +27,7 @@ from lawm_eval.envs.libero_env import CAMERAS, policy_state, rotate_180
 from lawm_eval.errors import ModelError
 from lawm_eval.inputs import adapt_images
 from lawm_eval.interfaces import Planner
+from lawm_eval.paths import cache_dir
 from lawm_eval.suites.base import EpisodeOutcome
 from lawm_eval.suites.libero import LiberoSuite, to_env_gripper
 from lawm_eval.types import EpisodeSpec
@@ -30,6 +35,7 @@ from lawm_eval.types import EpisodeSpec
 
 class ImaginedLiberoSuite(LiberoSuite):
     domain = "libero"  # a world model adapted to LIBERO (cola_world -> cola_world_libero) is chosen for it
+    execution_params = frozenset({"simulator", "start_cache"})  # the same episodes either way
 
     def world(self) -> ModelBundle:
         """The evaluator: ``suite.world_model``, any model with a config file (built once per suite)."""
@@ -76,6 +82,39 @@ class ImaginedLiberoSuite(LiberoSuite):
         session = getattr(self, "_live_world_session", None)
         if session is not None:
             session.finish()
+
+    def start_cache_path(self, spec: EpisodeSpec) -> Path | None:
+        """Where trial ``spec``'s real start is kept (``suite.start_cache``; None: off). The name hashes
+        everything the start depends on: benchmark, task, initial state, settle steps, render size,
+        seeds and the simulator's versions."""
+        if not self.params["start_cache"]:
+            return None
+        p = self.params
+        key = {"benchmark": p["benchmark"], "task": spec.task_index, "init_state": spec.params["init_state"],
+               "wait_steps": p["wait_steps"], "image_size": p["image_size"], "env_seed": p["env_seed"],
+               "seed": spec.seed, "camera": CAMERAS["image"], "simulators": self.simulator_versions()}
+        digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
+        return cache_dir() / "libero_starts" / f"{p['benchmark']}-t{spec.task_index}-{digest}.npz"
+
+    def real_start(self, spec: EpisodeSpec) -> tuple[np.ndarray, np.ndarray]:
+        """(agentview frame (H,W,3) uint8 upright, robot state (8,)) after the settle steps of trial
+        ``spec``: from the start cache, or from the simulator (then kept). The simulator is deterministic
+        from the stored initial state, so both give the same bytes (tests/test_libero_process.py)."""
+        path = self.start_cache_path(spec)
+        if path is not None and path.exists():
+            try:
+                with np.load(path, allow_pickle=False) as kept:
+                    return kept["frame"], kept["state"]
+            except (OSError, KeyError, ValueError):
+                pass  # a damaged file: start in the simulator and write it again
+        _, raw = self.start(spec, (CAMERAS["image"],))
+        frame, state = rotate_180(raw[f"{CAMERAS['image']}_image"]), policy_state(raw)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = path.with_suffix(f".{os.getpid()}.tmp.npz")  # renamed: parallel workers never read half a file
+            np.savez(temporary, frame=frame, state=state)
+            os.replace(temporary, path)
+        return frame, state
 
     def rendered_cameras(self, model: ModelBundle, frames: bool = False) -> tuple[str, ...]:
         return (CAMERAS["image"],)  # the real first frame is all the simulator gives
@@ -131,15 +170,15 @@ class ImaginedLiberoSuite(LiberoSuite):
         gripper = self.gripper_convention(model)
         session = getattr(self, "_live_world_session", None)  # a side-by-side run's shared world model
         try:
-            _, raw = self.start(spec, self.rendered_cameras(model))
+            frame, state = self.real_start(spec)
             world = self.world()
-            first = adapt_images(rotate_180(raw["agentview_image"]), tuple(p["world_frame_size"]), world.inputs.resize)
+            first = adapt_images(frame, tuple(p["world_frame_size"]), world.inputs.resize)
             policy_seed = stable_seed(*spec.key)
             policy.reset(policy_seed)
             if session is not None:
                 session.reset(policy_seed)
             episode = self.imagination().run(
-                policy, first, policy_state(raw), spec.params["language"], max_steps=p["max_steps"],
+                policy, first, state, spec.params["language"], max_steps=p["max_steps"],
                 executed=lambda chunk: to_env_gripper(self.executed(self.check_chunk(chunk), policy), gripper),
                 observe=lambda frame, state: self.imagined_observation(frame, state, spec, model),
                 frames_after=None if session is None else (
