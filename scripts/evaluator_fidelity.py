@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from lawm_eval.config import compose_config
-from lawm_eval.metrics.ranking import fidelity
+from lawm_eval.metrics.ranking import fidelity, spearman
 from lawm_eval.models.train.libero_bc import SNAPSHOTS, snapshot_path
 from lawm_eval.paths import cache_dir
 from lawm_eval.runner.records import RecordStore
@@ -51,8 +51,19 @@ POLICIES = {
     "noop": ["model=noop"],
     "random": ["model=random"],
 }
-WORLD_MODELS = ["copy_last", "lawm_libero"]
+WORLD_MODELS = ["copy_last", "lawm_libero", "law_libero", "cola_world", "cola_two_stage"]  # cola_*: their LIBERO adaptations
 METRICS = ("pearson", "spearman", "mmrv", "pairwise_accuracy", "episode_agreement")
+VIDEO = {"psnr": "PSNR", "ssim": "SSIM", "lpips": "LPIPS (lower is better)"}
+
+
+def resolved(world_model: str) -> str:
+    """The model the imagined suite builds for ``world_model``: its LIBERO adaptation when it has one
+    (``cola_world`` -> ``cola_world_libero``), else itself."""
+    from lawm_eval.models.specs import model_specs
+    from lawm_eval.suites.libero_imagined import ImaginedLiberoSuite
+
+    adapted = f"{world_model}_{ImaginedLiberoSuite.domain}"
+    return adapted if adapted in model_specs() else world_model
 
 
 def files_hash(overrides: list[str], world_model: str | None) -> int:
@@ -60,16 +71,14 @@ def files_hash(overrides: list[str], world_model: str | None) -> int:
     its LIBERO adaptation's when it has one, the judge and the proprio model when imagined), so that a
     retrained one gets new runs."""
     from lawm_eval.models.libero_proprio import proprio_path
-    from lawm_eval.models.specs import model_spec, model_specs
+    from lawm_eval.models.specs import model_spec
     from lawm_eval.models.zoo import checkpoint_path
-    from lawm_eval.suites.libero_imagined import ImaginedLiberoSuite
     from lawm_eval.util.hashing import file_sha256
 
     files = [o.split("=", 1)[1] for o in overrides if o.startswith("model.checkpoint=")]
     names = [o.split("=", 1)[1] for o in overrides if o.startswith(("model=", "model.base="))]
-    if world_model is not None:  # the checkpoint the imagined suite resolves to (its LIBERO adaptation)
-        adapted = f"{world_model}_{ImaginedLiberoSuite.domain}"
-        names.append(adapted if adapted in model_specs() else world_model)
+    if world_model is not None:
+        names.append(resolved(world_model))
         files += [str(checkpoint_path("libero_judge")), str(proprio_path())]
     bundled = [model_spec(name).bundled for name in names]
     files += [str(checkpoint_path(name)) for name, spec in zip(names, bundled) if spec is not None]
@@ -151,7 +160,7 @@ def video_metrics(world_model: str, actions: int = 160, starts: tuple[int, ...] 
     from lawm_eval.models.train.libero_bc import HELD_OUT_INITS, load_demos
     from lawm_eval.suites.imagination import Imagination
 
-    world = make_bundle(model_spec(world_model).config)
+    world = make_bundle(model_spec(resolved(world_model)).config)
     stride = (world.inputs.action_dim or 7) // 7
     if actions % stride:
         raise SystemExit(f"{actions} actions are no whole number of {world_model}'s {stride}-action transitions")
@@ -248,6 +257,23 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def perception_vs_functionality(rows: list[dict]) -> list[str]:
+    """Across the world models: Spearman correlation of each open-loop video metric with each fidelity
+    metric of the imagined success (the "perception vs functionality" question); Markdown lines."""
+    rows = [r for r in rows if r["score"] == "success"]
+    if len(rows) < 3:
+        return []
+    lines = [f"Perception against functionality: Spearman correlation, over the {len(rows)} world models, of "
+             "their open-loop video metric with their fidelity as evaluators (imagined success; a world model "
+             "whose imagined rates are all equal counts with Pearson and Spearman 0: it ranks nothing):", "",
+             "| video metric | " + " | ".join(METRICS) + " |", "|---|" + "---|" * len(METRICS)]
+    for key, label in VIDEO.items():
+        video = np.array([r[f"video_{key}"] for r in rows])  # (W,)
+        cells = [spearman(video, np.nan_to_num(np.array([r[m] for r in rows], float))) for m in METRICS]
+        lines.append(f"| {label} | " + " | ".join(f"{c:.2f}" for c in cells) + " |")
+    return ["", *lines]
+
+
 def write_tables(args: argparse.Namespace, keys: list, rows: list[dict], rates: dict[str, dict[str, float]],
                  judge: dict[str, float]) -> None:
     out = args.out
@@ -271,7 +297,7 @@ def write_tables(args: argparse.Namespace, keys: list, rows: list[dict], rates: 
         lines.append(f"| `{row['world_model']}` | {row['score']} | {' | '.join(cells)} | {row['imagined_s_per_episode']:.1f} "
                      f"| {row['real_s_per_episode']:.1f} | {row['video_psnr']:.2f} / {row['video_ssim']:.3f} / "
                      f"{row['video_lpips']:.3f} |")
-    columns = [c for w in args.world_models for c in (w, f"{w} peak")]
+    lines += perception_vs_functionality(rows)
     lines += ["", "Success rates (real, and imagined by each world model) and each world model's mean judge peak:", "",
               "| policy | real | " + " | ".join(c.replace(" peak", ": judge peak") for c in columns) + " |",
               "|---|---|" + "---|" * len(columns)]
