@@ -58,12 +58,11 @@ def finetune_loss(model: LAW, data: Transitions, generator: torch.Generator):
     return from_actions + from_inverse, {**logs, "recon_inverse": inverse_logs["recon"]}
 
 
-def main(steps: int = 3000) -> dict:
-    autoencoder = load_autoencoder()
-    data = transitions("franka", autoencoder, window=3)
-    held = transitions("franka", autoencoder, window=3, split="held_out")
+def train_law(name: str, config: dict, data: Transitions, held: Transitions, dataset: str, autoencoder,
+              steps: int, extra_metrics: dict | None = None) -> dict:
+    """Both stages, ``steps`` each, then the held-out numbers and the checkpoint ``name``."""
     torch.manual_seed(0)
-    model = LAW(**CONFIG)
+    model = LAW(**config)
     model.normalizer.fit(data.a)
     joint_params = [p for n, p in model.named_parameters() if not n.startswith("action_encoder")]
     stage1 = train(joint_params, partial(joint_loss, model, data), steps, lr=1e-3, seed=1)
@@ -71,5 +70,12 @@ def main(steps: int = 3000) -> dict:
                        if n.split(".")[0] in ("action_encoder", "cell", "prior", "post", "embed", "decoder")]
     stage2 = train(finetune_params, partial(finetune_loss, model, data), steps, lr=5e-4, seed=2)
     curves = {"1: RSSM + latent actions + imitation": stage1, "2: fine-tune on real actions": stage2}
-    return finish(NAME, model, CONFIG, curves, ("loss", "recon", "rollout", "kl", "imitation", "align"), held,
-                  "franka", autoencoder)
+    return finish(name, model, config, curves, ("loss", "recon", "rollout", "kl", "imitation", "align"), held,
+                  dataset, autoencoder, extra_metrics)
+
+
+def main(steps: int = 3000) -> dict:
+    autoencoder = load_autoencoder()
+    data = transitions("franka", autoencoder, window=3)
+    held = transitions("franka", autoencoder, window=3, split="held_out")
+    return train_law(NAME, CONFIG, data, held, "franka", autoencoder, steps)
