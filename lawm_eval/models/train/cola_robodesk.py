@@ -28,6 +28,7 @@ from lawm_eval.models.train.cola_world import (
     adapter_accuracy,
     adapter_loss,
     codebook_usage,
+    freeze_lam,
     world_loss,
 )
 from lawm_eval.models.train.data import Transitions, load_arrays, token_cache, transitions
@@ -72,6 +73,7 @@ def adapt(name: str, source: str, data: Transitions, held: Transitions, autoenco
     missing = model.load_state_dict(kept, strict=False).missing_keys
     assert all(k.startswith(("adapter.", "normalizer.")) for k in missing), missing
     model.normalizer.fit(data.a)
+    freeze_lam(model)
     adapter = train(model.adapter.parameters(), partial(adapter_loss, model, data), wm_steps // 3, seed=31)
     world = train(model.world.parameters(), partial(world_loss, model, data, batch=WM_BATCH), wm_steps, lr=5e-4,
                   seed=32)

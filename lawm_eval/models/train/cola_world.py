@@ -91,6 +91,13 @@ def lam_step(model: CoLAWorld, world, data: Transitions, generator: torch.Genera
     return recon + vq_loss, {"recon": recon.item(), "vq": vq_loss.item()}
 
 
+def freeze_lam(model: CoLAWorld) -> CoLAWorld:
+    """The LAM as a fixed function: its IDM in eval mode, so that the output standardisation uses (and
+    keeps) the running statistics of the LAM's own training instead of each batch's."""
+    model.idm.eval()
+    return model
+
+
 def world_loss(model: CoLAWorld, data: Transitions, generator: torch.Generator, batch: int = 64):
     """The world model on the frozen LAM's quantised latents (GT-LAM): the two-stage baseline's
     stage 2, and the fine-tuning of an adapted model."""
@@ -115,7 +122,7 @@ def adapter_loss(model: CoLAWorld, data: Transitions, generator: torch.Generator
 
 @torch.no_grad()
 def adapter_accuracy(model: CoLAWorld, held: Transitions) -> float:
-    codes = model.codes(*pairs(held.x))
+    codes = freeze_lam(model).codes(*pairs(held.x))
     return float((model.adapter_logits(held.a.flatten(0, 1)).argmax(-1) == codes).float().mean())
 
 
@@ -128,8 +135,10 @@ def codebook_usage(model: CoLAWorld, held: Transitions) -> dict:
     """Utilisation, entropy, perplexity and max usage of the codes of the held-out transitions."""
     from lawm_eval.metrics.latent import codebook_stats
 
+    was_training = model.idm.training
     with torch.no_grad():
-        codes = model.codes(held.x[:, 0], held.x[:, 1]).flatten()
+        codes = freeze_lam(model).codes(held.x[:, 0], held.x[:, 1]).flatten()
+    model.idm.train(was_training)
     return codebook_stats(torch.bincount(codes, minlength=model.codes_per_token).numpy())
 
 
@@ -142,10 +151,7 @@ def tracker(model: CoLAWorld, held: Transitions, curve: list[dict], offset: int 
         if resets is not None:
             resets(step)
         if step % every == 0:
-            was_training = model.training
-            model.eval()
             curve.append({"step": offset + step, **codebook_usage(model, held)})
-            model.train(was_training)
 
     return on_step
 
@@ -199,6 +205,7 @@ def two_stage(world: AdaLNPredictor, data: Transitions, held: Transitions, lam_s
     lam_params = [*model.idm.parameters(), *model.vq.parameters(), *light.parameters()]
     stage1 = train(lam_params, lambda g: lam_step(model, ThroughDecoder(light), data, g), lam_steps, seed=1,
                    on_step=tracker(model, held, usage, resets=dead_code_resets(model, data, 11) if resets else None))
+    freeze_lam(model)
     stage2 = train(model.world.parameters(), partial(world_loss, model, data), wm_steps, seed=2)
     return model, {"1: LAM + light decoder": stage1, "2: pretrained world model on frozen latents": stage2}, usage
 
@@ -224,7 +231,7 @@ def cola(world: AdaLNPredictor, data: Transitions, held: Transitions, warm_steps
 
 def bundle(name: str, model: CoLAWorld, curves: dict, usage: list, data: Transitions, held: Transitions,
            held_windows: Transitions, autoencoder, extra: dict | None = None) -> dict:
-    curves = {**curves, f"{len(curves) + 1}: adapter (GT-LAM codes)": train_adapter(model, data)}
+    curves = {**curves, f"{len(curves) + 1}: adapter (GT-LAM codes)": train_adapter(freeze_lam(model), data)}
     metrics = {"codebook_usage": codebook_usage(model, held), "codebook_curve": usage,
                "adapter_code_accuracy": adapter_accuracy(model, held), **(extra or {})}
     return finish(name, model, CONFIG, curves, ("loss", "recon", "vq", "accuracy"), held_windows, "franka",
