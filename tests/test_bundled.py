@@ -190,7 +190,7 @@ IGNORE_ACTIONS = pytest.mark.xfail(strict=True, reason=(
     "codes and the predictions do not follow the actions (docs/protocols/vp2_robodesk.md, 'Bundled models')"))
 
 
-# the Franka LAM, frozen, codes LIBERO transitions with 6 of its 32 codes (perplexity 2.4): the adapted
+# the Franka LAM, frozen, codes LIBERO transitions with 4 of its 32 codes (perplexity 2.2): the adapted
 # two-stage world model predicts LIBERO frames well (one step 0.00166 vs copy-last 0.00506) but hardly from
 # the latent, so neither the actions nor the IDM's latent move its predictions (docs/models.md, CoLA-World)
 LIBERO_CODES_COLLAPSED = pytest.mark.xfail(strict=True, reason=(
@@ -219,7 +219,8 @@ def test_world_model_predictions_depend_on_the_actions(name):
         "(one-step token MSE 0.01785 vs 0.01781 on the navigation fixture); its controller does use the actions"
     ))) if name == "lam_nav" else
     pytest.param(name, marks=PROJECTOR_ADAPTED) if name == "lac_wm_bfa_e1" else
-    pytest.param(name, marks=LIBERO_CODES_COLLAPSED) if name == "cola_two_stage_libero" else name
+    pytest.param(name, marks=LIBERO_CODES_COLLAPSED) if name == "cola_two_stage_libero" else
+    pytest.param(name, marks=IGNORE_ACTIONS) if name.endswith("_robodesk") else name  # a no-motion pair gets the same code
     for name in WORLD_MODELS if "lam" in model_spec(name).parts
 ])
 def test_idm_latents_carry_the_transition(name):
