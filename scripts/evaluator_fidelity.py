@@ -12,8 +12,8 @@ it writes results/evaluator_fidelity/:
   and real success rates, MMRV, pairwise ranking accuracy and per-episode agreement, each with a paired
   bootstrap interval over trials (``lawm_eval.metrics.ranking.fidelity``); the same ranking metrics
   for a graded imagined score, the judge's highest score in each episode (it can still rank policies
-  when every imagined episode fails); the wall time of the imagined and the real episodes (imagined:
-  two side by side, sharing the policy and the world model); and the world model's open-loop video
+  when every imagined episode fails); the wall time of the imagined and the real episodes (both
+  serial, one episode at a time: bit-reproducible records); and the world model's open-loop video
   prediction on held-out demos (PSNR, SSIM, LPIPS: perception beside functionality);
 - ``rates.csv``: every policy's real and imagined success rate and mean judge peak;
 - ``scatter_<world model>.png``: imagined against real success rate, one point per policy;
@@ -90,16 +90,16 @@ def outcomes(name: str, overrides: list[str], world_model: str | None, trials: i
              runs: Path) -> tuple[dict[tuple[str, int], bool], dict[tuple[str, int], float], float, Path]:
     """(task, trial) → success, (task, trial) → the judge's highest score in the episode (imagined runs;
     empty for real ones), the wall time per episode and the run's folder, of one policy in the
-    simulator (``world_model`` None: serial, in process) or imagined by ``world_model`` (two episodes
-    side by side, sharing the policy and the world model). The wall time is the run's own (its
+    simulator (``world_model`` None) or imagined by ``world_model``, serially (side by side, the batch
+    a world-model call shares moves the judge's scores in the third decimal, which can flip an episode
+    at the threshold; serial runs give the same records every time). The wall time is the run's own (its
     ``wall.json``, written when it ran to the end in one go; else the mean of its episodes')."""
     import time
 
     chosen = [] if tasks is None else [f"suite.tasks=[{','.join(map(str, tasks))}]"]
     tag = "all" if tasks is None else "-".join(map(str, tasks))
     where = ["suite=libero_object", "save_video=all"] if world_model is None else [  # real videos: the judge's test
-        "suite=libero_imagined", f"suite.world_model={world_model}", "executor.envs_per_worker=2",
-        "suite.simulator=process"]
+        "suite=libero_imagined", f"suite.world_model={world_model}"]
     run_id = f"{world_model or 'real'}-{name}-t{tag}-n{trials}-h{files_hash(overrides, world_model)}"
     fresh = not (runs / run_id).exists()
     start = time.perf_counter()

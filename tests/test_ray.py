@@ -54,6 +54,20 @@ def test_serial_and_ray_give_identical_records(ray_local, compose):
     assert len(workers) == 2 and all(w.startswith("ray:") for w in workers)  # both actors took episodes
 
 
+@pytest.mark.sim
+@pytest.mark.extra("libero")
+def test_imagined_libero_episodes_on_ray_are_the_serial_ones(ray_local, compose):
+    """The world model as an evaluator runs on Ray like the other suites: two imagined LIBERO episodes
+    (their real starts kept or taken in each worker) give the serial run's records."""
+    imagined = ("suite=libero_imagined", "model=libero_bc", "suite.world_model=lawm_libero", "suite.tasks=[6]",
+                "suite.trials_per_task=2", "suite.max_steps=24")
+    serial = run_evaluation(compose(*imagined, "run_id=imagined-serial"))
+    parallel = run_evaluation(compose(*imagined, "run_id=imagined-ray", "executor=ray", "executor.num_workers=2"))
+    a, b = records(serial.run_dir), records(parallel.run_dir)
+    assert len(a) == 2 and {k: r.comparable() for k, r in a.items()} == {k: r.comparable() for k, r in b.items()}
+    assert all(r.worker.startswith("ray:") for r in b.values())
+
+
 def test_a_worker_killed_mid_episode_is_retried(ray_local, compose, tmp_path):
     marker = tmp_path / "killed-once"
     outcome = run_evaluation(compose(
