@@ -143,7 +143,7 @@ def test_a_simulator_process_that_dies_mid_episode_reruns_the_episode(compose, t
 
 IMAGINED = ("suite=libero_imagined", "suite.tasks=[0]", "suite.trials_per_task=2", "suite.max_steps=24",
             "suite.simulator=process", "suite.world_model=lawm_libero", "model=custom",
-            "model.factory=served_policies:batchable")
+            "model.factory=served_policies:batchable", "suite.start_cache=false")  # each start in its simulator
 
 
 def test_imagined_episodes_side_by_side_share_one_world_model(compose):
@@ -167,7 +167,7 @@ def test_imagined_episodes_side_by_side_share_one_world_model(compose):
 def test_an_imagined_episode_starts_from_the_kept_real_start(monkeypatch, tmp_path):
     """A trial's real start (first agentview frame, robot state) is kept once the simulator gave it:
     the same bytes as a start without the cache, taken by the next suite without a LIBERO environment; a
-    damaged file is started again and rewritten."""
+    damaged or cut file is started again and rewritten."""
     from lawm_eval.catalog import registries
     from lawm_eval.suites import libero_imagined
 
@@ -188,9 +188,12 @@ def test_an_imagined_episode_starts_from_the_kept_real_start(monkeypatch, tmp_pa
             np.testing.assert_array_equal(kept_state, state)
         assert suites[1]._live_env_key is not None and getattr(suites[2], "_live_env_key", None) is None  # no LIBERO env
         (path,) = (tmp_path / "libero_starts").iterdir()
-        path.write_bytes(b"not an npz")
-        np.testing.assert_array_equal(start()[0], frame)
-        assert suites[3]._live_env_key is not None and np.load(path)["frame"].shape == (256, 256, 3)
+        whole = path.read_bytes()
+        for damaged, suite in ((b"not an npz", 3), (whole[: len(whole) // 2], 4)):  # foreign bytes; a cut file
+            path.write_bytes(damaged)
+            np.testing.assert_array_equal(start()[0], frame)
+            assert suites[suite]._live_env_key is not None  # started in the simulator, and kept again:
+            np.testing.assert_array_equal(np.load(path)["frame"], frame)
     finally:
         for suite in suites:
             suite.close()

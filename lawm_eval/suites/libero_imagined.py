@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,8 @@ from lawm_eval.paths import cache_dir
 from lawm_eval.suites.base import EpisodeOutcome
 from lawm_eval.suites.libero import LiberoSuite, to_env_gripper
 from lawm_eval.types import EpisodeSpec
+
+START_CACHE_FORMAT = 1  # bump when what a kept start holds (or how it is derived from the observation) changes
 
 
 class ImaginedLiberoSuite(LiberoSuite):
@@ -86,13 +89,18 @@ class ImaginedLiberoSuite(LiberoSuite):
     def start_cache_path(self, spec: EpisodeSpec) -> Path | None:
         """Where trial ``spec``'s real start is kept (``suite.start_cache``; None: off). The name hashes
         everything the start depends on: benchmark, task, initial state, settle steps, render size,
-        seeds and the simulator's versions."""
+        seeds, the simulator's versions, the scene assets, the renderer and what is kept
+        (``START_CACHE_FORMAT``)."""
         if not self.params["start_cache"]:
             return None
+        from lawm_eval.assets import LIBERO_ASSETS
+
         p = self.params
-        key = {"benchmark": p["benchmark"], "task": spec.task_index, "init_state": spec.params["init_state"],
-               "wait_steps": p["wait_steps"], "image_size": p["image_size"], "env_seed": p["env_seed"],
-               "seed": spec.seed, "camera": CAMERAS["image"], "simulators": self.simulator_versions()}
+        key = {"format": START_CACHE_FORMAT, "benchmark": p["benchmark"], "task": spec.task_index,
+               "init_state": spec.params["init_state"], "wait_steps": p["wait_steps"], "image_size": p["image_size"],
+               "env_seed": p["env_seed"], "seed": spec.seed, "camera": CAMERAS["image"],
+               "simulators": self.simulator_versions(), "assets": LIBERO_ASSETS.tree_sha256,
+               "renderer": os.environ.get("MUJOCO_GL", "egl")}
         digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
         return cache_dir() / "libero_starts" / f"{p['benchmark']}-t{spec.task_index}-{digest}.npz"
 
@@ -105,8 +113,8 @@ class ImaginedLiberoSuite(LiberoSuite):
             try:
                 with np.load(path, allow_pickle=False) as kept:
                     return kept["frame"], kept["state"]
-            except (OSError, KeyError, ValueError):
-                pass  # a damaged file: start in the simulator and write it again
+            except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile):
+                pass  # a damaged or cut file: start in the simulator and write it again
         _, raw = self.start(spec, (CAMERAS["image"],))
         frame, state = rotate_180(raw[f"{CAMERAS['image']}_image"]), policy_state(raw)
         if path is not None:
