@@ -92,9 +92,11 @@ def lam_step(model: CoLAWorld, world, data: Transitions, generator: torch.Genera
 
 
 def freeze_lam(model: CoLAWorld) -> CoLAWorld:
-    """The LAM as a fixed function: its IDM in eval mode, so that the output standardisation uses (and
-    keeps) the running statistics of the LAM's own training instead of each batch's."""
+    """The LAM in eval mode, a fixed function: the IDM's output standardisation uses (and keeps) the
+    running statistics of the LAM's own training instead of each batch's, and the VQ stops counting
+    code usage (which the dead-code resets read)."""
     model.idm.eval()
+    model.vq.eval()
     return model
 
 
@@ -135,10 +137,11 @@ def codebook_usage(model: CoLAWorld, held: Transitions) -> dict:
     """Utilisation, entropy, perplexity and max usage of the codes of the held-out transitions."""
     from lawm_eval.metrics.latent import codebook_stats
 
-    was_training = model.idm.training
+    modes = model.idm.training, model.vq.training
     with torch.no_grad():
         codes = freeze_lam(model).codes(held.x[:, 0], held.x[:, 1]).flatten()
-    model.idm.train(was_training)
+    model.idm.train(modes[0])
+    model.vq.train(modes[1])
     return codebook_stats(torch.bincount(codes, minlength=model.codes_per_token).numpy())
 
 
