@@ -59,11 +59,10 @@ VIDEO = {"psnr": "PSNR", "ssim": "SSIM", "lpips": "LPIPS (lower is better)"}
 def resolved(world_model: str) -> str:
     """The model the imagined suite builds for ``world_model``: its LIBERO adaptation when it has one
     (``cola_world`` -> ``cola_world_libero``), else itself."""
-    from lawm_eval.models.specs import model_specs
+    from lawm_eval.models.zoo import adapted_name
     from lawm_eval.suites.libero_imagined import ImaginedLiberoSuite
 
-    adapted = f"{world_model}_{ImaginedLiberoSuite.domain}"
-    return adapted if adapted in model_specs() else world_model
+    return adapted_name(world_model, ImaginedLiberoSuite.domain)
 
 
 def files_hash(overrides: list[str], world_model: str | None) -> int:
@@ -100,7 +99,8 @@ def outcomes(name: str, overrides: list[str], world_model: str | None, trials: i
     tag = "all" if tasks is None else "-".join(map(str, tasks))
     where = ["suite=libero_object", "save_video=all"] if world_model is None else [  # real videos: the judge's test
         "suite=libero_imagined", f"suite.world_model={world_model}"]
-    run_id = f"{world_model or 'real'}-{name}-t{tag}-n{trials}-h{files_hash(overrides, world_model)}"
+    mode = "real" if world_model is None else f"{world_model}-serial"  # a side-by-side run is not resumed as one
+    run_id = f"{mode}-{name}-t{tag}-n{trials}-h{files_hash(overrides, world_model)}"
     fresh = not (runs / run_id).exists()
     start = time.perf_counter()
     outcome = run_evaluation(compose_config([*where, *overrides, f"suite.trials_per_task={trials}", *chosen,

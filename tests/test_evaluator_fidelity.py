@@ -8,9 +8,9 @@ import json
 
 import numpy as np
 import pytest
+from scripts_loader import load_script
 
 from lawm_eval.metrics.ranking import fidelity
-from scripts_loader import load_script
 
 TASKS, TRIALS = ["a", "b"], 4
 REAL = {"libero_bc": 1.0, "libero_bc_step4000": 0.75, "libero_bc_noise0.1": 0.5, "noop": 0.0}
@@ -74,6 +74,7 @@ def test_the_tables_hold_the_ranking_metrics_of_the_paired_outcomes(script, tmp_
 def test_the_adapted_world_model_is_the_one_scored_and_hashed(tmp_path):
     script = load_script("evaluator_fidelity")
     assert script.resolved("cola_world") == "cola_world_libero" and script.resolved("lawm_libero") == "lawm_libero"
+    assert script.resolved("law") == "law"  # law_libero exists, but law is no adaptable model: the suite builds law
     checkpoint = tmp_path / "policy.pt"
     checkpoint.write_bytes(b"one")
     before = script.files_hash(["model=libero_bc", f"model.checkpoint={checkpoint}"], "cola_world")

@@ -56,16 +56,24 @@ def test_serial_and_ray_give_identical_records(ray_local, compose):
 
 @pytest.mark.sim
 @pytest.mark.extra("libero")
-def test_imagined_libero_episodes_on_ray_are_the_serial_ones(ray_local, compose):
-    """The world model as an evaluator runs on Ray like the other suites: two imagined LIBERO episodes
-    (their real starts kept or taken in each worker) give the serial run's records."""
+def test_imagined_libero_episodes_on_ray_are_the_serial_ones(ray_local, compose, monkeypatch, tmp_path):
+    """The world model as an evaluator runs on Ray like the other suites: two imagined LIBERO episodes,
+    their real starts taken in each worker's simulator, give the records of a serial run that kept its
+    starts (in tmp_path) and of a second serial run that read them back."""
+    from lawm_eval.suites import libero_imagined
+
+    monkeypatch.setattr(libero_imagined, "cache_dir", lambda: tmp_path)  # the serial runs' start cache
     imagined = ("suite=libero_imagined", "model=libero_bc", "suite.world_model=lawm_libero", "suite.tasks=[6]",
                 "suite.trials_per_task=2", "suite.max_steps=24")
-    serial = run_evaluation(compose(*imagined, "run_id=imagined-serial"))
-    parallel = run_evaluation(compose(*imagined, "run_id=imagined-ray", "executor=ray", "executor.num_workers=2"))
-    a, b = records(serial.run_dir), records(parallel.run_dir)
-    assert len(a) == 2 and {k: r.comparable() for k, r in a.items()} == {k: r.comparable() for k, r in b.items()}
-    assert all(r.worker.startswith("ray:") for r in b.values())
+    kept = run_evaluation(compose(*imagined, "run_id=imagined-keeps"))
+    assert len(list((tmp_path / "libero_starts").iterdir())) == 2
+    reread = run_evaluation(compose(*imagined, "run_id=imagined-rereads"))
+    parallel = run_evaluation(compose(*imagined, "run_id=imagined-ray", "executor=ray", "executor.num_workers=2",
+                                      "suite.start_cache=false"))
+    a, b, c = (records(run.run_dir) for run in (kept, reread, parallel))
+    assert len(a) == 2 and all(r.worker.startswith("ray:") for r in c.values())
+    assert {k: r.comparable() for k, r in a.items()} == {k: r.comparable() for k, r in b.items()} \
+        == {k: r.comparable() for k, r in c.items()}
 
 
 def test_a_worker_killed_mid_episode_is_retried(ray_local, compose, tmp_path):

@@ -85,13 +85,22 @@ def build_bundled(name: str, checkpoint: str | None = None) -> ModelBundle:
                              "training_script": bundled.script, "autoencoder": bundled.autoencoder}, **parts)
 
 
+def adapted_name(name: str, domain: str | None) -> str:
+    """The model a suite of ``domain`` builds for ``name`` by default: ``<name>_<domain>`` when ``name`` is
+    adaptable (``build_adaptable``) and that adaptation exists, else ``name`` itself."""
+    specs = model_specs()
+    adapted = f"{name}_{domain}"
+    adaptable = name in specs and specs[name].config.get("factory") == f"{__name__}:build_adaptable"
+    return adapted if domain and adaptable and adapted in specs else name
+
+
 def build_adaptable(name: str, checkpoint: str | None = None, domain: str = "auto", suite: Any = None) -> ModelBundle:
     """A bundled model with checkpoints adapted to other domains (``configs/model/<name>_<domain>.yaml``,
     e.g. cola_world_robodesk: adapter + world-model fine-tuning on RoboDesk). ``domain=auto`` takes the
     suite's ``domain`` when such an adaptation exists, else the model as trained; ``domain=<d>`` asks for one."""
     if domain == "auto":
         suite_domain = getattr(suite, "domain", None)
-        domain = suite_domain if suite_domain and f"{name}_{suite_domain}" in model_specs() else "original"
+        domain = suite_domain if adapted_name(name, suite_domain) != name else "original"
     if domain == "original":
         return build_bundled(name, checkpoint)
     adapted = f"{name}_{domain}"
