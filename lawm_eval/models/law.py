@@ -64,6 +64,21 @@ class LAW(LatentActionWorldModel):
         logits = self.post(torch.cat([h, self.embed(pooled(x))], dim=-1))
         return self.sample(logits, generator), logits
 
+    def filtering_loss(self, x: Tensor, latents: Tensor,
+                       generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+        """LAW's Eq. 5 over one window, by posterior filtering: (Σ_k token MSE of x̂_k, Σ_k KL(q ‖ p));
+        x (B, K+1, N, D) frame tokens, latents (B, K, L) the latent actions between them."""
+        h = torch.zeros(len(x), self.cell.hidden_size)
+        s, _ = self.observe(h, x[:, 0], generator)
+        recon, kl = F.mse_loss(self.decode(h, s), x[:, 0]), torch.zeros(())
+        for k in range(latents.shape[1]):
+            h = self.cell(torch.cat([s, latents[:, k]], dim=-1), h)
+            prior_logits = self.prior(h)
+            s, post_logits = self.observe(h, x[:, k + 1], generator)
+            recon = recon + F.mse_loss(self.decode(h, s), x[:, k + 1])
+            kl = kl + self.kl(post_logits, prior_logits)
+        return recon, kl
+
     def initial(self, x: Tensor) -> tuple[Tensor, Tensor]:
         h = torch.zeros(len(x), self.cell.hidden_size)
         return h, self.observe(h, x)[0]

@@ -21,19 +21,10 @@ BETA = 1e-4  # KL in nats (tens) against a token MSE of ~5e-3
 def rssm_loss(model: LAW, data: Transitions, generator: torch.Generator, from_actions: bool):
     """Posterior filtering over a window: reconstruction + β·KL; the latent actions come from
     the inverse model (joint training) or from the real actions (fine-tuning)."""
-    x, a, _, _ = data.batch(48, generator)  # (B,4,16,32), (B,3,7)
-    h = torch.zeros(len(x), model.cell.hidden_size)
-    s, _ = model.observe(h, x[:, 0], generator)
-    recon = F.mse_loss(model.decode(h, s), x[:, 0])
-    kl = torch.zeros(())
+    x, a, _, _ = data.batch(48, generator)  # (B,4,16,32), (B,3,A): A = the model's action_dim
     inverse = [model.idm_latent(x[:, t], x[:, t + 1]) for t in range(x.shape[1] - 1)]
     latents = model.action_encoder(model.normalizer(a)).unbind(1) if from_actions else inverse
-    for t, u in enumerate(latents):
-        h = model.cell(torch.cat([s, u], dim=-1), h)
-        prior_logits = model.prior(h)
-        s, post_logits = model.observe(h, x[:, t + 1], generator)
-        recon = recon + F.mse_loss(model.decode(h, s), x[:, t + 1])
-        kl = kl + model.kl(post_logits, prior_logits)
+    recon, kl = model.filtering_loss(x, torch.stack(list(latents), dim=1), generator)
     imagined = F.mse_loss(model.rollout_train(x[:, 0], torch.stack(list(latents), dim=1)), x[:, 1:])
     recon = recon + imagined  # the prior's own 3-step imagination, as used for planning
     logs = {"recon": recon.item(), "kl": kl.item(), "rollout": imagined.item()}
