@@ -86,11 +86,14 @@ class LiberoBC(nn.Module):
                              f"'{unknown[0]}' (it knows: {'; '.join(self.tasks[:3])}; ...)")
         return torch.tensor([self.index[t] for t in instructions])
 
+    def features(self, frames: Tensor, task_ids: Tensor, states: Tensor) -> Tensor:
+        """(B, 3, S, S) [0, 1], (B,), (B, 8) → (B, F): what the head reads."""
+        z = (states - self.state_mean) / self.state_std
+        return torch.cat([self.frames(frames), self.task_embedding(task_ids), self.state(z)], dim=-1)
+
     def forward(self, frames: Tensor, task_ids: Tensor, states: Tensor) -> Tensor:
         """(B, 3, S, S) [0, 1], (B,), (B, 8) → (B, chunk, 7) standardised actions."""
-        z = (states - self.state_mean) / self.state_std
-        features = torch.cat([self.frames(frames), self.task_embedding(task_ids), self.state(z)], dim=-1)
-        return self.head(features).view(-1, self.chunk, ACTION_DIM)
+        return self.head(self.features(frames, task_ids, states)).view(-1, self.chunk, ACTION_DIM)
 
     def loss(self, frames: Tensor, task_ids: Tensor, states: Tensor, chunks: Tensor) -> Tensor:
         """L1 between the predicted and the demonstrated (B, chunk, 7) actions, standardised."""
