@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
-import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ import numpy as np
 from lawm_eval.errors import LawmEvalError
 from lawm_eval.extras import require_extra
 from lawm_eval.paths import cache_dir
+from lawm_eval.util.files import replace_atomically
 
 DUMMY_ACTION = [0.0] * 6 + [-1.0]  # the reference scripts' wait action: no motion, gripper open
 # the policy's observation key -> robosuite camera (its image is obs[f"{camera}_image"]), as both
@@ -89,10 +89,7 @@ def write_config(folder: Path, config: dict[str, str]) -> None:
     text = yaml.safe_dump(config)
     if path.is_file() and path.read_text() == text:
         return
-    folder.mkdir(parents=True, exist_ok=True)
-    temporary = folder / f"config.{os.getpid()}.{threading.get_ident()}.tmp"
-    temporary.write_text(text)
-    os.replace(temporary, path)
+    replace_atomically(path, lambda temporary: temporary.write_text(text))
 
 
 @dataclass(frozen=True)

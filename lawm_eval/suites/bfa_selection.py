@@ -330,11 +330,8 @@ def load_demonstration(key: str) -> tuple[int, list[int], list[np.ndarray], bool
 
 def save_demonstration(key: str, result: tuple[int, list[int], list[np.ndarray], bool]) -> None:
     """Written to a temporary name, then renamed: parallel workers never read half a file."""
-    import os
+    from lawm_eval.util.files import replace_atomically
 
-    path = demonstration_path(key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(f".{os.getpid()}.tmp.npz")
     seed, steps, frames, success = result
-    np.savez_compressed(temporary, seed=seed, steps=np.asarray(steps), frames=np.stack(frames), success=success)
-    os.replace(temporary, path)
+    replace_atomically(demonstration_path(key), lambda temporary: np.savez_compressed(
+        temporary, seed=seed, steps=np.asarray(steps), frames=np.stack(frames), success=success), ".npz")

@@ -32,6 +32,7 @@ from lawm_eval.paths import cache_dir
 from lawm_eval.suites.base import EpisodeOutcome
 from lawm_eval.suites.libero import LiberoSuite, to_env_gripper
 from lawm_eval.types import EpisodeSpec
+from lawm_eval.util.files import replace_atomically
 
 START_CACHE_FORMAT = 1  # bump when what a kept start holds (or how it is derived from the observation) changes
 
@@ -117,11 +118,8 @@ class ImaginedLiberoSuite(LiberoSuite):
                 pass  # a damaged or cut file: start in the simulator and write it again
         _, raw = self.start(spec, (CAMERAS["image"],))
         frame, state = rotate_180(raw[f"{CAMERAS['image']}_image"]), policy_state(raw)
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = path.with_suffix(f".{os.getpid()}.tmp.npz")  # renamed: parallel workers never read half a file
-            np.savez(temporary, frame=frame, state=state)
-            os.replace(temporary, path)
+        if path is not None:  # parallel workers never read half a file
+            replace_atomically(path, lambda temporary: np.savez(temporary, frame=frame, state=state), ".npz")
         return frame, state
 
     def rendered_cameras(self, model: ModelBundle, frames: bool = False) -> tuple[str, ...]:

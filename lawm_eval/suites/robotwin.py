@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ from lawm_eval.paths import cache_dir
 from lawm_eval.suites.base import EpisodeOutcome, Suite
 from lawm_eval.suites.manifest import SuiteManifest
 from lawm_eval.types import EpisodeSpec
+from lawm_eval.util.files import replace_atomically
 
 log = logging.getLogger("lawm_eval")
 
@@ -53,9 +53,7 @@ REPEATED_ERRORS = 5  # the same exception on this many seeds in a row stops the 
 
 def write_json_atomically(path: Path, data: Any) -> None:
     """Write ``data`` to ``path`` through a temporary file, so that a stop never leaves half a file."""
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(data, indent=1) + "\n")
-    os.replace(temporary, path)
+    replace_atomically(path, lambda temporary: temporary.write_text(json.dumps(data, indent=1) + "\n"))
 
 
 def first_seed(seed: int) -> int:
