@@ -315,10 +315,34 @@ def synthetic(action_dim: int = 7, n: int = 48, window: int = 3, seed: int = 0) 
 def _lac(stage: str):
     data, model = synthetic(), LACWM(dim=16, depth=1)
     model.normalizer.fit(data.a)
+    if stage == "lam":
+        return model, partial(train_lac.lam_loss, model, data, True, train_lac.label_scale(data), True)
     if stage == "lora":
         model.enable_lora(2)
-    loss = {"lam": train_lac.lam_loss, "projector": train_lac.projector_loss, "lora": train_lac.lora_loss}[stage]
-    return model, partial(loss, model, data)
+    return model, partial(train_lac.projector_loss, model, data)
+
+
+@pytest.mark.parametrize("independent_a2", [True, False])
+def test_lac_wm_cross_augmentation_draws_the_fdm_pair_apart_from_the_idm_pair(monkeypatch, independent_a2):
+    """§3.1: the IDM reads its pair under augmentation A1, the FDM reads and predicts its pair under A2, an
+    independent draw (the ``*_bfa`` recipe keeps A2 = identity, which ``independent_a2=False`` gives)."""
+    data, model = synthetic(), LACWM(dim=16, depth=1)
+    seen: dict[str, torch.Tensor] = {}
+    model.idm.register_forward_hook(lambda module, args, out: seen.update(idm_x_t=args[0]))
+
+    def spy(model_, x, latents):
+        seen["fdm_window"] = x
+        return x.sum() * 0, {}
+
+    monkeypatch.setattr(train_lac, "window_loss", spy)
+    train_lac.lam_loss(model, data, True, train_lac.label_scale(data), independent_a2, torch.Generator().manual_seed(0))
+    clean = data.batch(train_lac.BATCH, torch.Generator().manual_seed(0))[0]  # the same windows, unaugmented
+    fdm_first, idm_first = seen["fdm_window"][:, 0], seen["idm_x_t"].view(len(clean), -1, 16, 32)[:, 0]
+    assert not torch.allclose(idm_first, clean[:, 0])  # A1 changes the IDM's input
+    if independent_a2:
+        assert not torch.allclose(fdm_first, clean[:, 0]) and not torch.allclose(fdm_first, idm_first)
+    else:
+        assert torch.equal(seen["fdm_window"], clean)
 
 
 def _eac():

@@ -5,19 +5,17 @@ to real actions through a projector and a rank-2 LoRA fine-tuning.
   x_{t+1}'s), then a learned query cross-attends to all of them → latent action z (L).
 - FDM: self-attention on the x tokens, self-attention on z's tokens, cross-attention x → z;
   predicts x_{t+1} as a residual on x_t.
-- Motion decoder: z (as a query) attends to conv-downsampled x_t tokens → MLP → the 2×2-pooled
-  token motion x_{t+1} − x_t.
+- Motion decoder on motion labels (§3.1, A.2): the first half of z (as a query) attends to
+  conv-downsampled x_t tokens → MLP → the end-effector motion; the second half → the camera motion.
 - Loss λ_recon·MSE(x̂_{t+1}, x_{t+1}) + λ_motion·MSE(motion), with cross-augmentation: the IDM sees
-  both frames under the same random appearance change, the FDM predicts the unchanged frame.
+  its pair under one random appearance change (A1), the FDM its pair under another (A2).
 - Action projector: 2-layer MLP real action → z. Three stages: (1) LAM on action-free pairs,
-  (2) projector to the frozen IDM's latents (L2), (3) rank-2 LoRA on the FDM MLPs + projector,
-  trained end to end through the FDM.
+  (2) projector through the frozen FDM, (3) rank-2 LoRA on the FDM + projector, end to end.
 """
 
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from lawm_eval.models.blocks import MLP, CrossAttentionBlock, SelfAttentionBlock, add_lora
@@ -81,29 +79,6 @@ class CrossConditionedFDM(nn.Module):
         return add_lora(self, rank, names=FDM_LORA_LAYERS[layers])
 
 
-def pooled_motion(x_t: Tensor, x_next: Tensor) -> Tensor:
-    """(B,16,32) pairs → (B,4,32): the token change averaged over 2×2 blocks of the 4×4 grid."""
-    diff = (x_next - x_t).transpose(1, 2).reshape(len(x_t), TOKEN_DIM, 4, 4)
-    return F.avg_pool2d(diff, 2).flatten(2).transpose(1, 2)
-
-
-class MotionDecoder(nn.Module):
-    """z queries conv-downsampled x_t tokens, then an MLP predicts the pooled motion (4 tokens)."""
-
-    def __init__(self, dim: int, latent_dim: int):
-        super().__init__()
-        self.down = nn.Conv2d(TOKEN_DIM, dim, 2, stride=2)  # 4×4 grid -> 2×2
-        self.query = nn.Linear(latent_dim, dim)
-        self.attend = CrossAttentionBlock(dim)
-        self.mlp = MLP(dim, 2 * dim, 4 * TOKEN_DIM)
-
-    def forward(self, x_t: Tensor, z: Tensor) -> Tensor:  # -> (B,4,32)
-        grid = x_t.transpose(1, 2).reshape(len(x_t), TOKEN_DIM, 4, 4)
-        tokens = self.down(grid).flatten(2).transpose(1, 2)  # (B,4,d)
-        q = self.attend(self.query(z)[:, None], tokens)[:, 0]
-        return self.mlp(q).view(len(z), 4, TOKEN_DIM)
-
-
 class LabelMotionDecoder(nn.Module):
     """LAC-WM's motion decoder on motion labels (§3.1, A.2): the first half of z decodes the end-effector
     motion, the second half the camera motion, each half a query attending to x_t's (downsampled) tokens."""
@@ -127,15 +102,15 @@ class LabelMotionDecoder(nn.Module):
 
 class LACWM(LatentActionWorldModel):
     def __init__(self, dim: int = 64, latent_dim: int = 16, action_dim: int = 7, depth: int = 2, lora_rank: int = 0,
-                 idm_lora_rank: int = 0, motion_labels: bool = False, lora_layers: str = "mlp"):
+                 idm_lora_rank: int = 0, motion_labels: bool = True, lora_layers: str = "mlp"):
         super().__init__()
         self.lora_layers = lora_layers
         self.latent_dim = latent_dim
         self.idm = CausalPairIDM(dim, latent_dim, depth)
         self.fdm = CrossConditionedFDM(dim, latent_dim, depth)
-        # the motion decoder regresses motion labels (end-effector | camera), or else pooled token motion
+        # the motion decoder regresses motion labels (end-effector | camera); kept as a flag for old configs
         self.motion_labels = motion_labels
-        self.motion = LabelMotionDecoder(dim, latent_dim) if motion_labels else MotionDecoder(dim, latent_dim)
+        self.motion = LabelMotionDecoder(dim, latent_dim)
         self.normalizer = ActionNormalizer(action_dim)
         self.projector = MLP(action_dim, 2 * dim, latent_dim)
         self.lora_rank = self.idm_lora_rank = 0

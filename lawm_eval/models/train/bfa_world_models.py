@@ -39,12 +39,13 @@ import torch.nn.functional as F
 from lawm_eval.data.recipes import RECIPES
 from lawm_eval.models.checkpoint import save_model
 from lawm_eval.models.eac_wm import EACWM
-from lawm_eval.models.lac_wm import LACWM, cross_augment
+from lawm_eval.models.lac_wm import LACWM
 from lawm_eval.models.train.artifacts import baseline_dir, save_curve, save_golden
 from lawm_eval.models.train.data import Transitions, load_arrays, token_cache, transitions
 from lawm_eval.models.train.evaluate import finish, fixture_path
+from lawm_eval.models.train.lac_wm import label_scale, lam_loss, projector_loss
 from lawm_eval.models.train.loop import LossFn, train
-from lawm_eval.models.train.losses import pairs, window_loss
+from lawm_eval.models.train.losses import window_loss
 from lawm_eval.models.train.visual_ae import autoencoder_golden, reconstruction_loss
 from lawm_eval.models.visual import VisualAutoencoder
 from lawm_eval.models.zoo import load_autoencoder
@@ -60,7 +61,9 @@ BATCH = 64
 AE_STEPS, PRETRAIN_STEPS, ADAPT_STEPS = 1500, 800, 2400
 FDM_LORA = "linear"  # LoRA on every FDM linear layer outside attention (600-step trials: -4% vs copy-last, MLPs only -7%)
 LAC_STAGES = (20, 5, 35)  # thousands of iterations of the paper's three adaptation stages (§4.3)
-LAMBDA_RECON, LAMBDA_MOTION = 1.0, 0.5
+# the FDM's pair is not augmented (A2 = identity): these checkpoints were trained before the independent A2
+# of the Franka lac_wm recipe (train/lac_wm.py)
+A2 = False
 CONFIG = {"dim": 64, "latent_dim": 16, "depth": 2}
 AE_FRAMES_PER_DOMAIN = 20_000
 
@@ -113,47 +116,6 @@ def write_fixture() -> None:
 
 
 # -- 1. pretraining ------------------------------------------------------------------------------
-def motion_labels(embodiment: str, s_t: torch.Tensor, s_next: torch.Tensor) -> torch.Tensor:
-    """(N, S) state pairs -> (N, 6) motion labels: end-effector Δxyz, then camera motion (Δforward,
-    Δleft, Δyaw in the camera's frame); zero where the embodiment has no such motion (LAC-WM A.2: the
-    end-effector and camera pose changes, zero camera motion for a fixed camera)."""
-    labels = torch.zeros(len(s_t), 6)
-    if embodiment == "navigation":  # states (x, y, yaw): a moving camera, no end effector
-        d, yaw = s_next[:, :2] - s_t[:, :2], s_t[:, 2]
-        labels[:, 3] = torch.cos(yaw) * d[:, 0] + torch.sin(yaw) * d[:, 1]
-        labels[:, 4] = -torch.sin(yaw) * d[:, 0] + torch.cos(yaw) * d[:, 1]
-        labels[:, 5] = torch.remainder(s_next[:, 2] - yaw + torch.pi, 2 * torch.pi) - torch.pi
-    else:  # end-effector xyz: Franka and BFA states start with it, RoboDesk's are its last three numbers
-        where = slice(73, 76) if embodiment == "robodesk" else slice(0, 3)
-        labels[:, :3] = s_next[:, where] - s_t[:, where]
-    return labels
-
-
-def label_scale(data: Transitions) -> torch.Tensor:
-    """(6,) per-dimension spread of an embodiment's motion labels (1 where it has none)."""
-    labels = motion_labels(data.embodiment, data.s[:, :-1].flatten(0, 1), data.s[:, 1:].flatten(0, 1))
-    std = labels.std(0)
-    return torch.where(std > 1e-8, std, torch.ones_like(std))
-
-
-def lam_loss(model: LACWM, data: Transitions, motion: bool, scale: torch.Tensor, generator: torch.Generator):
-    """Latent actions from action-free windows: FDM reconstruction, plus (``motion``) the motion decoder on
-    the standardised motion labels and cross-augmented IDM inputs (§3.1)."""
-    x, _, s, _ = data.batch(BATCH, generator)  # (B, W + 1, 16, 32), (B, W + 1, S)
-    x_t, x_next = pairs(x)
-    if motion:
-        augmented = cross_augment(torch.stack([x_t, x_next]), generator)
-        z = model.idm(augmented[0], augmented[1])
-    else:
-        z = model.idm(x_t, x_next)
-    recon, logs = window_loss(model, x, z.view(len(x), -1, z.shape[-1]))
-    if not motion:
-        return recon, logs
-    target = motion_labels(data.embodiment, s[:, :-1].flatten(0, 1), s[:, 1:].flatten(0, 1)) / scale
-    motion_loss = F.mse_loss(model.motion(x_t, z), target)
-    return LAMBDA_RECON * recon + LAMBDA_MOTION * motion_loss, {**logs, "motion": motion_loss.item()}
-
-
 def in_turn(losses: list[LossFn]) -> LossFn:
     """One loss after the other, step by step (one embodiment's batch per step)."""
     counter = {"step": 0}
@@ -170,7 +132,7 @@ def pretrain_lac(data: dict[str, Transitions], embodiments: tuple[str, ...], ste
     model = LACWM(**CONFIG, action_dim=ACTION_DIM, motion_labels=True, lora_layers=FDM_LORA)
     params = list(model.idm.parameters()) + list(model.fdm.parameters())
     params += list(model.motion.parameters()) if motion else []
-    losses = [partial(lam_loss, model, data[e], motion, label_scale(data[e])) for e in embodiments]
+    losses = [partial(lam_loss, model, data[e], motion, label_scale(data[e]), A2) for e in embodiments]
     curve = train(params, in_turn(losses), steps, lr=1e-3, seed=1, log_every=50)
     return model, curve
 
@@ -193,18 +155,11 @@ def pretrain_eac(data: dict[str, Transitions], embodiments: tuple[str, ...], ste
 
 
 # -- 2. adaptation to BFA ------------------------------------------------------------------------
-def projector_loss(model: LACWM, data: Transitions, generator: torch.Generator):
-    """Real-action latents from the projector, judged by the FDM's predictions (stages 2 and 3)."""
-    x, a, _, _ = data.batch(BATCH, generator)
-    latents = model.control(a.flatten(0, 1), None).view(len(a), a.shape[1], -1)
-    return window_loss(model, x, latents)
-
-
 def adapt_lac(model: LACWM, bfa: Transitions, steps: int, motion: bool = True) -> dict[str, list]:
     model.normalizer.fit(bfa.a)
     s1, s2, s3 = (round(steps * k / sum(LAC_STAGES)) for k in LAC_STAGES)
     lora = model.enable_idm_lora(2) + model.enable_lora(2)
-    stage1 = train(lora, partial(lam_loss, model, bfa, motion, label_scale(bfa)), s1, lr=1e-3, seed=2, log_every=25)
+    stage1 = train(lora, partial(lam_loss, model, bfa, motion, label_scale(bfa), A2), s1, lr=1e-3, seed=2, log_every=25)
     stage2 = train(model.projector.parameters(), partial(projector_loss, model, bfa), s2, lr=1e-3, seed=3,
                    log_every=25)
     fdm_lora = [p for name, p in model.fdm.named_parameters() if "lora" in name]

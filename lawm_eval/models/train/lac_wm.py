@@ -1,4 +1,16 @@
-"""Train LAC-WM: (1) latent actions from action-free pairs, (2) action projector, (3) rank-2 LoRA."""
+"""Train LAC-WM on the Franka clips as §3.1–3.2 describe it (the ``*_bfa`` recipe adapts it to a held-out
+embodiment, ``bfa_world_models.py``):
+
+1. latent actions from action-free pairs: the IDM reads the pair under one random appearance change (A1),
+   the FDM predicts the pair under another, drawn independently (A2; L_recon on the A2 pair), and the
+   motion decoder decodes the end-effector motion label from the first half of z and the camera motion
+   label from the second (zero: the camera is fixed) (A.2);
+2. the action projector trained through the frozen FDM;
+3. projector + rank-2 FDM LoRA end to end.
+
+The loss is one-step and teacher-forced, as the paper's; ``rollout=True`` adds the 3-step rollout term
+(``window_loss``) as an option.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +19,7 @@ from functools import partial
 import torch
 import torch.nn.functional as F
 
-from lawm_eval.models.lac_wm import LACWM, cross_augment, pooled_motion
+from lawm_eval.models.lac_wm import LACWM, cross_augment
 from lawm_eval.models.train.data import Transitions, transitions
 from lawm_eval.models.train.evaluate import finish
 from lawm_eval.models.train.loop import train
@@ -15,50 +27,75 @@ from lawm_eval.models.train.losses import pairs, window_loss
 from lawm_eval.models.zoo import load_autoencoder
 
 NAME = "lac_wm"
-CONFIG = {"dim": 64, "latent_dim": 16, "action_dim": 7, "depth": 2}
+CONFIG = {"dim": 64, "latent_dim": 16, "action_dim": 7, "depth": 2, "motion_labels": True}
 BATCH, LAMBDA_RECON, LAMBDA_MOTION = 64, 1.0, 0.5
 
 
-def lam_loss(model: LACWM, data: Transitions, generator: torch.Generator):
-    """Stage 1: latent actions from action-free pairs (cross-augmented IDM input), window
-    reconstruction through the FDM, and the motion decoder's pooled token motion."""
-    x, _, _, _ = data.batch(BATCH, generator)  # (B,4,16,32)
+def motion_labels(embodiment: str, s_t: torch.Tensor, s_next: torch.Tensor) -> torch.Tensor:
+    """(N, S) state pairs -> (N, 6) motion labels: end-effector Δxyz, then camera motion (Δforward,
+    Δleft, Δyaw in the camera's frame); zero where the embodiment has no such motion (LAC-WM A.2: the
+    end-effector and camera pose changes, zero camera motion for a fixed camera)."""
+    labels = torch.zeros(len(s_t), 6)
+    if embodiment == "navigation":  # states (x, y, yaw): a moving camera, no end effector
+        d, yaw = s_next[:, :2] - s_t[:, :2], s_t[:, 2]
+        labels[:, 3] = torch.cos(yaw) * d[:, 0] + torch.sin(yaw) * d[:, 1]
+        labels[:, 4] = -torch.sin(yaw) * d[:, 0] + torch.cos(yaw) * d[:, 1]
+        labels[:, 5] = torch.remainder(s_next[:, 2] - yaw + torch.pi, 2 * torch.pi) - torch.pi
+    else:  # end-effector xyz: Franka and BFA states start with it, RoboDesk's are its last three numbers
+        where = slice(73, 76) if embodiment == "robodesk" else slice(0, 3)
+        labels[:, :3] = s_next[:, where] - s_t[:, where]
+    return labels
+
+
+def label_scale(data: Transitions) -> torch.Tensor:
+    """(6,) per-dimension spread of an embodiment's motion labels (1 where it has none)."""
+    labels = motion_labels(data.embodiment, data.s[:, :-1].flatten(0, 1), data.s[:, 1:].flatten(0, 1))
+    std = labels.std(0)
+    return torch.where(std > 1e-8, std, torch.ones_like(std))
+
+
+def lam_loss(model: LACWM, data: Transitions, motion: bool, scale: torch.Tensor, independent_a2: bool,
+             generator: torch.Generator):
+    """Latent actions from action-free windows: FDM reconstruction, plus (``motion``) the motion decoder on
+    the standardised motion labels and cross-augmentation: A1 on the IDM's pair, and (``independent_a2``)
+    an independent A2 on the window the FDM reads and predicts (§3.1)."""
+    x, _, s, _ = data.batch(BATCH, generator)  # (B, W + 1, 16, 32), (B, W + 1, S)
     x_t, x_next = pairs(x)
-    augmented = cross_augment(torch.stack([x_t, x_next]), generator)
-    z = model.idm(augmented[0], augmented[1])  # (B·3, L)
+    if motion:
+        augmented = cross_augment(torch.stack([x_t, x_next]), generator)  # A1
+        z = model.idm(augmented[0], augmented[1])  # (B·W, L)
+        if independent_a2:
+            x = cross_augment(x.transpose(0, 1), generator).transpose(0, 1)  # A2: one draw per window
+    else:
+        z = model.idm(x_t, x_next)
     recon, logs = window_loss(model, x, z.view(len(x), -1, z.shape[-1]))
-    motion = F.mse_loss(model.motion(x_t, z), pooled_motion(x_t, x_next))
-    return LAMBDA_RECON * recon + LAMBDA_MOTION * motion, {**logs, "motion": motion.item()}
+    if not motion:
+        return recon, logs
+    target = motion_labels(data.embodiment, s[:, :-1].flatten(0, 1), s[:, 1:].flatten(0, 1)) / scale
+    motion_loss = F.mse_loss(model.motion(x_t, z), target)
+    return LAMBDA_RECON * recon + LAMBDA_MOTION * motion_loss, {**logs, "motion": motion_loss.item()}
 
 
 def projector_loss(model: LACWM, data: Transitions, generator: torch.Generator):
-    """Stage 2: the action projector regresses the frozen IDM's latent action (L2)."""
-    x, a, _, _ = data.batch(BATCH, generator)
-    with torch.no_grad():
-        target = model.idm(x[:, 0], x[:, 1])
-    return F.mse_loss(model.control(a[:, 0], None), target), {}
-
-
-def lora_loss(model: LACWM, data: Transitions, generator: torch.Generator):
-    """Stage 3: projector + LoRA trained end to end through the FDM on real-action latents."""
+    """Real-action latents from the projector, judged by the FDM's predictions (stages 2 and 3)."""
     x, a, _, _ = data.batch(BATCH, generator)
     latents = model.control(a.flatten(0, 1), None).view(len(a), a.shape[1], -1)
     return window_loss(model, x, latents)
 
 
-def main(steps: int = 2400) -> dict:
+def main(steps: int = 7200, rollout: bool = False) -> dict:
     autoencoder = load_autoencoder()
-    data = transitions("franka", autoencoder, window=3)
+    data = transitions("franka", autoencoder, window=3 if rollout else 1)
     held = transitions("franka", autoencoder, window=3, split="held_out")
     torch.manual_seed(0)
     model = LACWM(**CONFIG)
     model.normalizer.fit(data.a)
     stage1 = train(list(model.idm.parameters()) + list(model.fdm.parameters()) + list(model.motion.parameters()),
-                   partial(lam_loss, model, data), steps, lr=1e-3, seed=1)
+                   partial(lam_loss, model, data, True, label_scale(data), True), steps, lr=1e-3, seed=1)
     stage2 = train(model.projector.parameters(), partial(projector_loss, model, data), steps // 2, lr=1e-3, seed=2)
     lora_params = model.enable_lora(2)
-    stage3 = train(lora_params + list(model.projector.parameters()), partial(lora_loss, model, data), steps // 2,
+    stage3 = train(lora_params + list(model.projector.parameters()), partial(projector_loss, model, data), steps // 2,
                    lr=5e-4, seed=3)
     curves = {"1: latent actions": stage1, "2: action projector": stage2, "3: LoRA rank 2": stage3}
     return finish(NAME, model, {**CONFIG, "lora_rank": 2}, curves, ("loss", "recon", "rollout", "motion"), held,
-                  "franka", autoencoder)
+                  "franka", autoencoder, {"rollout_term": rollout})
