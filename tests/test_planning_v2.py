@@ -152,6 +152,14 @@ def test_droid_v2_observes_one_frame_and_records_the_l2_cost(compose):
     planned = torch.tensor(outcome.info["planned_actions"], dtype=torch.float32)
     final = states[0, 0] + planned[:, :3].sum(0)
     assert outcome.metrics["plan_cost"] == pytest.approx(float(((final - states[0, -1]) ** 2).mean()), rel=1e-5)
+    # the diagnosis: the same cost of the expert actions and of no motion, and how the plan ranks against them
+    expert = torch.tensor(outcome.info["expert_actions"], dtype=torch.float32)
+    expert_cost = float(((states[0, 0] + expert[:, :3].sum(0) - states[0, -1]) ** 2).mean())
+    zero_cost = float(((states[0, 0] - states[0, -1]) ** 2).mean())
+    assert outcome.metrics["expert_plan_cost"] == pytest.approx(expert_cost, rel=1e-5, abs=1e-12)
+    assert outcome.metrics["zero_plan_cost"] == pytest.approx(zero_cost, rel=1e-5)
+    assert outcome.metrics["plan_below_expert"] == float(outcome.metrics["plan_cost"] < expert_cost)
+    assert outcome.metrics["expert_below_zero"] == float(expert_cost < zero_cost)
 
 
 def test_droid_v2_draws_video_then_offset_with_replacement(compose):

@@ -47,6 +47,12 @@ _SPECS = [
     MetricSpec("final_distance", "distance to the goal at the end of the episode", MEAN, False),
     MetricSpec("min_distance", "closest approach to the goal", MEAN, False),
     MetricSpec("plan_cost", "the planner's objective value for its plan", MEAN, False),
+    MetricSpec("expert_plan_cost", "the model's objective value for the expert actions", MEAN, None),
+    MetricSpec("zero_plan_cost", "the model's objective value for the zero-action plan", MEAN, None),
+    MetricSpec("plan_below_expert", "share of episodes where the model scores its plan below the expert actions "
+               "(model error, not search error)", MEAN, False, "share"),
+    MetricSpec("expert_below_zero", "share of episodes where the model scores the expert actions below the zero "
+               "plan (it tells the true motion from none)", MEAN, True, "share"),
     MetricSpec("delta_xyz", "L1 of summed planned vs expert xyz deltas", MEAN, False, "m",
                cls="lawm_eval.metrics.trajectory:DeltaXYZ"),
     MetricSpec("delta_orientation", "L1 of summed planned vs expert rotation deltas", MEAN, False, "rad"),

@@ -329,7 +329,8 @@ class DroidPlanningSuite(GoalPlanningSuite):
         generator = torch.Generator().manual_seed(spec.seed)
         plan = planner.plan(objective, generator)
         planned = plan.actions[:horizon].double().numpy()
-        metrics = {**self.delta_metrics(planned, expert), "plan_cost": plan.cost}
+        metrics = {**self.delta_metrics(planned, expert), "plan_cost": plan.cost,
+                   **self.cost_diagnosis(objective, planned, expert)}
         info = {"episode": spec.params["episode"], "start": spec.params["start"], "frames": indices.tolist(),
                 "planned_actions": planned.tolist(), "expert_actions": expert.tolist()}
         references = self.reference_plans(spec, episode, indices, planner)
@@ -338,6 +339,18 @@ class DroidPlanningSuite(GoalPlanningSuite):
         if references:
             info["reference_actions"] = {name: actions.tolist() for name, actions in references.items()}
         return EpisodeOutcome(success=None, metrics=metrics, steps=horizon, info=info)
+
+    @staticmethod
+    def cost_diagnosis(objective: Any, planned: np.ndarray, expert: np.ndarray) -> dict[str, float]:
+        """The model's own cost of the expert actions and of the zero plan, beside its plan's: a plan
+        scored below the expert's actions (``plan_below_expert`` = 1) is the model's error, not the
+        search's; the expert scored above the zero plan (``expert_below_zero`` = 0) means the model
+        cannot tell the true motion from none. A lawm-eval addition, not in jepa-wms."""
+        candidates = torch.as_tensor(np.stack([planned, expert, np.zeros_like(expert)]), dtype=torch.float32)
+        plan_cost, expert_cost, zero_cost = (float(c) for c in objective(candidates))  # (3, H, A) -> (3,)
+        return {"expert_plan_cost": expert_cost, "zero_plan_cost": zero_cost,
+                "plan_below_expert": float(plan_cost < expert_cost),
+                "expert_below_zero": float(expert_cost < zero_cost)}
 
     @staticmethod
     def delta_metrics(planned: np.ndarray, expert: np.ndarray) -> dict[str, float]:
