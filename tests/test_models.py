@@ -498,3 +498,29 @@ def test_a_sweep_strength_reaches_the_loss_or_the_codebook():
     zero, _, _ = train_lam.train_variant("deterministic", data, steps=2)
     x = data.x[:4]
     assert torch.equal(zero.idm_latent(x[:, 0], x[:, 1]), torch.zeros(4, 16))
+
+
+def test_window_loss_is_the_squared_or_the_papers_absolute_error():
+    """Garrido et al. train with L1 (§4), the bundled models with MSE; a one-transition window is the
+    teacher-forced one-step error alone, a longer one adds the model's own rollout."""
+    from lawm_eval.models.train.losses import window_loss
+
+    class CopyLast:
+        def predict_next(self, x_t, z):
+            return x_t
+
+        def rollout_train(self, x0, latents):
+            return x0[:, None].expand(-1, latents.shape[1], -1, -1)
+
+    x, latents = torch.randn(2, 4, 16, 32, generator=torch.Generator().manual_seed(0)), torch.zeros(2, 3, 5)
+    step, rollout = x[:, 1:] - x[:, :-1], x[:, 1:] - x[:, :1]
+    assert float(window_loss(CopyLast(), x, latents)[0]) == pytest.approx(
+        0.5 * float(step.pow(2).mean() + rollout.pow(2).mean()))
+    assert float(window_loss(CopyLast(), x, latents, "l1")[0]) == pytest.approx(
+        0.5 * float(step.abs().mean() + rollout.abs().mean()))
+    assert float(window_loss(CopyLast(), x[:, :2], latents[:, :1], "l1")[0]) == pytest.approx(
+        float((x[:, 1] - x[:, 0]).abs().mean()))
+    data = synthetic(window=1)  # train_variant hands the distance to the world model's loss
+    first = {d: train_lam.train_variant("noisy", data, steps=1, distance=d)[2] for d in ("mse", "l1")}
+    recon = {d: next(iter(curves.values()))[0]["recon"] for d, curves in first.items()}
+    assert recon["l1"] ** 2 == pytest.approx(recon["mse"], rel=0.6) and recon["l1"] > recon["mse"]

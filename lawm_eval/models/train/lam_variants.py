@@ -31,12 +31,12 @@ STRENGTH = {"sparse": "l1", "noisy": "kl", "discrete": "codes"}  # what sets eac
 
 
 def world_loss(model: RegularisedLAM, data: Transitions, generator: torch.Generator,
-               weights: dict[str, float] = WEIGHTS):
-    """Stage 1: window reconstruction from the IDM's (sampled) latents plus the weighted
-    regularisation terms of the latent kind (KL, the sparsity terms, or VQ)."""
+               weights: dict[str, float] = WEIGHTS, distance: str = "mse"):
+    """Stage 1: window reconstruction from the IDM's (sampled) latents (``distance`` "mse" or the
+    paper's "l1") plus the weighted regularisation terms of the latent kind (KL, the sparsity terms, or VQ)."""
     x, _, _, _ = data.batch(64, generator)
     z, _, terms = model.encode_pair(*pairs(x), generator)
-    recon, logs = window_loss(model, x, z.view(len(x), -1, z.shape[-1]))
+    recon, logs = window_loss(model, x, z.view(len(x), -1, z.shape[-1]), distance)
     loss = recon + sum(weights[k] * v for k, v in terms.items())
     return loss, {**logs, **{k: v.item() for k, v in terms.items()}}
 
@@ -64,9 +64,11 @@ def controller_loss(model: RegularisedLAM, data: Transitions, generator: torch.G
 
 
 def train_variant(regulariser: str, data: Transitions, steps: int, strength: float | None = None,
-                  ) -> tuple[RegularisedLAM, dict, dict[str, list]]:
+                  distance: str = "mse") -> tuple[RegularisedLAM, dict, dict[str, list]]:
     """A model with ``regulariser`` latents at ``strength`` (λ_l1, β or the codebook size; None: the
-    default), trained in two stages: world model + IDM, then the controller. (model, config, curves)."""
+    default), trained in two stages: world model + IDM, then the controller. (model, config, curves).
+    The world model's error is ``distance``: "mse" (the bundled models) or the paper's "l1"; windows of one
+    transition (``data``) train it one-step and teacher-forced, as the paper, longer ones add the rollout term."""
     config = {"regulariser": regulariser, "dim": 64, "latent_dim": 16, "action_dim": int(data.a.shape[-1]),
               "depth": 2}
     weights = dict(WEIGHTS)
@@ -78,7 +80,8 @@ def train_variant(regulariser: str, data: Transitions, steps: int, strength: flo
     model = RegularisedLAM(**config)
     model.normalizer.fit(data.a)
     lam_params = [p for n, p in model.named_parameters() if not n.startswith("controller")]
-    stage1 = train(lam_params, partial(world_loss, model, data, weights=weights), steps, lr=1e-3, seed=1,
+    stage1 = train(lam_params, partial(world_loss, model, data, weights=weights, distance=distance), steps, lr=1e-3,
+                   seed=1,
                    on_step=code_reset(model, data, torch.Generator().manual_seed(21)))
     stage2 = train(model.controller.parameters(), partial(controller_loss, model, data), steps // 2, lr=1e-3, seed=2)
     return model, config, {f"1: world model ({regulariser} latents)": stage1, "2: controller": stage2}
