@@ -50,9 +50,9 @@ _SPECS = [
     MetricSpec("expert_plan_cost", "the model's objective value for the expert actions", MEAN, None),
     MetricSpec("zero_plan_cost", "the model's objective value for the zero-action plan", MEAN, None),
     MetricSpec("plan_below_expert", "share of episodes where the model scores its plan below the expert actions "
-               "(model error, not search error)", MEAN, False, "share"),
+               "(model error, not search error)", RATE, False),
     MetricSpec("expert_below_zero", "share of episodes where the model scores the expert actions below the zero "
-               "plan (it tells the true motion from none)", MEAN, True, "share"),
+               "plan (it tells the true motion from none)", RATE, True),
     MetricSpec("delta_xyz", "L1 of summed planned vs expert xyz deltas", MEAN, False, "m",
                cls="lawm_eval.metrics.trajectory:DeltaXYZ"),
     MetricSpec("delta_orientation", "L1 of summed planned vs expert rotation deltas", MEAN, False, "rad"),
