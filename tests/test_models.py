@@ -313,10 +313,11 @@ def synthetic(action_dim: int = 7, n: int = 48, window: int = 3, seed: int = 0) 
 
 
 def _lac(stage: str):
-    data, model = synthetic(), LACWM(dim=16, depth=1)
+    data, model = synthetic(window=1), LACWM(dim=16, depth=1)  # one-step windows, as the Franka recipe
     model.normalizer.fit(data.a)
     if stage == "lam":
-        return model, partial(train_lac.lam_loss, model, data, True, train_lac.label_scale(data), True)
+        return model, partial(train_lac.lam_loss, model, data, motion=True, scale=train_lac.label_scale(data),
+                              independent_a2=True)
     if stage == "lora":
         model.enable_lora(2)
     return model, partial(train_lac.projector_loss, model, data)
@@ -335,12 +336,14 @@ def test_lac_wm_cross_augmentation_draws_the_fdm_pair_apart_from_the_idm_pair(mo
         return x.sum() * 0, {}
 
     monkeypatch.setattr(train_lac, "window_loss", spy)
-    train_lac.lam_loss(model, data, True, train_lac.label_scale(data), independent_a2, torch.Generator().manual_seed(0))
+    train_lac.lam_loss(model, data, torch.Generator().manual_seed(0), motion=True, scale=train_lac.label_scale(data),
+                       independent_a2=independent_a2)
     clean = data.batch(train_lac.BATCH, torch.Generator().manual_seed(0))[0]  # the same windows, unaugmented
     fdm_first, idm_first = seen["fdm_window"][:, 0], seen["idm_x_t"].view(len(clean), -1, 16, 32)[:, 0]
     assert not torch.allclose(idm_first, clean[:, 0])  # A1 changes the IDM's input
-    if independent_a2:
-        assert not torch.allclose(fdm_first, clean[:, 0]) and not torch.allclose(fdm_first, idm_first)
+    if independent_a2:  # every frame the FDM reads or predicts is augmented, by another draw than the IDM's
+        assert not torch.allclose(fdm_first, idm_first)
+        assert all(not torch.allclose(seen["fdm_window"][:, t], clean[:, t]) for t in range(clean.shape[1]))
     else:
         assert torch.equal(seen["fdm_window"], clean)
 
@@ -510,6 +513,8 @@ def test_window_loss_is_the_squared_or_the_papers_absolute_error():
             return x_t
 
         def rollout_train(self, x0, latents):
+            if latents.shape[1] == 1:
+                raise AssertionError("a one-transition window has no rollout term")
             return x0[:, None].expand(-1, latents.shape[1], -1, -1)
 
     x, latents = torch.randn(2, 4, 16, 32, generator=torch.Generator().manual_seed(0)), torch.zeros(2, 3, 5)

@@ -8,7 +8,8 @@ to real actions through a projector and a rank-2 LoRA fine-tuning.
 - Motion decoder on motion labels (§3.1, A.2): the first half of z (as a query) attends to
   conv-downsampled x_t tokens → MLP → the end-effector motion; the second half → the camera motion.
 - Loss λ_recon·MSE(x̂_{t+1}, x_{t+1}) + λ_motion·MSE(motion), with cross-augmentation: the IDM sees
-  its pair under one random appearance change (A1), the FDM its pair under another (A2).
+  its pair under one random appearance change (A1), the FDM its pair under another (A2; the ``*_bfa``
+  checkpoints were trained with A2 = identity).
 - Action projector: 2-layer MLP real action → z. Three stages: (1) LAM on action-free pairs,
   (2) projector through the frozen FDM, (3) rank-2 LoRA on the FDM + projector, end to end.
 """
@@ -108,7 +109,9 @@ class LACWM(LatentActionWorldModel):
         self.latent_dim = latent_dim
         self.idm = CausalPairIDM(dim, latent_dim, depth)
         self.fdm = CrossConditionedFDM(dim, latent_dim, depth)
-        # the motion decoder regresses motion labels (end-effector | camera); kept as a flag for old configs
+        if not motion_labels:  # the decoder of the pooled token motion is gone: those checkpoints must be retrained
+            raise ValueError("LACWM(motion_labels=False): the pooled-motion decoder was removed; retrain the "
+                             "checkpoint (python -m lawm_eval.models.train lac_wm)")
         self.motion_labels = motion_labels
         self.motion = LabelMotionDecoder(dim, latent_dim)
         self.normalizer = ActionNormalizer(action_dim)
@@ -140,7 +143,7 @@ class LACWM(LatentActionWorldModel):
 
 
 def cross_augment(x: Tensor, generator: torch.Generator, strength: float = 0.2) -> Tensor:
-    """The same random per-channel gain and offset for both frames of a pair: (2,B,16,32).
+    """The same random per-channel gain and offset for every frame of a window: (K,B,16,32), one draw per B.
     Offsets are scaled by the tokens' own spread so the change of appearance stays moderate."""
     scale = x.std().detach()
     gain = 1 + strength * torch.randn(x.shape[1], 1, TOKEN_DIM, generator=generator)

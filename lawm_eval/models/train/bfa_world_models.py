@@ -132,7 +132,8 @@ def pretrain_lac(data: dict[str, Transitions], embodiments: tuple[str, ...], ste
     model = LACWM(**CONFIG, action_dim=ACTION_DIM, motion_labels=True, lora_layers=FDM_LORA)
     params = list(model.idm.parameters()) + list(model.fdm.parameters())
     params += list(model.motion.parameters()) if motion else []
-    losses = [partial(lam_loss, model, data[e], motion, label_scale(data[e]), A2) for e in embodiments]
+    losses = [partial(lam_loss, model, data[e], motion=motion, scale=label_scale(data[e]), independent_a2=A2,
+                      batch=BATCH) for e in embodiments]
     curve = train(params, in_turn(losses), steps, lr=1e-3, seed=1, log_every=50)
     return model, curve
 
@@ -159,11 +160,12 @@ def adapt_lac(model: LACWM, bfa: Transitions, steps: int, motion: bool = True) -
     model.normalizer.fit(bfa.a)
     s1, s2, s3 = (round(steps * k / sum(LAC_STAGES)) for k in LAC_STAGES)
     lora = model.enable_idm_lora(2) + model.enable_lora(2)
-    stage1 = train(lora, partial(lam_loss, model, bfa, motion, label_scale(bfa), A2), s1, lr=1e-3, seed=2, log_every=25)
-    stage2 = train(model.projector.parameters(), partial(projector_loss, model, bfa), s2, lr=1e-3, seed=3,
+    stage1 = train(lora, partial(lam_loss, model, bfa, motion=motion, scale=label_scale(bfa), independent_a2=A2,
+                                batch=BATCH), s1, lr=1e-3, seed=2, log_every=25)
+    stage2 = train(model.projector.parameters(), partial(projector_loss, model, bfa, batch=BATCH), s2, lr=1e-3, seed=3,
                    log_every=25)
     fdm_lora = [p for name, p in model.fdm.named_parameters() if "lora" in name]
-    stage3 = train(list(model.projector.parameters()) + fdm_lora, partial(projector_loss, model, bfa), s3, lr=5e-4,
+    stage3 = train(list(model.projector.parameters()) + fdm_lora, partial(projector_loss, model, bfa, batch=BATCH), s3, lr=5e-4,
                    seed=4, log_every=25)
     return {"adapt 1: IDM+FDM LoRA": stage1, "adapt 2: projector": stage2, "adapt 3: projector + FDM LoRA": stage3}
 

@@ -54,12 +54,12 @@ def label_scale(data: Transitions) -> torch.Tensor:
     return torch.where(std > 1e-8, std, torch.ones_like(std))
 
 
-def lam_loss(model: LACWM, data: Transitions, motion: bool, scale: torch.Tensor, independent_a2: bool,
-             generator: torch.Generator):
+def lam_loss(model: LACWM, data: Transitions, generator: torch.Generator, *, motion: bool, scale: torch.Tensor,
+             independent_a2: bool, batch: int = BATCH):
     """Latent actions from action-free windows: FDM reconstruction, plus (``motion``) the motion decoder on
     the standardised motion labels and cross-augmentation: A1 on the IDM's pair, and (``independent_a2``)
     an independent A2 on the window the FDM reads and predicts (§3.1)."""
-    x, _, s, _ = data.batch(BATCH, generator)  # (B, W + 1, 16, 32), (B, W + 1, S)
+    x, _, s, _ = data.batch(batch, generator)  # (B, W + 1, 16, 32), (B, W + 1, S)
     x_t, x_next = pairs(x)
     if motion:
         augmented = cross_augment(torch.stack([x_t, x_next]), generator)  # A1
@@ -76,9 +76,9 @@ def lam_loss(model: LACWM, data: Transitions, motion: bool, scale: torch.Tensor,
     return LAMBDA_RECON * recon + LAMBDA_MOTION * motion_loss, {**logs, "motion": motion_loss.item()}
 
 
-def projector_loss(model: LACWM, data: Transitions, generator: torch.Generator):
+def projector_loss(model: LACWM, data: Transitions, generator: torch.Generator, batch: int = BATCH):
     """Real-action latents from the projector, judged by the FDM's predictions (stages 2 and 3)."""
-    x, a, _, _ = data.batch(BATCH, generator)
+    x, a, _, _ = data.batch(batch, generator)
     latents = model.control(a.flatten(0, 1), None).view(len(a), a.shape[1], -1)
     return window_loss(model, x, latents)
 
@@ -91,7 +91,7 @@ def main(steps: int = 7200, rollout: bool = False) -> dict:
     model = LACWM(**CONFIG)
     model.normalizer.fit(data.a)
     stage1 = train(list(model.idm.parameters()) + list(model.fdm.parameters()) + list(model.motion.parameters()),
-                   partial(lam_loss, model, data, True, label_scale(data), True), steps, lr=1e-3, seed=1)
+                   partial(lam_loss, model, data, motion=True, scale=label_scale(data), independent_a2=True), steps, lr=1e-3, seed=1)
     stage2 = train(model.projector.parameters(), partial(projector_loss, model, data), steps // 2, lr=1e-3, seed=2)
     lora_params = model.enable_lora(2)
     stage3 = train(lora_params + list(model.projector.parameters()), partial(projector_loss, model, data), steps // 2,
