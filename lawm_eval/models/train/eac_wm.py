@@ -35,7 +35,7 @@ def alternating_loss(model: EACWM, data: dict[str, Transitions]) -> LossFn:
     return loss_fn
 
 
-def main(steps: int = 3000) -> dict:
+def main(steps: int = 9000) -> dict:
     autoencoder = load_autoencoder()
     data = {name: transitions(name, autoencoder, window=3) for name in ("franka", "navigation")}
     torch.manual_seed(0)
