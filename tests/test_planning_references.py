@@ -8,6 +8,7 @@ import json
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from lawm_eval.metrics.aggregate import RunResults, leaderboard_rows
 from lawm_eval.metrics.specs import base_name, spec_for, split_reference
@@ -169,3 +170,26 @@ def test_leaderboard_rows_split_reference_metrics_from_records():
     model, zero, privileged = rows
     assert model["d"] == 1.5 and not [k for k in model if "@" in k]
     assert zero["d"] == 4.0 and zero["d_n"] == 2 and privileged["d"] == 0.5 and privileged["d_n"] == 1
+
+
+def test_model_row_carries_the_paired_difference_to_each_reference():
+    """delta_xyz_vs_<reference>: mean of the per-episode differences with the Student-t interval of those
+    differences (closed form), over the episodes that score both; unpaired metrics get none."""
+    def record(i, **metrics):
+        return EpisodeRecord(EpisodeSpec("s", "v1", "t", i, i, group="g"), model="m", planner="cem",
+                             metrics=metrics)
+
+    plan, zero = [0.10, 0.30, 0.20], [0.40, 0.35, 0.50]
+    recs = [record(i, delta_xyz=p, d=1.0, **{"delta_xyz@zero": z, "d@zero": 2.0, **({"delta_xyz@random": 0.5}
+                                                                                    if i == 0 else {})})
+            for i, (p, z) in enumerate(zip(plan, zero))]
+    model = leaderboard_rows([RunResults("r", recs, expected=3)])[0]
+    differences = np.array(plan) - np.array(zero)  # -0.30, -0.05, -0.30
+    half = stats.t.ppf(0.975, 2) * differences.std(ddof=1) / np.sqrt(3)
+    assert model["delta_xyz_vs_zero"] == pytest.approx(differences.mean(), abs=1e-12)
+    assert (model["delta_xyz_vs_zero_ci_low"], model["delta_xyz_vs_zero_ci_high"]) == pytest.approx(
+        (differences.mean() - half, differences.mean() + half), abs=1e-12)
+    assert model["delta_xyz_vs_zero_n"] == 3
+    assert model["delta_xyz_vs_random"] == pytest.approx(0.10 - 0.5) and model["delta_xyz_vs_random_n"] == 1
+    assert "d_vs_zero" not in model  # only the PAIRED headline metrics
+    assert spec_for("delta_xyz_vs_zero") is spec_for("delta_xyz")  # lower is better, in m

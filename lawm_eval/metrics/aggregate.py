@@ -9,7 +9,10 @@ Rules, each stated once here:
   (``<key>_n`` says how many); a rate metric (its spec says so, e.g. S.R.C.) whose values are all 0 or 1
   gets a Wilson interval instead, like the success rate;
 - merged metrics (FID, FVD, ...): one value from the merged states of all episodes in the row, with
-  its sample count ``<key>_n``; no interval.
+  its sample count ``<key>_n``; no interval;
+- paired comparisons (``<metric>_vs_<reference>``, the ``PAIRED`` metrics only): the mean of the
+  per-episode differences model − reference over the episodes that report both, Student-t 95%
+  interval (a paired interval: whether the model beats the reference on the same episodes).
 """
 
 from __future__ import annotations
@@ -20,7 +23,16 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from lawm_eval.metrics.specs import MERGED, RATE, REFERENCES, reference_label, spec_for, split_reference
+from lawm_eval.metrics.specs import (
+    MERGED,
+    PAIRED,
+    PAIRED_SEP,
+    RATE,
+    REFERENCES,
+    reference_label,
+    spec_for,
+    split_reference,
+)
 from lawm_eval.metrics.stats import t_interval
 from lawm_eval.metrics.success import wilson_interval
 from lawm_eval.types import EpisodeRecord, metric_value
@@ -125,7 +137,8 @@ def leaderboard_rows(runs: Iterable[RunResults], per_task: bool = False) -> list
             deviations = "; ".join(sorted({d for r in records for d in r.deviations}))
             own = [replace(r, metrics={k: v for k, ref, v in metrics if ref is None})
                    for r, metrics in zip(records, split)]
-            rows.append({**ids, **summarize(own, merged), "deviations": deviations})
+            rows.append({**ids, **summarize(own, merged), **paired_differences(split, references),
+                         "deviations": deviations})
             for reference in references:
                 scored = [replace(r, success=None, metrics={k: v for k, ref, v in metrics if ref == reference})
                           for r, metrics in zip(records, split)]
@@ -140,6 +153,26 @@ def leaderboard_rows(runs: Iterable[RunResults], per_task: bool = False) -> list
                      else row.get(k, 0) if k == "task_index" else str(row.get(k, "")) for k in order)
 
     return sorted(rows, key=sort_key)
+
+
+def paired_differences(split: Sequence[Sequence[tuple[str, str | None, Any]]],
+                       references: Sequence[str]) -> dict[str, float]:
+    """``<metric>_vs_<reference>`` (+CI, n) for each PAIRED metric: per-episode model − reference,
+    from each record's (metric, reference, value) triples, over the episodes that report both."""
+    columns: dict[str, float] = {}
+    for metric in PAIRED:
+        for reference in references:
+            differences = []
+            for triples in split:
+                values = {ref: metric_value(v) for key, ref, v in triples if key == metric}
+                if None in values and reference in values:
+                    differences.append(values[None] - values[reference])
+            if differences:
+                key = f"{metric}{PAIRED_SEP}{reference}"
+                mean, low, high = t_interval(differences)
+                columns.update({key: mean, f"{key}_ci_low": low, f"{key}_ci_high": high,
+                                f"{key}_n": sum(math.isfinite(d) for d in differences)})
+    return columns
 
 
 def _reference_rank(reference: str) -> int:

@@ -6,7 +6,9 @@ averaged with a t interval and carry no direction.
 
 A key ``<metric>@<reference>`` (``delta_xyz@zero``) is the same metric scored for a reference plan
 on the same episode (the planning suites' zero-action, random and privileged plans); its spec is
-the metric's, and the leaderboard turns each reference into a row of its own.
+the metric's, and the leaderboard turns each reference into a row of its own. For the ``PAIRED``
+metrics the model's row also carries ``<metric>_vs_<reference>``, the per-episode difference model −
+reference (its spec is the metric's, so lower is better: below 0 the model's plan is the better one).
 """
 
 from __future__ import annotations
@@ -111,6 +113,10 @@ REFERENCES = {  # reference name -> the model name its leaderboard row shows
     "random": "reference: random plan",
     "privileged": "reference: privileged plan (true dynamics)",
 }
+
+
+PAIRED = ("delta_xyz", "ate")  # the planning suites' headline metrics, also reported as model − reference per episode
+PAIRED_SEP = "_vs_"  # 'delta_xyz_vs_zero': the model's delta_xyz minus the zero plan's, on the same episodes
 
 
 def split_reference(key: str) -> tuple[str, str | None]:

@@ -12,12 +12,13 @@ from typing import Any
 import numpy as np
 
 from lawm_eval.metrics.aggregate import value_columns
-from lawm_eval.metrics.specs import base_name, spec_for
+from lawm_eval.metrics.specs import PAIRED_SEP, base_name, spec_for
 from lawm_eval.report.tables import distinct_references, header
 
 
 def headline(suite: str, columns: Sequence[str]) -> list[str]:
-    """The columns to plot: success rate, else every column of the manifest's first metric."""
+    """The columns to plot: success rate, else every column of the manifest's first metric (not its paired
+    differences to the references)."""
     if "success_rate" in columns:
         return ["success_rate"]
     from lawm_eval.catalog import registries
@@ -26,7 +27,7 @@ def headline(suite: str, columns: Sequence[str]) -> list[str]:
     if suite in registries()["suite"]:
         metrics = registries()["suite"].get(suite).metrics
         first = metrics[0] if metrics else None
-    chosen = [c for c in columns if base_name(c) == first] if first else []
+    chosen = [c for c in columns if base_name(c) == first and PAIRED_SEP not in c] if first else []  # no differences
     return chosen or list(columns[:1])
 
 
