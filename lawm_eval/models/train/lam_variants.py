@@ -87,7 +87,7 @@ def train_variant(regulariser: str, data: Transitions, steps: int, strength: flo
     return model, config, {f"1: world model ({regulariser} latents)": stage1, "2: controller": stage2}
 
 
-STEPS = {"lam_noisy": 7200}  # world-model steps (the controller gets half): the planning models
+STEPS = {"lam_noisy": 7200, "lam_nav": 7200}  # world-model steps (the controller gets half): the planning models
 # train 3x the first recipe's 2,400, which left them undertrained for planning; the others keep 2,400
 
 
