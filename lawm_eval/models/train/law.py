@@ -65,7 +65,8 @@ def train_law(name: str, config: dict, data: Transitions, held: Transitions, dat
                   dataset, autoencoder, extra_metrics)
 
 
-def main(steps: int = 3000) -> dict:
+def main(steps: int = 9000) -> dict:
+    """``law`` with ``steps`` per stage (3x the first recipe's 3,000: undertrained for planning)."""
     autoencoder = load_autoencoder()
     data = transitions("franka", autoencoder, window=3)
     held = transitions("franka", autoencoder, window=3, split="held_out")
