@@ -156,10 +156,10 @@ def leaderboard_rows(runs: Iterable[RunResults], per_task: bool = False) -> list
 
 
 def paired_differences(split: Sequence[Sequence[tuple[str, str | None, Any]]],
-                       references: Sequence[str]) -> dict[str, float]:
+                       references: Sequence[str]) -> dict[str, Any]:
     """``<metric>_vs_<reference>`` (+CI, n) for each PAIRED metric: per-episode model − reference,
     from each record's (metric, reference, value) triples, over the episodes that report both."""
-    columns: dict[str, float] = {}
+    columns: dict[str, Any] = {}
     for metric in PAIRED:
         for reference in references:
             differences = []

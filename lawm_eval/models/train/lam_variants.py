@@ -87,13 +87,15 @@ def train_variant(regulariser: str, data: Transitions, steps: int, strength: flo
     return model, config, {f"1: world model ({regulariser} latents)": stage1, "2: controller": stage2}
 
 
-STEPS = {"lam_noisy": 7200, "lam_nav": 7200}  # world-model steps (the controller gets half): the planning models
-# train 3x the first recipe's 2,400, which left them undertrained for planning; the others keep 2,400
+# World-model steps (the controller gets half): the planning models train 3x the first recipe's 2,400,
+# which left them undertrained for planning; the others keep 2,400.
+STEPS = {"lam_noisy": 7200, "lam_nav": 7200}
 
 
 def main(name: str, steps: int | None = None) -> dict:
+    """Train and save the bundled model ``name`` (``steps``: its ``STEPS`` entry, else 2,400)."""
     regulariser, dataset = VARIANTS[name]
-    steps = steps or STEPS.get(name, 2400)
+    steps = steps if steps is not None else STEPS.get(name, 2400)
     autoencoder = load_autoencoder()
     data = transitions(dataset, autoencoder, window=3)
     held = transitions(dataset, autoencoder, window=3, split="held_out")
