@@ -161,12 +161,9 @@ def paired_differences(split: Sequence[Sequence[tuple[str, str | None, Any]]],
     from each record's (metric, reference, value) triples, over the episodes that report both."""
     columns: dict[str, Any] = {}
     for metric in PAIRED:
-        for reference in references:
-            differences = []
-            for triples in split:
-                values = {ref: metric_value(v) for key, ref, v in triples if key == metric}
-                if None in values and reference in values:
-                    differences.append(values[None] - values[reference])
+        episodes = [{ref: metric_value(v) for key, ref, v in triples if key == metric} for triples in split]
+        for reference in references:  # each episode's values by reference (None: the model's own)
+            differences = [e[None] - e[reference] for e in episodes if None in e and reference in e]
             if differences:
                 key = f"{metric}{PAIRED_SEP}{reference}"
                 mean, low, high = t_interval(differences)
