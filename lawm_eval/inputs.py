@@ -41,7 +41,7 @@ class ModelInputs:
     state_dim: int | None = None  # size of the proprioceptive/recorded state it reads
     action_dim: int | None = None  # size of the real actions its controller (or policy) uses
     camera: str | None = None  # the camera it was trained on, when a dataset has several
-    gripper: str | None = None  # the gripper convention of a policy's actions (see the LIBERO suite)
+    gripper: str | None = None  # its actions' gripper convention: LIBERO GRIPPER_CONVENTIONS, DROID data.droid.GRIPPER_UNITS
 
     @classmethod
     def from_value(cls, value: Any, where: str) -> ModelInputs:

@@ -12,7 +12,7 @@ import torch
 
 from lawm_eval.bundle import ModelBundle
 from lawm_eval.catalog import registries, suite_manifest
-from lawm_eval.data.droid import frame_step, poses_to_deltas
+from lawm_eval.data.droid import frame_step, poses_to_deltas, states_in_closure
 from lawm_eval.data.episode import Episode
 from lawm_eval.errors import ConfigError
 from lawm_eval.runner.build import build_suite
@@ -23,10 +23,11 @@ SMALL_CEM = ("planner.num_samples=20", "planner.num_elites=4", "planner.iteratio
 
 
 # -- manifests -------------------------------------------------------------------------------------
-def test_droid_v2_manifest_pins_the_jepa_wms_constants():
+def test_droid_v3_manifest_pins_the_jepa_wms_constants():
     m = suite_manifest("droid_planning")
-    assert m.version == "v2" and registries()["suite"].get("droid_planning").version == "v2"
+    assert m.version == "v3" and registries()["suite"].get("droid_planning").version == "v3"
     p = m.params
+    assert p["gripper_units"] == "dataset" and "robot.py:150-151" in m.sources["gripper_units"]
     assert (p["episodes"], p["seed"], p["horizon"], p["context_frames"], p["fps"]) == (64, 1, 3, 1, 4)
     assert (p["actions"], p["sampling"], p["cost"], p["observation"]) == ("from_state", "video_offset", "l2", "image")
     cem = m.planners["cem"]
@@ -146,7 +147,8 @@ def test_droid_v2_observes_one_frame_and_records_the_l2_cost(compose):
     frames = np.asarray(outcome.info["frames"])
     assert frames.tolist() == (spec.params["start"] + np.arange(4)).tolist()
     episode = suite.episode_data(spec.params["episode"])
-    np.testing.assert_allclose(outcome.info["expert_actions"], poses_to_deltas(episode.states[frames]), atol=1e-12)
+    closure = states_in_closure(episode.states[frames], "width_m")  # the generated clips' gripper, in DROID's units
+    np.testing.assert_allclose(outcome.info["expert_actions"], poses_to_deltas(closure), atol=1e-12)
     # plan_cost: jepa-wms' L2, the mean squared difference of the last predicted state and the goal
     states = spy.encode(torch.from_numpy(episode.frames[frames]).permute(0, 3, 1, 2)[None])
     planned = torch.tensor(outcome.info["planned_actions"], dtype=torch.float32)
@@ -228,14 +230,15 @@ def test_droid_windows_sampling_reads_every_4th_frame_too(compose, droid_15fps):
         assert spec.params["step"] == 4 and 0 <= spec.params["start"] <= 30 - 13
 
 
-def test_droid_v2_runs_end_to_end_with_a_bundled_model(compose):
+def test_droid_v3_runs_end_to_end_with_a_bundled_model(compose):
     outcome = run_evaluation(compose("suite=droid_planning", "model=law", "suite.episodes=2", *SMALL_CEM,
                                      "executor.progress=off"))
     records = outcome.results.records
     assert len(records) == 2 and not [r.error for r in records if r.error]
     suite = build_suite(compose("suite=droid_planning"))
     for record in records:
-        assert record.version == "v2" and len(record.info["frames"]) == 4
+        assert record.version == "v3" and len(record.info["frames"]) == 4
+        assert "controller receives the gripper change in width_m" in record.contract["gripper"]
         assert {"delta_xyz", "plan_cost", "delta_xyz@zero", "delta_xyz@privileged"} <= set(record.metrics)
         assert record.contract["context_frames"] == 1 and record.contract["ground_truth_actions"] is False
         # the zero plan's Δxyz is the recorded displacement from the observed frame to the goal frame

@@ -13,9 +13,11 @@ from lawm_eval.errors import LawmEvalError
 from lawm_eval.paths import cache_dir
 
 RECIPES = {
-    "franka": {"kind": "franka", "episodes": 120, "seed": 0, "held_out": 10, "folder": "franka_v1"},
+    "franka": {"kind": "franka", "episodes": 120, "seed": 0, "held_out": 10, "folder": "franka_v1",
+               "gripper_units": "width_m"},
     "navigation": {"kind": "navigation", "episodes": 60, "seed": 0, "held_out": 6, "folder": "navigation_v1"},
-    "franka_val": {"kind": "franka", "episodes": 16, "seed": 10_000, "held_out": 0, "folder": "franka_val_v1"},
+    "franka_val": {"kind": "franka", "episodes": 16, "seed": 10_000, "held_out": 0, "folder": "franka_val_v1",
+                   "gripper_units": "width_m"},
     "navigation_val": {"kind": "navigation", "episodes": 20, "seed": 10_000, "held_out": 0,
                        "folder": "navigation_val_v1"},
     # RoboDesk (VP²'s camera, in the robodesk simulator environment): 18 and 3 rollouts per task.

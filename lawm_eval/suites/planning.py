@@ -36,8 +36,9 @@ import numpy as np
 import torch
 
 from lawm_eval.bundle import ModelBundle
-from lawm_eval.data.droid import STATE_DIM, frame_step, poses_to_deltas
-from lawm_eval.errors import ConfigError, LawmEvalError
+from lawm_eval.data.droid import (GRIPPER, GRIPPER_UNITS, STATE_DIM, frame_step, gripper_delta_scale, poses_to_deltas,
+                                  states_in_closure)
+from lawm_eval.errors import ConfigError, LawmEvalError, ModelError
 from lawm_eval.interfaces import Planner
 from lawm_eval.metrics.specs import REFERENCE_SEP
 from lawm_eval.metrics.trajectory import ate, delta_action, rpe
@@ -53,6 +54,7 @@ REFERENCES = ("zero", "random", "privileged")
 WAYPOINT_SPACING_M = 0.25  # NWM config/data_config.yaml recon.metric_waypoint_spacing: metres per waypoint unit
 DROID_COSTS = ("l2", "l1", "norm")  # jepa-wms objective_type L2 / L1 (means over the state), v1's Euclidean norm
 ACTION_SOURCES = ("from_state", "recorded")
+GRIPPER_SOURCES = ("dataset", *GRIPPER_UNITS)  # suite.gripper_units: "dataset" takes the generated recipe's own
 SAMPLINGS = ("video_offset", "windows")
 
 
@@ -171,9 +173,14 @@ class GoalPlanningSuite(OfflineSuite):
     def recorded_states(self, episode: Any, indices: np.ndarray, dims: int) -> Tensor | None:
         """(1,len(indices),dims) recorded states of the clip for the privileged plan, or None when the
         dataset has no such states."""
-        if episode.states is None or np.asarray(episode.states).shape[-1] < dims:
+        states = self.recorded(episode)
+        if states is None or states.shape[-1] < dims:
             return None
-        return torch.as_tensor(np.asarray(episode.states)[indices, :dims], dtype=torch.float32)[None]
+        return torch.as_tensor(states[indices, :dims], dtype=torch.float32)[None]
+
+    def recorded(self, episode: Any) -> np.ndarray | None:
+        """(T,S) the episode's recorded states in the protocol's units (here: as recorded), or None."""
+        return None if episode.states is None else np.asarray(episode.states)
 
     @property
     def goal_offset(self) -> int:
@@ -192,9 +199,10 @@ class GoalPlanningSuite(OfflineSuite):
         """(1,T,3,h,w) uint8 frames at the model's declared size or (1,T,D) recorded states."""
         if self.params["observation"] == "image":
             return self.model_frames(model, episode.frames[indices])
-        if episode.states is None:
+        states = self.recorded(episode)
+        if states is None:
             raise ConfigError(f"suite.observation=state but dataset '{self.params['dataset']}' has no states")
-        return torch.as_tensor(np.asarray(episode.states)[indices], dtype=torch.float32)[None]
+        return torch.as_tensor(states[indices], dtype=torch.float32)[None]
 
     def encode(self, model: ModelBundle, observations: Tensor) -> Tensor:
         states = model.encoder.encode(observations)
@@ -239,6 +247,8 @@ class DroidPlanningSuite(GoalPlanningSuite):
         choose(self.sampling, SAMPLINGS, "sampling")
         if "fps" in self.params and not self.params["fps"] > 0:
             raise ConfigError(f"suite.fps must be > 0, got {self.params['fps']}")
+        if "gripper_units" in self.params:
+            choose(self.params["gripper_units"], GRIPPER_SOURCES, "gripper_units")
 
     @property
     def cost(self) -> str:
@@ -247,6 +257,48 @@ class DroidPlanningSuite(GoalPlanningSuite):
     @property
     def action_source(self) -> str:
         return self.params.get("actions", "recorded")
+
+    @property
+    def gripper_units(self) -> str | None:
+        """The units of the dataset's gripper (state and recorded actions), which v3 converts to DROID's
+        closure, the units of the planner's box; None (v1, v2): read as recorded, nothing converted.
+        ``dataset``: the generated recipe's declared units, DROID's closure for any other dataset."""
+        if "gripper_units" not in self.params:
+            return None
+        units = self.params["gripper_units"]
+        if units != "dataset":
+            return units
+        from lawm_eval.data.recipes import RECIPES
+
+        dataset = self.params["dataset"]
+        return RECIPES[dataset].get("gripper_units", "closure") if dataset in RECIPES else "closure"
+
+    @staticmethod
+    def model_gripper_units(model: ModelBundle) -> str:
+        """The units of the gripper change the model's controller was trained on (``inputs.gripper``;
+        DROID's closure when it declares none)."""
+        return model.inputs.gripper or "closure"
+
+    def recorded(self, episode: Any) -> np.ndarray | None:
+        """(T,S) recorded states, the gripper in DROID's closure where the suite converts units."""
+        states = super().recorded(episode)
+        if states is None or self.gripper_units is None or states.shape[-1] < STATE_DIM:
+            return states
+        return states_in_closure(states, self.gripper_units)
+
+    def controller(self, model: ModelBundle) -> Any:
+        """The model's controller, fed the planner's actions in the units it was trained on."""
+        if self.gripper_units is None:
+            return model.controller
+        scale = gripper_delta_scale("closure", self.model_gripper_units(model))
+        return model.controller if scale == 1.0 else GripperUnitsController(model.controller, scale)
+
+    def check_inputs(self, model: ModelBundle) -> None:
+        super().check_inputs(model)
+        declared = model.inputs.gripper
+        if self.gripper_units is not None and declared is not None and declared not in GRIPPER_UNITS:
+            raise ModelError(f"model '{model.model_id}' declares inputs.gripper={declared!r}; suite '{self.name}' "
+                             f"knows the gripper units {', '.join(GRIPPER_UNITS)}")
 
     @property
     def sampling(self) -> str:
@@ -302,9 +354,12 @@ class DroidPlanningSuite(GoalPlanningSuite):
         states (jepa-wms ``poses_to_diffs``) or the recorded action rows."""
         ctx, horizon = self.params["context_frames"], self.goal_offset
         if self.action_source == "from_state":
-            return poses_to_deltas(np.asarray(episode.states)[indices[ctx - 1 :], :STATE_DIM])
+            return poses_to_deltas(self.recorded(episode)[indices[ctx - 1 :], :STATE_DIM])
         now = int(indices[ctx - 1])
-        return np.asarray(episode.actions[now : now + horizon], dtype=np.float64)
+        actions = np.array(episode.actions[now : now + horizon], dtype=np.float64)  # (H, 7)
+        if self.gripper_units is not None:
+            actions[:, GRIPPER] *= gripper_delta_scale(self.gripper_units, "closure")
+        return actions
 
     def evaluation_contract(self, model: ModelBundle) -> dict[str, Any]:
         contract = super().evaluation_contract(model)
@@ -317,6 +372,10 @@ class DroidPlanningSuite(GoalPlanningSuite):
                   "l1": "mean absolute difference of the last predicted state and the goal (jepa-wms L1)",
                   "norm": "Euclidean norm of the last predicted state minus the goal (v1)"}[self.cost],
         )
+        if self.gripper_units is not None:
+            contract["gripper"] = (f"the dataset's gripper read as {self.gripper_units}; planned and expert actions in "
+                                   f"DROID's closure (0 open … 1 closed); the model's controller receives the gripper "
+                                   f"change in {self.model_gripper_units(model)}")
         return contract
 
     @torch.no_grad()
@@ -325,7 +384,7 @@ class DroidPlanningSuite(GoalPlanningSuite):
         episode, indices, context, goal = self.context_and_goal(spec, model)
         horizon = self.goal_offset
         expert = self.expert_actions(episode, indices)
-        objective = goal_objective(model.world_model, model.controller, context, goal, self.cost)
+        objective = goal_objective(model.world_model, self.controller(model), context, goal, self.cost)
         generator = torch.Generator().manual_seed(spec.seed)
         plan = planner.plan(objective, generator)
         planned = plan.actions[:horizon].double().numpy()
@@ -380,6 +439,20 @@ class DroidPlanningSuite(GoalPlanningSuite):
                                            self.cost)
                 plans[name] = planner.plan(objective, generator).actions[:horizon].double().numpy()
         return plans
+
+
+class GripperUnitsController:
+    """A controller fed actions whose gripper change is converted from the planner's units (DROID's
+    closure) to those the model was trained on: a change times ``scale``."""
+
+    def __init__(self, controller: Any, scale: float):
+        self.controller, self.scale = controller, scale
+        self.needs_states = getattr(controller, "needs_states", False)
+
+    def to_latent(self, actions: Tensor, states: Tensor | None) -> Tensor:  # (B, H, A) -> (B, H, L)
+        converted = actions.clone()
+        converted[..., GRIPPER] = converted[..., GRIPPER] * self.scale
+        return self.controller.to_latent(converted, states)
 
 
 def straight_line_actions(samples: Tensor, low: Tensor, high: Tensor, steps: int) -> tuple[Tensor, Tensor]:

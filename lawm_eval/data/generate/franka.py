@@ -1,7 +1,8 @@
 """DROID-style Franka clips from robosuite: a scripted Panda moves, turns, grasps and lifts a cube.
 
 Recorded at 4 fps (every 5th step of the 20 Hz OSC_POSE controller), one 64×64 agentview camera.
-State s_t = (end-effector xyz, end-effector euler xyz, gripper opening); the action between frames
+State s_t = (end-effector xyz, end-effector euler xyz, gripper opening in metres: the recipes declare
+``gripper_units: width_m``, which the planning suite converts to DROID's closure); the action between frames
 is the end-effector state delta a_t = s_{t+1} − s_t (angles wrapped), the 7-D action space V-JEPA 2-AC
 and jepa-wms use for DROID. Written as a LeRobot dataset. Deterministic for a seed.
 """
