@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from lawm_eval.metrics.aggregate import RunResults, leaderboard_rows
+from lawm_eval.metrics.aggregate import RunResults, leaderboard_rows, summarize
 from lawm_eval.metrics.specs import base_name, spec_for, split_reference
 from lawm_eval.metrics.trajectory import ate
 from lawm_eval.report.runs import load_run
@@ -193,3 +193,7 @@ def test_model_row_carries_the_paired_difference_to_each_reference():
     assert model["delta_xyz_vs_random"] == pytest.approx(0.10 - 0.5) and model["delta_xyz_vs_random_n"] == 1
     assert "d_vs_zero" not in model  # only the PAIRED headline metrics
     assert spec_for("delta_xyz_vs_zero") is spec_for("delta_xyz")  # lower is better, in m
+    # summary.json's overall / per-task summaries carry the same paired columns
+    overall = summarize(recs)
+    assert overall["delta_xyz_vs_zero"] == model["delta_xyz_vs_zero"] and overall["delta_xyz_vs_zero_n"] == 3
+    assert overall["delta_xyz_vs_random_n"] == 1 and "delta_xyz@zero" not in overall

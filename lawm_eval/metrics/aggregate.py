@@ -41,7 +41,8 @@ from lawm_eval.types import EpisodeRecord, metric_value
 def summarize(records: Sequence[EpisodeRecord], merged: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """One flat row: n, errors, success_rate (+CI), each metric (+CI, n), each merged metric (+n).
     Reference metrics (``<metric>@<reference>``) are not the model's: ``leaderboard_rows`` gives
-    them rows of their own. A success rate is reported when the episodes report success at all."""
+    them rows of their own, and here they only give the paired ``<metric>_vs_<reference>`` columns.
+    A success rate is reported when the episodes report success at all."""
     row: dict[str, Any] = {"n": len(records), "errors": sum(r.error is not None for r in records)}
     outcomes = [bool(r.success) for r in records if r.success is not None or r.error is not None]
     if outcomes and any(r.success is not None for r in records):
@@ -64,6 +65,7 @@ def summarize(records: Sequence[EpisodeRecord], merged: Mapping[str, Any] | None
         row.update({key: mean, f"{key}_ci_low": low, f"{key}_ci_high": high, f"{key}_n": n})
     for key, result in sorted((merged or {}).items()):
         row.update(merged_columns(key, result))
+    row.update(paired_differences([[(*split_reference(k), v) for k, v in r.metrics.items()] for r in records]))
     row["mean_steps"] = t_interval([r.steps for r in records])[0] if records else math.nan
     return row
 
@@ -132,14 +134,9 @@ def leaderboard_rows(runs: Iterable[RunResults], per_task: bool = False) -> list
                 ids.update(task_index=first.task_index, task=first.task)
             merged = {} if per_task else run.merged.get(parts[0], {})
             split = [[(*split_reference(k), v) for k, v in r.metrics.items()] for r in records]
-            references = sorted({ref for metrics in split for _, ref, _ in metrics if ref is not None},
-                                key=lambda ref: (_reference_rank(ref), ref))
             deviations = "; ".join(sorted({d for r in records for d in r.deviations}))
-            own = [replace(r, metrics={k: v for k, ref, v in metrics if ref is None})
-                   for r, metrics in zip(records, split)]
-            rows.append({**ids, **summarize(own, merged), **paired_differences(split, references),
-                         "deviations": deviations})
-            for reference in references:
+            rows.append({**ids, **summarize(records, merged), "deviations": deviations})
+            for reference in references_of(split):
                 scored = [replace(r, success=None, metrics={k: v for k, ref, v in metrics if ref == reference})
                           for r, metrics in zip(records, split)]
                 planner = ids["planner"] if reference == "privileged" else "-"
@@ -155,14 +152,19 @@ def leaderboard_rows(runs: Iterable[RunResults], per_task: bool = False) -> list
     return sorted(rows, key=sort_key)
 
 
-def paired_differences(split: Sequence[Sequence[tuple[str, str | None, Any]]],
-                       references: Sequence[str]) -> dict[str, Any]:
+def references_of(split: Sequence[Sequence[tuple[str, str | None, Any]]]) -> list[str]:
+    """The references that (metric, reference, value) triples name, in their canonical order."""
+    return sorted({ref for metrics in split for _, ref, _ in metrics if ref is not None},
+                  key=lambda ref: (_reference_rank(ref), ref))
+
+
+def paired_differences(split: Sequence[Sequence[tuple[str, str | None, Any]]]) -> dict[str, Any]:
     """``<metric>_vs_<reference>`` (+CI, n) for each PAIRED metric: per-episode model − reference,
     from each record's (metric, reference, value) triples, over the episodes that report both."""
     columns: dict[str, Any] = {}
     for metric in PAIRED:
         episodes = [{ref: metric_value(v) for key, ref, v in triples if key == metric} for triples in split]
-        for reference in references:  # each episode's values by reference (None: the model's own)
+        for reference in references_of(split):  # each episode's values by reference (None: the model's own)
             differences = [e[None] - e[reference] for e in episodes if None in e and reference in e]
             if differences:
                 key = f"{metric}{PAIRED_SEP}{reference}"
