@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from lawm_eval.bundle import ModelBundle
-from lawm_eval.data.droid import (PANDA_MAX_WIDTH_M, gripper_delta_scale, poses_to_deltas, states_in_closure)
+from lawm_eval.data.droid import PANDA_MAX_WIDTH_M, gripper_delta_scale, poses_to_deltas, states_in_closure
 from lawm_eval.errors import ConfigError, ModelError
 from lawm_eval.inputs import ModelInputs
 from lawm_eval.runner.build import build_suite

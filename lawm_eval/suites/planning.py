@@ -36,8 +36,15 @@ import numpy as np
 import torch
 
 from lawm_eval.bundle import ModelBundle
-from lawm_eval.data.droid import (GRIPPER, GRIPPER_UNITS, STATE_DIM, frame_step, gripper_delta_scale, poses_to_deltas,
-                                  states_in_closure)
+from lawm_eval.data.droid import (
+    GRIPPER,
+    GRIPPER_UNITS,
+    STATE_DIM,
+    frame_step,
+    gripper_delta_scale,
+    poses_to_deltas,
+    states_in_closure,
+)
 from lawm_eval.errors import ConfigError, LawmEvalError, ModelError
 from lawm_eval.interfaces import Planner
 from lawm_eval.metrics.specs import REFERENCE_SEP
