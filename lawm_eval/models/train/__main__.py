@@ -156,6 +156,10 @@ def write_training_doc() -> None:
         "(initial states 28-29 of libero_object_demos held out; every 8th held-out window) in `visual_ae_libero`'s,",
         "one step being 8 recorded actions (one executed chunk, 56-D).",
         "",
+        "train (s): wall seconds of the last training run that wrote the checkpoint, on the 2-core machine, often",
+        "beside other jobs. One run may write several checkpoints (`lawm` writes `lawam`); where one of them was",
+        "rebuilt alone later (`lawm` on 2026-12-02, its world model and adapter only), its row shows that run.",
+        "",
         "| model | copy last | GT latent, 1 step | controller, 1 step | controller vs copy | copy last, 3 steps "
         "| controller, 3 steps | train (s) |",
         "|---|---|---|---|---|---|---|---|",
