@@ -75,7 +75,7 @@ def run_entry(regulariser: str, strength: float | None, steps: int, episodes: in
                                 {"capacity_sweep": {"strength": strength, "weights": WEIGHTS, "steps": steps}})
         tic = time.monotonic()
         outcome = run_evaluation(compose_config([
-            "suite=droid_planning", f"model={method}", f"model.checkpoint={checkpoint}", f"suite.episodes={episodes}",
+            "suite=droid_planning", "suite.version=v2", f"model={method}", f"model.checkpoint={checkpoint}", f"suite.episodes={episodes}",
             "suite.references=[]", f"run_id=sweep-{entry_name(regulariser, strength)}",
             f"results_dir={folder / 'runs'}"]))
         row = summarize(list(RecordStore(outcome.run_dir).records.values()))

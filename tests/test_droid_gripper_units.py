@@ -91,3 +91,70 @@ def test_unknown_units_are_refused_before_the_first_episode(compose):
     suite = build_suite(compose("suite=droid_planning", "suite.episodes=2"))
     with pytest.raises(ModelError, match="declares inputs.gripper='openpi'.*closure, width_m"):
         suite.check_inputs(bundle("openpi"))
+
+
+class SpyDynamics:
+    """Encoder, controller and world model in one: the state is the frame's mean colour (3,), the world
+    adds the first three latent numbers; records the gripper change every controller call receives."""
+
+    needs_states = False
+
+    def __init__(self):
+        self.gripper_seen: list[torch.Tensor] = []
+
+    def encode(self, observations):  # (B,T,3,H,W) -> (B,T,3)
+        return observations.float().mean(dim=(-1, -2)) / 255
+
+    def to_latent(self, actions, states):  # (N,H,7) -> (N,H,7)
+        self.gripper_seen.append(actions[..., 6].clone())
+        return actions
+
+    def rollout(self, context, latents):
+        return context[:, -1:] + torch.cumsum(latents[..., :3], dim=1)
+
+
+def small_cem(suite):
+    from lawm_eval.planners.cem import CEMPlanner
+
+    return CEMPlanner(7, **{**suite.manifest.planners["cem"], "num_samples": 20, "num_elites": 4, "iterations": 2})
+
+
+def test_planning_feeds_the_declared_units_to_the_controller(compose):
+    """run_episode itself goes through the converting controller: the model sees −0.08 × the planner's
+    closure change, and the cost diagnosis scores the closure-unit expert the same way."""
+    suite = build_suite(compose("suite=droid_planning", "suite.episodes=1", "suite.references=[]"))
+    spy = SpyDynamics()
+    model = ModelBundle("spy", encoder=spy, controller=spy, world_model=spy, inputs=ModelInputs(gripper="width_m"))
+    outcome = suite.run_episode(suite.episodes()[0], model, small_cem(suite))
+    planned = torch.tensor(outcome.info["planned_actions"], dtype=torch.float32)[:, 6]  # (H,) closure
+    expert = torch.tensor(outcome.info["expert_actions"], dtype=torch.float32)[:, 6]
+    diagnosis = spy.gripper_seen[-1]  # (3, H): the plan, the expert and the zero plan, as the model got them
+    torch.testing.assert_close(diagnosis[0], -0.08 * planned)
+    torch.testing.assert_close(diagnosis[1], -0.08 * expert)
+    # a DROID-unit model gets the planner's numbers unchanged
+    droid = SpyDynamics()
+    suite.run_episode(suite.episodes()[0], ModelBundle("droid", encoder=droid, controller=droid, world_model=droid),
+                      small_cem(suite))
+    assert droid.gripper_seen[-1].abs().max() <= 0.75 and droid.gripper_seen[-1].abs().max() > 0.01
+
+
+def test_recorded_actions_and_states_agree_in_closure_units(compose):
+    """actions=recorded scales the recorded gripper change by −1/0.08, so it equals the one derived from
+    the converted states; the true-dynamics oracle reading converted states plans the gripper exactly."""
+    from_state = build_suite(compose("suite=droid_planning", "suite.episodes=2"))
+    recorded = build_suite(compose("suite=droid_planning", "suite.episodes=2", "suite.actions=recorded"))
+    spec = from_state.episodes()[0]
+    episode = from_state.episode_data(spec.params["episode"])
+    indices = from_state.clip_indices(spec)
+    np.testing.assert_allclose(recorded.expert_actions(episode, indices)[:, 6],
+                               from_state.expert_actions(episode, indices)[:, 6], atol=1e-4)
+    from lawm_eval.runner.run import run_evaluation
+
+    outcome = run_evaluation(compose("suite=droid_planning", "model=oracle_droid", "suite.observation=state",
+                                     "suite.episodes=3", "executor.progress=off"))
+    for record in outcome.results.records:
+        states = np.asarray(from_state.episode_data(record.info["episode"]).states)[record.info["frames"]]
+        closure = states_in_closure(states, "width_m")[:, 6]
+        assert record.metrics["delta_gripper"] < 1e-3 and record.metrics["delta_gripper@privileged"] < 1e-3
+        expert = np.asarray(record.info["expert_actions"])[:, 6]
+        np.testing.assert_allclose(expert.sum(), closure[-1] - closure[0], atol=1e-6)

@@ -289,7 +289,7 @@ class DroidPlanningSuite(GoalPlanningSuite):
     def recorded(self, episode: Any) -> np.ndarray | None:
         """(T,S) recorded states, the gripper in DROID's closure where the suite converts units."""
         states = super().recorded(episode)
-        if states is None or self.gripper_units is None or states.shape[-1] < STATE_DIM:
+        if states is None or self.gripper_units is None or states.shape[-1] != STATE_DIM:  # only DROID's layout
             return states
         return states_in_closure(states, self.gripper_units)
 
