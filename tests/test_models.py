@@ -14,11 +14,11 @@ from torch import nn
 
 from lawm_eval.errors import ConfigError, ModelError
 from lawm_eval.interfaces import ActionController, LatentActionModel, WorldModel
-from lawm_eval.models.blocks import LoRALinear, VectorQuantizer, add_lora
+from lawm_eval.models.blocks import LoRALinear, VectorQuantizer, add_lora, frame_causal_mask
 from lawm_eval.models.cola_world import CoLAWorld
 from lawm_eval.models.eac_wm import EACWM
 from lawm_eval.models.flow import euler_sample, flow_matching_loss, initial_noise
-from lawm_eval.models.lac_wm import LACWM, block_causal_mask
+from lawm_eval.models.lac_wm import LACWM
 from lawm_eval.models.lam_base import ConcatPredictor
 from lawm_eval.models.lam_variants import RegularisedLAM, sparse_terms
 from lawm_eval.models.law import LAW
@@ -129,9 +129,11 @@ def test_eac_wm_has_per_embodiment_encoders_and_no_idm():
         model.use("humanoid")
 
 
-def test_lac_idm_first_frame_cannot_see_the_second():
-    mask = block_causal_mask(16)
+def test_frame_causal_mask_blocks_exactly_the_later_frames():
+    mask = frame_causal_mask(2, 16)  # the LAC-WM IDM's pair: x_t's tokens cannot see x_{t+1}'s
     assert mask[:16, 16:].all() and not mask[16:, :].any() and not mask[:16, :16].any()
+    three = frame_causal_mask(3, 2)
+    assert three.tolist()[2] == [False, False, False, False, True, True] and not three[4:].any()
 
 
 def test_lora_starts_as_the_identity_update_and_trains_only_itself():
@@ -315,6 +317,11 @@ def synthetic(action_dim: int = 7, n: int = 48, window: int = 3, seed: int = 0) 
 def _lac(stage: str):
     data, model = synthetic(window=1), LACWM(dim=16, depth=1)  # one-step windows, as the Franka recipe
     model.normalizer.fit(data.a)
+    if stage == "temporal":  # lac_wm_history's last quarter of stage 1: 4-frame windows, teacher-forced
+        data, model = synthetic(), randomised(LACWM(dim=16, depth=1, history_frames=3)).train()
+        model.normalizer.fit(data.a)
+        return model, partial(train_lac.lam_loss, model, data, motion=True, scale=train_lac.label_scale(data),
+                              independent_a2=True, rollout=False)
     if stage == "lam":
         return model, partial(train_lac.lam_loss, model, data, motion=True, scale=train_lac.label_scale(data),
                               independent_a2=True)
@@ -331,7 +338,7 @@ def test_lac_wm_cross_augmentation_draws_the_fdm_pair_apart_from_the_idm_pair(mo
     seen: dict[str, torch.Tensor] = {}
     model.idm.register_forward_hook(lambda module, args, out: seen.update(idm_x_t=args[0]))
 
-    def spy(model_, x, latents):
+    def spy(model_, x, latents, rollout=True):
         seen["fdm_window"] = x
         return x.sum() * 0, {}
 
@@ -399,11 +406,12 @@ def _law(stage: str):
     return model, partial({"joint": train_law.joint_loss, "finetune": train_law.finetune_loss}[stage], model, data)
 
 
-def _lam(regulariser: str, stage: str = "world"):
-    data, model = synthetic(), RegularisedLAM(regulariser, dim=16, depth=1)
+def _lam(regulariser: str, stage: str = "world", history_frames: int = 1):
+    data, model = synthetic(), RegularisedLAM(regulariser, dim=16, depth=1, history_frames=history_frames)
     model.normalizer.fit(data.a)
-    loss = train_lam.world_loss if stage == "world" else train_lam.controller_loss
-    return model, partial(loss, model, data)
+    if stage == "controller":
+        return model, partial(train_lam.controller_loss, model, data)
+    return model, partial(train_lam.world_loss, model, data, rollout=history_frames == 1)
 
 
 def _vla():
@@ -440,6 +448,8 @@ OBJECTIVES = {
     "lam_noisy/world_model": lambda: _lam("noisy"),
     "lam_discrete/world_model": lambda: _lam("discrete"),
     "lam_noisy/controller": lambda: _lam("noisy", "controller"),
+    "lam_noisy_history/world_model": lambda: _lam("noisy", history_frames=3),
+    "lac_wm_history/temporal_attention": lambda: _lac("temporal"),
     "vla_flow/flow_matching": _vla,
     "visual_ae/reconstruction": _visual_ae,
 }
@@ -529,3 +539,75 @@ def test_window_loss_is_the_squared_or_the_papers_absolute_error():
     first = {d: train_lam.train_variant("noisy", data, steps=1, distance=d)[2] for d in ("mse", "l1")}
     recon = {d: next(iter(curves.values()))[0]["recon"] for d, curves in first.items()}
     assert recon["l1"] ** 2 == pytest.approx(recon["mse"], rel=0.6) and recon["l1"] > recon["mse"]
+
+
+def history_model(frames: int = 3) -> RegularisedLAM:
+    """A noisy-latent model reading ``frames`` frames, every parameter random (``randomised``)."""
+    return randomised(RegularisedLAM("noisy", dim=32, history_frames=frames))
+
+
+def test_history_world_model_is_frame_causal_and_reads_the_last_frames_of_its_context():
+    model, one_frame = history_model(3), history_model(1)
+    x, z = tokens(2, 5), torch.randn(2, 3, 16)
+    window = model.predict_window(x[:, :3], z)  # (2,3,16,32)
+    changed_last = model.predict_window(torch.cat([x[:, :2], x[:, 4:5]], 1), z)
+    assert torch.allclose(window[:, :2], changed_last[:, :2], atol=1e-6)  # earlier frames never see later ones
+    assert not torch.allclose(window[:, 2], changed_last[:, 2], atol=1e-4)
+    assert torch.allclose(model.predict_next(x[:, 0], z[:, 0]), window[:, 0], atol=1e-6)  # one frame = a window of 1
+    step = model.step(x[:, :3], z[:, :1])
+    assert not torch.allclose(step, model.step(torch.cat([x[:, 3:4], x[:, 1:3]], 1), z[:, :1]), atol=1e-4)
+    assert torch.allclose(step, model.step(torch.cat([x[:, 3:4], x[:, :3]], 1), z[:, :1]), atol=1e-6)  # only K read
+    assert torch.allclose(one_frame.step(x[:, :3], z[:, :1]), one_frame.step(x[:, 2:3], z[:, :1]), atol=1e-6)
+    past = model.infer(x[:, :3])  # the IDM's latents of the two transitions inside the window
+    assert torch.allclose(step[:, 0], model.predict_window(x[:, :3], torch.cat([past, z[:, :1]], 1))[:, -1], atol=1e-6)
+
+
+def test_history_rollout_feeds_each_imagined_frame_and_its_latent_back():
+    model = history_model(3)
+    x, z = tokens(2, 2), torch.randn(2, 3, 16)
+    rollout = model.rollout(x, z)  # (2,3,16,32) from a context of 2 frames
+    assert torch.allclose(rollout[:, 0], model.step(x, z[:, :1])[:, 0], atol=1e-6)
+    past = model.infer(x)  # (2,1,L)
+    second = model.predict_window(torch.cat([x, rollout[:, :1]], 1), torch.cat([past, z[:, :2]], 1))[:, -1]
+    assert torch.allclose(rollout[:, 1], second, atol=1e-6)
+    third = model.predict_window(torch.cat([x[:, 1:], rollout[:, :2]], 1), z)[:, -1]  # the window slid by one
+    assert torch.allclose(rollout[:, 2], third, atol=1e-6)
+
+
+def test_history_model_trains_teacher_forced_over_the_window_and_saves_its_context_length():
+    from lawm_eval.models.train.losses import window_loss
+
+    model, x, z = history_model(3), tokens(2, 4), torch.randn(2, 3, 16)
+    loss, logs = window_loss(model, x, z, rollout=False)
+    assert float(loss) == pytest.approx(float((model.predict_window(x[:, :-1], z) - x[:, 1:]).pow(2).mean()))
+    assert "rollout" not in logs
+    trained, config, _ = train_lam.train_variant("noisy", synthetic(), steps=2, history_frames=3, rollout=False)
+    assert config["history_frames"] == 3 and trained.history_frames == 3
+    assert RegularisedLAM(**config).load_state_dict(trained.state_dict()) is not None
+    with pytest.raises(ConfigError, match="history_frames must be ≥ 1"):
+        RegularisedLAM("noisy", history_frames=0)
+
+
+def test_lac_wm_temporal_attention_starts_as_the_identity_then_is_frame_causal():
+    """A.5 adds the FDM's temporal attention to a trained FDM: zero-initialised, it leaves each frame's
+    prediction what the one-frame FDM gives; trained (randomised here), a frame's prediction reads the
+    earlier frames and never the later ones."""
+    torch.manual_seed(0)
+    plain = randomised(LACWM(dim=16, depth=1))
+    history = LACWM(dim=16, depth=1, history_frames=3)
+    missing = history.load_state_dict(plain.state_dict(), strict=False).missing_keys
+    assert sorted(missing) == sorted(f"fdm.{n}" for n, _ in history.fdm.named_parameters()
+                                     if n == "frame_pos" or n.startswith("temporal."))
+    assert len(history.fdm.temporal_parameters()) == len(missing)
+    history.eval()
+    x, z = tokens(2, 3), torch.randn(2, 3, 16)
+    window = history.predict_window(x, z)
+    for t in range(3):
+        assert torch.allclose(window[:, t], plain.predict_next(x[:, t], z[:, t]), atol=1e-5)
+    trained = randomised(history)
+    window = trained.predict_window(x, z)
+    later = trained.predict_window(torch.cat([x[:, :2], tokens(2, 1, seed=5)], 1), z)
+    earlier = trained.predict_window(torch.cat([tokens(2, 1, seed=5), x[:, 1:]], 1), z)
+    assert torch.allclose(window[:, :2], later[:, :2], atol=1e-6) and not torch.allclose(window[:, 2], later[:, 2])
+    assert not torch.allclose(window[:, 2], earlier[:, 2], atol=1e-4)
+    assert torch.allclose(trained.predict_next(x[:, 0], z[:, 0]), window[:, 0], atol=1e-6)

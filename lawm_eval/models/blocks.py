@@ -56,7 +56,9 @@ class CrossAttentionBlock(nn.Module):
 
 
 class AdaLNBlock(nn.Module):
-    """DiT-style block: LayerNorm scale/shift and residual gates computed from a condition vector."""
+    """DiT-style block: LayerNorm scale/shift and residual gates computed from a condition vector, one
+    per sample (B,C) or one per token (B,N,C) (frame-wise AdaLN); an optional boolean attention mask
+    (N, N) with True = blocked."""
 
     def __init__(self, dim: int, cond_dim: int, heads: int = 4, mlp_ratio: int = 2):
         super().__init__()
@@ -68,10 +70,13 @@ class AdaLNBlock(nn.Module):
         nn.init.zeros_(self.modulation[1].weight)
         nn.init.zeros_(self.modulation[1].bias)
 
-    def forward(self, x: Tensor, cond: Tensor) -> Tensor:  # (B,N,D), (B,C)
-        shift1, scale1, gate1, shift2, scale2, gate2 = self.modulation(cond).unsqueeze(1).chunk(6, dim=-1)
+    def forward(self, x: Tensor, cond: Tensor, mask: Tensor | None = None) -> Tensor:  # (B,N,D), (B,C)|(B,N,C)
+        modulation = self.modulation(cond)
+        if modulation.dim() == 2:
+            modulation = modulation.unsqueeze(1)  # one condition for all tokens
+        shift1, scale1, gate1, shift2, scale2, gate2 = modulation.chunk(6, dim=-1)
         h = self.norm1(x) * (1 + scale1) + shift1
-        x = x + gate1 * self.attn(h, h, h, need_weights=False)[0]
+        x = x + gate1 * self.attn(h, h, h, attn_mask=mask, need_weights=False)[0]
         h = self.norm2(x) * (1 + scale2) + shift2
         return x + gate2 * self.mlp(h)
 
@@ -146,6 +151,8 @@ def add_lora(module: nn.Module, rank: int = 2, names: tuple[str, ...] = ("mlp",)
     return params
 
 
-def causal_mask(n: int) -> Tensor:
-    """(n, n) boolean attention mask: True above the diagonal (the future is blocked)."""
-    return torch.triu(torch.ones(n, n, dtype=torch.bool), diagonal=1)
+def frame_causal_mask(frames: int, tokens: int) -> Tensor:
+    """(F·N, F·N) boolean attention mask over F frames of N tokens each: True where a token would see
+    a later frame (tokens of one frame see each other and every earlier frame)."""
+    frame = torch.arange(frames).repeat_interleave(tokens)
+    return frame[None, :] > frame[:, None]

@@ -5,6 +5,15 @@ methods (infer / step / rollout / to_latent) built on three hooks each method de
     predict_next(x_t, z) -> x_next        (B,16,32), (B,L) -> (B,16,32)      the world model
     control(actions, x_t) -> z            (B,A), (B,16,32) | None -> (B,L)   real → latent actions
 
+A world model with history (``history_frames`` K > 1) also defines
+
+    predict_window(frames, latents)       (B,K,16,32), (B,K,L) -> (B,K,16,32)  the next state after
+                                          each frame, each reading its frame and the earlier ones
+
+and reads the last K frames of the context; the latent actions of the transitions inside that
+window are the IDM's (observed or imagined frames alike), or, within one ``rollout`` call, the
+latents that produced the imagined frames.
+
 The interface methods run in eval mode without gradients; training uses the hooks directly.
 """
 
@@ -13,7 +22,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from lawm_eval.models.blocks import MLP, AdaLNBlock, CrossAttentionBlock, SelfAttentionBlock
+from lawm_eval.models.blocks import (
+    MLP,
+    AdaLNBlock,
+    CrossAttentionBlock,
+    SelfAttentionBlock,
+    frame_causal_mask,
+)
 from lawm_eval.models.visual import STATE_SHAPE
 
 Tensor = torch.Tensor
@@ -38,6 +53,7 @@ class LatentActionWorldModel(nn.Module):
     latent_dim: int = 16
     needs_states: bool = False
     has_idm: bool = True  # False for models conditioned on real actions only (no LatentActionModel part)
+    history_frames: int = 1  # frames of context the world model reads (1: the last only)
 
     def idm_latent(self, x_t: Tensor, x_next: Tensor) -> Tensor:
         raise NotImplementedError
@@ -55,17 +71,34 @@ class LatentActionWorldModel(nn.Module):
         z = self.idm_latent(states[:, :-1].flatten(0, 1), states[:, 1:].flatten(0, 1))
         return z.view(b, t1 - 1, -1)
 
+    def predict_window(self, frames: Tensor, latents: Tensor) -> Tensor:  # (B,K,16,32),(B,K,L) -> (B,K,16,32)
+        raise NotImplementedError(f"{type(self).__name__} reads one frame (history_frames = 1)")
+
+    def predict_from(self, frames: Tensor, latents: Tensor) -> Tensor:  # (B,K,16,32),(B,K,L) -> (B,16,32)
+        """The state after ``frames[:, -1]``: K frames and the latent after each (the last the new one)."""
+        if self.history_frames == 1:
+            return self.predict_next(frames[:, -1], latents[:, -1])
+        return self.predict_window(frames[:, -self.history_frames :], latents[:, -self.history_frames :])[:, -1]
+
+    def window_latents(self, context: Tensor) -> tuple[Tensor, Tensor]:  # (B,Tc,16,32) -> (B,k,16,32),(B,k-1,L)
+        """The last ``history_frames`` frames of a context and the IDM's latents between them."""
+        frames = context[:, -self.history_frames :]
+        if frames.shape[1] == 1:
+            return frames, frames.new_zeros(len(frames), 0, self.latent_dim)
+        return frames, self.infer(frames)
+
     @torch.no_grad()
     def step(self, context: Tensor, latent_actions: Tensor) -> Tensor:  # (B,Tc,16,32),(B,1,L) -> (B,1,16,32)
-        return self.predict_next(context[:, -1], latent_actions[:, 0])[:, None]
+        if self.history_frames == 1:
+            return self.predict_next(context[:, -1], latent_actions[:, 0])[:, None]
+        frames, past = self.window_latents(context)
+        return self.predict_from(frames, torch.cat([past, latent_actions[:, :1]], dim=1))[:, None]
 
     @torch.no_grad()
     def rollout(self, context: Tensor, latent_actions: Tensor) -> Tensor:  # (B,Tc,S),(B,H,L) -> (B,H,S)
-        x, out = context[:, -1], []
-        for t in range(latent_actions.shape[1]):
-            x = self.predict_next(x, latent_actions[:, t])
-            out.append(x)
-        return torch.stack(out, dim=1)
+        if self.history_frames == 1:
+            return self.rollout_train(context[:, -1], latent_actions)
+        return self.rollout_window(*self.window_latents(context), latent_actions)
 
     @torch.no_grad()
     def to_latent(self, actions: Tensor, states: Tensor | None) -> Tensor:  # (B,H,A),(B,H,S)|None -> (B,H,L)
@@ -75,10 +108,18 @@ class LatentActionWorldModel(nn.Module):
 
     def rollout_train(self, x0: Tensor, latents: Tensor) -> Tensor:
         """Differentiable rollout for training: (B,16,32), (B,H,L) -> (B,H,16,32)."""
-        x, out = x0, []
+        return self.rollout_window(x0[:, None], latents[:, :0], latents)
+
+    def rollout_window(self, frames: Tensor, past: Tensor, latents: Tensor) -> Tensor:
+        """Roll out H latents from a window of k frames and the k-1 latents between them, each imagined
+        frame joining the window: (B,k,16,32), (B,k-1,L), (B,H,L) -> (B,H,16,32)."""
+        out = []
         for t in range(latents.shape[1]):
-            x = self.predict_next(x, latents[:, t])
+            past = torch.cat([past, latents[:, t : t + 1]], dim=1)  # (B,k,L): the latent after each frame
+            x = self.predict_from(frames, past)
             out.append(x)
+            frames = torch.cat([frames, x[:, None]], dim=1)[:, -self.history_frames :]
+            past = past[:, past.shape[1] - frames.shape[1] + 1 :]
         return torch.stack(out, dim=1)
 
 
@@ -119,20 +160,37 @@ class PairIDM(nn.Module):
 
 
 class AdaLNPredictor(nn.Module):
-    """Next-state predictor conditioned by adaptive layer norm on a vector (the latent action)."""
+    """Next-state predictor conditioned by adaptive layer norm on a vector (the latent action). With
+    ``frames`` F > 1 it also reads a window of up to F frames (``window``): attention across frames
+    is frame-causal and each frame's tokens are modulated by the latent action that follows that
+    frame (frame-wise AdaLN, Garrido et al. §4), so one teacher-forced pass predicts every next state."""
 
-    def __init__(self, dim: int, cond_dim: int, depth: int = 2):
+    def __init__(self, dim: int, cond_dim: int, depth: int = 2, frames: int = 1):
         super().__init__()
         self.x_in = TokensIn(dim)
         self.cond = nn.Sequential(nn.Linear(cond_dim, dim), nn.SiLU(), nn.Linear(dim, dim))
         self.blocks = nn.ModuleList(AdaLNBlock(dim, dim) for _ in range(depth))
         self.out = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, TOKEN_DIM))
+        self.frames = frames
+        if frames > 1:
+            self.frame_pos = nn.Parameter(torch.randn(1, frames, 1, dim) * 0.02)  # the frame's place in the window
 
     def forward(self, x_t: Tensor, z: Tensor) -> Tensor:  # (B,16,32),(B,C) -> (B,16,32)
         h, c = self.x_in(x_t), self.cond(z)
         for block in self.blocks:
             h = block(h, c)
         return x_t + self.out(h)
+
+    def window(self, frames: Tensor, z: Tensor) -> Tensor:  # (B,K,16,32),(B,K,C) -> (B,K,16,32), K ≤ F
+        b, k, n = frames.shape[:3]
+        if k > self.frames:
+            raise ValueError(f"a window of {k} frames, this predictor reads at most {self.frames}")
+        h = self.x_in(frames.flatten(0, 1)).view(b, k, n, -1) + self.frame_pos[:, :k]  # (B,K,16,d)
+        c = self.cond(z)[:, :, None].expand(-1, -1, n, -1).flatten(1, 2)  # (B,K·16,d): each frame its latent
+        h, mask = h.flatten(1, 2), frame_causal_mask(k, n).to(frames.device)
+        for block in self.blocks:
+            h = block(h, c, mask)
+        return frames + self.out(h).view_as(frames)
 
 
 class ConcatPredictor(nn.Module):

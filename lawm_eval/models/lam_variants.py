@@ -7,7 +7,8 @@
 - ``discrete``: z = 2 tokens quantised with a ``codes``-entry codebook; unused codes are reset.
 - ``none`` (unconstrained continuous z) and ``deterministic`` (z ≡ 0: the world model alone): the two ends
   of the capacity curve (the paper's Fig. 4), trained only by the capacity sweep.
-- World model: transformer conditioned on z by adaptive layer norm.
+- World model: transformer conditioned on z by adaptive layer norm; with ``history_frames`` K > 1 it
+  reads the last K frames, frame-causally, each frame modulated by its own latent (Garrido et al. §4).
 - Controller: self-attention over the previous state's tokens, cross-attention from the
   MLP-embedded real action → latent action (L2 to the IDM's latents); ``needs_states = True``.
 """
@@ -35,18 +36,20 @@ class RegularisedLAM(LatentActionWorldModel):
     needs_states = True
 
     def __init__(self, regulariser: str = "noisy", dim: int = 64, latent_dim: int = 16, action_dim: int = 7,
-                 depth: int = 2, codes: int = 32, code_tokens: int = 2):
+                 depth: int = 2, codes: int = 32, code_tokens: int = 2, history_frames: int = 1):
         super().__init__()
         if regulariser not in REGULARISERS:
             raise ConfigError(f"regulariser must be one of {', '.join(REGULARISERS)}")
-        self.regulariser, self.latent_dim = regulariser, latent_dim
+        if history_frames < 1:
+            raise ConfigError(f"history_frames must be ≥ 1, got {history_frames}")
+        self.regulariser, self.latent_dim, self.history_frames = regulariser, latent_dim, history_frames
         out = 2 * latent_dim if regulariser == "noisy" else latent_dim
         self.idm = PairIDM(dim, out, depth)
         if regulariser == "noisy":
             init_log_sigma(self.idm.out, latent_dim)
         self.code_tokens = code_tokens
         self.vq = VectorQuantizer(codes, latent_dim // code_tokens) if regulariser == "discrete" else None
-        self.world = AdaLNPredictor(dim, latent_dim, depth)
+        self.world = AdaLNPredictor(dim, latent_dim, depth, frames=history_frames)
         self.normalizer = ActionNormalizer(action_dim)
         self.controller = StateActionController(dim, action_dim, latent_dim)
 
@@ -80,7 +83,10 @@ class RegularisedLAM(LatentActionWorldModel):
         return self.vq(raw)[1]
 
     def predict_next(self, x_t: Tensor, z: Tensor) -> Tensor:
-        return self.world(x_t, z)
+        return self.world(x_t, z) if self.history_frames == 1 else self.world.window(x_t[:, None], z[:, None])[:, 0]
+
+    def predict_window(self, frames: Tensor, latents: Tensor) -> Tensor:
+        return self.world.window(frames, latents)
 
     def control(self, actions: Tensor, x_t: Tensor | None) -> Tensor:
         if x_t is None:

@@ -10,6 +10,11 @@ embodiment, ``bfa_world_models.py``):
 
 The loss is one-step and teacher-forced, as the paper's; ``rollout=True`` adds the 3-step rollout term
 (``window_loss``) as an option.
+
+``lac_wm_history`` follows A.5's schedule for the FDM's temporal attention: stage 1 trains on single
+transitions for its first three quarters with the (zero-initialised) temporal attention frozen, then
+everything for the last quarter on 4-frame windows, teacher-forced over the window (as 20k of 80k
+iterations); stages 2 and 3 train on the same windows.
 """
 
 from __future__ import annotations
@@ -26,8 +31,9 @@ from lawm_eval.models.train.loop import train
 from lawm_eval.models.train.losses import pairs, window_loss
 from lawm_eval.models.zoo import load_autoencoder
 
-NAME = "lac_wm"
 CONFIG = {"dim": 64, "latent_dim": 16, "action_dim": 7, "depth": 2, "motion_labels": True}
+HISTORY = {"lac_wm": 1, "lac_wm_history": 3}  # frames the FDM reads
+TEMPORAL_FRACTION = 0.25  # of stage 1 trained with the FDM's temporal attention (A.5: the last 20k of 80k)
 BATCH, LAMBDA_RECON, LAMBDA_MOTION = 64, 1.0, 0.5
 
 
@@ -55,7 +61,7 @@ def label_scale(data: Transitions) -> torch.Tensor:
 
 
 def lam_loss(model: LACWM, data: Transitions, generator: torch.Generator, *, motion: bool, scale: torch.Tensor,
-             independent_a2: bool, batch: int = BATCH):
+             independent_a2: bool, batch: int = BATCH, rollout: bool = True):
     """Latent actions from action-free windows: FDM reconstruction, plus (``motion``) the motion decoder on
     the standardised motion labels and cross-augmentation: A1 on the IDM's pair, and (``independent_a2``)
     an independent A2 on the window the FDM reads and predicts (§3.1)."""
@@ -68,7 +74,7 @@ def lam_loss(model: LACWM, data: Transitions, generator: torch.Generator, *, mot
             x = cross_augment(x.transpose(0, 1), generator).transpose(0, 1)  # A2: one draw per window
     else:
         z = model.idm(x_t, x_next)
-    recon, logs = window_loss(model, x, z.view(len(x), -1, z.shape[-1]))
+    recon, logs = window_loss(model, x, z.view(len(x), -1, z.shape[-1]), rollout=rollout)
     if not motion:
         return recon, logs
     target = motion_labels(data.embodiment, s[:, :-1].flatten(0, 1), s[:, 1:].flatten(0, 1)) / scale
@@ -76,26 +82,38 @@ def lam_loss(model: LACWM, data: Transitions, generator: torch.Generator, *, mot
     return LAMBDA_RECON * recon + LAMBDA_MOTION * motion_loss, {**logs, "motion": motion_loss.item()}
 
 
-def projector_loss(model: LACWM, data: Transitions, generator: torch.Generator, batch: int = BATCH):
+def projector_loss(model: LACWM, data: Transitions, generator: torch.Generator, batch: int = BATCH,
+                   rollout: bool = True):
     """Real-action latents from the projector, judged by the FDM's predictions (stages 2 and 3)."""
     x, a, _, _ = data.batch(batch, generator)
     latents = model.control(a.flatten(0, 1), None).view(len(a), a.shape[1], -1)
-    return window_loss(model, x, latents)
+    return window_loss(model, x, latents, rollout=rollout)
 
 
-def main(steps: int = 7200, rollout: bool = False) -> dict:
+def main(name: str = "lac_wm", steps: int = 7200, rollout: bool = False) -> dict:
+    """Train ``lac_wm`` (the FDM reads one frame) or ``lac_wm_history`` (3 frames, A.5's schedule)."""
+    history = HISTORY[name]
     autoencoder = load_autoencoder()
     data = transitions("franka", autoencoder, window=3 if rollout else 1)
+    windows = transitions("franka", autoencoder, window=3) if history > 1 else data
     held = transitions("franka", autoencoder, window=3, split="held_out")
+    config = {**CONFIG, **({"history_frames": history} if history > 1 else {})}
     torch.manual_seed(0)
-    model = LACWM(**CONFIG)
+    model = LACWM(**config)
     model.normalizer.fit(data.a)
-    stage1 = train(list(model.idm.parameters()) + list(model.fdm.parameters()) + list(model.motion.parameters()),
-                   partial(lam_loss, model, data, motion=True, scale=label_scale(data), independent_a2=True), steps, lr=1e-3, seed=1)
-    stage2 = train(model.projector.parameters(), partial(projector_loss, model, data), steps // 2, lr=1e-3, seed=2)
+    lam = partial(lam_loss, model, motion=True, scale=label_scale(data), independent_a2=True)
+    temporal = {id(p) for p in model.fdm.temporal_parameters()}
+    stage1_params = list(model.idm.parameters()) + list(model.fdm.parameters()) + list(model.motion.parameters())
+    first = steps - int(TEMPORAL_FRACTION * steps) if history > 1 else steps
+    stage1 = train([p for p in stage1_params if id(p) not in temporal], partial(lam, data), first, lr=1e-3, seed=1)
+    curves = {"1: latent actions": stage1}
+    if history > 1:  # the last quarter: temporal attention on, windows of 4 frames, teacher-forced
+        curves["1b: + temporal attention"] = train(stage1_params, partial(lam, windows, rollout=False), steps - first,
+                                                   lr=5e-4, seed=4)
+    projector = partial(projector_loss, model, windows, rollout=rollout or history == 1)
+    curves["2: action projector"] = train(model.projector.parameters(), projector, steps // 2, lr=1e-3, seed=2)
     lora_params = model.enable_lora(2)
-    stage3 = train(lora_params + list(model.projector.parameters()), partial(projector_loss, model, data), steps // 2,
-                   lr=5e-4, seed=3)
-    curves = {"1: latent actions": stage1, "2: action projector": stage2, "3: LoRA rank 2": stage3}
-    return finish(NAME, model, {**CONFIG, "lora_rank": 2}, curves, ("loss", "recon", "rollout", "motion"), held,
+    curves["3: LoRA rank 2"] = train(lora_params + list(model.projector.parameters()), projector, steps // 2,
+                                     lr=5e-4, seed=3)
+    return finish(name, model, {**config, "lora_rank": 2}, curves, ("loss", "recon", "rollout", "motion"), held,
                   "franka", autoencoder, {"rollout_term": rollout})

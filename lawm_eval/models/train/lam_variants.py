@@ -20,7 +20,11 @@ VARIANTS = {
     "lam_noisy": ("noisy", "franka"),
     "lam_discrete": ("discrete", "franka"),
     "lam_nav": ("noisy", "navigation"),
+    "lam_noisy_history": ("noisy", "franka"),
 }
+# Frames of history the world model reads (default 1). With history the world model trains as Garrido et al.
+# §4: teacher-forced and frame-causal over the 4-frame windows, no rollout term.
+HISTORY = {"lam_noisy_history": 3}
 # Loss weights. Sparse: Garrido et al. §3 (λ_l2 = 1 on the norm hinge, λ_V = 0.1, λ_C = 0.001, λ_M = 0.1;
 # App. A sweeps λ_l1); the hinges vanish once their constraint holds, so they keep the paper's values, while
 # λ_l1 and β trade against our token MSE (~5e-3, the paper's L1 on V-JEPA 2 features is larger) and are
@@ -31,12 +35,13 @@ STRENGTH = {"sparse": "l1", "noisy": "kl", "discrete": "codes"}  # what sets eac
 
 
 def world_loss(model: RegularisedLAM, data: Transitions, generator: torch.Generator,
-               weights: dict[str, float] = WEIGHTS, distance: str = "mse"):
+               weights: dict[str, float] = WEIGHTS, distance: str = "mse", rollout: bool = True):
     """Stage 1: window reconstruction from the IDM's (sampled) latents (``distance`` "mse" or the
-    paper's "l1") plus the weighted regularisation terms of the latent kind (KL, the sparsity terms, or VQ)."""
+    paper's "l1"; ``rollout``: add the rollout term) plus the weighted regularisation terms of the latent
+    kind (KL, the sparsity terms, or VQ)."""
     x, _, _, _ = data.batch(64, generator)
     z, _, terms = model.encode_pair(*pairs(x), generator)
-    recon, logs = window_loss(model, x, z.view(len(x), -1, z.shape[-1]), distance)
+    recon, logs = window_loss(model, x, z.view(len(x), -1, z.shape[-1]), distance, rollout)
     loss = recon + sum(weights[k] * v for k, v in terms.items())
     return loss, {**logs, **{k: v.item() for k, v in terms.items()}}
 
@@ -64,13 +69,17 @@ def controller_loss(model: RegularisedLAM, data: Transitions, generator: torch.G
 
 
 def train_variant(regulariser: str, data: Transitions, steps: int, strength: float | None = None,
-                  distance: str = "mse") -> tuple[RegularisedLAM, dict, dict[str, list]]:
+                  distance: str = "mse", history_frames: int = 1,
+                  rollout: bool = True) -> tuple[RegularisedLAM, dict, dict[str, list]]:
     """A model with ``regulariser`` latents at ``strength`` (λ_l1, β or the codebook size; None: the
     default), trained in two stages: world model + IDM, then the controller. (model, config, curves).
     The world model's error is ``distance``: "mse" (the bundled models) or the paper's "l1"; windows of one
-    transition (``data``) train it one-step and teacher-forced, as the paper, longer ones add the rollout term."""
+    transition (``data``), or ``rollout=False``, train it one-step and teacher-forced, as the paper, longer
+    ones otherwise add the rollout term. ``history_frames`` > 1: the world model reads that many frames."""
     config = {"regulariser": regulariser, "dim": 64, "latent_dim": 16, "action_dim": int(data.a.shape[-1]),
               "depth": 2}
+    if history_frames > 1:
+        config["history_frames"] = history_frames
     weights = dict(WEIGHTS)
     if strength is not None and regulariser == "discrete":
         config["codes"] = int(strength)
@@ -80,7 +89,7 @@ def train_variant(regulariser: str, data: Transitions, steps: int, strength: flo
     model = RegularisedLAM(**config)
     model.normalizer.fit(data.a)
     lam_params = [p for n, p in model.named_parameters() if not n.startswith("controller")]
-    stage1 = train(lam_params, partial(world_loss, model, data, weights=weights, distance=distance), steps, lr=1e-3,
+    stage1 = train(lam_params, partial(world_loss, model, data, weights=weights, distance=distance, rollout=rollout), steps, lr=1e-3,
                    seed=1,
                    on_step=code_reset(model, data, torch.Generator().manual_seed(21)))
     stage2 = train(model.controller.parameters(), partial(controller_loss, model, data), steps // 2, lr=1e-3, seed=2)
@@ -89,7 +98,7 @@ def train_variant(regulariser: str, data: Transitions, steps: int, strength: flo
 
 # World-model steps (the controller gets half): the planning models train 3x the first recipe's 2,400,
 # which left them undertrained for planning; the others keep 2,400.
-STEPS = {"lam_noisy": 7200, "lam_nav": 7200}
+STEPS = {"lam_noisy": 7200, "lam_nav": 7200, "lam_noisy_history": 7200}
 
 
 def main(name: str, steps: int | None = None) -> dict:
@@ -99,5 +108,6 @@ def main(name: str, steps: int | None = None) -> dict:
     autoencoder = load_autoencoder()
     data = transitions(dataset, autoencoder, window=3)
     held = transitions(dataset, autoencoder, window=3, split="held_out")
-    model, config, curves = train_variant(regulariser, data, steps)
+    history = HISTORY.get(name, 1)
+    model, config, curves = train_variant(regulariser, data, steps, history_frames=history, rollout=history == 1)
     return finish(name, model, config, curves, ("loss", "recon", "rollout", *WEIGHTS), held, dataset, autoencoder)

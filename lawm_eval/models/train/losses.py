@@ -16,15 +16,23 @@ def pairs(x: Tensor) -> tuple[Tensor, Tensor]:
 DISTANCES = {"mse": F.mse_loss, "l1": F.l1_loss}  # the prediction error: squared (ours) or absolute (Garrido et al. §4)
 
 
-def window_loss(model, x: Tensor, latents: Tensor, distance: str = "mse") -> tuple[Tensor, dict[str, float]]:
-    """Teacher-forced one-step error on every transition of the window plus the error of the
-    model's own W-step rollout from the first frame (so that predictions stay sharp when fed
-    back): x (B,W+1,16,32), latents (B,W,L). A window of one transition gives the one-step error
-    alone. ``distance``: "mse" or "l1"."""
+def window_loss(model, x: Tensor, latents: Tensor, distance: str = "mse",
+                rollout: bool = True) -> tuple[Tensor, dict[str, float]]:
+    """Teacher-forced one-step error on every transition of the window plus, with ``rollout``, the
+    error of the model's own W-step rollout from the first frame (so that predictions stay sharp when
+    fed back): x (B,W+1,16,32), latents (B,W,L). A model with history (``history_frames`` > 1)
+    predicts each transition from its frame and the window's earlier ones in one frame-causal pass
+    (Garrido et al.'s teacher forcing). A window of one transition gives the one-step error alone.
+    ``distance``: "mse" or "l1"."""
     error = DISTANCES[distance]
-    x_t, x_next = pairs(x)
-    one_step = error(model.predict_next(x_t, latents.flatten(0, 1)), x_next)
+    if getattr(model, "history_frames", 1) > 1:
+        one_step = error(model.predict_window(x[:, :-1], latents), x[:, 1:])
+    else:
+        x_t, x_next = pairs(x)
+        one_step = error(model.predict_next(x_t, latents.flatten(0, 1)), x_next)
     if latents.shape[1] == 1:
         return one_step, {"recon": one_step.item(), "rollout": one_step.item()}
-    rollout = error(model.rollout_train(x[:, 0], latents), x[:, 1:])
-    return 0.5 * (one_step + rollout), {"recon": one_step.item(), "rollout": rollout.item()}
+    if not rollout:
+        return one_step, {"recon": one_step.item()}
+    rollout_error = error(model.rollout_train(x[:, 0], latents), x[:, 1:])
+    return 0.5 * (one_step + rollout_error), {"recon": one_step.item(), "rollout": rollout_error.item()}
