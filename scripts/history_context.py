@@ -19,11 +19,13 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from lawm_eval.models.checkpoint import save_model
+from lawm_eval.models.checkpoint import load_model, save_model
+from lawm_eval.models.lam_variants import RegularisedLAM
 from lawm_eval.models.train.data import transitions
 from lawm_eval.models.train.lam_variants import STEPS, train_variant
-from lawm_eval.models.zoo import load_autoencoder
+from lawm_eval.models.zoo import checkpoint_path, load_autoencoder
 from lawm_eval.paths import cache_dir
+from lawm_eval.planners.objectives import rollout_actions
 
 OUT = Path(__file__).resolve().parents[1] / "results" / "history_context"
 
@@ -46,18 +48,20 @@ def mse(a: torch.Tensor, b: torch.Tensor) -> float:
 
 
 @torch.no_grad()
-def held_out_errors(model, x: torch.Tensor, a: torch.Tensor) -> dict[str, float]:
+def held_out_errors(model: RegularisedLAM, x: torch.Tensor, a: torch.Tensor) -> dict[str, float]:
     """x (N,4,16,32), a (N,3,A) held-out windows: the last transition x_2 → x_3 from 1 and from 3 frames
-    of context, and 3-step controller rollouts from x_0 (the controller fed the true frames, and, as the
-    planners do, the imagined ones)."""
-    from lawm_eval.planners.objectives import rollout_actions
-
+    of context, how much the history moves that prediction (the mean squared change from 1 to 3 frames,
+    and the error with the two earlier frames taken from another window), and 3-step controller rollouts
+    from x_0 (the controller fed the true frames, and, as the planners do, the imagined ones)."""
     idm = model.infer(x[:, 2:])  # (N,1,L)
     control = model.to_latent(a[:, 2:], x[:, 2:3])  # (N,1,L)
     out = {"copy_last_last_step": mse(x[:, 2], x[:, 3])}
     for k in (1, 3):
         out[f"idm_last_step_context_{k}"] = mse(model.step(x[:, 3 - k : 3], idm)[:, 0], x[:, 3])
         out[f"controller_last_step_context_{k}"] = mse(model.step(x[:, 3 - k : 3], control)[:, 0], x[:, 3])
+    out["idm_last_step_change_1_to_3_frames"] = mse(model.step(x[:, :3], idm), model.step(x[:, 2:3], idm))
+    other_history = torch.cat([x[:, :2].roll(1, dims=0), x[:, 2:3]], dim=1)  # another window's earlier frames
+    out["idm_last_step_other_history"] = mse(model.step(other_history, idm)[:, 0], x[:, 3])
     out["rollout_controller_true_frames"] = mse(model.rollout(x[:, :1], model.to_latent(a, x[:, :-1])), x[:, 1:])
     out["rollout_controller_imagined_frames"] = mse(rollout_actions(model, model, x[:, :1], a), x[:, 1:])
     out["rollout_copy_last"] = mse(x[:, :1].expand_as(x[:, 1:]), x[:, 1:])
@@ -65,10 +69,6 @@ def held_out_errors(model, x: torch.Tensor, a: torch.Tensor) -> dict[str, float]
 
 
 def evaluate() -> dict:
-    from lawm_eval.models.checkpoint import load_model
-    from lawm_eval.models.lam_variants import RegularisedLAM
-    from lawm_eval.models.zoo import checkpoint_path
-
     torch.set_num_threads(1)
     held = transitions("franka", load_autoencoder(), window=3, split="held_out")
     models = {"lam_noisy": ("lam_noisy", checkpoint_path("lam_noisy")),

@@ -315,13 +315,13 @@ def synthetic(action_dim: int = 7, n: int = 48, window: int = 3, seed: int = 0) 
 
 
 def _lac(stage: str):
-    data, model = synthetic(window=1), LACWM(dim=16, depth=1)  # one-step windows, as the Franka recipe
-    model.normalizer.fit(data.a)
     if stage == "temporal":  # lac_wm_history's last quarter of stage 1: 4-frame windows, teacher-forced
-        data, model = synthetic(), randomised(LACWM(dim=16, depth=1, history_frames=3)).train()
+        data, model = synthetic(), LACWM(dim=16, depth=1, history_frames=3)
         model.normalizer.fit(data.a)
         return model, partial(train_lac.lam_loss, model, data, motion=True, scale=train_lac.label_scale(data),
                               independent_a2=True, rollout=False)
+    data, model = synthetic(window=1), LACWM(dim=16, depth=1)  # one-step windows, as the Franka recipe
+    model.normalizer.fit(data.a)
     if stage == "lam":
         return model, partial(train_lac.lam_loss, model, data, motion=True, scale=train_lac.label_scale(data),
                               independent_a2=True)
@@ -579,13 +579,64 @@ def test_history_model_trains_teacher_forced_over_the_window_and_saves_its_conte
 
     model, x, z = history_model(3), tokens(2, 4), torch.randn(2, 3, 16)
     loss, logs = window_loss(model, x, z, rollout=False)
-    assert float(loss) == pytest.approx(float((model.predict_window(x[:, :-1], z) - x[:, 1:]).pow(2).mean()))
+    assert loss.item() == pytest.approx((model.predict_window(x[:, :-1], z) - x[:, 1:]).pow(2).mean().item())
     assert "rollout" not in logs
     trained, config, _ = train_lam.train_variant("noisy", synthetic(), steps=2, history_frames=3, rollout=False)
     assert config["history_frames"] == 3 and trained.history_frames == 3
-    assert RegularisedLAM(**config).load_state_dict(trained.state_dict()) is not None
+    rebuilt = RegularisedLAM(**config)
+    rebuilt.load_state_dict(trained.state_dict())
+    assert torch.equal(rebuilt.eval().rollout(x[:, :2], z), trained.eval().rollout(x[:, :2], z))
     with pytest.raises(ConfigError, match="history_frames must be ≥ 1"):
         RegularisedLAM("noisy", history_frames=0)
+
+
+def recorded_recipe(monkeypatch, module, name: str) -> list[dict]:
+    """Run ``module.main(name, steps=40)`` on synthetic windows with ``train`` recorded (3 real steps a
+    stage) and ``finish`` stubbed: per stage, the parameter names it trains, its steps, loss keywords and data."""
+    from lawm_eval.models.train import loop
+
+    calls, built = [], {}
+    network = LACWM if module is train_lac else RegularisedLAM  # the module's own name may be patched already
+
+    def build(**config):
+        built["model"] = network(**config)
+        return built["model"]
+
+    def record(params, loss_fn, steps, **kwargs):
+        params = [p for p in params if p.requires_grad]
+        names = {id(p): n for n, p in built["model"].named_parameters()}
+        calls.append({"names": [names[id(p)] for p in params], "steps": steps, "loss": loss_fn.keywords,
+                      "data": loss_fn.args[1]})
+        return loop.train(params, loss_fn, 3, **kwargs)
+
+    monkeypatch.setattr(module, network.__name__, build)
+    monkeypatch.setattr(module, "train", record)
+    monkeypatch.setattr(module, "load_autoencoder", lambda: None)
+    monkeypatch.setattr(module, "transitions", lambda dataset, autoencoder, window=1, split="train":
+                        synthetic(window=window, seed=int(split != "train")))
+    monkeypatch.setattr(module, "finish", lambda *args, **kwargs: built.update(config=args[2]))
+    module.main(name, steps=40)
+    return calls
+
+
+def test_lac_wm_history_recipe_adds_the_temporal_attention_for_the_last_quarter_of_stage_1(monkeypatch):
+    """A.5: the FDM's temporal attention trains only in the last quarter of pretraining (here 10 of 40
+    steps, on 4-frame windows, teacher-forced); ``lac_wm`` has none and keeps its one-frame recipe."""
+    stages = recorded_recipe(monkeypatch, train_lac, "lac_wm_history")
+    temporal = [[n for n in stage["names"] if n.startswith("fdm.temporal.") or n == "fdm.frame_pos"] for stage in stages]
+    assert [stage["steps"] for stage in stages] == [30, 10, 20, 20]
+    assert temporal[0] == [] and len(temporal[1]) == len(LACWM(history_frames=3).fdm.temporal_parameters())
+    assert stages[1]["loss"]["rollout"] is False and stages[2]["loss"]["rollout"] is False
+    assert stages[0]["data"].x.shape[1] == 2 and stages[1]["data"].x.shape[1] == 4  # 1, then 3 transitions
+    plain = recorded_recipe(monkeypatch, train_lac, "lac_wm")
+    assert [stage["steps"] for stage in plain] == [40, 20, 20]
+    assert not any("temporal" in n for stage in plain for n in stage["names"])
+
+
+def test_lam_noisy_history_recipe_is_teacher_forced_with_three_frames(monkeypatch):
+    stages = recorded_recipe(monkeypatch, train_lam, "lam_noisy_history")
+    assert stages[0]["loss"]["rollout"] is False and any(n == "world.frame_pos" for n in stages[0]["names"])
+    assert recorded_recipe(monkeypatch, train_lam, "lam_noisy")[0]["loss"]["rollout"] is True
 
 
 def test_lac_wm_temporal_attention_starts_as_the_identity_then_is_frame_causal():

@@ -62,6 +62,8 @@ class CrossConditionedFDM(nn.Module):
         self.z_self = nn.ModuleList(SelfAttentionBlock(dim) for _ in range(depth))
         self.x_cross = nn.ModuleList(CrossAttentionBlock(dim) for _ in range(depth))
         self.out = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, TOKEN_DIM))
+        if frames < 1:
+            raise ValueError(f"an FDM reads at least 1 frame, got {frames}")
         self.frames = frames
         if frames > 1:
             self.frame_pos = nn.Parameter(torch.zeros(1, frames, 1, dim))
@@ -88,8 +90,9 @@ class CrossConditionedFDM(nn.Module):
 
     def window(self, frames: Tensor, z: Tensor) -> Tensor:  # (B,K,16,32),(B,K,L) -> (B,K,16,32), K ≤ F
         b, k, n = frames.shape[:3]
-        if k > self.frames:
-            raise ValueError(f"a window of {k} frames, this FDM reads at most {self.frames}")
+        if self.frames == 1 or k > self.frames:
+            raise ValueError(f"a window of {k} frames; this FDM reads windows of at most {self.frames}, "
+                             "and only when built with frames > 1")
         h = (self.x_in(frames.flatten(0, 1)).view(b, k, n, -1) + self.frame_pos[:, :k]).flatten(0, 1)  # (B·K,16,d)
         zt = self.z_in(z.flatten(0, 1)).view(b * k, self.z_tokens, self.dim)  # each frame its own latent
         mask = frame_causal_mask(k, 1).to(frames.device)

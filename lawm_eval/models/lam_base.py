@@ -108,7 +108,13 @@ class LatentActionWorldModel(nn.Module):
 
     def rollout_train(self, x0: Tensor, latents: Tensor) -> Tensor:
         """Differentiable rollout for training: (B,16,32), (B,H,L) -> (B,H,16,32)."""
-        return self.rollout_window(x0[:, None], latents[:, :0], latents)
+        if self.history_frames > 1:
+            return self.rollout_window(x0[:, None], latents[:, :0], latents)
+        x, out = x0, []
+        for t in range(latents.shape[1]):
+            x = self.predict_next(x, latents[:, t])
+            out.append(x)
+        return torch.stack(out, dim=1)
 
     def rollout_window(self, frames: Tensor, past: Tensor, latents: Tensor) -> Tensor:
         """Roll out H latents from a window of k frames and the k-1 latents between them, each imagined
@@ -171,6 +177,8 @@ class AdaLNPredictor(nn.Module):
         self.cond = nn.Sequential(nn.Linear(cond_dim, dim), nn.SiLU(), nn.Linear(dim, dim))
         self.blocks = nn.ModuleList(AdaLNBlock(dim, dim) for _ in range(depth))
         self.out = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, TOKEN_DIM))
+        if frames < 1:
+            raise ValueError(f"a predictor reads at least 1 frame, got {frames}")
         self.frames = frames
         if frames > 1:
             self.frame_pos = nn.Parameter(torch.randn(1, frames, 1, dim) * 0.02)  # the frame's place in the window
@@ -183,8 +191,9 @@ class AdaLNPredictor(nn.Module):
 
     def window(self, frames: Tensor, z: Tensor) -> Tensor:  # (B,K,16,32),(B,K,C) -> (B,K,16,32), K ≤ F
         b, k, n = frames.shape[:3]
-        if k > self.frames:
-            raise ValueError(f"a window of {k} frames, this predictor reads at most {self.frames}")
+        if self.frames == 1 or k > self.frames:
+            raise ValueError(f"a window of {k} frames; this predictor reads windows of at most {self.frames}, "
+                             "and only when built with frames > 1")
         h = self.x_in(frames.flatten(0, 1)).view(b, k, n, -1) + self.frame_pos[:, :k]  # (B,K,16,d)
         c = self.cond(z)[:, :, None].expand(-1, -1, n, -1).flatten(1, 2)  # (B,K·16,d): each frame its latent
         h, mask = h.flatten(1, 2), frame_causal_mask(k, n).to(frames.device)
