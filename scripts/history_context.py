@@ -1,9 +1,10 @@
-"""History context in the Garrido et al. world model: the bundled `lam_noisy_history` (3 frames, frame-causal,
+"""History context in the bundled world models. Garrido et al.: `lam_noisy_history` (3 frames, frame-causal,
 teacher-forced as the paper's §4) against the same recipe reading one frame, and the bundled `lam_noisy`
 (one frame, one-step + 3-step rollout loss). The one-frame control is trained here with the history model's
 loss and budget (7,200 world-model + 3,600 controller steps), cached in $LAWM_EVAL_CACHE/checkpoints/history/.
+LAC-WM: `lac_wm_history` (the FDM's temporal attention over 3 frames, A.5) against the bundled `lac_wm`.
 
-    python scripts/history_context.py            # train the control if needed, then evaluate all three
+    python scripts/history_context.py            # train the control if needed, then evaluate all five
 
 Writes results/history_context/held_out.json: held-out Franka windows of 4 frames, the last transition
 predicted with 1 and with 3 frames of context, from the IDM's latents and from real actions, and the 3-step
@@ -20,6 +21,8 @@ import torch
 import torch.nn.functional as F
 
 from lawm_eval.models.checkpoint import load_model, save_model
+from lawm_eval.models.lac_wm import LACWM
+from lawm_eval.models.lam_base import LatentActionWorldModel
 from lawm_eval.models.lam_variants import RegularisedLAM
 from lawm_eval.models.train.data import transitions
 from lawm_eval.models.train.lam_variants import STEPS, train_variant
@@ -48,7 +51,7 @@ def mse(a: torch.Tensor, b: torch.Tensor) -> float:
 
 
 @torch.no_grad()
-def held_out_errors(model: RegularisedLAM, x: torch.Tensor, a: torch.Tensor) -> dict[str, float]:
+def held_out_errors(model: LatentActionWorldModel, x: torch.Tensor, a: torch.Tensor) -> dict[str, float]:
     """x (N,4,16,32), a (N,3,A) held-out windows: the last transition x_2 → x_3 from 1 and from 3 frames
     of context, how much the history moves that prediction (the mean squared change from 1 to 3 frames,
     and the error with the two earlier frames taken from another window), and 3-step controller rollouts
@@ -71,12 +74,14 @@ def held_out_errors(model: RegularisedLAM, x: torch.Tensor, a: torch.Tensor) -> 
 def evaluate() -> dict:
     torch.set_num_threads(1)
     held = transitions("franka", load_autoencoder(), window=3, split="held_out")
-    models = {"lam_noisy": ("lam_noisy", checkpoint_path("lam_noisy")),
-              "one frame, teacher-forced": ("lam_noisy", control_path()),
-              "lam_noisy_history": ("lam_noisy_history", checkpoint_path("lam_noisy_history"))}
+    models = {"lam_noisy": ("lam_noisy", checkpoint_path("lam_noisy"), RegularisedLAM),
+              "one frame, teacher-forced": ("lam_noisy", control_path(), RegularisedLAM),
+              "lam_noisy_history": ("lam_noisy_history", checkpoint_path("lam_noisy_history"), RegularisedLAM),
+              "lac_wm": ("lac_wm", checkpoint_path("lac_wm"), LACWM),
+              "lac_wm_history": ("lac_wm_history", checkpoint_path("lac_wm_history"), LACWM)}
     results = {}
-    for label, (method, path) in models.items():
-        model = load_model(path, method, RegularisedLAM)[0]
+    for label, (method, path, network) in models.items():
+        model = load_model(path, method, network)[0]
         results[label] = {"history_frames": model.history_frames, **held_out_errors(model, held.x, held.a)}
     results["windows"] = len(held)
     OUT.mkdir(parents=True, exist_ok=True)
