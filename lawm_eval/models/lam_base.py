@@ -184,6 +184,8 @@ class AdaLNPredictor(nn.Module):
             self.frame_pos = nn.Parameter(torch.randn(1, frames, 1, dim) * 0.02)  # the frame's place in the window
 
     def forward(self, x_t: Tensor, z: Tensor) -> Tensor:  # (B,16,32),(B,C) -> (B,16,32)
+        if self.frames > 1:
+            return self.window(x_t[:, None], z[:, None])[:, 0]
         h, c = self.x_in(x_t), self.cond(z)
         for block in self.blocks:
             h = block(h, c)

@@ -83,7 +83,7 @@ class RegularisedLAM(LatentActionWorldModel):
         return self.vq(raw)[1]
 
     def predict_next(self, x_t: Tensor, z: Tensor) -> Tensor:
-        return self.world(x_t, z) if self.history_frames == 1 else self.world.window(x_t[:, None], z[:, None])[:, 0]
+        return self.world(x_t, z)
 
     def predict_window(self, frames: Tensor, latents: Tensor) -> Tensor:
         return self.world.window(frames, latents)
