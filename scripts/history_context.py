@@ -2,9 +2,13 @@
 teacher-forced as the paper's §4) against the same recipe reading one frame, and the bundled `lam_noisy`
 (one frame, one-step + 3-step rollout loss). The one-frame control is trained here with the history model's
 loss and budget (7,200 world-model + 3,600 controller steps), cached in $LAWM_EVAL_CACHE/checkpoints/history/.
-LAC-WM: `lac_wm_history` (the FDM's temporal attention over 3 frames, A.5) against the bundled `lac_wm`.
+LAC-WM: `lac_wm_history` (the FDM's temporal attention over 3 frames, A.5) against the bundled `lac_wm` and
+against its matched control: the same A.5 schedule (stage 1's last quarter and stages 2-3 on 4-frame windows,
+teacher-forced) with an FDM that reads one frame, also cached there. CoLA-World: `cola_world_history` and
+`cola_two_stage_history` against `cola_world` and `cola_two_stage`.
 
-    python scripts/history_context.py            # train the control if needed, then evaluate all five
+    python scripts/history_context.py            # train the controls if needed, then evaluate every model
+    python scripts/history_context.py --seed=1   # lam_noisy_history and its control again from seed 1 (cached)
 
 Writes results/history_context/held_out.json: held-out Franka windows of 4 frames, the last transition
 predicted with 1 and with 3 frames of context, from the IDM's latents and from real actions, and the 3-step
@@ -21,10 +25,12 @@ import torch
 import torch.nn.functional as F
 
 from lawm_eval.models.checkpoint import load_model, save_model
+from lawm_eval.models.cola_world import CoLAWorld
 from lawm_eval.models.lac_wm import LACWM
 from lawm_eval.models.lam_base import LatentActionWorldModel
 from lawm_eval.models.lam_variants import RegularisedLAM
 from lawm_eval.models.train.data import transitions
+from lawm_eval.models.train.lac_wm import train_lac_wm
 from lawm_eval.models.train.lam_variants import STEPS, train_variant
 from lawm_eval.models.zoo import checkpoint_path, load_autoencoder
 from lawm_eval.paths import cache_dir
@@ -33,17 +39,44 @@ from lawm_eval.planners.objectives import rollout_actions
 OUT = Path(__file__).resolve().parents[1] / "results" / "history_context"
 
 
-def control_path() -> Path:
-    return cache_dir() / "checkpoints" / "history" / "lam_noisy_one_frame_teacher_forced.pt"
+def control_path(method: str = "lam_noisy") -> Path:
+    name = {"lam_noisy": "lam_noisy_one_frame_teacher_forced", "lac_wm": "lac_wm_one_frame_a5_schedule"}[method]
+    return cache_dir() / "checkpoints" / "history" / f"{name}.pt"
 
 
-def train_control() -> None:
+def seed_paths(seed: int) -> dict[str, Path]:
+    """``lam_noisy_history`` and its one-frame control trained from another ``seed``."""
+    folder = cache_dir() / "checkpoints" / "history" / f"seed{seed}"
+    return {"lam_noisy_history": folder / "lam_noisy_history.pt", "lam_noisy": folder / "lam_noisy_one_frame_teacher_forced.pt"}
+
+
+def train_seed(seed: int) -> None:
+    """The Garrido comparison again from ``seed``: the history model and its control, the same recipe and budget."""
     torch.set_num_threads(1)
-    data = transitions("franka", load_autoencoder(), window=3)
+    windows = transitions("franka", load_autoencoder(), window=3)
+    for method, history in (("lam_noisy_history", 3), ("lam_noisy", 1)):
+        path = seed_paths(seed)[method]
+        if path.exists():
+            continue
+        start = time.time()
+        model, config, _ = train_variant("noisy", windows, STEPS["lam_noisy_history"], history_frames=history,
+                                         rollout=False, seed=seed)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_model(path, method, model.eval(), config, {"train_seconds": time.time() - start, "seed": seed})
+
+
+def train_control(method: str = "lam_noisy") -> None:
+    """The one-frame control of ``lam_noisy_history`` (``method`` lam_noisy) or of ``lac_wm_history`` (lac_wm)."""
+    torch.set_num_threads(1)
+    autoencoder = load_autoencoder()
+    windows = transitions("franka", autoencoder, window=3)
     start = time.time()
-    model, config, _ = train_variant("noisy", data, STEPS["lam_noisy_history"], rollout=False)
-    control_path().parent.mkdir(parents=True, exist_ok=True)
-    save_model(control_path(), "lam_noisy", model.eval(), config, {"train_seconds": time.time() - start})
+    if method == "lam_noisy":
+        model, config, _ = train_variant("noisy", windows, STEPS["lam_noisy_history"], rollout=False)
+    else:
+        model, config, _ = train_lac_wm(1, transitions("franka", autoencoder, window=1), windows, a5_schedule=True)
+    control_path(method).parent.mkdir(parents=True, exist_ok=True)
+    save_model(control_path(method), method, model.eval(), config, {"train_seconds": time.time() - start})
 
 
 def mse(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -78,7 +111,10 @@ def evaluate() -> dict:
               "one frame, teacher-forced": ("lam_noisy", control_path(), RegularisedLAM),
               "lam_noisy_history": ("lam_noisy_history", checkpoint_path("lam_noisy_history"), RegularisedLAM),
               "lac_wm": ("lac_wm", checkpoint_path("lac_wm"), LACWM),
-              "lac_wm_history": ("lac_wm_history", checkpoint_path("lac_wm_history"), LACWM)}
+              "lac_wm_history": ("lac_wm_history", checkpoint_path("lac_wm_history"), LACWM),
+              "lac_wm, one frame, A.5 schedule": ("lac_wm", control_path("lac_wm"), LACWM),
+              **{name: (name, checkpoint_path(name), CoLAWorld) for name in
+                 ("cola_two_stage", "cola_two_stage_history", "cola_world", "cola_world_history")}}
     results = {}
     for label, (method, path, network) in models.items():
         model = load_model(path, method, network)[0]
@@ -90,6 +126,13 @@ def evaluate() -> dict:
 
 
 if __name__ == "__main__":
-    if "--train-control" in sys.argv or not control_path().exists():
-        train_control()
-    print(json.dumps(evaluate(), indent=2))
+    seeds = [int(arg.split("=", 1)[1]) for arg in sys.argv if arg.startswith("--seed=")]
+    for seed in seeds:
+        train_seed(seed)
+    if seeds:
+        sys.exit(0)
+    for method in ("lam_noisy", "lac_wm"):
+        if f"--train-control={method}" in sys.argv or not control_path(method).exists():
+            train_control(method)
+    if "--train-only" not in sys.argv:
+        print(json.dumps(evaluate(), indent=2))

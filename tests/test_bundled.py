@@ -137,15 +137,6 @@ def real_action_windows(name: str):
     return bundle, copy_last, x, bundle.controller.to_latent(actions, x[:, :-1])
 
 
-@pytest.mark.parametrize("name", WORLD_MODELS)
-def test_world_model_rollout_beats_copy_last_frame_on_held_out_windows(name):
-    """The 3-step open-loop rollout from real actions (what the planning suites score), through the model
-    interface the suites use, on the committed fixture; copy-last is the registered `copy_last` model."""
-    bundle, copy_last, x, latents = real_action_windows(name)
-    rollout = bundle.world_model.rollout(x[:, :1], latents)
-    assert mse(rollout, x[:, 1:]) < mse(copy_last.world_model.rollout(x[:, :1], latents), x[:, 1:])
-
-
 # CoLA-World's two-stage baseline with the paper's recipe (one-step loss, no code resets): its LAM uses
 # 7 of 32 codes and the adapter picks the right code for 48 % of held-out tokens, so one step from real
 # actions is 6 % worse than copy-last (its 3-step rollout and its GT-LAM latents beat it; docs/models.md)
@@ -154,10 +145,29 @@ COLA_TWO_STAGE_ADAPTER = pytest.mark.xfail(strict=True, reason=(
     "worse than copy-last (docs/models.md, CoLA-World)"))
 
 
+# The same baseline with a world model reading 3 frames: its LAM uses 6 codes and the adapter picks the right
+# code for 40 % of held-out tokens; through the adapter the world model does not follow the actions (CoLA-World
+# with history, trained alongside it at the same budget, does: docs/models.md)
+COLA_TWO_STAGE_HISTORY_ADAPTER = pytest.mark.xfail(strict=True, reason=(
+    "cola_two_stage_history's code-classifying adapter (40 % code accuracy): from real actions one step is 25 % "
+    "worse than copy-last, 3 steps barely better held out (0.01103 vs 0.01123) and behind it on the fixture, and "
+    "another window's actions predict as well (docs/models.md, CoLA-World)"))
+
+
+@pytest.mark.parametrize("name", [pytest.param(name, marks=COLA_TWO_STAGE_HISTORY_ADAPTER)
+                                  if name == "cola_two_stage_history" else name for name in WORLD_MODELS])
+def test_world_model_rollout_beats_copy_last_frame_on_held_out_windows(name):
+    """The 3-step open-loop rollout from real actions (what the planning suites score), through the model
+    interface the suites use, on the committed fixture; copy-last is the registered `copy_last` model."""
+    bundle, copy_last, x, latents = real_action_windows(name)
+    rollout = bundle.world_model.rollout(x[:, :1], latents)
+    assert mse(rollout, x[:, 1:]) < mse(copy_last.world_model.rollout(x[:, :1], latents), x[:, 1:])
+
+
 def one_step_mark(name: str):
     if name in BFA_ONE_STEP_BEHIND_COPY:
         return BFA_SHORT_TRAINING
-    return COLA_TWO_STAGE_ADAPTER if name == "cola_two_stage" else None
+    return {"cola_two_stage": COLA_TWO_STAGE_ADAPTER, "cola_two_stage_history": COLA_TWO_STAGE_HISTORY_ADAPTER}.get(name)
 
 
 @pytest.mark.parametrize("name", [pytest.param(name, marks=one_step_mark(name)) if one_step_mark(name) else name
@@ -200,7 +210,8 @@ LIBERO_CODES_COLLAPSED = pytest.mark.xfail(strict=True, reason=(
 
 @pytest.mark.parametrize("name", [pytest.param(name, marks=IGNORE_ACTIONS) if name.endswith("_robodesk") else
                                   pytest.param(name, marks=LIBERO_CODES_COLLAPSED) if name == "cola_two_stage_libero"
-                                  else name for name in WORLD_MODELS])
+                                  else pytest.param(name, marks=COLA_TWO_STAGE_HISTORY_ADAPTER)
+                                  if name == "cola_two_stage_history" else name for name in WORLD_MODELS])
 def test_world_model_predictions_depend_on_the_actions(name):
     """Each window's own actions predict its future better than another window's actions do."""
     bundle = build(name)
@@ -278,6 +289,10 @@ def test_cola_models_take_their_robodesk_adaptation_where_the_suite_is_robodesk(
     with pytest.raises(ConfigError, match=r"model 'cola_world' has no adaptation to domain 'navigation' "
                                           r"\(model.domain: auto, original, libero, robodesk\)"):
         make_bundle({**model_spec("cola_world").config, "domain": "navigation"}, adapted_suite(None))
+    # cola_world_history is a model of its own, not an adaptation of cola_world to a domain "history"
+    assert make_bundle(model_spec("cola_world").config, adapted_suite("history")).model_id == "cola_world"
+    with pytest.raises(ConfigError, match="no adaptation to domain 'history'"):
+        make_bundle({**model_spec("cola_world").config, "domain": "history"}, adapted_suite(None))
 
 
 def test_the_robodesk_adapter_classifies_codes_and_looks_them_up():

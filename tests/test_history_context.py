@@ -28,3 +28,24 @@ def test_held_out_errors_read_one_or_three_frames_of_context():
     expected = float((three.step(x[:, :3], latent)[:, 0] - x[:, 3]).pow(2).mean())
     assert history["controller_last_step_context_3"] == pytest.approx(expected)
     assert history["copy_last_last_step"] == pytest.approx(float((x[:, 2] - x[:, 3]).pow(2).mean()))
+
+
+def test_each_history_model_has_its_own_cached_one_frame_control(monkeypatch, tmp_path):
+    """lam_noisy_history's control: the noisy recipe reading one frame, teacher-forced; lac_wm_history's: the
+    A.5 schedule with a one-frame FDM (``train_lac_wm(1, …, a5_schedule=True)``); each saved to its own file."""
+    monkeypatch.setenv("LAWM_EVAL_CACHE", str(tmp_path))
+    assert script.control_path("lam_noisy") != script.control_path("lac_wm")
+    assert script.control_path("lac_wm").parent == tmp_path / "checkpoints" / "history"
+    calls, saved = [], {}
+    monkeypatch.setattr(script, "load_autoencoder", lambda: None)
+    monkeypatch.setattr(script, "transitions", lambda dataset, autoencoder, window=1: window)
+    monkeypatch.setattr(script, "train_variant", lambda *args, **kwargs: (calls.append(("lam", args, kwargs)) or
+                                                                          (RegularisedLAM("noisy", dim=32), {}, {})))
+    monkeypatch.setattr(script, "train_lac_wm", lambda *args, **kwargs: (calls.append(("lac", args, kwargs)) or
+                                                                          (RegularisedLAM("noisy", dim=32), {}, {})))
+    monkeypatch.setattr(script, "save_model", lambda path, method, *rest: saved.update({method: path}))
+    script.train_control("lam_noisy")
+    script.train_control("lac_wm")
+    assert calls[0][0] == "lam" and calls[0][2] == {"rollout": False} and calls[0][1][1] == 3  # 4-frame windows
+    assert calls[1][0] == "lac" and calls[1][1][:3] == (1, 1, 3) and calls[1][2] == {"a5_schedule": True}
+    assert saved == {"lam_noisy": script.control_path("lam_noisy"), "lac_wm": script.control_path("lac_wm")}

@@ -377,8 +377,9 @@ def _lawm(stage: str):
     return policy, partial(train_lawm.policy_loss, policy, world, data)
 
 
-def _cola(stage: str):
-    data, model = synthetic(), CoLAWorld(dim=16, depth=1, decoder_depth=1, adapter="classify")
+def _cola(stage: str, history_frames: int = 1):
+    data = synthetic()
+    model = CoLAWorld(dim=16, depth=1, decoder_depth=1, adapter="classify", history_frames=history_frames)
     model.normalizer.fit(data.a)
     if stage == "lam":  # the two-stage LAM through its light FDM
         light = ConcatPredictor(16, model.latent_tokens, model.code_dim)
@@ -440,6 +441,9 @@ OBJECTIVES = {
     "cola_world/adapter_codes": lambda: _cola("adapter"),
     "cola_world/pretrain_action_free": lambda: _cola("pretrain"),
     "cola_world/joint": lambda: _cola("joint"),
+    "cola_world_history/pretrain_action_free": lambda: _cola("pretrain", history_frames=3),
+    "cola_world_history/joint": lambda: _cola("joint", history_frames=3),
+    "cola_world_history/world_model": lambda: _cola("world", history_frames=3),
     "cola_world_robodesk/adapter_codes": lambda: _cola_robodesk("adapter"),
     "cola_world_robodesk/world_model_gt_lam": lambda: _cola_robodesk("world"),
     "law/joint": lambda: _law("joint"),
@@ -590,6 +594,15 @@ def test_history_model_trains_teacher_forced_over_the_window_and_saves_its_conte
         RegularisedLAM("noisy", history_frames=0)
 
 
+def test_train_variant_seed_changes_the_run_and_seed_0_is_the_bundled_one():
+    """scripts/history_context.py --seed=1 retrains the Garrido comparison from another seed; seed 0 keeps the
+    bundled recipe's initialisation and batches."""
+    runs = {seed: train_lam.train_variant("noisy", synthetic(), steps=2, seed=seed)[0].state_dict() for seed in (0, 1)}
+    again = train_lam.train_variant("noisy", synthetic(), steps=2)[0].state_dict()
+    assert all(torch.equal(again[k], runs[0][k]) for k in again)
+    assert not all(torch.equal(runs[1][k], runs[0][k]) for k in again)
+
+
 def recorded_recipe(monkeypatch, module, name: str) -> list[dict]:
     """Run ``module.main(name, steps=40)`` on synthetic windows with ``train`` recorded (3 real steps a
     stage) and ``finish`` stubbed: per stage, the parameter names it trains, its steps, loss keywords and data."""
@@ -633,10 +646,113 @@ def test_lac_wm_history_recipe_adds_the_temporal_attention_for_the_last_quarter_
     assert not any("temporal" in n for stage in plain for n in stage["names"])
 
 
+def test_lac_wm_history_control_follows_the_a5_schedule_with_a_one_frame_fdm(monkeypatch):
+    """scripts/history_context.py's matched control of lac_wm_history: the same stages, steps and 4-frame
+    windows, teacher-forced, but an FDM without temporal attention."""
+    from lawm_eval.models.train import loop
+
+    calls = []
+
+    def record(params, loss_fn, steps, **kwargs):
+        calls.append({"steps": steps, "loss": loss_fn.keywords, "data": loss_fn.args[1]})
+        return loop.train(params, loss_fn, 1, **kwargs)
+
+    monkeypatch.setattr(train_lac, "train", record)
+    model, config, _ = train_lac.train_lac_wm(1, synthetic(window=1), synthetic(window=3), steps=40, a5_schedule=True)
+    assert model.history_frames == 1 and "history_frames" not in config and not model.fdm.temporal_parameters()
+    assert [c["steps"] for c in calls] == [30, 10, 20, 20]
+    assert [c["data"].x.shape[1] for c in calls] == [2, 4, 4, 4]
+    assert [c["loss"]["rollout"] for c in calls[1:]] == [False, False, False]
+    with pytest.raises(ValueError, match="a5_schedule must be on"):  # temporal attention never trained otherwise
+        train_lac.train_lac_wm(3, synthetic(window=1), synthetic(window=3), steps=40, a5_schedule=False)
+
+
 def test_lam_noisy_history_recipe_is_teacher_forced_with_three_frames(monkeypatch):
     stages = recorded_recipe(monkeypatch, train_lam, "lam_noisy_history")
     assert stages[0]["loss"]["rollout"] is False and any(n == "world.frame_pos" for n in stages[0]["names"])
     assert recorded_recipe(monkeypatch, train_lam, "lam_noisy")[0]["loss"]["rollout"] is True
+
+
+def test_cola_history_world_model_is_frame_causal_and_its_losses_are_teacher_forced_over_the_window():
+    """cola_world_history: the world model reads the window frame-causally (pretraining with zero latents
+    included); the joint and GT-LAM losses predict every transition of the window from the earlier frames."""
+    model = randomised(CoLAWorld(dim=32, history_frames=3)).train()
+    x, z = tokens(2, 4), torch.randn(2, 3, model.latent_dim)
+    window = model.predict_window(x[:, :3], z)
+    changed_last = model.predict_window(torch.cat([x[:, :2], x[:, 3:4]], 1), z)
+    assert torch.allclose(window[:, :2], changed_last[:, :2], atol=1e-6)
+    assert not torch.allclose(window[:, 2], changed_last[:, 2], atol=1e-4)
+    x = x[:1]  # one window, so that every batch drawn from it is that window
+    data = Transitions(x, torch.randn(1, 3, 7), torch.zeros(1, 4, 7), torch.zeros(1, dtype=torch.long), "synthetic")
+    model.eval()  # the IDM's standardisation and the VQ as a fixed function, so the two evaluations agree
+    _, logs = train_cola.lam_step(model, model, data, torch.Generator().manual_seed(0))
+    latents = model.quantised_latent(x[:, :-1].flatten(0, 1), x[:, 1:].flatten(0, 1))[0]
+    expected = (model.predict_window(x[:, :-1], latents.view(1, 3, -1)) - x[:, 1:]).pow(2).mean()
+    assert logs["recon"] == pytest.approx(expected.item(), rel=1e-5)
+    one_step = (model.predict_next(x[:, :-1].flatten(0, 1), latents) - x[:, 1:].flatten(0, 1)).pow(2).mean()
+    assert logs["recon"] != pytest.approx(one_step.item(), rel=1e-3)  # the window, not each frame alone
+    pretrain, _ = train_cola.pretrain_loss(model.world, model.latent_dim, data, torch.Generator().manual_seed(0))
+    expected = (model.world.window(x[:, :-1], torch.zeros(1, 3, model.latent_dim)) - x[:, 1:]).pow(2).mean()
+    assert pretrain.item() == pytest.approx(expected.item(), rel=1e-5)
+    with pytest.raises(ValueError, match="history_frames must be ≥ 1"):
+        CoLAWorld(history_frames=0)
+
+
+def cola_recipe(monkeypatch, main) -> tuple[list[int], dict, list[tuple[int, str]]]:
+    """Run a CoLA recipe's ``main(steps=60)`` on synthetic windows with ``train`` recorded (1 real step a stage),
+    the plot and ``finish`` stubbed: the steps of each stage, what was saved, the windows loaded."""
+    from lawm_eval.models.train import loop
+
+    steps, saved, windows = [], {}, []
+
+    def record(params, loss_fn, n, **kwargs):
+        steps.append(n)
+        return loop.train(params, loss_fn, 1, **kwargs)
+
+    def fake_transitions(dataset, autoencoder, window=1, split="train"):
+        windows.append((window, split))
+        return synthetic(window=window, seed=int(split != "train"))
+
+    monkeypatch.setattr(train_cola, "train", record)
+    monkeypatch.setattr(train_cola, "load_autoencoder", lambda: None)
+    monkeypatch.setattr(train_cola, "transitions", fake_transitions)
+    monkeypatch.setattr(train_cola, "plot_codebook", lambda curves, warm, file: saved.update(plot=(file, list(curves))))
+    monkeypatch.setattr(train_cola, "finish", lambda name, model, config, *a, **k: saved.update({name: (model, config)}))
+    main(steps=60)
+    return steps, saved, windows
+
+
+COLA_CURVES = ["CoLA: warm-up, then end to end", "joint from the pretrained WM, no warm-up", "two-stage LAM (light decoder)"]
+
+
+def test_cola_history_recipe_trains_both_models_on_windows_with_the_same_budgets(monkeypatch):
+    """cola_world_history.py: action-free pretraining (frame positions included), the two-stage baseline,
+    CoLA's warm-up then end to end and the no-warm-up ablation, all on 4-frame windows with the one-frame recipe's
+    steps; both checkpoints saved with history_frames 3."""
+    from lawm_eval.models.train import cola_world_history
+
+    steps, saved, windows = cola_recipe(monkeypatch, cola_world_history.main)
+    assert [w for w in windows if w[1] == "train"] == [(3, "train")]
+    # pretrain; no warm-up (joint for the whole budget); two-stage LAM, WM; CoLA warm-up, e2e; the two adapters
+    assert steps == [40, 60, 30, 30, 8, 52, 1000, 1000]
+    assert saved["plot"] == ("cola_codebook_history.png", COLA_CURVES)
+    for name in ("cola_two_stage_history", "cola_world_history"):
+        model, config = saved[name]
+        assert config["history_frames"] == 3 and model.history_frames == 3 and model.world.frames == 3
+    world = CoLAWorld(history_frames=3).world
+    assert any(p is world.frame_pos for p in train_cola.trunk(world))  # pretrained with the trunk
+
+
+def test_cola_one_frame_recipe_keeps_single_transitions_and_its_names(monkeypatch):
+    """``python -m lawm_eval.models.train cola_world``: one transition per sample, the plain config, the
+    bundled names and plot."""
+    steps, saved, windows = cola_recipe(monkeypatch, train_cola.main)
+    assert [w for w in windows if w[1] == "train"] == [(1, "train")]
+    assert steps == [40, 60, 30, 30, 8, 52, 1000, 1000]
+    assert saved["plot"] == ("cola_codebook.png", COLA_CURVES)
+    for name in ("cola_two_stage", "cola_world"):
+        model, config = saved[name]
+        assert config == train_cola.CONFIG and model.history_frames == 1 and model.world.frames == 1
 
 
 def test_lac_wm_temporal_attention_starts_as_the_identity_then_is_frame_causal():

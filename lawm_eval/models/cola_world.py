@@ -3,7 +3,10 @@
 - IDM: a spatio-temporal transformer over the two frames' tokens (spatial attention within each
   frame, temporal attention across the two frames at each position), then 2 learned queries → 2
   latent tokens, each quantised with one 32-entry codebook (VQ, straight-through, dead-code reset).
-- World model: transformer conditioned by adaptive layer norm on the 2 quantised tokens.
+- World model: transformer conditioned by adaptive layer norm on the 2 quantised tokens; with
+  ``history_frames`` K > 1 (``cola_world_history``) it reads the last K frames with frame-causal attention,
+  each frame modulated by the latent that follows it (the paper's OpenSora has causal temporal attention
+  over the clip, App. B.2), the latents between context frames coming from the IDM.
 - Training (scripts in models/train/cola_world.py): the two-stage baseline trains the LAM (with a
   light decoder) and then a world model on its frozen latents; CoLA-World starts from that world
   model, warms a fresh LAM up against it with the world model frozen, then trains both jointly.
@@ -59,16 +62,19 @@ class STTransformerIDM(nn.Module):
 class CoLAWorld(LatentActionWorldModel):
     def __init__(self, dim: int = 64, code_dim: int = 16, codes: int = 32, latent_tokens: int = 2,
                  action_dim: int = 7, depth: int = 2, decoder_depth: int = 2, snap_adapter: bool = True,
-                 adapter: str = "regress", standardise: bool = False):
+                 adapter: str = "regress", standardise: bool = False, history_frames: int = 1):
         super().__init__()
         if adapter not in ("regress", "classify"):
             raise ValueError(f"adapter must be 'regress' or 'classify', got {adapter!r}")
+        if history_frames < 1:
+            raise ValueError(f"history_frames must be ≥ 1, got {history_frames}")
+        self.history_frames = history_frames
         self.codes_per_token = codes
         self.latent_tokens, self.code_dim = latent_tokens, code_dim
         self.latent_dim = latent_tokens * code_dim
         self.idm = STTransformerIDM(dim, code_dim, depth, latent_tokens, standardise)
         self.vq = VectorQuantizer(codes, code_dim)
-        self.world = AdaLNPredictor(dim, self.latent_dim, decoder_depth)
+        self.world = AdaLNPredictor(dim, self.latent_dim, decoder_depth, frames=history_frames)
         self.normalizer = ActionNormalizer(action_dim)
         self.adapter_kind = adapter
         self.adapter = MLP(action_dim, 2 * dim, latent_tokens * codes if adapter == "classify" else self.latent_dim)
@@ -88,6 +94,9 @@ class CoLAWorld(LatentActionWorldModel):
 
     def predict_next(self, x_t: Tensor, z: Tensor) -> Tensor:
         return self.world(x_t, z)
+
+    def predict_window(self, frames: Tensor, latents: Tensor) -> Tensor:  # (B,K,16,32),(B,K,L) -> (B,K,16,32)
+        return self.world.window(frames, latents)
 
     def adapter_logits(self, actions: Tensor) -> Tensor:  # (B, A) -> (B, tokens, codes)
         return self.adapter(self.normalizer(actions)).view(len(actions), self.latent_tokens, self.codes_per_token)

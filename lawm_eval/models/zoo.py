@@ -85,13 +85,20 @@ def build_bundled(name: str, checkpoint: str | None = None) -> ModelBundle:
                              "training_script": bundled.script, "autoencoder": bundled.autoencoder}, **parts)
 
 
+def adaptations(name: str) -> dict[str, str]:
+    """Domain -> the bundled model adapted from ``name`` to it: ``<name>_<domain>`` whose ``bundled.after``
+    names ``name`` (cola_world_robodesk; not cola_world_history, a model of its own)."""
+    specs = model_specs()
+    return {other.removeprefix(f"{name}_"): other for other, spec in specs.items()
+            if other.startswith(f"{name}_") and spec.bundled is not None and name in spec.bundled.after}
+
+
 def adapted_name(name: str, domain: str | None) -> str:
     """The model a suite of ``domain`` builds for ``name`` by default: ``<name>_<domain>`` when ``name`` is
     adaptable (``build_adaptable``) and that adaptation exists, else ``name`` itself."""
     specs = model_specs()
-    adapted = f"{name}_{domain}"
     adaptable = name in specs and specs[name].config.get("factory") == f"{__name__}:build_adaptable"
-    return adapted if domain and adaptable and adapted in specs else name
+    return adaptations(name).get(domain, name) if domain and adaptable else name
 
 
 def build_adaptable(name: str, checkpoint: str | None = None, domain: str = "auto", suite: Any = None) -> ModelBundle:
@@ -103,11 +110,10 @@ def build_adaptable(name: str, checkpoint: str | None = None, domain: str = "aut
         domain = suite_domain if adapted_name(name, suite_domain) != name else "original"
     if domain == "original":
         return build_bundled(name, checkpoint)
-    adapted = f"{name}_{domain}"
-    if adapted not in model_specs():
-        domains = sorted(n.removeprefix(f"{name}_") for n in model_specs() if n.startswith(f"{name}_"))
+    adapted = adaptations(name).get(domain)
+    if adapted is None:
         raise ConfigError(f"model '{name}' has no adaptation to domain '{domain}' (model.domain: auto, original"
-                          f"{''.join(', ' + d for d in domains)})")
+                          f"{''.join(', ' + d for d in sorted(adaptations(name)))})")
     bundle = build_bundled(adapted, checkpoint)
     bundle.inputs = ModelInputs.from_value(model_spec(adapted).config.get("inputs"), f"model '{adapted}'")
     bundle.info["adapted_to"] = domain

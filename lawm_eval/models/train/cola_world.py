@@ -23,6 +23,11 @@ from the fresh IDM's outputs, once; no dead-code resets (``resets=True`` is the 
 Every ``CODEBOOK_EVERY`` steps the held-out transitions' codebook utilisation, entropy, perplexity
 and max usage are recorded (the paper's Fig. 2/3) into metrics.json and
 docs/training/cola_codebook.png.
+
+With ``history_frames`` K > 1 (``cola_world_history.py``: ``cola_two_stage_history``, ``cola_world_history``)
+the same recipes train on 4-frame windows: the world model (pretraining included) reads up to K frames,
+frame-causal and teacher-forced over the window, as the paper's video model is trained on clips with causal
+temporal attention (App. B.2-B.3); the IDM still reads one pair per latent, the light decoder one frame.
 """
 
 from __future__ import annotations
@@ -39,13 +44,14 @@ from lawm_eval.models.lam_base import AdaLNPredictor, ConcatPredictor
 from lawm_eval.models.train.data import Transitions, transitions
 from lawm_eval.models.train.evaluate import finish
 from lawm_eval.models.train.loop import train
-from lawm_eval.models.train.losses import pairs
+from lawm_eval.models.train.losses import pairs, window_loss
 from lawm_eval.models.zoo import load_autoencoder
 
 CONFIG = {"dim": 64, "code_dim": 16, "codes": 32, "latent_tokens": 2, "action_dim": 7, "depth": 2,
           "decoder_depth": 2, "adapter": "classify", "standardise": True}
 PRETRAIN_STEPS = 2000
 LAM_STEPS, WM_STEPS = 1500, 1500  # two-stage
+HISTORY_FRAMES = 3  # the *_history models' world model: the last 3 frames of 4-frame windows
 WARM_STEPS = 400  # CoLA: the paper's 8K of 60K warm-up (13 %); end to end for the rest of the same 3,000 steps
 ADAPTER_STEPS = 1000  # App. B: the adapter trains 1K steps with batch 64
 CODEBOOK_EVERY = 50
@@ -65,8 +71,11 @@ def trunk(world: AdaLNPredictor) -> list[torch.nn.Parameter]:
 
 # -- losses --------------------------------------------------------------------------------------
 def pretrain_loss(world: AdaLNPredictor, latent_dim: int, data: Transitions, generator: torch.Generator):
-    """Action-free next-frame prediction: the conditioning input is zero (and its modulation is zero)."""
-    x, _, _, _ = data.batch(64, generator)
+    """Action-free next-frame prediction: the conditioning input is zero (and its modulation is zero);
+    a world model reading several frames predicts every frame of the window from the earlier ones."""
+    x, _, _, _ = data.batch(64, generator)  # (B, W + 1, 16, 32)
+    if world.frames > 1:
+        return F.mse_loss(world.window(x[:, :-1], torch.zeros(len(x), x.shape[1] - 1, latent_dim)), x[:, 1:]), {}
     x_t, x_next = pairs(x)
     return F.mse_loss(world(x_t, torch.zeros(len(x_t), latent_dim)), x_next), {}
 
@@ -83,11 +92,11 @@ class ThroughDecoder:
 
 def lam_step(model: CoLAWorld, world, data: Transitions, generator: torch.Generator):
     """One-step teacher-forced MSE of the next frame predicted through ``world`` (the model itself, or
-    the light decoder) from the IDM's quantised latent, plus the VQ loss."""
-    x, _, _, _ = data.batch(64, generator)
-    x_t, x_next = pairs(x)
-    z, _, vq_loss = model.quantised_latent(x_t, x_next)
-    recon = F.mse_loss(world.predict_next(x_t, z), x_next)
+    the light decoder) from the IDM's quantised latents, plus the VQ loss; a world model with history
+    predicts each transition of the window from its frame and the earlier ones."""
+    x, _, _, _ = data.batch(64, generator)  # (B, W + 1, 16, 32)
+    z, _, vq_loss = model.quantised_latent(*pairs(x))  # (B·W, L)
+    recon, _ = window_loss(world, x, z.view(len(x), -1, z.shape[-1]), rollout=False)
     return recon + vq_loss, {"recon": recon.item(), "vq": vq_loss.item()}
 
 
@@ -103,11 +112,10 @@ def freeze_lam(model: CoLAWorld) -> CoLAWorld:
 def world_loss(model: CoLAWorld, data: Transitions, generator: torch.Generator, batch: int = 64):
     """The world model on the frozen LAM's quantised latents (GT-LAM): the two-stage baseline's
     stage 2, and the fine-tuning of an adapted model."""
-    x, _, _, _ = data.batch(batch, generator)
-    x_t, x_next = pairs(x)
+    x, _, _, _ = data.batch(batch, generator)  # (B, W + 1, 16, 32)
     with torch.no_grad():
-        z = model.idm_latent(x_t, x_next)
-    recon = F.mse_loss(model.predict_next(x_t, z), x_next)
+        z = model.idm_latent(*pairs(x))  # (B·W, L)
+    recon, _ = window_loss(model, x, z.view(len(x), -1, z.shape[-1]), rollout=False)
     return recon, {"recon": recon.item()}
 
 
@@ -174,36 +182,36 @@ def dead_code_resets(model: CoLAWorld, data: Transitions, seed: int) -> Callable
 
 
 # -- the three recipes ---------------------------------------------------------------------------
-def pretrained_world(data: Transitions, steps: int = PRETRAIN_STEPS) -> AdaLNPredictor:
+def pretrained_world(data: Transitions, steps: int = PRETRAIN_STEPS, config: dict = CONFIG) -> AdaLNPredictor:
     """Stage 0: the action-free video world model (trunk only)."""
     torch.manual_seed(0)
-    shape = CoLAWorld(**CONFIG)
+    shape = CoLAWorld(**config)
     world = shape.world
     train(trunk(world), partial(pretrain_loss, world, shape.latent_dim, data), steps, seed=5)
     return world
 
 
-def fresh_model(world: AdaLNPredictor, data: Transitions, seed: int) -> CoLAWorld:
+def fresh_model(world: AdaLNPredictor, data: Transitions, seed: int, config: dict = CONFIG) -> CoLAWorld:
     """A new CoLA-World network (fresh IDM; codebook initialised from the fresh IDM's outputs on one
     batch, as k-means-style VQ initialisations do, so that no code starts out of reach) holding a copy
     of the pretrained world model."""
     torch.manual_seed(seed)
-    model = CoLAWorld(**CONFIG)
+    model = CoLAWorld(**config)
     model.normalizer.fit(data.a)
     model.world.load_state_dict(world.state_dict())
     generator = torch.Generator().manual_seed(seed)
     x, _, _, _ = data.batch(128, generator)
     with torch.no_grad():
-        outputs = model.idm(*pairs(x)).flatten(0, 1)  # (256, code_dim)
+        outputs = model.idm(*pairs(x)).flatten(0, 1)  # (128 · W · tokens, code_dim)
         picks = torch.randperm(len(outputs), generator=generator)[: model.codes_per_token]
         model.vq.codebook.weight.copy_(outputs[picks])
     return model
 
 
 def two_stage(world: AdaLNPredictor, data: Transitions, held: Transitions, lam_steps: int = LAM_STEPS,
-              wm_steps: int = WM_STEPS, resets: bool = False) -> tuple[CoLAWorld, dict, list]:
-    model = fresh_model(world, data, seed=100)
-    light = ConcatPredictor(CONFIG["dim"], CONFIG["latent_tokens"], CONFIG["code_dim"])  # the LAM's FDM, dropped afterwards
+              wm_steps: int = WM_STEPS, resets: bool = False, config: dict = CONFIG) -> tuple[CoLAWorld, dict, list]:
+    model = fresh_model(world, data, seed=100, config=config)
+    light = ConcatPredictor(config["dim"], config["latent_tokens"], config["code_dim"])  # the LAM's FDM, dropped afterwards
     usage: list[dict] = []
     lam_params = [*model.idm.parameters(), *model.vq.parameters(), *light.parameters()]
     stage1 = train(lam_params, lambda g: lam_step(model, ThroughDecoder(light), data, g), lam_steps, seed=1,
@@ -214,10 +222,10 @@ def two_stage(world: AdaLNPredictor, data: Transitions, held: Transitions, lam_s
 
 
 def cola(world: AdaLNPredictor, data: Transitions, held: Transitions, warm_steps: int = WARM_STEPS,
-         budget: int = LAM_STEPS + WM_STEPS, resets: bool = False) -> tuple[CoLAWorld, dict, list]:
+         budget: int = LAM_STEPS + WM_STEPS, resets: bool = False, config: dict = CONFIG) -> tuple[CoLAWorld, dict, list]:
     """Warm-up (trunk frozen) for ``warm_steps``, then end to end for the rest of ``budget``; 0
     warm-up steps: joint from the start."""
-    model = fresh_model(world, data, seed=200)
+    model = fresh_model(world, data, seed=200, config=config)
     usage: list[dict] = []
     lam = [*model.idm.parameters(), *model.vq.parameters()]
     curves = {}
@@ -233,15 +241,15 @@ def cola(world: AdaLNPredictor, data: Transitions, held: Transitions, warm_steps
 
 
 def bundle(name: str, model: CoLAWorld, curves: dict, usage: list, data: Transitions, held: Transitions,
-           held_windows: Transitions, autoencoder, extra: dict | None = None) -> dict:
+           held_windows: Transitions, autoencoder, extra: dict | None = None, config: dict = CONFIG) -> dict:
     curves = {**curves, f"{len(curves) + 1}: adapter (GT-LAM codes)": train_adapter(freeze_lam(model), data)}
     metrics = {"codebook_usage": codebook_usage(model, held), "codebook_curve": usage,
                "adapter_code_accuracy": adapter_accuracy(model, held), **(extra or {})}
-    return finish(name, model, CONFIG, curves, ("loss", "recon", "vq", "accuracy"), held_windows, "franka",
+    return finish(name, model, config, curves, ("loss", "recon", "vq", "accuracy"), held_windows, "franka",
                   autoencoder, metrics)
 
 
-def plot_codebook(curves: dict[str, list[dict]], warm_steps: int = WARM_STEPS) -> None:
+def plot_codebook(curves: dict[str, list[dict]], warm_steps: int = WARM_STEPS, file: str = "cola_codebook.png") -> None:
     """The paper's Fig. 2/3 at our scale: utilisation, normalised entropy and max usage over training."""
     import matplotlib
 
@@ -262,29 +270,34 @@ def plot_codebook(curves: dict[str, list[dict]], warm_steps: int = WARM_STEPS) -
     axes[1].legend(fontsize=7)
     fig.tight_layout()
     REPO_DOCS.mkdir(parents=True, exist_ok=True)
-    fig.savefig(REPO_DOCS / "cola_codebook.png", dpi=100)
+    fig.savefig(REPO_DOCS / file, dpi=100)
     plt.close(fig)
 
 
-def main(steps: int = LAM_STEPS + WM_STEPS) -> dict:
-    """Both bundled models (and the no-warm-up ablation's codebook curve); ``steps``: the budget
-    after pretraining, split in the proportions of LAM_STEPS / WM_STEPS and WARM_STEPS."""
+def main(steps: int = LAM_STEPS + WM_STEPS, history_frames: int = 1) -> dict:
+    """Both bundled models (and the no-warm-up ablation's codebook curve); ``steps``:
+    the budget after pretraining, split in the proportions of LAM_STEPS / WM_STEPS and WARM_STEPS;
+    ``history_frames`` > 1: the world models read that many frames (``*_history``, 4-frame windows)."""
     autoencoder = load_autoencoder()
-    data = transitions("franka", autoencoder, window=1)
+    history = history_frames > 1
+    suffix, config = ("_history", {**CONFIG, "history_frames": history_frames}) if history else ("", CONFIG)
+    data = transitions("franka", autoencoder, window=history_frames)  # windows of K transitions, K + 1 frames
     held = transitions("franka", autoencoder, window=1, split="held_out")
     held_windows = transitions("franka", autoencoder, window=3, split="held_out")
     scale = steps / (LAM_STEPS + WM_STEPS)
     warm, lam = round(WARM_STEPS * scale), round(LAM_STEPS * scale)
-    world = pretrained_world(data, round(PRETRAIN_STEPS * scale))
-    _, _, no_warmup = cola(copy.deepcopy(world), data, held, warm_steps=0, budget=steps)
-    baseline, base_curves, base_usage = two_stage(world, data, held, lam, steps - lam)
-    model, cola_curves, cola_usage = cola(world, data, held, warm, steps)
-    plot_codebook({"CoLA: warm-up, then end to end": cola_usage, "joint from the pretrained WM, no warm-up": no_warmup,
-                   "two-stage LAM (light decoder)": base_usage}, warm)
+    world = pretrained_world(data, round(PRETRAIN_STEPS * scale), config)
+    no_warmup = cola(copy.deepcopy(world), data, held, 0, steps, config=config)[2]  # the Fig. 2 ablation
+    baseline, base_curves, base_usage = two_stage(world, data, held, lam, steps - lam, config=config)
+    model, cola_curves, cola_usage = cola(world, data, held, warm, steps, config=config)
+    curves = {"CoLA: warm-up, then end to end": cola_usage, "joint from the pretrained WM, no warm-up": no_warmup,
+              "two-stage LAM (light decoder)": base_usage}
+    plot_codebook(curves, warm, f"cola_codebook{suffix}.png")
     budget = {"pretrain_steps": round(PRETRAIN_STEPS * scale), "lam_steps": lam, "wm_steps": steps - lam}
-    results = {"cola_two_stage": bundle("cola_two_stage", baseline, base_curves, base_usage, data, held, held_windows,
-                                        autoencoder, budget)}
-    results["cola_world"] = bundle("cola_world", model, cola_curves, cola_usage, data, held, held_windows, autoencoder,
-                                   {"pretrain_steps": budget["pretrain_steps"], "warm_steps": warm, "e2e_steps": steps - warm,
-                                    "codebook_curve_without_warmup": no_warmup})
+    cola_extra = {"pretrain_steps": budget["pretrain_steps"], "warm_steps": warm, "e2e_steps": steps - warm,
+                  "codebook_curve_without_warmup": no_warmup}
+    results = {f"cola_two_stage{suffix}": bundle(f"cola_two_stage{suffix}", baseline, base_curves, base_usage, data,
+                                                 held, held_windows, autoencoder, budget, config)}
+    results[f"cola_world{suffix}"] = bundle(f"cola_world{suffix}", model, cola_curves, cola_usage, data, held,
+                                            held_windows, autoencoder, cola_extra, config)
     return results

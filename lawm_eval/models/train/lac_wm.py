@@ -90,6 +90,35 @@ def projector_loss(model: LACWM, data: Transitions, generator: torch.Generator, 
     return window_loss(model, x, latents, rollout=rollout)
 
 
+def train_lac_wm(history_frames: int, data: Transitions, windows: Transitions, steps: int = 7200,
+                 rollout: bool = False, a5_schedule: bool | None = None) -> tuple[LACWM, dict, dict]:
+    """LAC-WM whose FDM reads ``history_frames`` frames. ``a5_schedule`` (the default with history): stage 1's
+    last quarter and stages 2-3 on the 4-frame ``windows``; with one frame it is the matched control of
+    ``lac_wm_history``, the same schedule without the temporal attention."""
+    a5_schedule = history_frames > 1 if a5_schedule is None else a5_schedule
+    if history_frames > 1 and not a5_schedule:
+        raise ValueError("an FDM with history trains its temporal attention on windows: a5_schedule must be on")
+    config = {**CONFIG, **({"history_frames": history_frames} if history_frames > 1 else {})}
+    torch.manual_seed(0)
+    model = LACWM(**config)
+    model.normalizer.fit(data.a)
+    lam = partial(lam_loss, model, motion=True, scale=label_scale(data), independent_a2=True)
+    temporal = {id(p) for p in model.fdm.temporal_parameters()}
+    stage1_params = list(model.idm.parameters()) + list(model.fdm.parameters()) + list(model.motion.parameters())
+    first = steps - int(TEMPORAL_FRACTION * steps) if a5_schedule else steps
+    stage1 = train([p for p in stage1_params if id(p) not in temporal], partial(lam, data), first, lr=1e-3, seed=1)
+    curves = {"1: latent actions": stage1}
+    if a5_schedule:  # the last quarter: temporal attention on, windows of 4 frames, teacher-forced
+        curves["1b: + temporal attention"] = train(stage1_params, partial(lam, windows, rollout=False), steps - first,
+                                                   lr=5e-4, seed=4)
+    projector = partial(projector_loss, model, windows if a5_schedule else data, rollout=rollout or not a5_schedule)
+    curves["2: action projector"] = train(model.projector.parameters(), projector, steps // 2, lr=1e-3, seed=2)
+    lora_params = model.enable_lora(2)
+    curves["3: LoRA rank 2"] = train(lora_params + list(model.projector.parameters()), projector, steps // 2,
+                                     lr=5e-4, seed=3)
+    return model, {**config, "lora_rank": 2}, curves
+
+
 def main(name: str = "lac_wm", steps: int = 7200, rollout: bool = False) -> dict:
     """Train ``lac_wm`` (the FDM reads one frame) or ``lac_wm_history`` (3 frames, A.5's schedule)."""
     history = HISTORY[name]
@@ -97,23 +126,6 @@ def main(name: str = "lac_wm", steps: int = 7200, rollout: bool = False) -> dict
     data = transitions("franka", autoencoder, window=3 if rollout else 1)
     windows = transitions("franka", autoencoder, window=3) if history > 1 else data
     held = transitions("franka", autoencoder, window=3, split="held_out")
-    config = {**CONFIG, **({"history_frames": history} if history > 1 else {})}
-    torch.manual_seed(0)
-    model = LACWM(**config)
-    model.normalizer.fit(data.a)
-    lam = partial(lam_loss, model, motion=True, scale=label_scale(data), independent_a2=True)
-    temporal = {id(p) for p in model.fdm.temporal_parameters()}
-    stage1_params = list(model.idm.parameters()) + list(model.fdm.parameters()) + list(model.motion.parameters())
-    first = steps - int(TEMPORAL_FRACTION * steps) if history > 1 else steps
-    stage1 = train([p for p in stage1_params if id(p) not in temporal], partial(lam, data), first, lr=1e-3, seed=1)
-    curves = {"1: latent actions": stage1}
-    if history > 1:  # the last quarter: temporal attention on, windows of 4 frames, teacher-forced
-        curves["1b: + temporal attention"] = train(stage1_params, partial(lam, windows, rollout=False), steps - first,
-                                                   lr=5e-4, seed=4)
-    projector = partial(projector_loss, model, windows, rollout=rollout or history == 1)
-    curves["2: action projector"] = train(model.projector.parameters(), projector, steps // 2, lr=1e-3, seed=2)
-    lora_params = model.enable_lora(2)
-    curves["3: LoRA rank 2"] = train(lora_params + list(model.projector.parameters()), projector, steps // 2,
-                                     lr=5e-4, seed=3)
-    return finish(name, model, {**config, "lora_rank": 2}, curves, ("loss", "recon", "rollout", "motion"), held,
+    model, config, curves = train_lac_wm(history, data, windows, steps, rollout)
+    return finish(name, model, config, curves, ("loss", "recon", "rollout", "motion"), held,
                   "franka", autoencoder, {"rollout_term": rollout})

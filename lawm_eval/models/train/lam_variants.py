@@ -69,13 +69,14 @@ def controller_loss(model: RegularisedLAM, data: Transitions, generator: torch.G
 
 
 def train_variant(regulariser: str, data: Transitions, steps: int, strength: float | None = None,
-                  distance: str = "mse", history_frames: int = 1,
-                  rollout: bool = True) -> tuple[RegularisedLAM, dict, dict[str, list]]:
+                  distance: str = "mse", history_frames: int = 1, rollout: bool = True,
+                  seed: int = 0) -> tuple[RegularisedLAM, dict, dict[str, list]]:
     """A model with ``regulariser`` latents at ``strength`` (λ_l1, β or the codebook size; None: the
     default), trained in two stages: world model + IDM, then the controller. (model, config, curves).
     The world model's error is ``distance``: "mse" (the bundled models) or the paper's "l1"; windows of one
     transition (``data``), or ``rollout=False``, train it one-step and teacher-forced, as the paper, longer
-    ones otherwise add the rollout term. ``history_frames`` > 1: the world model reads that many frames."""
+    ones otherwise add the rollout term. ``history_frames`` > 1: the world model reads that many frames.
+    ``seed``: the initialisation's and the batches' (0: the bundled checkpoints)."""
     config = {"regulariser": regulariser, "dim": 64, "latent_dim": 16, "action_dim": int(data.a.shape[-1]),
               "depth": 2}
     if history_frames > 1:
@@ -85,14 +86,15 @@ def train_variant(regulariser: str, data: Transitions, steps: int, strength: flo
         config["codes"] = int(strength)
     elif strength is not None:
         weights[STRENGTH[regulariser]] = float(strength)
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     model = RegularisedLAM(**config)
     model.normalizer.fit(data.a)
     lam_params = [p for n, p in model.named_parameters() if not n.startswith("controller")]
     stage1 = train(lam_params, partial(world_loss, model, data, weights=weights, distance=distance, rollout=rollout), steps, lr=1e-3,
-                   seed=1,
-                   on_step=code_reset(model, data, torch.Generator().manual_seed(21)))
-    stage2 = train(model.controller.parameters(), partial(controller_loss, model, data), steps // 2, lr=1e-3, seed=2)
+                   seed=1 + 100 * seed,
+                   on_step=code_reset(model, data, torch.Generator().manual_seed(21 + 100 * seed)))
+    stage2 = train(model.controller.parameters(), partial(controller_loss, model, data), steps // 2, lr=1e-3,
+                   seed=2 + 100 * seed)
     return model, config, {f"1: world model ({regulariser} latents)": stage1, "2: controller": stage2}
 
 
