@@ -725,34 +725,26 @@ def cola_recipe(monkeypatch, main) -> tuple[list[int], dict, list[tuple[int, str
 COLA_CURVES = ["CoLA: warm-up, then end to end", "joint from the pretrained WM, no warm-up", "two-stage LAM (light decoder)"]
 
 
-def test_cola_history_recipe_trains_both_models_on_windows_with_the_same_budgets(monkeypatch):
-    """cola_world_history.py: action-free pretraining (frame positions included), the two-stage baseline,
-    CoLA's warm-up then end to end and the no-warm-up ablation, all on 4-frame windows with the one-frame recipe's
-    steps; both checkpoints saved with history_frames 3."""
+@pytest.mark.parametrize("frames", [1, 3])
+def test_cola_recipes_train_on_windows_of_their_history_with_the_same_budgets(monkeypatch, frames):
+    """``python -m lawm_eval.models.train cola_world``: one transition per sample, the plain config, the bundled
+    names; ``cola_world_history``: action-free pretraining (frame positions included), the two-stage baseline,
+    CoLA's warm-up then end to end and the no-warm-up ablation, all on 4-frame windows with the same steps, both
+    checkpoints saved with history_frames 3."""
     from lawm_eval.models.train import cola_world_history
 
-    steps, saved, windows = cola_recipe(monkeypatch, cola_world_history.main)
-    assert [w for w in windows if w[1] == "train"] == [(3, "train")]
+    suffix = "_history" if frames > 1 else ""
+    steps, saved, windows = cola_recipe(monkeypatch, cola_world_history.main if frames > 1 else train_cola.main)
+    assert [w for w in windows if w[1] == "train"] == [(frames, "train")]
     # pretrain; no warm-up (joint for the whole budget); two-stage LAM, WM; CoLA warm-up, e2e; the two adapters
     assert steps == [40, 60, 30, 30, 8, 52, 1000, 1000]
-    assert saved["plot"] == ("cola_codebook_history.png", COLA_CURVES)
-    for name in ("cola_two_stage_history", "cola_world_history"):
+    assert saved["plot"] == (f"cola_codebook{suffix}.png", COLA_CURVES)
+    for name in (f"cola_two_stage{suffix}", f"cola_world{suffix}"):
         model, config = saved[name]
-        assert config["history_frames"] == 3 and model.history_frames == 3 and model.world.frames == 3
+        assert config == ({**train_cola.CONFIG, "history_frames": 3} if frames > 1 else train_cola.CONFIG)
+        assert model.history_frames == frames and model.world.frames == frames
     world = CoLAWorld(history_frames=3).world
     assert any(p is world.frame_pos for p in train_cola.trunk(world))  # pretrained with the trunk
-
-
-def test_cola_one_frame_recipe_keeps_single_transitions_and_its_names(monkeypatch):
-    """``python -m lawm_eval.models.train cola_world``: one transition per sample, the plain config, the
-    bundled names and plot."""
-    steps, saved, windows = cola_recipe(monkeypatch, train_cola.main)
-    assert [w for w in windows if w[1] == "train"] == [(1, "train")]
-    assert steps == [40, 60, 30, 30, 8, 52, 1000, 1000]
-    assert saved["plot"] == ("cola_codebook.png", COLA_CURVES)
-    for name in ("cola_two_stage", "cola_world"):
-        model, config = saved[name]
-        assert config == train_cola.CONFIG and model.history_frames == 1 and model.world.frames == 1
 
 
 def test_lac_wm_temporal_attention_starts_as_the_identity_then_is_frame_causal():
