@@ -104,9 +104,9 @@ def held_out_errors(model: LatentActionWorldModel, x: torch.Tensor, a: torch.Ten
     return out
 
 
-def evaluate() -> dict:
-    torch.set_num_threads(1)
-    held = transitions("franka", load_autoencoder(), window=3, split="held_out")
+def evaluated_models() -> dict[str, tuple[str, Path, type]]:
+    """label -> (method, checkpoint, network): the bundled models, the cached controls, and each ``--seed=N``
+    pair whose two checkpoints are both trained."""
     models = {"lam_noisy": ("lam_noisy", checkpoint_path("lam_noisy"), RegularisedLAM),
               "one frame, teacher-forced": ("lam_noisy", control_path(), RegularisedLAM),
               "lam_noisy_history": ("lam_noisy_history", checkpoint_path("lam_noisy_history"), RegularisedLAM),
@@ -115,6 +115,18 @@ def evaluate() -> dict:
               "lac_wm, one frame, A.5 schedule": ("lac_wm", control_path("lac_wm"), LACWM),
               **{name: (name, checkpoint_path(name), CoLAWorld) for name in
                  ("cola_two_stage", "cola_two_stage_history", "cola_world", "cola_world_history")}}
+    for folder in sorted((cache_dir() / "checkpoints" / "history").glob("seed*")):
+        paths = seed_paths(seed := int(folder.name[len("seed"):]))
+        if all(path.exists() for path in paths.values()):
+            models[f"lam_noisy_history, seed {seed}"] = ("lam_noisy_history", paths["lam_noisy_history"], RegularisedLAM)
+            models[f"one frame, teacher-forced, seed {seed}"] = ("lam_noisy", paths["lam_noisy"], RegularisedLAM)
+    return models
+
+
+def evaluate() -> dict:
+    torch.set_num_threads(1)
+    held = transitions("franka", load_autoencoder(), window=3, split="held_out")
+    models = evaluated_models()
     results = {}
     for label, (method, path, network) in models.items():
         model = load_model(path, method, network)[0]

@@ -49,3 +49,18 @@ def test_each_history_model_has_its_own_cached_one_frame_control(monkeypatch, tm
     assert calls[0][0] == "lam" and calls[0][2] == {"rollout": False} and calls[0][1][1] == 3  # 4-frame windows
     assert calls[1][0] == "lac" and calls[1][1][:3] == (1, 1, 3) and calls[1][2] == {"a5_schedule": True}
     assert saved == {"lam_noisy": script.control_path("lam_noisy"), "lac_wm": script.control_path("lac_wm")}
+
+
+def test_seed_runs_are_evaluated_only_when_both_checkpoints_exist(monkeypatch, tmp_path):
+    """``--seed=N`` trains lam_noisy_history and its one-frame control into seedN/; ``evaluate`` reads the pair
+    once both are saved, each with its own method."""
+    monkeypatch.setenv("LAWM_EVAL_CACHE", str(tmp_path))
+    paths = script.seed_paths(1)
+    paths["lam_noisy_history"].parent.mkdir(parents=True)
+    paths["lam_noisy_history"].touch()
+    assert not any("seed" in label for label in script.evaluated_models())
+    paths["lam_noisy"].touch()
+    models = script.evaluated_models()
+    assert models["lam_noisy_history, seed 1"][:2] == ("lam_noisy_history", paths["lam_noisy_history"])
+    assert models["one frame, teacher-forced, seed 1"][:2] == ("lam_noisy", paths["lam_noisy"])
+    assert models["lam_noisy_history"][1] != paths["lam_noisy_history"]
