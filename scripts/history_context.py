@@ -39,14 +39,19 @@ from lawm_eval.planners.objectives import rollout_actions
 OUT = Path(__file__).resolve().parents[1] / "results" / "history_context"
 
 
+def history_checkpoints() -> Path:
+    """Where the controls and the ``--seed=N`` runs are cached."""
+    return cache_dir() / "checkpoints" / "history"
+
+
 def control_path(method: str = "lam_noisy") -> Path:
     name = {"lam_noisy": "lam_noisy_one_frame_teacher_forced", "lac_wm": "lac_wm_one_frame_a5_schedule"}[method]
-    return cache_dir() / "checkpoints" / "history" / f"{name}.pt"
+    return history_checkpoints() / f"{name}.pt"
 
 
 def seed_paths(seed: int) -> dict[str, Path]:
     """``lam_noisy_history`` and its one-frame control trained from another ``seed``."""
-    folder = cache_dir() / "checkpoints" / "history" / f"seed{seed}"
+    folder = history_checkpoints() / f"seed{seed}"
     return {"lam_noisy_history": folder / "lam_noisy_history.pt", "lam_noisy": folder / "lam_noisy_one_frame_teacher_forced.pt"}
 
 
@@ -115,7 +120,7 @@ def evaluated_models() -> dict[str, tuple[str, Path, type]]:
               "lac_wm, one frame, A.5 schedule": ("lac_wm", control_path("lac_wm"), LACWM),
               **{name: (name, checkpoint_path(name), CoLAWorld) for name in
                  ("cola_two_stage", "cola_two_stage_history", "cola_world", "cola_world_history")}}
-    for folder in sorted((cache_dir() / "checkpoints" / "history").glob("seed*")):
+    for folder in sorted(history_checkpoints().glob("seed*")):
         paths = seed_paths(seed := int(folder.name[len("seed"):]))
         if all(path.exists() for path in paths.values()):
             models[f"lam_noisy_history, seed {seed}"] = ("lam_noisy_history", paths["lam_noisy_history"], RegularisedLAM)
