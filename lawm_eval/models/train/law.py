@@ -49,18 +49,24 @@ def finetune_loss(model: LAW, data: Transitions, generator: torch.Generator):
     return from_actions + from_inverse, {**logs, "recon_inverse": inverse_logs["recon"]}
 
 
-def train_law(name: str, config: dict, data: Transitions, held: Transitions, dataset: str, autoencoder,
-              steps: int, extra_metrics: dict | None = None) -> dict:
-    """Both stages, ``steps`` each, then the held-out numbers and the checkpoint ``name``."""
-    torch.manual_seed(0)
+def fit_law(config: dict, data: Transitions, steps: int, seed: int = 0) -> tuple[LAW, dict[str, list]]:
+    """Both stages, ``steps`` each: (model, curves). ``seed``: the initialisation's and the batches'
+    (0: the bundled checkpoints)."""
+    torch.manual_seed(100 * seed)
     model = LAW(**config)
     model.normalizer.fit(data.a)
     joint_params = [p for n, p in model.named_parameters() if not n.startswith("action_encoder")]
-    stage1 = train(joint_params, partial(joint_loss, model, data), steps, lr=1e-3, seed=1)
+    stage1 = train(joint_params, partial(joint_loss, model, data), steps, lr=1e-3, seed=1 + 100 * seed)
     finetune_params = [p for n, p in model.named_parameters()
                        if n.split(".")[0] in ("action_encoder", "cell", "prior", "post", "embed", "decoder")]
-    stage2 = train(finetune_params, partial(finetune_loss, model, data), steps, lr=5e-4, seed=2)
-    curves = {"1: RSSM + latent actions + imitation": stage1, "2: fine-tune on real actions": stage2}
+    stage2 = train(finetune_params, partial(finetune_loss, model, data), steps, lr=5e-4, seed=2 + 100 * seed)
+    return model, {"1: RSSM + latent actions + imitation": stage1, "2: fine-tune on real actions": stage2}
+
+
+def train_law(name: str, config: dict, data: Transitions, held: Transitions, dataset: str, autoencoder,
+              steps: int, extra_metrics: dict | None = None) -> dict:
+    """Both stages, ``steps`` each, then the held-out numbers and the checkpoint ``name``."""
+    model, curves = fit_law(config, data, steps)
     return finish(name, model, config, curves, ("loss", "recon", "rollout", "kl", "imitation", "align"), held,
                   dataset, autoencoder, extra_metrics)
 

@@ -83,19 +83,21 @@ def policy_loss(policy: LaWAMPolicy, world: LaWM, data: Transitions, generator: 
 
 
 def train_world(steps: int = 2400, config: dict | None = None, data: Transitions | None = None,
-                rollout: bool = False) -> tuple[LaWM, dict]:
-    """Stage 1 (world model, IDM, state head), then the adapter, on the Franka clips."""
+                rollout: bool = False, seed: int = 0) -> tuple[LaWM, dict]:
+    """Stage 1 (world model, IDM, state head), then the adapter, on the Franka clips. ``seed``: the
+    initialisation's and the batches' (0: the bundled checkpoints)."""
     config = config or CONFIG
     autoencoder = load_autoencoder()
     window = 3 if rollout else 1
     if data is None:
         data = transitions("franka", autoencoder, window=window, stride=config["horizon"])
-    torch.manual_seed(0)
+    torch.manual_seed(100 * seed)
     model = LaWM(**config)
     model.normalizer.fit(data.a.view(-1, config["action_dim"]))
     world = train([p for n, p in model.named_parameters() if not n.startswith("adapter")],
-                  partial(world_loss, model, data, *state_stats(data)), steps, lr=1e-3, seed=1)
-    adapter = train(model.adapter.parameters(), partial(adapter_loss, model, data), steps // 2, lr=1e-3, seed=2)
+                  partial(world_loss, model, data, *state_stats(data)), steps, lr=1e-3, seed=1 + 100 * seed)
+    adapter = train(model.adapter.parameters(), partial(adapter_loss, model, data), steps // 2, lr=1e-3,
+                    seed=2 + 100 * seed)
     return model, {"1: world model": world, "2: adapter": adapter}
 
 

@@ -1,0 +1,85 @@
+"""More training seeds of a bundled Franka world model, for planning with seed ensembles.
+
+    python scripts/seed_ensembles.py lawm --seed=1        # trains seed 1 of lawm (cached), prints the run
+    python scripts/seed_ensembles.py lam_noisy --seed=1 --seed=2
+
+Each seed is the bundled recipe (same data, steps and stages) with another initialisation and batch
+order (seed 0 is the bundled checkpoint). The checkpoints go to
+``$LAWM_EVAL_CACHE/checkpoints/seeds/<model>/seed<N>.pt``; the printed command plans with the bundled
+checkpoint and every cached seed as one ``model=ensemble`` (lawm_eval/models/ensemble.py) on
+``droid_planning``. Measured numbers: docs/models.md, "Seed ensembles".
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import torch
+
+from lawm_eval.models.checkpoint import save_model
+from lawm_eval.models.train.data import transitions
+from lawm_eval.models.zoo import load_autoencoder
+from lawm_eval.paths import cache_dir
+
+MODELS = ("lawm", "law", "lam_noisy", "lam_noisy_history")
+
+
+def seed_path(model: str, seed: int) -> Path:
+    return cache_dir() / "checkpoints" / "seeds" / model / f"seed{seed}.pt"
+
+
+def fit(model: str, seed: int) -> tuple[torch.nn.Module, dict]:
+    """(network, config): ``model``'s bundled recipe from ``seed``."""
+    if model == "lawm":
+        from lawm_eval.models.train.lawm import CONFIG, train_world
+
+        return train_world(7200, seed=seed)[0], CONFIG  # its own one-transition windows, as train_lawm
+    data = transitions("franka", load_autoencoder(), window=3)
+    if model == "law":
+        from lawm_eval.models.train.law import CONFIG, fit_law
+
+        return fit_law(CONFIG, data, 9000, seed=seed)[0], CONFIG
+    from lawm_eval.models.train.lam_variants import HISTORY, STEPS, VARIANTS, train_variant
+
+    history = HISTORY.get(model, 1)
+    network, config, _ = train_variant(VARIANTS[model][0], data, STEPS[model], history_frames=history,
+                                       rollout=history == 1, seed=seed)
+    return network, config
+
+
+def train_seed(model: str, seed: int) -> Path:
+    """Seed ``seed`` of ``model``'s bundled recipe, saved once (a cached file is reused)."""
+    path = seed_path(model, seed)
+    if not path.exists():
+        torch.set_num_threads(1)
+        start = time.time()
+        network, config = fit(model, seed)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_model(path, model, network.eval(), config, {"train_seconds": time.time() - start, "seed": seed})
+    return path
+
+
+def ensemble_command(model: str) -> str:
+    """The droid_planning run of the bundled checkpoint with every cached seed of ``model``."""
+    seeds = sorted(seed_path(model, 1).parent.glob("seed*.pt"))
+    members = ",".join([model] * (1 + len(seeds)))
+    checkpoints = ",".join(["null", *map(str, seeds)])
+    return f"lawm-eval run suite=droid_planning model=ensemble model.members=[{members}] model.checkpoints=[{checkpoints}]"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model", choices=MODELS)
+    parser.add_argument("--seed", type=int, action="append", default=[], help="a seed ≥ 1 to train (repeatable)")
+    args = parser.parse_args()
+    if any(seed < 1 for seed in args.seed):
+        parser.error("--seed: seed 0 is the bundled checkpoint; train seeds ≥ 1")
+    for seed in args.seed:
+        print(f"{args.model} seed {seed}: {train_seed(args.model, seed)}", flush=True)
+    print(ensemble_command(args.model))
+
+
+if __name__ == "__main__":
+    main()

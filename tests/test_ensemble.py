@@ -1,0 +1,152 @@
+"""The ensemble model: one planning cost that is the mean of its members' own costs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from lawm_eval.config import compose_config
+from lawm_eval.errors import ConfigError, ModelError
+from lawm_eval.models.ensemble import ensemble
+from lawm_eval.planners.objectives import rollout_actions
+from lawm_eval.runner.build import build_model, build_suite
+from lawm_eval.suites.planning import MeanSquaredGoalObjective
+
+
+def droid_suite():
+    return build_suite(compose_config(["suite=droid_planning"]))
+
+
+def member(name: str):
+    return build_model(compose_config(["suite=droid_planning", f"model={name}"]), droid_suite())
+
+
+@pytest.fixture(scope="module")
+def frames() -> torch.Tensor:  # (1, 2, 64, 64, 3): an observation and a goal
+    return torch.randint(0, 256, (1, 2, 64, 64, 3), generator=torch.Generator().manual_seed(0), dtype=torch.uint8)
+
+
+def cost(bundle, context, goal, actions):
+    return MeanSquaredGoalObjective(bundle.world_model, bundle.controller, context, goal)(actions)
+
+
+def test_the_cost_is_the_mean_of_the_members_costs(frames):
+    torch.manual_seed(0)
+    members = ["lam_noisy", "lam_noisy_history"]
+    bundle = ensemble(droid_suite(), members=members)
+    actions = torch.randn(5, 3, 7) * 0.1  # (N, H, A)
+    states = bundle.encoder.encode(frames)  # (1, 2, K, 16, 32)
+    assert states.shape == (1, 2, 2, 16, 32)
+    together = cost(bundle, states[:, :1], states[:, 1], actions)
+    alone = []
+    for name in members:
+        single = member(name)
+        encoded = single.encoder.encode(frames)
+        alone.append(cost(single, encoded[:, :1], encoded[:, 1], actions))
+    assert torch.allclose(together, (alone[0] + alone[1]) / 2, rtol=1e-5, atol=1e-7)
+    assert not torch.allclose(alone[0], alone[1])  # two different members, so the mean is no copy of one
+
+
+def test_each_member_rolls_out_its_own_slice_with_its_own_latents(frames):
+    bundle = ensemble(droid_suite(), members=["lam_noisy", "lam_noisy"])
+    context = bundle.encoder.encode(frames)[:, :1]  # (1, 1, 2, 16, 32)
+    actions = torch.randn(4, 3, 7) * 0.1
+    predicted = rollout_actions(bundle.world_model, bundle.controller, context.expand(4, -1, -1, -1, -1), actions)
+    assert predicted.shape == (4, 3, 2, 16, 32)
+    assert torch.allclose(predicted[:, :, 0], predicted[:, :, 1])  # the same model twice: the same prediction
+    single = member("lam_noisy")
+    alone = rollout_actions(single.world_model, single.controller, context[:, :, 0].expand(4, -1, -1, -1), actions)
+    assert torch.allclose(predicted[:, :, 0], alone, atol=1e-6)
+    with pytest.raises(ModelError, match="latents its own controller made"):
+        bundle.world_model.rollout(context, torch.zeros(1, 3, 5))
+
+
+def test_bad_member_lists_are_one_config_error():
+    suite = droid_suite()
+    with pytest.raises(ConfigError, match="at least 2 members"):
+        ensemble(suite, members=["lam_noisy"])
+    with pytest.raises(ConfigError, match="one per member"):
+        ensemble(suite, members=["lam_noisy", "lam_noisy"], checkpoints=["a"])
+    with pytest.raises(ConfigError, match="'libero_bc' has no encoder, world_model, controller"):
+        ensemble(suite, members=["lam_noisy", "libero_bc"])
+    with pytest.raises(ConfigError, match="'lam_nav' reads other inputs .*action_dim 7 vs 3"):
+        ensemble(suite, members=["lam_noisy", "lam_nav"])
+
+
+def test_a_second_checkpoint_is_recorded_with_its_hash(tmp_path):
+    import shutil
+
+    from lawm_eval.models.zoo import checkpoint_path
+
+    copy = tmp_path / "seed.pt"
+    shutil.copy(checkpoint_path("lam_noisy"), copy)
+    bundle = ensemble(droid_suite(), members=["lam_noisy", "lam_noisy"], checkpoints=[None, str(copy)])
+    described = bundle.info["members"]
+    assert [m["checkpoint"] for m in described] == [str(checkpoint_path("lam_noisy")), str(copy)]
+    assert described[0]["checkpoint_sha256"] == described[1]["checkpoint_sha256"]
+
+
+def test_a_suite_that_needs_a_lam_refuses_it_before_the_first_episode(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "lawm_eval.cli", "run", "suite=video_prediction", "model=ensemble",
+                          f"results_dir={tmp_path}", "run_id=x"], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 2, run.stderr
+    assert "has no inverse dynamics model" in run.stderr and len(run.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "x" / "episodes.jsonl").exists()
+
+
+def test_the_seed_script_prints_a_run_that_plans_with_every_cached_seed(tmp_path, monkeypatch):
+    import shlex
+
+    from tests.scripts_loader import load_script
+
+    script = load_script("seed_ensembles")
+    monkeypatch.setenv("LAWM_EVAL_CACHE", str(tmp_path))
+    for seed in (1, 2):
+        script.seed_path("lam_noisy", seed).parent.mkdir(parents=True, exist_ok=True)
+        script.seed_path("lam_noisy", seed).write_bytes(b"")
+    words = shlex.split(script.ensemble_command("lam_noisy"))
+    config = compose_config(words[words.index("run") + 1 :])
+    assert config.model.to_dict()["members"] == ["lam_noisy"] * 3
+    assert config.model.to_dict()["checkpoints"] == [None, *(str(script.seed_path("lam_noisy", s)) for s in (1, 2))]
+
+
+class Shifter:
+    """A member whose state is its own scaling of the observation and whose latent width is its own."""
+
+    def __init__(self, scale: float, width: int):
+        self.scale, self.width, self.needs_states = scale, width, False
+
+    def encode(self, observations):  # (B, T, 2) -> (B, T, 2)
+        return observations * self.scale
+
+    def to_latent(self, actions, states):  # (B, H, A) -> (B, H, width)
+        return actions[..., :1].repeat(1, 1, self.width) * self.scale
+
+    def rollout(self, context, latent_actions):  # (B, Tc, 2), (B, H, width) -> (B, H, 2)
+        assert latent_actions.shape[-1] == self.width
+        steps = latent_actions.sum(-1, keepdim=True).cumsum(1)  # (B, H, 1)
+        return context[:, -1:] + steps.expand(-1, -1, context.shape[-1])
+
+    step = None
+
+
+def test_members_see_their_own_state_slice_and_latent_slice():
+    from types import SimpleNamespace
+
+    from lawm_eval.models.ensemble import EnsembleModel
+
+    shifters = [Shifter(1.0, 1), Shifter(3.0, 2)]
+    model = EnsembleModel([SimpleNamespace(encoder=s, controller=s, world_model=s) for s in shifters], ["a", "b"])
+    observations = torch.tensor([[[1.0, 2.0]]])  # (1, 1, 2)
+    context = model.encode(observations)  # (1, 1, K=2, 2)
+    assert torch.equal(context[0, 0], torch.tensor([[1.0, 2.0], [3.0, 6.0]]))
+    actions = torch.tensor([[[0.5], [1.0]]])  # (1, H=2, 1)
+    latents = model.to_latent(actions, None)
+    assert latents.shape == (1, 2, 3)  # widths 1 + 2
+    predicted = model.rollout(context, latents)  # (1, 2, 2, 2)
+    for k, s in enumerate(shifters):
+        expected = s.rollout(s.encode(observations), s.to_latent(actions, None))
+        assert torch.equal(predicted[:, :, k], expected)
