@@ -39,7 +39,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     from lawm_eval.config import compose_config
-    from lawm_eval.planners.objectives import LatentGoalObjective, rollout_actions
+    from lawm_eval.planners.objectives import LatentGoalObjective
+    from lawm_eval.rollouts import rollout_actions
     from lawm_eval.runner.build import build_model, build_planner, build_suite
 
     config = compose_config(["suite=droid_planning", f"model={args.model}"])

@@ -34,7 +34,7 @@ from lawm_eval.models.train.lac_wm import train_lac_wm
 from lawm_eval.models.train.lam_variants import STEPS, train_variant
 from lawm_eval.models.zoo import checkpoint_path, load_autoencoder
 from lawm_eval.paths import cache_dir
-from lawm_eval.planners.objectives import rollout_actions
+from lawm_eval.rollouts import rollout_actions
 
 OUT = Path(__file__).resolve().parents[1] / "results" / "history_context"
 

@@ -10,7 +10,7 @@ import lawm_eval
 
 ROOT = Path(lawm_eval.__file__).parent
 CORE = ("_version", "errors", "paths", "types", "util", "extras", "registry", "interfaces", "inputs", "bundle", "assets",
-        "safe_pickle", "__init__", "__main__")
+        "safe_pickle", "rollouts", "__init__", "__main__")
 FLOORS = {
     **{name: 0 for name in CORE},
     "models": 1, "metrics": 1, "envs": 1, "data": 1,

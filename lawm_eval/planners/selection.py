@@ -19,7 +19,7 @@ import torch
 from lawm_eval.errors import ConfigError, ModelError
 from lawm_eval.interfaces import Objective, PlanResult
 from lawm_eval.planners.common import evaluate
-from lawm_eval.planners.objectives import rollout_actions
+from lawm_eval.rollouts import rollout_actions
 
 CHOICES = ("world_model", "mean", "random")
 

@@ -28,8 +28,8 @@ import torch
 from lawm_eval.bundle import ModelBundle
 from lawm_eval.errors import ConfigError, LawmEvalError, ModelError, did_you_mean
 from lawm_eval.interfaces import Planner
-from lawm_eval.planners.objectives import check_states
 from lawm_eval.planners.selection import FinalEmbeddingDistance
+from lawm_eval.rollouts import check_states
 from lawm_eval.suites.base import EpisodeOutcome, Suite
 from lawm_eval.types import EpisodeSpec
 

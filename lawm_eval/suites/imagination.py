@@ -65,7 +65,7 @@ class Imagination:
         """(B, Tc, *S) context and (B, n, 7) actions (n a multiple of the stride) → (B, n / stride, *S),
         by the planners' ``rollout_actions`` (step by step when the controller reads the state; shapes
         checked)."""
-        from lawm_eval.planners.objectives import rollout_actions
+        from lawm_eval.rollouts import rollout_actions
 
         b, n, dim = actions.shape
         grouped = torch.from_numpy(np.ascontiguousarray(actions, np.float32)).view(b, n // self.action_stride, -1)

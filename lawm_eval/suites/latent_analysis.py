@@ -25,7 +25,7 @@ from lawm_eval.bundle import ModelBundle
 from lawm_eval.errors import ConfigError, ModelError
 from lawm_eval.inputs import adapt_images, images_tensor
 from lawm_eval.interfaces import Planner
-from lawm_eval.planners.objectives import rollout_actions
+from lawm_eval.rollouts import rollout_actions
 from lawm_eval.suites.base import EpisodeOutcome, Suite
 from lawm_eval.types import EpisodeSpec
 

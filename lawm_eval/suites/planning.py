@@ -50,8 +50,9 @@ from lawm_eval.interfaces import Planner
 from lawm_eval.metrics.specs import REFERENCE_SEP
 from lawm_eval.metrics.trajectory import ate, delta_action, rpe
 from lawm_eval.models.baselines import oracle_droid, oracle_nav
-from lawm_eval.planners.objectives import LatentGoalObjective, check_states, rollout_actions
+from lawm_eval.planners.objectives import LatentGoalObjective
 from lawm_eval.planners.random_shooting import RandomPlanner
+from lawm_eval.rollouts import check_states, rollout_actions
 from lawm_eval.suites.base import EpisodeOutcome
 from lawm_eval.suites.offline import OfflineSuite, choose
 from lawm_eval.types import EpisodeSpec

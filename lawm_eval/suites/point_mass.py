@@ -16,7 +16,8 @@ from lawm_eval.bundle import ModelBundle
 from lawm_eval.envs.point_mass import PointMassEnv
 from lawm_eval.errors import ConfigError
 from lawm_eval.interfaces import Planner
-from lawm_eval.planners.objectives import LatentGoalObjective, check_states
+from lawm_eval.planners.objectives import LatentGoalObjective
+from lawm_eval.rollouts import check_states
 from lawm_eval.suites.base import EpisodeOutcome, Suite
 from lawm_eval.types import EpisodeSpec
 

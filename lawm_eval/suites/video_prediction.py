@@ -36,7 +36,7 @@ from lawm_eval.errors import ConfigError, LawmEvalError, ModelError
 from lawm_eval.interfaces import Planner
 from lawm_eval.metrics.distribution import FVD_MIN_FRAMES
 from lawm_eval.metrics.image import SSIM_CONVENTIONS
-from lawm_eval.planners.objectives import check_states, rollout_actions
+from lawm_eval.rollouts import check_states, rollout_actions
 from lawm_eval.suites.base import EpisodeOutcome
 from lawm_eval.suites.offline import OfflineSuite, check_frames, choose
 from lawm_eval.types import EpisodeSpec

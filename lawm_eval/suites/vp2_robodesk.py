@@ -29,7 +29,7 @@ from lawm_eval.envs.robodesk_process import ENVIRONMENT
 from lawm_eval.envs.robodesk_tasks import ACTION_DIM, STATE_DIM, TASKS, success
 from lawm_eval.errors import ConfigError, LawmEvalError, ModelError, did_you_mean
 from lawm_eval.interfaces import Planner
-from lawm_eval.planners.objectives import check_states, rollout_actions
+from lawm_eval.rollouts import check_states, rollout_actions
 from lawm_eval.suites.base import EpisodeOutcome, Suite
 from lawm_eval.types import EpisodeSpec
 
