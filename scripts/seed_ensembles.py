@@ -7,12 +7,13 @@ Each seed is the bundled recipe (same data, steps and stages) with another initi
 order (seed 0 is the bundled checkpoint). The checkpoints go to
 ``$LAWM_EVAL_CACHE/checkpoints/seeds/<model>/seed<N>.pt``; the printed command plans with the bundled
 checkpoint and every cached seed as one ``model=ensemble`` (lawm_eval/models/ensemble.py) on
-``droid_planning``. Measured numbers: docs/models.md, "Seed ensembles".
+``droid_planning``. Measured numbers: docs/models.md, "Planning with several models at once".
 """
 
 from __future__ import annotations
 
 import argparse
+import shlex
 import time
 from pathlib import Path
 
@@ -61,12 +62,20 @@ def train_seed(model: str, seed: int) -> Path:
     return path
 
 
+def cached_seeds(model: str) -> list[Path]:
+    """The cached seeds of ``model``, in seed order."""
+    return sorted(seed_path(model, 1).parent.glob("seed*.pt"), key=lambda path: int(path.stem[len("seed"):]))
+
+
 def ensemble_command(model: str) -> str:
     """The droid_planning run of the bundled checkpoint with every cached seed of ``model``."""
-    seeds = sorted(seed_path(model, 1).parent.glob("seed*.pt"))
+    seeds = cached_seeds(model)
+    if not seeds:
+        return f"no cached seed of {model} yet: python scripts/seed_ensembles.py {model} --seed=1"
     members = ",".join([model] * (1 + len(seeds)))
     checkpoints = ",".join(["null", *map(str, seeds)])
-    return f"lawm-eval run suite=droid_planning model=ensemble model.members=[{members}] model.checkpoints=[{checkpoints}]"
+    return ("lawm-eval run suite=droid_planning model=ensemble "
+            f"{shlex.quote(f'model.members=[{members}]')} {shlex.quote(f'model.checkpoints=[{checkpoints}]')}")
 
 
 def main() -> None:

@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from lawm_eval.config import compose_config
-from lawm_eval.errors import ConfigError, ModelError
+from lawm_eval.errors import ConfigError
 from lawm_eval.models.ensemble import ensemble
-from lawm_eval.planners.objectives import rollout_actions
+from lawm_eval.rollouts import rollout_actions
 from lawm_eval.runner.build import build_model, build_suite
 from lawm_eval.suites.planning import MeanSquaredGoalObjective
 
@@ -50,24 +50,35 @@ def test_the_cost_is_the_mean_of_the_members_costs(frames):
     assert not torch.allclose(alone[0], alone[1])  # two different members, so the mean is no copy of one
 
 
-def test_each_member_rolls_out_its_own_slice_with_its_own_latents(frames):
-    bundle = ensemble(droid_suite(), members=["lam_noisy", "lam_noisy"])
-    context = bundle.encoder.encode(frames)[:, :1]  # (1, 1, 2, 16, 32)
-    actions = torch.randn(4, 3, 7) * 0.1
-    predicted = rollout_actions(bundle.world_model, bundle.controller, context.expand(4, -1, -1, -1, -1), actions)
-    assert predicted.shape == (4, 3, 2, 16, 32)
-    assert torch.allclose(predicted[:, :, 0], predicted[:, :, 1])  # the same model twice: the same prediction
-    single = member("lam_noisy")
-    alone = rollout_actions(single.world_model, single.controller, context[:, :, 0].expand(4, -1, -1, -1), actions)
-    assert torch.allclose(predicted[:, :, 0], alone, atol=1e-6)
-    with pytest.raises(ModelError, match="latents its own controller made"):
-        bundle.world_model.rollout(context, torch.zeros(1, 3, 5))
+def test_each_member_predicts_as_it_would_alone_stepped_or_rolled_out(frames):
+    """law rolls out in one call (its recurrent state carries over), lam_noisy steps (its controller reads the
+    state): in one ensemble each keeps its own path, so the cost is still the mean of their own costs."""
+    members = ["law", "lam_noisy"]
+    bundle = ensemble(droid_suite(), members=members)
+    states = bundle.encoder.encode(frames)  # (1, 2, 2, 16, 32)
+    actions = torch.randn(4, 3, 7, generator=torch.Generator().manual_seed(1)) * 0.1  # (N, H, A)
+    predicted = rollout_actions(bundle.world_model, bundle.controller, states[:, :1].expand(4, -1, -1, -1, -1),
+                                actions)  # (4, 3, 2, 16, 32)
+    alone = []
+    for k, name in enumerate(members):
+        single = member(name)
+        context = single.encoder.encode(frames)[:, :1].expand(4, -1, -1, -1)
+        alone.append(rollout_actions(single.world_model, single.controller, context, actions))
+        assert torch.allclose(predicted[:, :, k], alone[-1], atol=1e-6), name
+    together = cost(bundle, states[:, :1], states[:, 1], actions)
+    own = [cost(member(name), member(name).encoder.encode(frames)[:, :1], member(name).encoder.encode(frames)[:, 1],
+                actions) for name in members]
+    assert torch.allclose(together, (own[0] + own[1]) / 2, rtol=1e-5, atol=1e-7)
 
 
 def test_bad_member_lists_are_one_config_error():
     suite = droid_suite()
     with pytest.raises(ConfigError, match="at least 2 members"):
         ensemble(suite, members=["lam_noisy"])
+    with pytest.raises(ConfigError, match=r"model.members='lam_noisy': a list"):
+        ensemble(suite, members="lam_noisy")
+    with pytest.raises(ConfigError, match=r"model.checkpoints='/p.pt': a list"):
+        ensemble(suite, members=["lam_noisy", "lam_noisy"], checkpoints="/p.pt")
     with pytest.raises(ConfigError, match="one per member"):
         ensemble(suite, members=["lam_noisy", "lam_noisy"], checkpoints=["a"])
     with pytest.raises(ConfigError, match="'libero_bc' has no encoder, world_model, controller"):
@@ -87,6 +98,10 @@ def test_a_second_checkpoint_is_recorded_with_its_hash(tmp_path):
     described = bundle.info["members"]
     assert [m["checkpoint"] for m in described] == [str(checkpoint_path("lam_noisy")), str(copy)]
     assert described[0]["checkpoint_sha256"] == described[1]["checkpoint_sha256"]
+    assert all("tiny re-implementation" in m["provenance"] and m["trained_on"] == "franka" for m in described)
+    assert "tiny re-implementation" in bundle.info["provenance"]
+    other = ensemble(droid_suite(), members=["lam_noisy", "lam_noisy_history"])
+    assert len(bundle.checkpoint_sha256) == 64 and other.checkpoint_sha256 != bundle.checkpoint_sha256
 
 
 def test_a_suite_that_needs_a_lam_refuses_it_before_the_first_episode(tmp_path):
@@ -103,21 +118,24 @@ def test_the_seed_script_prints_a_run_that_plans_with_every_cached_seed(tmp_path
     from tests.scripts_loader import load_script
 
     script = load_script("seed_ensembles")
-    monkeypatch.setenv("LAWM_EVAL_CACHE", str(tmp_path))
-    for seed in (1, 2):
+    monkeypatch.setenv("LAWM_EVAL_CACHE", str(tmp_path / "a cache"))
+    assert script.ensemble_command("lam_noisy").startswith("no cached seed of lam_noisy yet")
+    for seed in (1, 2, 10):
         script.seed_path("lam_noisy", seed).parent.mkdir(parents=True, exist_ok=True)
         script.seed_path("lam_noisy", seed).write_bytes(b"")
     words = shlex.split(script.ensemble_command("lam_noisy"))
     config = compose_config(words[words.index("run") + 1 :])
-    assert config.model.to_dict()["members"] == ["lam_noisy"] * 3
-    assert config.model.to_dict()["checkpoints"] == [None, *(str(script.seed_path("lam_noisy", s)) for s in (1, 2))]
+    assert config.model.to_dict()["members"] == ["lam_noisy"] * 4
+    assert config.model.to_dict()["checkpoints"] == [None, *(str(script.seed_path("lam_noisy", s)) for s in (1, 2, 10))]
 
 
 class Shifter:
     """A member whose state is its own scaling of the observation and whose latent width is its own."""
 
+    needs_states = False
+
     def __init__(self, scale: float, width: int):
-        self.scale, self.width, self.needs_states = scale, width, False
+        self.scale, self.width = scale, width
 
     def encode(self, observations):  # (B, T, 2) -> (B, T, 2)
         return observations * self.scale
@@ -130,23 +148,37 @@ class Shifter:
         steps = latent_actions.sum(-1, keepdim=True).cumsum(1)  # (B, H, 1)
         return context[:, -1:] + steps.expand(-1, -1, context.shape[-1])
 
-    step = None
+
+class Stepper(Shifter):
+    """A member whose controller reads the state: it must be stepped, never rolled out."""
+
+    needs_states = True
+
+    def to_latent(self, actions, states):  # (B, 1, A), (B, 1, 2) -> (B, 1, width)
+        assert states is not None and states.shape[1] == 1
+        return super().to_latent(actions, None) + states[..., :1]
+
+    def step(self, context, latent_actions):  # (B, Tc, 2), (B, 1, width) -> (B, 1, 2)
+        return super().rollout(context, latent_actions)
+
+    def rollout(self, context, latent_actions):
+        raise AssertionError("a member that needs states is stepped")
 
 
-def test_members_see_their_own_state_slice_and_latent_slice():
+def test_members_see_their_own_state_slice_and_take_their_own_path():
     from types import SimpleNamespace
 
     from lawm_eval.models.ensemble import EnsembleModel
 
-    shifters = [Shifter(1.0, 1), Shifter(3.0, 2)]
+    shifters = [Shifter(1.0, 1), Stepper(3.0, 2)]
     model = EnsembleModel([SimpleNamespace(encoder=s, controller=s, world_model=s) for s in shifters], ["a", "b"])
     observations = torch.tensor([[[1.0, 2.0]]])  # (1, 1, 2)
     context = model.encode(observations)  # (1, 1, K=2, 2)
     assert torch.equal(context[0, 0], torch.tensor([[1.0, 2.0], [3.0, 6.0]]))
     actions = torch.tensor([[[0.5], [1.0]]])  # (1, H=2, 1)
-    latents = model.to_latent(actions, None)
-    assert latents.shape == (1, 2, 3)  # widths 1 + 2
-    predicted = model.rollout(context, latents)  # (1, 2, 2, 2)
+    assert model.needs_states is False and torch.equal(model.to_latent(actions, None), actions)
+    predicted = rollout_actions(model, model, context, actions)  # (1, 2, 2, 2)
     for k, s in enumerate(shifters):
-        expected = s.rollout(s.encode(observations), s.to_latent(actions, None))
+        expected = rollout_actions(s, s, s.encode(observations), actions)
         assert torch.equal(predicted[:, :, k], expected)
+    assert not torch.equal(predicted[:, :, 1], 3 * predicted[:, :, 0])  # the stepper read its own states
