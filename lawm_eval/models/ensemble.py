@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from lawm_eval.bundle import ModelBundle
+from lawm_eval.bundle import ModelBundle, make_bundle
 from lawm_eval.errors import ConfigError, ModelError
 from lawm_eval.rollouts import rollout_actions
 
@@ -74,7 +74,6 @@ def ensemble(suite: Any = None, members: list[str] | None = None,
     """The bundle planning with every model in ``members`` at once (each any model with a config file,
     an encoder, a controller and a world model); ``checkpoints[k]`` (null: the member's default) loads
     another checkpoint of member k, e.g. a second training seed of the same model."""
-    from lawm_eval.bundle import make_bundle
     from lawm_eval.models.specs import model_spec
 
     names = [str(name) for name in names_list(members or [], "members")]
