@@ -34,19 +34,17 @@ def seed_path(model: str, seed: int) -> Path:
 def fit(model: str, seed: int) -> tuple[torch.nn.Module, dict]:
     """(network, config): ``model``'s bundled recipe from ``seed``."""
     if model == "lawm":
-        from lawm_eval.models.train.lawm import CONFIG, train_world
+        from lawm_eval.models.train.lawm import CONFIG, STEPS, train_world
 
-        return train_world(7200, seed=seed)[0], CONFIG  # its own one-transition windows, as train_lawm
+        return train_world(STEPS, seed=seed)[0], CONFIG  # its own one-transition windows, as train_lawm
     data = transitions("franka", load_autoencoder(), window=3)
     if model == "law":
-        from lawm_eval.models.train.law import CONFIG, fit_law
+        from lawm_eval.models.train.law import CONFIG, STEPS, fit_law
 
-        return fit_law(CONFIG, data, 9000, seed=seed)[0], CONFIG
-    from lawm_eval.models.train.lam_variants import HISTORY, STEPS, VARIANTS, train_variant
+        return fit_law(CONFIG, data, STEPS, seed=seed)[0], CONFIG
+    from lawm_eval.models.train.lam_variants import fit_bundled
 
-    history = HISTORY.get(model, 1)
-    network, config, _ = train_variant(VARIANTS[model][0], data, STEPS[model], history_frames=history,
-                                       rollout=history == 1, seed=seed)
+    network, config, _ = fit_bundled(model, data, seed=seed)
     return network, config
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from functools import cache
 
 import pytest
 import torch
@@ -16,11 +17,14 @@ from lawm_eval.runner.build import build_model, build_suite
 from lawm_eval.suites.planning import MeanSquaredGoalObjective
 
 
+@cache
 def droid_suite():
     return build_suite(compose_config(["suite=droid_planning"]))
 
 
+@cache
 def member(name: str):
+    """A model alone, built once per test module (its parts keep no state between calls)."""
     return build_model(compose_config(["suite=droid_planning", f"model={name}"]), droid_suite())
 
 
@@ -66,8 +70,10 @@ def test_each_member_predicts_as_it_would_alone_stepped_or_rolled_out(frames):
         alone.append(rollout_actions(single.world_model, single.controller, context, actions))
         assert torch.allclose(predicted[:, :, k], alone[-1], atol=1e-6), name
     together = cost(bundle, states[:, :1], states[:, 1], actions)
-    own = [cost(member(name), member(name).encoder.encode(frames)[:, :1], member(name).encoder.encode(frames)[:, 1],
-                actions) for name in members]
+    own = []
+    for name in members:
+        encoded = member(name).encoder.encode(frames)  # (1, 2, 16, 32)
+        own.append(cost(member(name), encoded[:, :1], encoded[:, 1], actions))
     assert torch.allclose(together, (own[0] + own[1]) / 2, rtol=1e-5, atol=1e-7)
 
 

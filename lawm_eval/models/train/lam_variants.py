@@ -103,13 +103,20 @@ def train_variant(regulariser: str, data: Transitions, steps: int, strength: flo
 STEPS = {"lam_noisy": 7200, "lam_nav": 7200, "lam_noisy_history": 7200}
 
 
+def fit_bundled(name: str, data: Transitions, steps: int | None = None,
+                seed: int = 0) -> tuple[RegularisedLAM, dict, dict[str, list]]:
+    """The bundled model ``name``'s recipe on ``data`` (``steps``: its ``STEPS`` entry, else 2,400) from ``seed``
+    (0: the bundled checkpoint): (model, config, curves)."""
+    steps = steps if steps is not None else STEPS.get(name, 2400)
+    history = HISTORY.get(name, 1)
+    return train_variant(VARIANTS[name][0], data, steps, history_frames=history, rollout=history == 1, seed=seed)
+
+
 def main(name: str, steps: int | None = None) -> dict:
     """Train and save the bundled model ``name`` (``steps``: its ``STEPS`` entry, else 2,400)."""
-    regulariser, dataset = VARIANTS[name]
-    steps = steps if steps is not None else STEPS.get(name, 2400)
+    dataset = VARIANTS[name][1]
     autoencoder = load_autoencoder()
     data = transitions(dataset, autoencoder, window=3)
     held = transitions(dataset, autoencoder, window=3, split="held_out")
-    history = HISTORY.get(name, 1)
-    model, config, curves = train_variant(regulariser, data, steps, history_frames=history, rollout=history == 1)
+    model, config, curves = fit_bundled(name, data, steps)
     return finish(name, model, config, curves, ("loss", "recon", "rollout", *WEIGHTS), held, dataset, autoencoder)

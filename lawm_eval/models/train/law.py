@@ -15,6 +15,7 @@ from lawm_eval.models.zoo import load_autoencoder
 
 NAME = "law"
 CONFIG = {"hidden": 128, "variables": 16, "classes": 16, "latent_dim": 8, "chunk": 3, "action_dim": 7}
+STEPS = 9000  # per stage: 3x the first recipe's 3,000 (undertrained for planning)
 BETA = 1e-4  # KL in nats (tens) against a token MSE of ~5e-3
 
 
@@ -71,7 +72,7 @@ def train_law(name: str, config: dict, data: Transitions, held: Transitions, dat
                   dataset, autoencoder, extra_metrics)
 
 
-def main(steps: int = 9000) -> dict:
+def main(steps: int = STEPS) -> dict:
     """``law`` with ``steps`` per stage (3x the first recipe's 3,000: undertrained for planning)."""
     autoencoder = load_autoencoder()
     data = transitions("franka", autoencoder, window=3)

@@ -30,6 +30,7 @@ from lawm_eval.models.zoo import load_autoencoder
 
 NAME, POLICY = "lawm", "lawam"
 CONFIG = {"dim": 64, "latent_dim": 16, "action_dim": 7, "state_dim": 7, "depth": 2, "horizon": 1}
+STEPS = 7200  # lawm's world-model steps: 3x the first recipe's 2,400 (undertrained for planning)
 CHUNK = round(1.2 * FPS)  # the paper's 1.2 s robot-video horizon (App. C.5) at the clips' 4 fps: 5 frames
 POLICY_CONFIG = {**CONFIG, "horizon": CHUNK}
 BETA, STATE_WEIGHT = 1e-5, 0.01  # β: KL (nats) vs a token MSE of ~5e-3; the state term stays auxiliary
@@ -101,7 +102,7 @@ def train_world(steps: int = 2400, config: dict | None = None, data: Transitions
     return model, {"1: world model": world, "2: adapter": adapter}
 
 
-def main(steps: int = 7200, policy_steps: int | None = None) -> dict:
+def main(steps: int = STEPS, policy_steps: int | None = None) -> dict:
     """``lawm`` (one frame) for the world-model suites, then ``lawam`` on its own chunk-horizon LaWM with
     ``policy_steps`` (default: a third of ``steps``, 2,400). Returns ``lawm``'s held-out numbers."""
     metrics = train_lawm(steps)
@@ -109,7 +110,7 @@ def main(steps: int = 7200, policy_steps: int | None = None) -> dict:
     return metrics
 
 
-def train_lawm(steps: int = 7200) -> dict:
+def train_lawm(steps: int = STEPS) -> dict:
     """``lawm`` alone: ``steps`` world-model steps (3× the first recipe's 2,400; the model was undertrained
     for planning), then ``steps // 2`` adapter steps."""
     autoencoder = load_autoencoder()
