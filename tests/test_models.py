@@ -40,6 +40,7 @@ from lawm_eval.models.vla import FlowMatchingPolicy
 MODELS = {
     "lac_wm": lambda: LACWM(dim=32),
     "lawm": lambda: LaWM(dim=32),
+    "lawm_state_adapter": lambda: LaWM(dim=32, state_adapter=True),
     "cola_world": lambda: CoLAWorld(dim=32),
     "law": lambda: LAW(hidden=32),
     "lam_sparse": lambda: RegularisedLAM("sparse", dim=32),
@@ -265,6 +266,22 @@ def test_lawam_knowledge_insulation_keeps_the_action_loss_out_of_the_latent_poli
     z, subgoal = policy.subgoal(x, task)
     (z.pow(2).mean() + subgoal.pow(2).mean()).backward()  # distillation and subgoal terms do reach it
     assert policy.latent_policy[0].weight.grad.abs().sum() > 0
+
+
+def test_bundled_lawm_adapter_reads_the_frame_it_acts_from(monkeypatch):
+    """The bundled recipe's adapter reads the current frame, and its loss feeds it each pair's first frame;
+    lawam's LaWM keeps the action-only adapter (it never uses one)."""
+    assert train_lawm.CONFIG["state_adapter"] and not train_lawm.POLICY_CONFIG["state_adapter"]
+    model = LaWM(dim=32, state_adapter=True)
+    x = tokens(4, 2)
+    data = Transitions(x, torch.randn(4, 1, 7), torch.randn(4, 2, 7), torch.zeros(4, dtype=torch.long), "franka")
+    seen = []
+    control = model.control
+    monkeypatch.setattr(model, "control", lambda actions, x_t: seen.append(x_t) or control(actions, x_t))
+    batch_generator = torch.Generator().manual_seed(0)
+    index = torch.randint(0, 4, (64,), generator=torch.Generator().manual_seed(0))
+    train_lawm.adapter_loss(model, data, batch_generator)
+    assert torch.equal(seen[0], x[index, 0])
 
 
 def test_a_chunk_lawm_normalises_each_step_of_its_action_chunk():

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from lawm_eval.errors import ConfigError
 from lawm_eval.models.blocks import MLP
 from lawm_eval.models.flow import euler_sample, flow_matching_loss, initial_noise
 from lawm_eval.models.lam_base import (
@@ -27,6 +28,7 @@ from lawm_eval.models.lam_base import (
     AdaLNPredictor,
     LatentActionWorldModel,
     PairIDM,
+    StateActionController,
     init_log_sigma,
     pooled,
 )
@@ -36,15 +38,17 @@ Tensor = torch.Tensor
 
 class LaWM(LatentActionWorldModel):
     def __init__(self, dim: int = 64, latent_dim: int = 16, action_dim: int = 7, state_dim: int = 7, depth: int = 2,
-                 horizon: int = 1):
+                 horizon: int = 1, state_adapter: bool = False):
         super().__init__()
         self.latent_dim, self.horizon, self.action_dim = latent_dim, horizon, action_dim
+        self.needs_states = state_adapter
         self.posterior = PairIDM(dim, 2 * latent_dim, depth)
         init_log_sigma(self.posterior.out, latent_dim)
         self.decoder = AdaLNPredictor(dim, latent_dim, depth)
         self.state_head = MLP(state_dim + latent_dim, 2 * dim, state_dim)
         self.normalizer = ActionNormalizer(action_dim)
-        self.adapter = MLP(horizon * action_dim, 2 * dim, latent_dim)
+        self.adapter = (StateActionController(dim, horizon * action_dim, latent_dim) if state_adapter
+                        else MLP(horizon * action_dim, 2 * dim, latent_dim))
 
     def posterior_stats(self, x_t: Tensor, x_next: Tensor) -> tuple[Tensor, Tensor]:
         mu, log_sigma = self.posterior(x_t, x_next)[:, 0].chunk(2, dim=-1)
@@ -57,8 +61,12 @@ class LaWM(LatentActionWorldModel):
         return self.decoder(x_t, z)
 
     def control(self, actions: Tensor, x_t: Tensor | None) -> Tensor:  # (B,H·A) -> (B,L)
-        steps = actions.view(len(actions), self.horizon, self.action_dim)
-        return self.adapter(self.normalizer(steps).flatten(1))
+        steps = self.normalizer(actions.view(len(actions), self.horizon, self.action_dim)).flatten(1)
+        if not self.needs_states:
+            return self.adapter(steps)
+        if x_t is None:
+            raise ConfigError("this model's adapter needs the current state (needs_states=True)")
+        return self.adapter(steps, x_t)
 
     def predict_state(self, state: Tensor, z: Tensor) -> Tensor:
         """(B,S) standardised s_t, (B,L) -> (B,S) standardised s_{t+H} (the auxiliary head)."""

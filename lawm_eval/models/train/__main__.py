@@ -160,7 +160,7 @@ def write_training_doc() -> None:
         "",
         "train (s): wall seconds of the last training run that wrote the checkpoint, on the 2-core machine, often",
         "beside other jobs. One run may write several checkpoints (`lawm` writes `lawam`); where one of them was",
-        "rebuilt alone later (`lawm` on 2026-12-02, its world model and adapter only), its row shows that run.",
+        "rebuilt alone later (`lawm` on 2026-12-02 and 2026-12-03, its world model and adapter only), its row shows that run.",
         "",
         "| model | copy last | GT latent, 1 step | controller, 1 step | controller vs copy | copy last, 3 steps "
         "| controller, 3 steps | train (s) |",
