@@ -284,6 +284,28 @@ def test_bundled_lawm_adapter_reads_the_frame_it_acts_from(monkeypatch):
     assert torch.equal(seen[0], x[index, 0])
 
 
+@pytest.mark.parametrize("augment", [False, True])
+def test_lawm_augmented_views_give_the_posterior_and_the_decoder_independent_draws(monkeypatch, augment):
+    """C.5's option: the posterior reads the window under one appearance change, the decoder reads and
+    predicts it under another; off, both see the window as recorded."""
+    model = LaWM(dim=32)
+    x = tokens(4, 2)
+    data = Transitions(x, torch.randn(4, 1, 7), torch.randn(4, 2, 7), torch.zeros(4, dtype=torch.long), "franka")
+    draws = iter([1.0, 2.0])
+    monkeypatch.setattr(train_lawm, "cross_augment", lambda frames, generator: frames + next(draws))
+    seen = {}
+    posterior = model.posterior_stats
+    monkeypatch.setattr(model, "posterior_stats", lambda a, b: (seen.__setitem__("posterior", a), posterior(a, b))[1])
+    window = train_lawm.window_loss
+    monkeypatch.setattr(train_lawm, "window_loss", lambda m, frames, z: (seen.__setitem__("decoder", frames),
+                                                                         window(m, frames, z))[1])
+    index = torch.randint(0, 4, (64,), generator=torch.Generator().manual_seed(0))
+    train_lawm.world_loss(model, data, *train_lawm.state_stats(data), torch.Generator().manual_seed(0), augment=augment)
+    shift_posterior, shift_decoder = (1.0, 2.0) if augment else (0.0, 0.0)
+    assert torch.allclose(seen["posterior"], x[index, 0] + shift_posterior)
+    assert torch.allclose(seen["decoder"], x[index] + shift_decoder)
+
+
 def test_a_chunk_lawm_normalises_each_step_of_its_action_chunk():
     world = randomised(LaWM(dim=16, depth=1, horizon=2))
     world.normalizer.mean.copy_(torch.arange(7.0))
