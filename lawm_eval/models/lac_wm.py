@@ -172,12 +172,3 @@ class LACWM(LatentActionWorldModel):
 
     def control(self, actions: Tensor, x_t: Tensor | None) -> Tensor:
         return self.projector(self.normalizer(actions))
-
-
-def cross_augment(x: Tensor, generator: torch.Generator, strength: float = 0.2) -> Tensor:
-    """The same random per-channel gain and offset for every frame of a window: (K,B,16,32), one draw per B.
-    Offsets are scaled by the tokens' own spread so the change of appearance stays moderate."""
-    scale = x.std().detach()
-    gain = 1 + strength * torch.randn(x.shape[1], 1, TOKEN_DIM, generator=generator)
-    offset = strength * scale * torch.randn(x.shape[1], 1, TOKEN_DIM, generator=generator)
-    return x * gain + offset

@@ -5,7 +5,8 @@ LaWM (the paper's stage 1, Eq. 4):
   H (``horizon``) is the frames one latent action spans: the paper's fixed physical interval.
 - Decoder (the world model): transformer conditioned on z by adaptive layer norm; predicts x_{t+H}.
 - Auxiliary state predictor: (s_t, z) → s_{t+H} (MSE, standardised states), discarded afterwards.
-- Adapter (ours, not the paper's): MLP from the H real actions to μ (L2), so suites can plan with it.
+- Adapter (ours, not the paper's): the H real actions → μ (L2), so suites can plan with it; with
+  ``state_adapter`` (the bundled ``lawm``) it also reads x_t, since μ depends on the scene.
 
 LaWAM (stage 2, Eq. 5): a latent policy π(z | x_t, task); the frozen LaWM turns its latent into the
 subgoal x̂_{t+H}; a flow-matching action expert generates the H-step action chunk from (x_t, x̂_{t+H},

@@ -24,11 +24,11 @@ from functools import partial
 import torch
 import torch.nn.functional as F
 
-from lawm_eval.models.lac_wm import LACWM, cross_augment
+from lawm_eval.models.lac_wm import LACWM
 from lawm_eval.models.train.data import Transitions, transitions
 from lawm_eval.models.train.evaluate import finish
 from lawm_eval.models.train.loop import train
-from lawm_eval.models.train.losses import pairs, window_loss
+from lawm_eval.models.train.losses import cross_augment, pairs, window_loss
 from lawm_eval.models.zoo import load_autoencoder
 
 CONFIG = {"dim": 64, "latent_dim": 16, "action_dim": 7, "depth": 2, "motion_labels": True}

@@ -20,13 +20,12 @@ import torch.nn.functional as F
 from lawm_eval.data.generate.franka import FPS, GRASP_PHASES
 from lawm_eval.metrics.stats import bootstrap_interval
 from lawm_eval.models.checkpoint import save_model
-from lawm_eval.models.lac_wm import cross_augment
 from lawm_eval.models.lawm import LaWAMPolicy, LaWM, kl_standard_normal
 from lawm_eval.models.train.artifacts import baseline_dir, save_curve, save_golden
 from lawm_eval.models.train.data import Transitions, transitions
 from lawm_eval.models.train.evaluate import evaluate_held_out, finish, load_fixture
 from lawm_eval.models.train.loop import train
-from lawm_eval.models.train.losses import pairs, window_loss
+from lawm_eval.models.train.losses import cross_augment, pairs, window_loss
 from lawm_eval.models.zoo import load_autoencoder
 
 NAME, POLICY = "lawm", "lawam"

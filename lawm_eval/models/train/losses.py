@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from lawm_eval.models.lam_base import TOKEN_DIM
+
 Tensor = torch.Tensor
 
 
@@ -36,3 +38,12 @@ def window_loss(model, x: Tensor, latents: Tensor, distance: str = "mse",
         return one_step, {"recon": one_step.item()}
     rollout_error = error(model.rollout_train(x[:, 0], latents), x[:, 1:])
     return 0.5 * (one_step + rollout_error), {"recon": one_step.item(), "rollout": rollout_error.item()}
+
+
+def cross_augment(x: Tensor, generator: torch.Generator, strength: float = 0.2) -> Tensor:
+    """The same random per-channel gain and offset for every frame of a window: (K,B,16,32), one draw per B.
+    Offsets are scaled by the tokens' own spread so the change of appearance stays moderate."""
+    scale = x.std().detach()
+    gain = 1 + strength * torch.randn(x.shape[1], 1, TOKEN_DIM, generator=generator)
+    offset = strength * scale * torch.randn(x.shape[1], 1, TOKEN_DIM, generator=generator)
+    return x * gain + offset
