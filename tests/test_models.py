@@ -786,6 +786,51 @@ def test_cola_recipes_train_on_windows_of_their_history_with_the_same_budgets(mo
     assert any(p is world.frame_pos for p in train_cola.trunk(world))  # pretrained with the trunk
 
 
+def test_cola_lr_study_changes_only_the_end_to_end_learning_rate_and_whether_the_trunk_waits(monkeypatch, tmp_path):
+    """``python -m lawm_eval.models.train.cola_lr_study``: per end-to-end lr, CoLA's warm-up (trunk frozen for
+    WARM_STEPS at lr 1e-3) against the control that trains the trunk from the first step, both 400 + 2,600 steps
+    from one pretrained world model; the study's rows and plot come from the recorded curves."""
+    from lawm_eval.models.train import cola_lr_study, loop
+
+    calls = []
+
+    def record(params, loss_fn, n, lr=1e-3, **kwargs):
+        params = list(params)
+        calls.append((n, lr, {id(p) for p in params}))
+        curve = loop.train(params, loss_fn, 1, lr=lr, **kwargs)
+        if kwargs.get("on_step"):
+            kwargs["on_step"](n)  # the phase's last step: the codebook tracker records it
+        return curve
+
+    small = {**train_cola.CONFIG, "dim": 16, "depth": 1, "decoder_depth": 1}
+    world = CoLAWorld(**small).world
+    monkeypatch.setattr(train_cola, "train", record)
+    monkeypatch.setattr(train_cola, "CONFIG", small)
+    monkeypatch.setattr(train_cola, "fresh_model", lambda w, data, seed, config=small: _fresh(w, data, small))
+    monkeypatch.setattr(cola_lr_study, "load_autoencoder", lambda: None)
+    monkeypatch.setattr(cola_lr_study, "transitions", lambda *a, window=1, split="train": synthetic(window=window))
+    monkeypatch.setattr(cola_lr_study, "pretrained_world", lambda data: world)
+    monkeypatch.setattr(cola_lr_study, "REPO_DOCS", tmp_path)
+    rows = cola_lr_study.study(lrs=(1e-4, 1e-3))
+    trunk_ids = {id(p) for p in train_cola.trunk(world)}
+    runs = [c for c in calls if c[0] != train_cola.ADAPTER_STEPS]  # each run: first phase, end to end
+    assert [(n, lr) for n, lr, _ in runs] == [(400, 1e-3), (2600, 1e-4)] * 2 + [(400, 1e-3), (2600, 1e-3)] * 2
+    firsts = [ids for n, _, ids in runs if n == 400]
+    assert [bool(ids & trunk_ids) for ids in firsts] == [False, True, False, True]  # warm-up, control, per lr
+    assert [(r["e2e_lr"], r["recipe"]) for r in rows] == [(1e-4, "warm-up"), (1e-4, "no warm-up"),
+                                                           (1e-3, "warm-up"), (1e-3, "no warm-up")]
+    assert all(r["curve"][-1]["step"] == 3000 and r["final"] == r["curve"][-1] for r in rows)
+    cola_lr_study.plot(rows)
+    assert (tmp_path / "cola_codebook_lr.png").stat().st_size > 0
+
+
+def _fresh(world, data, config) -> CoLAWorld:
+    model = CoLAWorld(**config)
+    model.normalizer.fit(data.a)
+    model.world = world  # the trunk parameters the test tells apart: the pretrained world model's
+    return model
+
+
 def test_lac_wm_temporal_attention_starts_as_the_identity_then_is_frame_causal():
     """A.5 adds the FDM's temporal attention to a trained FDM: zero-initialised, it leaves each frame's
     prediction what the one-frame FDM gives; trained (randomised here), a frame's prediction reads the

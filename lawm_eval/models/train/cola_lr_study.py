@@ -1,0 +1,104 @@
+"""CoLA-World's codebook collapse against the end-to-end learning rate, with and without warm-up.
+
+The bundled recipe (``cola_world.py``) trains every phase at lr 1e-3; there both joint recipes collapse
+the codebook, warm-up or not, so the paper's Fig. 2 claim (warm-up is what prevents the collapse) does
+not reproduce. The paper fine-tunes at 7.5e-5 (App. B.3). This study asks whether the learning rate of
+the end-to-end phase is what drives our collapse: from the bundled recipe's pretrained world model
+(the same seeds), for each end-to-end lr, CoLA-World with its warm-up (trunk frozen for the first
+``WARM_STEPS``, lr 1e-3) and the no-warm-up control (the same phases and learning rates, the trunk
+training from the first step), each over the same 3,000 steps, then the GT-LAM adapter.
+
+    python -m lawm_eval.models.train.cola_lr_study [--lrs 1e-4 3e-4 1e-3]
+
+writes ``baselines/cola_world/lr_study.json`` (final held-out codebook statistics, one-step MSE with
+GT-LAM and adapter latents, the curves) and ``docs/training/cola_codebook_lr.png``. Nothing bundled
+changes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import torch
+
+from lawm_eval.models.train.artifacts import REPO_DOCS, baseline_dir
+from lawm_eval.models.train.cola_world import (
+    LAM_STEPS,
+    WARM_STEPS,
+    WM_STEPS,
+    adapter_accuracy,
+    cola,
+    freeze_lam,
+    pretrained_world,
+    train_adapter,
+)
+from lawm_eval.models.train.data import transitions
+from lawm_eval.models.train.evaluate import evaluate_held_out
+from lawm_eval.models.zoo import load_autoencoder
+
+LEARNING_RATES = (1e-4, 3e-4, 1e-3)  # end-to-end phase; the paper's is 7.5e-5 (App. B.3)
+RECIPES = {"warm-up": True, "no warm-up": False}  # freeze_trunk in the first WARM_STEPS
+
+
+def study(lrs: tuple[float, ...] = LEARNING_RATES, budget: int = LAM_STEPS + WM_STEPS) -> list[dict]:
+    """One row per (lr, recipe): the final held-out codebook statistics, the one-step MSEs and the curve."""
+    torch.set_num_threads(1)
+    autoencoder = load_autoencoder()
+    data = transitions("franka", autoencoder, window=1)
+    held = transitions("franka", autoencoder, window=1, split="held_out")
+    held_windows = transitions("franka", autoencoder, window=3, split="held_out")
+    world = pretrained_world(data)
+    rows = []
+    for lr in lrs:
+        for recipe, freeze in RECIPES.items():
+            start = time.perf_counter()
+            model, _, usage = cola(world, data, held, WARM_STEPS, budget, e2e_lr=lr, freeze_trunk=freeze)
+            train_adapter(freeze_lam(model), data)
+            model.eval()
+            errors = evaluate_held_out(model, held_windows)
+            rows.append({"e2e_lr": lr, "recipe": recipe, "final": usage[-1],
+                         "gt_latent_mse": errors["gt_latent_mse"], "controller_mse": errors["controller_mse"],
+                         "copy_last_mse": errors["copy_last_mse"], "adapter_code_accuracy": adapter_accuracy(model, held),
+                         "seconds": round(time.perf_counter() - start, 1), "curve": usage})
+            print(f"lr {lr:g} {recipe}: codes used {usage[-1]['utilisation'] * usage[-1]['codes']:.0f}, "
+                  f"GT-LAM {errors['gt_latent_mse']:.5f}, adapter {errors['controller_mse']:.5f}", flush=True)
+    return rows
+
+
+def plot(rows: list[dict], file: str = "cola_codebook_lr.png") -> None:
+    """Codes in use over training: one panel per end-to-end lr, warm-up against none."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    lrs = sorted({row["e2e_lr"] for row in rows})
+    fig, axes = plt.subplots(1, len(lrs), figsize=(4 * len(lrs), 3.2), sharey=True, squeeze=False)
+    for ax, lr in zip(axes[0], lrs):
+        for row in (r for r in rows if r["e2e_lr"] == lr):
+            curve = row["curve"]
+            ax.plot([p["step"] for p in curve], [p["utilisation"] * p["codes"] for p in curve], label=row["recipe"])
+        ax.axvline(WARM_STEPS, color="0.8", lw=1, ls="--")
+        ax.set_title(f"end-to-end lr {lr:g}", fontsize=9)
+        ax.set_xlabel("step (after pretraining)")
+    axes[0][0].set_ylabel("codes used of 32 (held out)")
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    REPO_DOCS.mkdir(parents=True, exist_ok=True)
+    fig.savefig(REPO_DOCS / file, dpi=100)
+    plt.close(fig)
+
+
+def main(lrs: tuple[float, ...] = LEARNING_RATES) -> list[dict]:
+    rows = study(lrs)
+    (baseline_dir("cola_world") / "lr_study.json").write_text(json.dumps(rows, indent=1) + "\n")
+    plot(rows)
+    return rows
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lrs", type=float, nargs="+", default=list(LEARNING_RATES))
+    main(tuple(parser.parse_args().lrs))
