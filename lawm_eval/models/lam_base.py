@@ -22,6 +22,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from lawm_eval.errors import ConfigError
 from lawm_eval.models.blocks import (
     MLP,
     AdaLNBlock,
@@ -63,6 +64,12 @@ class LatentActionWorldModel(nn.Module):
 
     def control(self, actions: Tensor, x_t: Tensor | None) -> Tensor:
         raise NotImplementedError
+
+    def current_state(self, x_t: Tensor | None) -> Tensor:
+        """``x_t`` for a controller that reads the frame it acts from (``needs_states``); a clear error without it."""
+        if x_t is None:
+            raise ConfigError("this model's controller needs the current state (needs_states=True)")
+        return x_t
 
     # -- the model interface (lawm_eval/interfaces.py) -------------------------------------------
     @torch.no_grad()

@@ -89,9 +89,7 @@ class RegularisedLAM(LatentActionWorldModel):
         return self.world.window(frames, latents)
 
     def control(self, actions: Tensor, x_t: Tensor | None) -> Tensor:
-        if x_t is None:
-            raise ConfigError("this model's controller needs the current state (needs_states=True)")
-        z = self.controller(self.normalizer(actions), x_t)
+        z = self.controller(self.normalizer(actions), self.current_state(x_t))
         if self.vq is not None:
             z = self.vq.lookup(z.view(len(z), self.code_tokens, -1)).flatten(1)
         return z

@@ -21,7 +21,6 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from lawm_eval.errors import ConfigError
 from lawm_eval.models.blocks import MLP
 from lawm_eval.models.flow import euler_sample, flow_matching_loss, initial_noise
 from lawm_eval.models.lam_base import (
@@ -65,9 +64,7 @@ class LaWM(LatentActionWorldModel):
         steps = self.normalizer(actions.view(len(actions), self.horizon, self.action_dim)).flatten(1)
         if not self.needs_states:
             return self.adapter(steps)
-        if x_t is None:
-            raise ConfigError("this model's adapter needs the current state (needs_states=True)")
-        return self.adapter(steps, x_t)
+        return self.adapter(steps, self.current_state(x_t))
 
     def predict_state(self, state: Tensor, z: Tensor) -> Tensor:
         """(B,S) standardised s_t, (B,L) -> (B,S) standardised s_{t+H} (the auxiliary head)."""
