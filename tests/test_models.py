@@ -790,6 +790,8 @@ def test_cola_lr_study_changes_only_the_end_to_end_learning_rate_and_whether_the
     """``python -m lawm_eval.models.train.cola_lr_study``: per end-to-end lr, CoLA's warm-up (trunk frozen for
     WARM_STEPS at lr 1e-3) against the control that trains the trunk from the first step, both 400 + 2,600 steps
     from one pretrained world model; the study's rows and plot come from the recorded curves."""
+    import json
+
     from lawm_eval.models.train import cola_lr_study, loop
 
     calls = []
@@ -822,6 +824,15 @@ def test_cola_lr_study_changes_only_the_end_to_end_learning_rate_and_whether_the
     assert all(r["curve"][-1]["step"] == 3000 and r["final"] == r["curve"][-1] for r in rows)
     cola_lr_study.plot(rows)
     assert (tmp_path / "cola_codebook_lr.png").stat().st_size > 0
+
+    # seeds run in separate processes: each merges its rows into the one file, a rerun replaces its own
+    monkeypatch.setattr(cola_lr_study, "baseline_dir", lambda name: tmp_path)
+    for seeds in ((0,), (1,), (1,)):
+        cola_lr_study.main(lrs=(1e-4,), seeds=seeds)
+    saved = json.loads((tmp_path / "lr_study.json").read_text())
+    assert sorted((r["seed"], r["recipe"]) for r in saved) == [(0, "no warm-up"), (0, "warm-up"), (1, "no warm-up"),
+                                                                (1, "warm-up")]
+    assert len(calls) == 2 * 2 * 3 + 3 * 2 * 3  # per lr and seed: 2 recipes × (2 phases + the adapter)
 
 
 def _fresh(world, data, config) -> CoLAWorld:

@@ -6,12 +6,14 @@ not reproduce. The paper fine-tunes at 7.5e-5 (App. B.3). This study asks whethe
 the end-to-end phase is what drives our collapse: from the bundled recipe's pretrained world model
 (the same seeds), for each end-to-end lr, CoLA-World with its warm-up (trunk frozen for the first
 ``WARM_STEPS``, lr 1e-3) and the no-warm-up control (the same phases and learning rates, the trunk
-training from the first step), each over the same 3,000 steps, then the GT-LAM adapter.
+training from the first step), each over the same 3,000 steps, then the GT-LAM adapter; ``--seeds``
+repeats it with other initialisations and batch orders (seed 0 is the bundled recipe's).
 
-    python -m lawm_eval.models.train.cola_lr_study [--lrs 1e-4 3e-4 1e-3]
+    python -m lawm_eval.models.train.cola_lr_study [--lrs 1e-4 3e-4 1e-3] [--seeds 0 1 2]
 
-writes ``baselines/cola_world/lr_study.json`` (final held-out codebook statistics, one-step MSE with
-GT-LAM and adapter latents, the curves) and ``docs/training/cola_codebook_lr.png``. Nothing bundled
+merges its rows into ``baselines/cola_world/lr_study.json`` (final held-out codebook statistics, one-step
+MSE with GT-LAM and adapter latents, the curves; a row per lr, recipe and seed, so seeds can run in
+separate processes) and plots them all into ``docs/training/cola_codebook_lr.png``. Nothing bundled
 changes.
 """
 
@@ -42,8 +44,9 @@ LEARNING_RATES = (1e-4, 3e-4, 1e-3)  # end-to-end phase; the paper's is 7.5e-5 (
 RECIPES = {"warm-up": True, "no warm-up": False}  # freeze_trunk in the first WARM_STEPS
 
 
-def study(lrs: tuple[float, ...] = LEARNING_RATES, budget: int = LAM_STEPS + WM_STEPS) -> list[dict]:
-    """One row per (lr, recipe): the final held-out codebook statistics, the one-step MSEs and the curve."""
+def study(lrs: tuple[float, ...] = LEARNING_RATES, seeds: tuple[int, ...] = (0,),
+          budget: int = LAM_STEPS + WM_STEPS) -> list[dict]:
+    """One row per (lr, recipe, seed): the final held-out codebook statistics, the one-step MSEs and the curve."""
     torch.set_num_threads(1)
     autoencoder = load_autoencoder()
     data = transitions("franka", autoencoder, window=1)
@@ -51,24 +54,24 @@ def study(lrs: tuple[float, ...] = LEARNING_RATES, budget: int = LAM_STEPS + WM_
     held_windows = transitions("franka", autoencoder, window=3, split="held_out")
     world = pretrained_world(data)
     rows = []
-    for lr in lrs:
+    for lr, seed in ((lr, seed) for seed in seeds for lr in lrs):
         for recipe, freeze in RECIPES.items():
             start = time.perf_counter()
-            model, _, usage = cola(world, data, held, WARM_STEPS, budget, e2e_lr=lr, freeze_trunk=freeze)
+            model, _, usage = cola(world, data, held, WARM_STEPS, budget, e2e_lr=lr, freeze_trunk=freeze, seed=seed)
             train_adapter(freeze_lam(model), data)
             model.eval()
             errors = evaluate_held_out(model, held_windows)
-            rows.append({"e2e_lr": lr, "recipe": recipe, "final": usage[-1],
+            rows.append({"e2e_lr": lr, "recipe": recipe, "seed": seed, "final": usage[-1],
                          "gt_latent_mse": errors["gt_latent_mse"], "controller_mse": errors["controller_mse"],
                          "copy_last_mse": errors["copy_last_mse"], "adapter_code_accuracy": adapter_accuracy(model, held),
                          "seconds": round(time.perf_counter() - start, 1), "curve": usage})
-            print(f"lr {lr:g} {recipe}: codes used {usage[-1]['utilisation'] * usage[-1]['codes']:.0f}, "
+            print(f"lr {lr:g} {recipe} seed {seed}: codes used {usage[-1]['utilisation'] * usage[-1]['codes']:.0f}, "
                   f"GT-LAM {errors['gt_latent_mse']:.5f}, adapter {errors['controller_mse']:.5f}", flush=True)
     return rows
 
 
 def plot(rows: list[dict], file: str = "cola_codebook_lr.png") -> None:
-    """Codes in use over training: one panel per end-to-end lr, warm-up against none."""
+    """Codes in use over training: one panel per end-to-end lr, warm-up against none, a line per seed."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -77,9 +80,11 @@ def plot(rows: list[dict], file: str = "cola_codebook_lr.png") -> None:
     lrs = sorted({row["e2e_lr"] for row in rows})
     fig, axes = plt.subplots(1, len(lrs), figsize=(4 * len(lrs), 3.2), sharey=True, squeeze=False)
     for ax, lr in zip(axes[0], lrs):
-        for row in (r for r in rows if r["e2e_lr"] == lr):
-            curve = row["curve"]
-            ax.plot([p["step"] for p in curve], [p["utilisation"] * p["codes"] for p in curve], label=row["recipe"])
+        for i, recipe in enumerate(RECIPES):
+            for j, row in enumerate(r for r in rows if r["e2e_lr"] == lr and r["recipe"] == recipe):
+                curve = row["curve"]
+                ax.plot([p["step"] for p in curve], [p["utilisation"] * p["codes"] for p in curve], color=f"C{i}",
+                        lw=1, alpha=0.8, label=recipe if j == 0 else None)
         ax.axvline(WARM_STEPS, color="0.8", lw=1, ls="--")
         ax.set_title(f"end-to-end lr {lr:g}", fontsize=9)
         ax.set_xlabel("step (after pretraining)")
@@ -91,9 +96,14 @@ def plot(rows: list[dict], file: str = "cola_codebook_lr.png") -> None:
     plt.close(fig)
 
 
-def main(lrs: tuple[float, ...] = LEARNING_RATES) -> list[dict]:
-    rows = study(lrs)
-    (baseline_dir("cola_world") / "lr_study.json").write_text(json.dumps(rows, indent=1) + "\n")
+def main(lrs: tuple[float, ...] = LEARNING_RATES, seeds: tuple[int, ...] = (0,)) -> list[dict]:
+    new = study(lrs, seeds)
+    path = baseline_dir("cola_world") / "lr_study.json"
+    key = lambda row: (row["e2e_lr"], row["recipe"], row.get("seed", 0))  # noqa: E731
+    done = {key(row) for row in new}
+    old = json.loads(path.read_text()) if path.exists() else []
+    rows = sorted([row for row in old if key(row) not in done] + new, key=key)
+    path.write_text(json.dumps(rows, indent=1) + "\n")
     plot(rows)
     return rows
 
@@ -101,4 +111,6 @@ def main(lrs: tuple[float, ...] = LEARNING_RATES) -> list[dict]:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lrs", type=float, nargs="+", default=list(LEARNING_RATES))
-    main(tuple(parser.parse_args().lrs))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    args = parser.parse_args()
+    main(tuple(args.lrs), tuple(args.seeds))

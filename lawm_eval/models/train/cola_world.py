@@ -223,23 +223,24 @@ def two_stage(world: AdaLNPredictor, data: Transitions, held: Transitions, lam_s
 
 def cola(world: AdaLNPredictor, data: Transitions, held: Transitions, warm_steps: int = WARM_STEPS,
          budget: int = LAM_STEPS + WM_STEPS, resets: bool = False, config: dict = CONFIG, e2e_lr: float = 1e-3,
-         freeze_trunk: bool = True) -> tuple[CoLAWorld, dict, list]:
+         freeze_trunk: bool = True, seed: int = 0) -> tuple[CoLAWorld, dict, list]:
     """Warm-up (trunk frozen) for ``warm_steps``, then end to end at ``e2e_lr`` for the rest of ``budget``;
     0 warm-up steps: joint from the start. ``freeze_trunk=False``: the same two phases and learning
-    rates with the trunk training in the first too (the no-warm-up control of the learning-rate study)."""
-    model = fresh_model(world, data, seed=200, config=config)
+    rates with the trunk training in the first too (the no-warm-up control of the learning-rate study);
+    ``seed`` > 0: another initialisation and batch order (the bundled model is seed 0)."""
+    model = fresh_model(world, data, seed=200 + seed, config=config)
     usage: list[dict] = []
     lam = [*model.idm.parameters(), *model.vq.parameters()]
     curves = {}
     if warm_steps:
         first = conditioning(model.world) if freeze_trunk else list(model.world.parameters())
         curves["1: warm-up (world-model trunk frozen)" if freeze_trunk else "1: joint (trunk trains)"] = train(
-            [*lam, *first], lambda g: lam_step(model, model, data, g), warm_steps, seed=3,
+            [*lam, *first], lambda g: lam_step(model, model, data, g), warm_steps, seed=3 + 100 * seed,
             on_step=tracker(model, held, usage, resets=dead_code_resets(model, data, 12) if resets else None))
     curves["2: end to end"] = train(
-        [*lam, *model.world.parameters()], lambda g: lam_step(model, model, data, g), budget - warm_steps, seed=4,
-        lr=e2e_lr, on_step=tracker(model, held, usage, offset=warm_steps,
-                                   resets=dead_code_resets(model, data, 13) if resets else None))
+        [*lam, *model.world.parameters()], lambda g: lam_step(model, model, data, g), budget - warm_steps,
+        seed=4 + 100 * seed, lr=e2e_lr,
+        on_step=tracker(model, held, usage, offset=warm_steps, resets=dead_code_resets(model, data, 13) if resets else None))
     return model, curves, usage
 
 
