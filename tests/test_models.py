@@ -813,6 +813,7 @@ def test_cola_lr_study_changes_only_the_end_to_end_learning_rate_and_whether_the
     monkeypatch.setattr(cola_lr_study, "transitions", lambda *a, window=1, split="train": synthetic(window=window))
     monkeypatch.setattr(cola_lr_study, "pretrained_world", lambda data: world)
     monkeypatch.setattr(cola_lr_study, "REPO_DOCS", tmp_path)
+    monkeypatch.setattr(cola_lr_study, "CONFIG", small)
     rows = cola_lr_study.study(lrs=(1e-4, 1e-3))
     trunk_ids = {id(p) for p in train_cola.trunk(world)}
     runs = [c for c in calls if c[0] != train_cola.ADAPTER_STEPS]  # each run: first phase, end to end
@@ -825,6 +826,15 @@ def test_cola_lr_study_changes_only_the_end_to_end_learning_rate_and_whether_the
     cola_lr_study.plot(rows)
     assert (tmp_path / "cola_codebook_lr.png").stat().st_size > 0
 
+    # the paper's other control: the same phases as "no warm-up" from an untrained world model
+    del calls[:]
+    scratch = cola_lr_study.study(lrs=(1e-3,), recipes=("from scratch",))
+    assert [r["recipe"] for r in scratch] == ["from scratch"] and not calls[0][2] & trunk_ids  # not the pretrained one
+    assert [(n, lr) for n, lr, _ in calls[:2]] == [(400, 1e-3), (2600, 1e-3)]
+    untrained = cola_lr_study.untrained_world()
+    assert all(torch.equal(a, b) for a, b in zip(untrained.state_dict().values(), cola_lr_study.untrained_world().state_dict().values()))
+    del calls[:]
+
     # seeds run in separate processes: each merges its rows into the one file, a rerun replaces its own
     monkeypatch.setattr(cola_lr_study, "baseline_dir", lambda name: tmp_path)
     for seeds in ((0,), (1,), (1,)):
@@ -832,7 +842,7 @@ def test_cola_lr_study_changes_only_the_end_to_end_learning_rate_and_whether_the
     saved = json.loads((tmp_path / "lr_study.json").read_text())
     assert sorted((r["seed"], r["recipe"]) for r in saved) == [(0, "no warm-up"), (0, "warm-up"), (1, "no warm-up"),
                                                                 (1, "warm-up")]
-    assert len(calls) == 2 * 2 * 3 + 3 * 2 * 3  # per lr and seed: 2 recipes × (2 phases + the adapter)
+    assert len(calls) == 3 * 2 * 3  # per lr and seed: 2 recipes × (2 phases + the adapter)
 
 
 def _fresh(world, data, config) -> CoLAWorld:

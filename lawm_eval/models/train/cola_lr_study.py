@@ -6,10 +6,11 @@ not reproduce. The paper fine-tunes at 7.5e-5 (App. B.3). This study asks whethe
 the end-to-end phase is what drives our collapse: from the bundled recipe's pretrained world model
 (the same seeds), for each end-to-end lr, CoLA-World with its warm-up (trunk frozen for the first
 ``WARM_STEPS``, lr 1e-3) and the no-warm-up control (the same phases and learning rates, the trunk
-training from the first step), each over the same 3,000 steps, then the GT-LAM adapter; ``--seeds``
+training from the first step), each over the same 3,000 steps, then the GT-LAM adapter; ``--recipes from
+scratch`` adds the paper's other control, the same phases with a randomly initialised world model; ``--seeds``
 repeats it with other initialisations and batch orders (seed 0 is the bundled recipe's).
 
-    python -m lawm_eval.models.train.cola_lr_study [--lrs 1e-4 3e-4 1e-3] [--seeds 0 1 2]
+    python -m lawm_eval.models.train.cola_lr_study [--lrs 1e-4 3e-4 1e-3] [--seeds 0 1 2] [--recipes ...]
 
 merges its rows into ``baselines/cola_world/lr_study.json`` (final held-out codebook statistics, one-step
 MSE with GT-LAM and adapter latents, the curves; a row per lr, recipe and seed, so seeds can run in
@@ -25,8 +26,10 @@ import time
 
 import torch
 
+from lawm_eval.models.cola_world import CoLAWorld
 from lawm_eval.models.train.artifacts import REPO_DOCS, baseline_dir
 from lawm_eval.models.train.cola_world import (
+    CONFIG,
     LAM_STEPS,
     WARM_STEPS,
     WM_STEPS,
@@ -41,11 +44,20 @@ from lawm_eval.models.train.evaluate import evaluate_held_out
 from lawm_eval.models.zoo import load_autoencoder
 
 LEARNING_RATES = (1e-4, 3e-4, 1e-3)  # end-to-end phase; the paper's is 7.5e-5 (App. B.3)
-RECIPES = {"warm-up": True, "no warm-up": False}  # freeze_trunk in the first WARM_STEPS
+# recipe -> (the trunk frozen in the first WARM_STEPS, the world model pretrained); "from scratch" is the
+# paper's other control (Fig. 2's green curve: a randomly initialised world model joined to the fresh LAM)
+RECIPES = {"warm-up": (True, True), "no warm-up": (False, True), "from scratch": (False, False)}
+DEFAULT_RECIPES = ("warm-up", "no warm-up")
+
+
+def untrained_world():
+    """The world model of the bundled config at its initialisation (seed 0), for the "from scratch" control."""
+    torch.manual_seed(0)
+    return CoLAWorld(**CONFIG).world
 
 
 def study(lrs: tuple[float, ...] = LEARNING_RATES, seeds: tuple[int, ...] = (0,),
-          budget: int = LAM_STEPS + WM_STEPS) -> list[dict]:
+          recipes: tuple[str, ...] = DEFAULT_RECIPES, budget: int = LAM_STEPS + WM_STEPS) -> list[dict]:
     """One row per (lr, recipe, seed): the final held-out codebook statistics, the one-step MSEs and the curve."""
     torch.set_num_threads(1)
     autoencoder = load_autoencoder()
@@ -55,9 +67,11 @@ def study(lrs: tuple[float, ...] = LEARNING_RATES, seeds: tuple[int, ...] = (0,)
     world = pretrained_world(data)
     rows = []
     for lr, seed in ((lr, seed) for seed in seeds for lr in lrs):
-        for recipe, freeze in RECIPES.items():
+        for recipe in recipes:
+            freeze, pretrained = RECIPES[recipe]
             start = time.perf_counter()
-            model, _, usage = cola(world, data, held, WARM_STEPS, budget, e2e_lr=lr, freeze_trunk=freeze, seed=seed)
+            model, _, usage = cola(world if pretrained else untrained_world(), data, held, WARM_STEPS, budget,
+                                   e2e_lr=lr, freeze_trunk=freeze, seed=seed)
             train_adapter(freeze_lam(model), data)
             model.eval()
             errors = evaluate_held_out(model, held_windows)
@@ -80,7 +94,7 @@ def plot(rows: list[dict], file: str = "cola_codebook_lr.png") -> None:
     lrs = sorted({row["e2e_lr"] for row in rows})
     fig, axes = plt.subplots(1, len(lrs), figsize=(4 * len(lrs), 3.2), sharey=True, squeeze=False)
     for ax, lr in zip(axes[0], lrs):
-        for i, recipe in enumerate(RECIPES):
+        for i, recipe in enumerate(RECIPES):  # the same colour per recipe in every panel
             for j, row in enumerate(r for r in rows if r["e2e_lr"] == lr and r["recipe"] == recipe):
                 curve = row["curve"]
                 ax.plot([p["step"] for p in curve], [p["utilisation"] * p["codes"] for p in curve], color=f"C{i}",
@@ -96,8 +110,9 @@ def plot(rows: list[dict], file: str = "cola_codebook_lr.png") -> None:
     plt.close(fig)
 
 
-def main(lrs: tuple[float, ...] = LEARNING_RATES, seeds: tuple[int, ...] = (0,)) -> list[dict]:
-    new = study(lrs, seeds)
+def main(lrs: tuple[float, ...] = LEARNING_RATES, seeds: tuple[int, ...] = (0,),
+         recipes: tuple[str, ...] = DEFAULT_RECIPES) -> list[dict]:
+    new = study(lrs, seeds, recipes)
     path = baseline_dir("cola_world") / "lr_study.json"
     key = lambda row: (row["e2e_lr"], row["recipe"], row.get("seed", 0))  # noqa: E731
     done = {key(row) for row in new}
@@ -112,5 +127,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lrs", type=float, nargs="+", default=list(LEARNING_RATES))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--recipes", nargs="+", choices=list(RECIPES), default=list(DEFAULT_RECIPES))
     args = parser.parse_args()
-    main(tuple(args.lrs), tuple(args.seeds))
+    main(tuple(args.lrs), tuple(args.seeds), tuple(args.recipes))
