@@ -792,6 +792,7 @@ def test_cola_lr_study_changes_only_the_end_to_end_learning_rate_and_whether_the
     from one pretrained world model; the study's rows and plot come from the recorded curves."""
     import json
 
+    from lawm_eval.models.checkpoint import load_model
     from lawm_eval.models.train import cola_lr_study, loop
 
     calls = []
@@ -828,7 +829,10 @@ def test_cola_lr_study_changes_only_the_end_to_end_learning_rate_and_whether_the
 
     # the paper's other control: the same phases as "no warm-up" from an untrained world model
     del calls[:]
-    scratch = cola_lr_study.study(lrs=(1e-3,), recipes=("from scratch",))
+    scratch = cola_lr_study.study(lrs=(1e-3,), recipes=("from scratch",), save=tmp_path)
+    saved_model = tmp_path / "cola_world_lr0.001_from_scratch_s0.pt"
+    loaded, extra = load_model(saved_model, "cola_world", CoLAWorld)  # what model=cola_world model.checkpoint= loads
+    assert isinstance(loaded, CoLAWorld) and extra["lr_study"] == {"e2e_lr": 1e-3, "recipe": "from scratch", "seed": 0}
     assert [r["recipe"] for r in scratch] == ["from scratch"] and not calls[0][2] & trunk_ids  # not the pretrained one
     assert [(n, lr) for n, lr, _ in calls[:2]] == [(400, 1e-3), (2600, 1e-3)]
     untrained = cola_lr_study.untrained_world()

@@ -10,7 +10,7 @@ training from the first step), each over the same 3,000 steps, then the GT-LAM a
 scratch`` adds the paper's other control, the same phases with a randomly initialised world model; ``--seeds``
 repeats it with other initialisations and batch orders (seed 0 is the bundled recipe's).
 
-    python -m lawm_eval.models.train.cola_lr_study [--lrs 1e-4 3e-4 1e-3] [--seeds 0 1 2] [--recipes ...]
+    python -m lawm_eval.models.train.cola_lr_study [--lrs 1e-4 3e-4 1e-3] [--seeds 0 1 2] [--recipes ...] [--save DIR]
 
 merges its rows into ``baselines/cola_world/lr_study.json`` (final held-out codebook statistics, one-step
 MSE with GT-LAM and adapter latents, the curves; a row per lr, recipe and seed, so seeds can run in
@@ -23,9 +23,11 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from pathlib import Path
 
 import torch
 
+from lawm_eval.models.checkpoint import save_model
 from lawm_eval.models.cola_world import CoLAWorld
 from lawm_eval.models.train.artifacts import REPO_DOCS, baseline_dir
 from lawm_eval.models.train.cola_world import (
@@ -56,9 +58,15 @@ def untrained_world():
     return CoLAWorld(**CONFIG).world
 
 
+def checkpoint_name(lr: float, recipe: str, seed: int) -> str:
+    return f"cola_world_lr{lr:g}_{recipe.replace(' ', '_')}_s{seed}.pt"
+
+
 def study(lrs: tuple[float, ...] = LEARNING_RATES, seeds: tuple[int, ...] = (0,),
-          recipes: tuple[str, ...] = DEFAULT_RECIPES, budget: int = LAM_STEPS + WM_STEPS) -> list[dict]:
-    """One row per (lr, recipe, seed): the final held-out codebook statistics, the one-step MSEs and the curve."""
+          recipes: tuple[str, ...] = DEFAULT_RECIPES, budget: int = LAM_STEPS + WM_STEPS,
+          save: Path | None = None) -> list[dict]:
+    """One row per (lr, recipe, seed): the final held-out codebook statistics, the one-step MSEs and the curve;
+    ``save``: a folder for each model's checkpoint (``model=cola_world model.checkpoint=<file>`` runs it)."""
     torch.set_num_threads(1)
     autoencoder = load_autoencoder()
     data = transitions("franka", autoencoder, window=1)
@@ -74,6 +82,9 @@ def study(lrs: tuple[float, ...] = LEARNING_RATES, seeds: tuple[int, ...] = (0,)
                                    e2e_lr=lr, freeze_trunk=freeze, seed=seed)
             train_adapter(freeze_lam(model), data)
             model.eval()
+            if save is not None:
+                save_model(Path(save) / checkpoint_name(lr, recipe, seed), "cola_world", model, CONFIG,
+                           {"lr_study": {"e2e_lr": lr, "recipe": recipe, "seed": seed}})
             errors = evaluate_held_out(model, held_windows)
             rows.append({"e2e_lr": lr, "recipe": recipe, "seed": seed, "final": usage[-1],
                          "gt_latent_mse": errors["gt_latent_mse"], "controller_mse": errors["controller_mse"],
@@ -111,8 +122,8 @@ def plot(rows: list[dict], file: str = "cola_codebook_lr.png") -> None:
 
 
 def main(lrs: tuple[float, ...] = LEARNING_RATES, seeds: tuple[int, ...] = (0,),
-         recipes: tuple[str, ...] = DEFAULT_RECIPES) -> list[dict]:
-    new = study(lrs, seeds, recipes)
+         recipes: tuple[str, ...] = DEFAULT_RECIPES, save: Path | None = None) -> list[dict]:
+    new = study(lrs, seeds, recipes, save=save)
     path = baseline_dir("cola_world") / "lr_study.json"
     key = lambda row: (row["e2e_lr"], row["recipe"], row.get("seed", 0))  # noqa: E731
     done = {key(row) for row in new}
@@ -128,5 +139,6 @@ if __name__ == "__main__":
     parser.add_argument("--lrs", type=float, nargs="+", default=list(LEARNING_RATES))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--recipes", nargs="+", choices=list(RECIPES), default=list(DEFAULT_RECIPES))
+    parser.add_argument("--save", type=Path, help="a folder for the trained models' checkpoints")
     args = parser.parse_args()
-    main(tuple(args.lrs), tuple(args.seeds), tuple(args.recipes))
+    main(tuple(args.lrs), tuple(args.seeds), tuple(args.recipes), args.save)
