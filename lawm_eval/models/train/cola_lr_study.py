@@ -52,7 +52,7 @@ RECIPES = {"warm-up": (True, True), "no warm-up": (False, True), "from scratch":
 DEFAULT_RECIPES = ("warm-up", "no warm-up")
 
 
-def untrained_world():
+def untrained_world() -> torch.nn.Module:
     """The world model of the bundled config at its initialisation (seed 0), for the "from scratch" control."""
     torch.manual_seed(0)
     return CoLAWorld(**CONFIG).world
@@ -96,7 +96,7 @@ def study(lrs: tuple[float, ...] = LEARNING_RATES, seeds: tuple[int, ...] = (0,)
 
 
 def plot(rows: list[dict], file: str = "cola_codebook_lr.png") -> None:
-    """Codes in use over training: one panel per end-to-end lr, warm-up against none, a line per seed."""
+    """Codes in use over training: one panel per end-to-end lr, a colour per recipe, a line per seed."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -121,14 +121,17 @@ def plot(rows: list[dict], file: str = "cola_codebook_lr.png") -> None:
     plt.close(fig)
 
 
+def row_key(row: dict) -> tuple[float, str, int]:
+    return row["e2e_lr"], row["recipe"], row["seed"]
+
+
 def main(lrs: tuple[float, ...] = LEARNING_RATES, seeds: tuple[int, ...] = (0,),
          recipes: tuple[str, ...] = DEFAULT_RECIPES, save: Path | None = None) -> list[dict]:
     new = study(lrs, seeds, recipes, save=save)
     path = baseline_dir("cola_world") / "lr_study.json"
-    key = lambda row: (row["e2e_lr"], row["recipe"], row.get("seed", 0))  # noqa: E731
-    done = {key(row) for row in new}
+    done = {row_key(row) for row in new}
     old = json.loads(path.read_text()) if path.exists() else []
-    rows = sorted([row for row in old if key(row) not in done] + new, key=key)
+    rows = sorted([row for row in old if row_key(row) not in done] + new, key=row_key)
     path.write_text(json.dumps(rows, indent=1) + "\n")
     plot(rows)
     return rows
