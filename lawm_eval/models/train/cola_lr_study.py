@@ -1,9 +1,9 @@
 """CoLA-World's codebook collapse against the end-to-end learning rate, with and without warm-up.
 
-The bundled recipe (``cola_world.py``) trains every phase at lr 1e-3; there both joint recipes collapse
-the codebook, warm-up or not, so the paper's Fig. 2 claim (warm-up is what prevents the collapse) does
-not reproduce. The paper fine-tunes at 7.5e-5 (App. B.3). This study asks whether the learning rate of
-the end-to-end phase is what drives our collapse: from the bundled recipe's pretrained world model
+The bundled recipe (``cola_world.py``) trains every phase at lr 1e-3; its run ended with 2-3 codes in
+use, warm-up or not, against the paper's Fig. 2 (warm-up is what prevents the collapse). The paper
+fine-tunes at 7.5e-5 (App. B.3). This study asks whether the learning rate of the end-to-end phase is
+what narrows our codebook, over several seeds: from the bundled recipe's pretrained world model
 (the same seeds), for each end-to-end lr, CoLA-World with its warm-up (trunk frozen for the first
 ``WARM_STEPS``, lr 1e-3) and the no-warm-up control (the same phases and learning rates, the trunk
 training from the first step), each over the same 3,000 steps, then the GT-LAM adapter; ``--recipes from
@@ -21,6 +21,7 @@ changes.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import time
 from pathlib import Path
@@ -58,6 +59,11 @@ def untrained_world() -> torch.nn.Module:
     return CoLAWorld(**CONFIG).world
 
 
+def codes_used(stats: dict) -> float:
+    """Codes in use of one held-out codebook record (``codebook_usage``)."""
+    return stats["utilisation"] * stats["codes"]
+
+
 def checkpoint_name(lr: float, recipe: str, seed: int) -> str:
     return f"cola_world_lr{lr:g}_{recipe.replace(' ', '_')}_s{seed}.pt"
 
@@ -74,24 +80,23 @@ def study(lrs: tuple[float, ...] = LEARNING_RATES, seeds: tuple[int, ...] = (0,)
     held_windows = transitions("franka", autoencoder, window=3, split="held_out")
     world = pretrained_world(data)
     rows = []
-    for lr, seed in ((lr, seed) for seed in seeds for lr in lrs):
-        for recipe in recipes:
-            freeze, pretrained = RECIPES[recipe]
-            start = time.perf_counter()
-            model, _, usage = cola(world if pretrained else untrained_world(), data, held, WARM_STEPS, budget,
-                                   e2e_lr=lr, freeze_trunk=freeze, seed=seed)
-            train_adapter(freeze_lam(model), data)
-            model.eval()
-            if save is not None:
-                save_model(Path(save) / checkpoint_name(lr, recipe, seed), "cola_world", model, CONFIG,
-                           {"lr_study": {"e2e_lr": lr, "recipe": recipe, "seed": seed}})
-            errors = evaluate_held_out(model, held_windows)
-            rows.append({"e2e_lr": lr, "recipe": recipe, "seed": seed, "final": usage[-1],
-                         "gt_latent_mse": errors["gt_latent_mse"], "controller_mse": errors["controller_mse"],
-                         "copy_last_mse": errors["copy_last_mse"], "adapter_code_accuracy": adapter_accuracy(model, held),
-                         "seconds": round(time.perf_counter() - start, 1), "curve": usage})
-            print(f"lr {lr:g} {recipe} seed {seed}: codes used {usage[-1]['utilisation'] * usage[-1]['codes']:.0f}, "
-                  f"GT-LAM {errors['gt_latent_mse']:.5f}, adapter {errors['controller_mse']:.5f}", flush=True)
+    for seed, lr, recipe in itertools.product(seeds, lrs, recipes):
+        freeze, pretrained = RECIPES[recipe]
+        start = time.perf_counter()
+        model, _, usage = cola(world if pretrained else untrained_world(), data, held, WARM_STEPS, budget,
+                               e2e_lr=lr, freeze_trunk=freeze, seed=seed)
+        train_adapter(freeze_lam(model), data)
+        model.eval()
+        if save is not None:
+            save_model(Path(save) / checkpoint_name(lr, recipe, seed), "cola_world", model, CONFIG,
+                       {"lr_study": {"e2e_lr": lr, "recipe": recipe, "seed": seed}})
+        errors = evaluate_held_out(model, held_windows)
+        rows.append({"e2e_lr": lr, "recipe": recipe, "seed": seed, "final": usage[-1],
+                     "gt_latent_mse": errors["gt_latent_mse"], "controller_mse": errors["controller_mse"],
+                     "copy_last_mse": errors["copy_last_mse"], "adapter_code_accuracy": adapter_accuracy(model, held),
+                     "seconds": round(time.perf_counter() - start, 1), "curve": usage})
+        print(f"lr {lr:g} {recipe} seed {seed}: codes used {codes_used(usage[-1]):.0f}, "
+              f"GT-LAM {errors['gt_latent_mse']:.5f}, adapter {errors['controller_mse']:.5f}", flush=True)
     return rows
 
 
@@ -108,7 +113,7 @@ def plot(rows: list[dict], file: str = "cola_codebook_lr.png") -> None:
         for i, recipe in enumerate(RECIPES):  # the same colour per recipe in every panel
             for j, row in enumerate(r for r in rows if r["e2e_lr"] == lr and r["recipe"] == recipe):
                 curve = row["curve"]
-                ax.plot([p["step"] for p in curve], [p["utilisation"] * p["codes"] for p in curve], color=f"C{i}",
+                ax.plot([p["step"] for p in curve], [codes_used(p) for p in curve], color=f"C{i}",
                         lw=1, alpha=0.8, label=recipe if j == 0 else None)
         ax.axvline(WARM_STEPS, color="0.8", lw=1, ls="--")
         ax.set_title(f"end-to-end lr {lr:g}", fontsize=9)
