@@ -127,13 +127,16 @@ def in_turn(losses: list[LossFn]) -> LossFn:
     return loss_fn
 
 
-def pretrain_lac(data: dict[str, Transitions], embodiments: tuple[str, ...], steps: int, motion: bool = True):
+def pretrain_lac(data: dict[str, Transitions], embodiments: tuple[str, ...], steps: int, motion: bool = True,
+                 action_dim: int = ACTION_DIM, independent_a2: bool = A2):
+    """LAC-WM's latent actions from the embodiments' action-free video, in turn; ``action_dim``: the
+    target's, which only the (not yet trained) projector reads."""
     torch.manual_seed(0)
-    model = LACWM(**CONFIG, action_dim=ACTION_DIM, motion_labels=True, lora_layers=FDM_LORA)
+    model = LACWM(**CONFIG, action_dim=action_dim, motion_labels=True, lora_layers=FDM_LORA)
     params = list(model.idm.parameters()) + list(model.fdm.parameters())
     params += list(model.motion.parameters()) if motion else []
-    losses = [partial(lam_loss, model, data[e], motion=motion, scale=label_scale(data[e]), independent_a2=A2,
-                      batch=BATCH) for e in embodiments]
+    losses = [partial(lam_loss, model, data[e], motion=motion, scale=label_scale(data[e]),
+                      independent_a2=independent_a2, batch=BATCH) for e in embodiments]
     curve = train(params, in_turn(losses), steps, lr=1e-3, seed=1, log_every=50)
     return model, curve
 
@@ -146,7 +149,7 @@ def action_loss(model: EACWM, data: Transitions, embodiment: str, generator: tor
 
 def pretrain_eac(data: dict[str, Transitions], embodiments: tuple[str, ...], steps: int):
     torch.manual_seed(0)
-    model = EACWM(**CONFIG, embodiments={e: EMBODIMENTS[e] for e in embodiments}, embodiment=embodiments[0],
+    model = EACWM(**CONFIG, embodiments={e: data[e].a.shape[-1] for e in embodiments}, embodiment=embodiments[0],
                   lora_layers=FDM_LORA)
     for e in embodiments:
         model.normalizers[e].fit(data[e].a)
@@ -155,26 +158,38 @@ def pretrain_eac(data: dict[str, Transitions], embodiments: tuple[str, ...], ste
     return model, curve
 
 
-# -- 2. adaptation to BFA ------------------------------------------------------------------------
-def adapt_lac(model: LACWM, bfa: Transitions, steps: int, motion: bool = True) -> dict[str, list]:
-    model.normalizer.fit(bfa.a)
+# -- 2. adaptation to the held-out embodiment (BFA here, Franka in franka_held_out.py) -------------
+def adapt_lac(model: LACWM, target: Transitions, steps: int, motion: bool = True,
+              independent_a2: bool = A2) -> dict[str, list]:
+    """LAC-WM's three adaptation stages on the held-out embodiment's data, ``steps`` in all."""
+    model.normalizer.fit(target.a)
     s1, s2, s3 = (round(steps * k / sum(LAC_STAGES)) for k in LAC_STAGES)
     lora = model.enable_idm_lora(2) + model.enable_lora(2)
-    stage1 = train(lora, partial(lam_loss, model, bfa, motion=motion, scale=label_scale(bfa), independent_a2=A2,
-                                batch=BATCH), s1, lr=1e-3, seed=2, log_every=25)
-    stage2 = train(model.projector.parameters(), partial(projector_loss, model, bfa, batch=BATCH), s2, lr=1e-3, seed=3,
-                   log_every=25)
+    stage1 = train(lora, partial(lam_loss, model, target, motion=motion, scale=label_scale(target),
+                                independent_a2=independent_a2, batch=BATCH), s1, lr=1e-3, seed=2, log_every=25)
+    stage2 = train(model.projector.parameters(), partial(projector_loss, model, target, batch=BATCH), s2, lr=1e-3,
+                   seed=3, log_every=25)
     fdm_lora = [p for name, p in model.fdm.named_parameters() if "lora" in name]
-    stage3 = train(list(model.projector.parameters()) + fdm_lora, partial(projector_loss, model, bfa, batch=BATCH), s3, lr=5e-4,
-                   seed=4, log_every=25)
+    stage3 = train(list(model.projector.parameters()) + fdm_lora, partial(projector_loss, model, target, batch=BATCH),
+                   s3, lr=5e-4, seed=4, log_every=25)
     return {"adapt 1: IDM+FDM LoRA": stage1, "adapt 2: projector": stage2, "adapt 3: projector + FDM LoRA": stage3}
 
 
-def adapt_eac(model: EACWM, bfa: Transitions, steps: int) -> list:
-    params = model.add_embodiment(DATASET, ACTION_DIM) + model.enable_lora(2)
-    model.normalizers[DATASET].fit(bfa.a)
-    model.use(DATASET)
-    return train(params, partial(action_loss, model, bfa, DATASET), steps, lr=1e-3, seed=2, log_every=25)
+def adapt_eac(model: EACWM, target: Transitions, steps: int, embodiment: str = DATASET) -> list:
+    """EAC-WM's one adaptation stage: a new action encoder for ``embodiment`` and rank-2 FDM LoRA."""
+    params = model.add_embodiment(embodiment, target.a.shape[-1]) + model.enable_lora(2)
+    model.normalizers[embodiment].fit(target.a)
+    model.use(embodiment)
+    return train(params, partial(action_loss, model, target, embodiment), steps, lr=1e-3, seed=2, log_every=25)
+
+
+def from_scratch_eac(target: Transitions, steps: int, embodiment: str = DATASET) -> tuple[EACWM, list]:
+    """EAC-WM-S: the whole of EAC-WM trained on the held-out embodiment alone, with the adaptation's budget."""
+    torch.manual_seed(0)
+    model = EACWM(**CONFIG, embodiments={embodiment: target.a.shape[-1]}, embodiment=embodiment)
+    model.normalizers[embodiment].fit(target.a)
+    return model, train(model.parameters(), partial(action_loss, model, target, embodiment), steps, lr=1e-3, seed=2,
+                        log_every=25)
 
 
 LAC_VARIANTS = {"lac_wm_bfa_e1": (1, True), "lac_wm_bfa_e2": (2, True), "lac_wm_bfa": (3, True),
@@ -217,11 +232,8 @@ def main(pretrain_steps: int = PRETRAIN_STEPS, adapt_steps: int = ADAPT_STEPS, a
             config = {**CONFIG, "embodiments": embodiments, "embodiment": DATASET, "lora_rank": 2, "lora_layers": FDM_LORA}
             extra = {"pretraining": list(PRETRAINING[count])}
         else:  # EAC-WM-S: the whole model from scratch on BFA, with the adaptation's budget
-            torch.manual_seed(0)
-            model = EACWM(**CONFIG, embodiments={DATASET: ACTION_DIM}, embodiment=DATASET)
-            model.normalizers[DATASET].fit(bfa.a)
-            curves = {"from scratch on BFA": train(model.parameters(), partial(action_loss, model, bfa, DATASET),
-                                                   adapt_steps, lr=1e-3, seed=2, log_every=25)}
+            model, curve = from_scratch_eac(bfa, adapt_steps)
+            curves = {"from scratch on BFA": curve}
             config = {**CONFIG, "embodiments": {DATASET: ACTION_DIM}, "embodiment": DATASET}
             extra = {"pretraining": []}
         extra |= {"pretrain_steps": pretrain_steps if extra["pretraining"] else 0, "adapt_steps": adapt_steps,

@@ -49,6 +49,12 @@ class Transitions:
         return self.x[idx], self.a[idx], self.s[idx], self.task[idx]
 
 
+
+def first_episodes(data: Transitions, count: int) -> Transitions:
+    """The windows of the first ``count`` episodes of ``data`` (a window starting at step 0 opens an episode)."""
+    keep = torch.cumsum(data.start == 0, 0) - 1 < count
+    return Transitions(data.x[keep], data.a[keep], data.s[keep], data.task[keep], data.embodiment, data.start[keep])
+
 @torch.no_grad()
 def encode_frames(autoencoder, frames: np.ndarray, batch: int = 256) -> torch.Tensor:
     """(T,64,64,3) uint8 → (T,16,32) tokens."""

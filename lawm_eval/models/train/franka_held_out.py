@@ -1,0 +1,153 @@
+"""LAC-WM's comparison again, with the Franka arm as the embodiment held out of pretraining.
+
+    python -m lawm_eval.models.train lac_wm_to_franka     # all three checkpoints in one run
+    python -m lawm_eval.models.train.franka_held_out --names eac_wm_s_franka --target-episodes 11
+
+``bfa_world_models.py`` adapts to BFA, whose scene has no planning suite. Here the target is the Franka arm,
+on which ``droid_planning`` plans, so the three models LAC-WM's Table 1/2 compare (§4.1-4.3, A.5-A.6) can
+be told apart by planning too:
+
+1. pretraining on the three other embodiments our simulators make, each carrying motion labels
+   (the navigation camera's motion; RoboDesk's and BFA's end-effector Δxyz), batches taking them in
+   turn, ``PRETRAIN_STEPS``: LAC-WM from action-free video (IDM + FDM, motion decoder, independent
+   cross-augmentations A1/A2, §3.1, A.2); EAC-WM from each embodiment's real actions through its own
+   action encoder;
+2. adaptation to the Franka clips (all 110 training episodes, 7-D actions, one recorded step per
+   transition), ``ADAPT_STEPS`` for every model: LAC-WM's three stages (rank-2 LoRA on IDM and FDM;
+   the projector through the frozen FDM; projector + FDM LoRA, §3.2), EAC-WM's one (a new action
+   encoder + rank-2 FDM LoRA, A.6) and EAC-WM-S, the whole of EAC-WM from scratch on Franka.
+
+``--target-episodes N`` adapts (and trains EAC-WM-S) on the first N Franka training episodes only, the
+setting the paper's adaptation is for (little data of the new robot); those checkpoints go to
+``$LAWM_EVAL_CACHE/checkpoints/franka_held_out/``, not to ``baselines/``.
+
+Losses are one-step and teacher-forced on single transitions, as in the Franka ``lac_wm`` recipe
+(``train/lac_wm.py``); every model reads ``visual_ae_bfa``'s tokens, the autoencoder tuned on all four
+domains' frames (Franka's included: the paper's V-JEPA 2 tokenizer has seen robot video too). The
+bundled ``lac_wm`` and ``eac_wm`` train on Franka from the start and are not part of this comparison.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from lawm_eval.models.checkpoint import save_model
+from lawm_eval.models.eac_wm import EACWM
+from lawm_eval.models.lac_wm import LACWM
+from lawm_eval.models.train.bfa_world_models import (
+    AUTOENCODER,
+    CONFIG,
+    FDM_LORA,
+    STRIDE,
+    adapt_eac,
+    adapt_lac,
+    from_scratch_eac,
+    pretrain_eac,
+    pretrain_lac,
+)
+from lawm_eval.models.train.data import Transitions, first_episodes, transitions
+from lawm_eval.models.train.evaluate import evaluate_held_out, finish
+from lawm_eval.models.zoo import load_autoencoder
+from lawm_eval.paths import cache_dir
+
+TARGET = "franka"
+PRETRAINING = ("navigation", "robodesk", "bfa")  # every embodiment but the target
+PRETRAIN_STEPS = ADAPT_STEPS = 3600  # the paper: 80k pretraining, 60k adaptation iterations (A.5-A.6)
+NAMES = ("lac_wm_to_franka", "eac_wm_to_franka", "eac_wm_s_franka")
+KEYS = ("loss", "recon", "motion")
+
+
+def few_episodes_checkpoint(name: str, episodes: int) -> Path:
+    """Where ``--target-episodes`` puts a checkpoint: the cache, not ``baselines/``."""
+    return cache_dir() / "checkpoints" / "franka_held_out" / f"{name}_{episodes}ep.pt"
+
+
+def pretrained(family: str, data: dict[str, Transitions], steps: int, action_dim: int) -> tuple[nn.Module, list]:
+    """LAC-WM's or EAC-WM's pretraining on ``PRETRAINING`` (model in training mode, curve), cached in
+    ``$LAWM_EVAL_CACHE/checkpoints/franka_held_out/``: it does not depend on how much target data follows."""
+    path = cache_dir() / "checkpoints" / "franka_held_out" / f"pretrained_{family}_{steps}.pt"
+    if not path.exists():
+        model, curve = (pretrain_lac(data, PRETRAINING, steps, action_dim=action_dim, independent_a2=True)
+                        if family == "lac" else pretrain_eac(data, PRETRAINING, steps))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save({"state_dict": model.state_dict(), "curve": curve}, path)
+        return model, curve
+    payload = torch.load(path, weights_only=True)
+    model = (LACWM(**CONFIG, action_dim=action_dim, motion_labels=True, lora_layers=FDM_LORA) if family == "lac"
+             else EACWM(**CONFIG, embodiments={e: data[e].a.shape[-1] for e in PRETRAINING}, embodiment=PRETRAINING[0],
+                        lora_layers=FDM_LORA))
+    model.load_state_dict(payload["state_dict"], strict=True)
+    return model.train(), payload["curve"]
+
+
+def main(pretrain_steps: int = PRETRAIN_STEPS, adapt_steps: int = ADAPT_STEPS, names: tuple[str, ...] = NAMES,
+         target_episodes: int | None = None) -> dict:
+    """The checkpoints ``names`` (all three by default; any subset, to share the work between processes),
+    adapted on every Franka training episode or on the first ``target_episodes``."""
+    autoencoder = load_autoencoder(AUTOENCODER)
+
+    def tokens(name: str, split: str = "train", window: int = 1):
+        return transitions(name, autoencoder, window=window, split=split, stride=STRIDE if name == "bfa" else 1,
+                           autoencoder_name=AUTOENCODER)
+
+    target, held = tokens(TARGET), tokens(TARGET, "held_out", window=3)  # held out: 1- and 3-step errors
+    if target_episodes:
+        target = first_episodes(target, target_episodes)
+    action_dim = target.a.shape[-1]
+    results: dict[str, dict] = {}
+    for name in names:
+        tic = time.monotonic()
+        if name == "lac_wm_to_franka":
+            model, curve = pretrained("lac", {e: tokens(e) for e in PRETRAINING}, pretrain_steps, action_dim)
+            torch.manual_seed(1)  # LoRA's initial factors: the same whether pretraining ran or came from the cache
+            curves = {"pretrain (3 embodiments)": curve, **adapt_lac(model, target, adapt_steps, independent_a2=True)}
+            config = {**CONFIG, "action_dim": action_dim, "lora_rank": 2, "idm_lora_rank": 2, "motion_labels": True,
+                      "lora_layers": FDM_LORA}
+            pretraining = list(PRETRAINING)
+        elif name == "eac_wm_to_franka":
+            data = {e: tokens(e) for e in PRETRAINING}
+            model, curve = pretrained("eac", data, pretrain_steps, action_dim)
+            torch.manual_seed(1)
+            curves = {"pretrain (3 embodiments)": curve,
+                      "adapt: new action encoder + FDM LoRA": adapt_eac(model, target, adapt_steps, TARGET)}
+            embodiments = {e: data[e].a.shape[-1] for e in PRETRAINING} | {TARGET: action_dim}
+            config = {**CONFIG, "embodiments": embodiments, "embodiment": TARGET, "lora_rank": 2,
+                      "lora_layers": FDM_LORA}
+            pretraining = list(PRETRAINING)
+        elif name == "eac_wm_s_franka":
+            model, curve = from_scratch_eac(target, adapt_steps, TARGET)
+            curves = {"from scratch on Franka": curve}
+            config = {**CONFIG, "embodiments": {TARGET: action_dim}, "embodiment": TARGET}
+            pretraining = []
+        else:
+            raise ValueError(f"unknown checkpoint {name!r}: expected one of {', '.join(NAMES)}")
+        extra = {"pretraining": pretraining, "held_out_embodiment": TARGET, "target_windows": len(target),
+                 "target_episodes": target_episodes or "all", "pretrain_steps": pretrain_steps if pretraining else 0,
+                 "adapt_steps": adapt_steps, "train_seconds": round(time.monotonic() - tic, 1)}
+        if not target_episodes:
+            results[name] = finish(name, model, config, curves, KEYS, held, TARGET, autoencoder, extra)
+            continue
+        model.eval()
+        results[name] = {**evaluate_held_out(model, held), **extra}
+        path = few_episodes_checkpoint(name, target_episodes)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_model(path, name, model, config, {"metrics": results[name]})
+        path.with_suffix(".json").write_text(json.dumps(results[name], indent=2) + "\n")
+    return results
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--names", nargs="+", choices=NAMES, default=list(NAMES))
+    parser.add_argument("--target-episodes", type=int, default=None,
+                        help="adapt on the first N Franka training episodes (checkpoints to the cache)")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    print(json.dumps(main(names=tuple(args.names), target_episodes=args.target_episodes), indent=2))
