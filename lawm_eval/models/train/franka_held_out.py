@@ -69,7 +69,8 @@ def few_episodes_checkpoint(name: str, episodes: int) -> Path:
 
 def pretrained(family: str, data: dict[str, Transitions], steps: int, action_dim: int) -> tuple[nn.Module, list]:
     """LAC-WM's or EAC-WM's pretraining on ``PRETRAINING`` (model in training mode, curve), cached in
-    ``$LAWM_EVAL_CACHE/checkpoints/franka_held_out/``: it does not depend on how much target data follows."""
+    ``$LAWM_EVAL_CACHE/checkpoints/franka_held_out/``: it does not depend on how much target data follows
+    (delete the file after changing the pretraining data or recipe)."""
     path = cache_dir() / "checkpoints" / "franka_held_out" / f"pretrained_{family}_{steps}.pt"
     if not path.exists():
         model, curve = (pretrain_lac(data, PRETRAINING, steps, action_dim=action_dim, independent_a2=True)
