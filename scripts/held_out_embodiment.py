@@ -8,6 +8,7 @@ zero-action plan and against EAC-WM-S trained on the same data.
 
     python scripts/held_out_embodiment.py                 # trains what is missing, resumes finished runs
     python scripts/held_out_embodiment.py --episodes 1 3  # some data sizes only
+    python scripts/held_out_embodiment.py --episodes 1 3 --skip 50   # another draw: episodes 51-53
 
 Checkpoints of the smaller data sizes and the runs go to $LAWM_EVAL_CACHE (checkpoints/franka_held_out/,
 held_out_embodiment/runs/); the table and the plot to results/held_out_embodiment/.
@@ -34,28 +35,29 @@ SCRATCH = "eac_wm_s_franka"
 OUT = Path("results/held_out_embodiment")
 
 
-def label(episodes: int | None) -> str:
-    return "all" if episodes is None else str(episodes)
+def label(episodes: int | None, skip: int = 0) -> str:
+    return "all" if episodes is None else f"{episodes}" + (f"_after{skip}" if skip else "")
 
 
-def checkpoint(name: str, episodes: int | None) -> Path:
+def checkpoint(name: str, episodes: int | None, skip: int = 0) -> Path:
     """The model's checkpoint for this much Franka data, trained first if missing."""
-    path = checkpoint_path(name) if episodes is None else franka_held_out.few_episodes_checkpoint(name, episodes)
+    path = (checkpoint_path(name) if episodes is None
+            else franka_held_out.few_episodes_checkpoint(name, episodes, skip))
     if not path.exists():
-        franka_held_out.main(names=(name,), target_episodes=episodes)
+        franka_held_out.main(names=(name,), target_episodes=episodes, skip_episodes=skip)
     return path
 
 
-def held_out_metrics(name: str, episodes: int | None) -> dict:
-    payload = torch.load(checkpoint(name, episodes), weights_only=True)
+def held_out_metrics(name: str, episodes: int | None, skip: int) -> dict:
+    payload = torch.load(checkpoint(name, episodes, skip), weights_only=True)
     return payload["extra"]["metrics"]
 
 
-def plan(name: str, episodes: int | None) -> dict[int, dict[str, float]]:
+def plan(name: str, episodes: int | None, skip: int) -> dict[int, dict[str, float]]:
     """droid_planning v3 on all its clips: each episode's metrics, by episode index (resumes a finished run)."""
-    run_id = f"{name}_{label(episodes)}"
+    run_id = f"{name}_{label(episodes, skip)}"
     outcome = run_evaluation(compose_config([
-        "suite=droid_planning", f"model={name}", f"model.checkpoint={checkpoint(name, episodes)}", f"run_id={run_id}",
+        "suite=droid_planning", f"model={name}", f"model.checkpoint={checkpoint(name, episodes, skip)}", f"run_id={run_id}",
         f"results_dir={cache_dir() / 'held_out_embodiment' / 'runs'}"]))
     return {r.episode_idx: r.metrics for r in RecordStore(outcome.run_dir).records.values()}
 
@@ -65,11 +67,11 @@ def interval(values: list[float]) -> list[float]:
     return [round(mean, 4), round(low, 4), round(high, 4)]
 
 
-def row(name: str, episodes: int | None, scratch: dict[int, dict[str, float]] | None) -> tuple[dict, dict]:
-    episodes_metrics = plan(name, episodes)
+def row(name: str, episodes: int | None, skip: int, scratch: dict[int, dict[str, float]] | None) -> tuple[dict, dict]:
+    episodes_metrics = plan(name, episodes, skip)
     order = sorted(episodes_metrics)
     xyz = [episodes_metrics[i]["delta_xyz"] for i in order]
-    result = {"model": name, "target_episodes": label(episodes), **held_out_metrics(name, episodes),
+    result = {"model": name, "target_episodes": label(episodes), **held_out_metrics(name, episodes, skip),
               "delta_xyz": interval(xyz),
               "delta_xyz_vs_zero": interval([x - episodes_metrics[i]["delta_xyz@zero"] for x, i in zip(xyz, order)]),
               "episodes": len(xyz)}
@@ -131,19 +133,21 @@ def plot(rows: list[dict], path: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--episodes", type=int, nargs="+", help="Franka episodes (default: 1 3 11 and all)")
+    parser.add_argument("--skip", type=int, default=0, help="take them after the first K episodes (another draw)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     sizes = tuple(args.episodes) if args.episodes else EPISODES
     rows = []
     for episodes in sizes:
-        scratch_row, scratch = row(SCRATCH, episodes, None)
-        rows += [row(name, episodes, scratch)[0] for name in franka_held_out.NAMES if name != SCRATCH]
+        scratch_row, scratch = row(SCRATCH, episodes, args.skip, None)
+        rows += [row(name, episodes, args.skip, scratch)[0] for name in franka_held_out.NAMES if name != SCRATCH]
         rows.append(scratch_row)
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "franka.json").write_text(json.dumps(rows, indent=2) + "\n")
-    (OUT / "franka.md").write_text(markdown(rows))
+    stem = f"franka_after{args.skip}" if args.skip else "franka"
+    (OUT / f"{stem}.json").write_text(json.dumps(rows, indent=2) + "\n")
+    (OUT / f"{stem}.md").write_text(markdown(rows))
     if not args.episodes:
-        plot(rows, OUT / "franka.png")
+        plot(rows, OUT / f"{stem}.png")
     print(markdown(rows))
     return 0
 

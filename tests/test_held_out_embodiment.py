@@ -87,13 +87,15 @@ def test_cached_pretraining_comes_back_as_it_was_trained(tmp_path, monkeypatch):
         assert all(torch.equal(v, cached.state_dict()[k]) for k, v in trained.state_dict().items())
 
 
-def test_first_episodes_keeps_the_windows_of_the_leading_episodes_only():
-    from lawm_eval.models.train.data import first_episodes, windows
+def test_some_episodes_keeps_the_windows_of_the_episodes_asked_for_only():
+    from lawm_eval.models.train.data import some_episodes, windows
 
     lengths = (5, 3, 4)  # frames per episode: 4, 2 and 3 one-step windows
     xs = [torch.full((n, 16, 32), float(e)) for e, n in enumerate(lengths)]
     data = windows(xs, [torch.zeros(n, 7) for n in lengths], [torch.zeros(n, 8) for n in lengths], [0, 0, 0], "franka")
-    two = first_episodes(data, 2)
+    two = some_episodes(data, 2)
     assert len(data) == 9 and len(two) == 6
     assert set(two.x[:, 0, 0, 0].tolist()) == {0.0, 1.0} and two.start.tolist() == [0, 1, 2, 3, 0, 1]
-    assert len(first_episodes(data, 10)) == len(data)
+    assert len(some_episodes(data, 10)) == len(data)
+    last = some_episodes(data, 5, skip=2)
+    assert set(last.x[:, 0, 0, 0].tolist()) == {2.0} and last.start.tolist() == [0, 1, 2]

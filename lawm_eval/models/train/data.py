@@ -50,9 +50,11 @@ class Transitions:
 
 
 
-def first_episodes(data: Transitions, count: int) -> Transitions:
-    """The windows of the first ``count`` episodes of ``data`` (a window starting at step 0 opens an episode)."""
-    keep = torch.cumsum(data.start == 0, 0) - 1 < count
+def some_episodes(data: Transitions, count: int, skip: int = 0) -> Transitions:
+    """The windows of ``count`` episodes of ``data`` after the first ``skip`` (a window starting at step 0
+    opens an episode)."""
+    episode = torch.cumsum(data.start == 0, 0) - 1
+    keep = (episode >= skip) & (episode < skip + count)
     return Transitions(data.x[keep], data.a[keep], data.s[keep], data.task[keep], data.embodiment, data.start[keep])
 
 @torch.no_grad()

@@ -17,7 +17,8 @@ be told apart by planning too:
    the projector through the frozen FDM; projector + FDM LoRA, §3.2), EAC-WM's one (a new action
    encoder + rank-2 FDM LoRA, A.6) and EAC-WM-S, the whole of EAC-WM from scratch on Franka.
 
-``--target-episodes N`` adapts (and trains EAC-WM-S) on the first N Franka training episodes only, the
+``--target-episodes N`` adapts (and trains EAC-WM-S) on N Franka training episodes only (the first N, or those
+after ``--skip-episodes K``: another draw), the
 setting the paper's adaptation is for (little data of the new robot); those checkpoints go to
 ``$LAWM_EVAL_CACHE/checkpoints/franka_held_out/``, not to ``baselines/``.
 
@@ -50,7 +51,7 @@ from lawm_eval.models.train.bfa_world_models import (
     pretrain_eac,
     pretrain_lac,
 )
-from lawm_eval.models.train.data import Transitions, first_episodes, transitions
+from lawm_eval.models.train.data import Transitions, some_episodes, transitions
 from lawm_eval.models.train.evaluate import evaluate_held_out, finish
 from lawm_eval.models.zoo import load_autoencoder
 from lawm_eval.paths import cache_dir
@@ -62,9 +63,9 @@ NAMES = ("lac_wm_to_franka", "eac_wm_to_franka", "eac_wm_s_franka")
 KEYS = ("loss", "recon", "motion")
 
 
-def few_episodes_checkpoint(name: str, episodes: int) -> Path:
-    """Where ``--target-episodes`` puts a checkpoint: the cache, not ``baselines/``."""
-    return cache_dir() / "checkpoints" / "franka_held_out" / f"{name}_{episodes}ep.pt"
+def few_episodes_checkpoint(name: str, episodes: int, skip: int = 0) -> Path:
+    """Where ``--target-episodes`` (after ``--skip-episodes``) puts a checkpoint: the cache, not ``baselines/``."""
+    return cache_dir() / "checkpoints" / "franka_held_out" / f"{name}_{episodes}ep{f'_after{skip}' if skip else ''}.pt"
 
 
 def pretrained(family: str, data: dict[str, Transitions], steps: int, action_dim: int) -> tuple[nn.Module, list]:
@@ -87,9 +88,9 @@ def pretrained(family: str, data: dict[str, Transitions], steps: int, action_dim
 
 
 def main(pretrain_steps: int = PRETRAIN_STEPS, adapt_steps: int = ADAPT_STEPS, names: tuple[str, ...] = NAMES,
-         target_episodes: int | None = None) -> dict:
+         target_episodes: int | None = None, skip_episodes: int = 0) -> dict:
     """The checkpoints ``names`` (all three by default; any subset, to share the work between processes),
-    adapted on every Franka training episode or on the first ``target_episodes``."""
+    adapted on every Franka training episode or on ``target_episodes`` of them after the first ``skip_episodes``."""
     autoencoder = load_autoencoder(AUTOENCODER)
 
     def tokens(name: str, split: str = "train", window: int = 1):
@@ -98,7 +99,7 @@ def main(pretrain_steps: int = PRETRAIN_STEPS, adapt_steps: int = ADAPT_STEPS, n
 
     target, held = tokens(TARGET), tokens(TARGET, "held_out", window=3)  # held out: 1- and 3-step errors
     if target_episodes:
-        target = first_episodes(target, target_episodes)
+        target = some_episodes(target, target_episodes, skip_episodes)
     action_dim = target.a.shape[-1]
     results: dict[str, dict] = {}
     for name in names:
@@ -128,14 +129,14 @@ def main(pretrain_steps: int = PRETRAIN_STEPS, adapt_steps: int = ADAPT_STEPS, n
         else:
             raise ValueError(f"unknown checkpoint {name!r}: expected one of {', '.join(NAMES)}")
         extra = {"pretraining": pretraining, "held_out_embodiment": TARGET, "target_windows": len(target),
-                 "target_episodes": target_episodes or "all", "pretrain_steps": pretrain_steps if pretraining else 0,
+                 "target_episodes": target_episodes or "all", "skipped_episodes": skip_episodes, "pretrain_steps": pretrain_steps if pretraining else 0,
                  "adapt_steps": adapt_steps, "train_seconds": round(time.monotonic() - tic, 1)}
         if not target_episodes:
             results[name] = finish(name, model, config, curves, KEYS, held, TARGET, autoencoder, extra)
             continue
         model.eval()
         results[name] = {**evaluate_held_out(model, held), **extra}
-        path = few_episodes_checkpoint(name, target_episodes)
+        path = few_episodes_checkpoint(name, target_episodes, skip_episodes)
         path.parent.mkdir(parents=True, exist_ok=True)
         save_model(path, name, model, config, {"metrics": results[name]})
         path.with_suffix(".json").write_text(json.dumps(results[name], indent=2) + "\n")
@@ -148,7 +149,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--names", nargs="+", choices=NAMES, default=list(NAMES))
     parser.add_argument("--target-episodes", type=int, default=None,
-                        help="adapt on the first N Franka training episodes (checkpoints to the cache)")
+                        help="adapt on N Franka training episodes (checkpoints to the cache)")
+    parser.add_argument("--skip-episodes", type=int, default=0, help="take them after the first K episodes")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    print(json.dumps(main(names=tuple(args.names), target_episodes=args.target_episodes), indent=2))
+    print(json.dumps(main(names=tuple(args.names), target_episodes=args.target_episodes,
+                          skip_episodes=args.skip_episodes), indent=2))
