@@ -127,12 +127,21 @@ def in_turn(losses: list[LossFn]) -> LossFn:
     return loss_fn
 
 
+def lac_network(action_dim: int = ACTION_DIM) -> LACWM:
+    """LAC-WM before pretraining; ``action_dim``: the target's, which only the projector reads."""
+    return LACWM(**CONFIG, action_dim=action_dim, motion_labels=True, lora_layers=FDM_LORA)
+
+
+def eac_network(action_dims: dict[str, int]) -> EACWM:
+    """EAC-WM before pretraining: one action encoder per embodiment (name -> action dimension), the first in use."""
+    return EACWM(**CONFIG, embodiments=action_dims, embodiment=next(iter(action_dims)), lora_layers=FDM_LORA)
+
+
 def pretrain_lac(data: dict[str, Transitions], embodiments: tuple[str, ...], steps: int, motion: bool = True,
                  action_dim: int = ACTION_DIM, independent_a2: bool = A2):
-    """LAC-WM's latent actions from the embodiments' action-free video, in turn; ``action_dim``: the
-    target's, which only the (not yet trained) projector reads."""
+    """LAC-WM's latent actions from the embodiments' action-free video, in turn."""
     torch.manual_seed(0)
-    model = LACWM(**CONFIG, action_dim=action_dim, motion_labels=True, lora_layers=FDM_LORA)
+    model = lac_network(action_dim)
     params = list(model.idm.parameters()) + list(model.fdm.parameters())
     params += list(model.motion.parameters()) if motion else []
     losses = [partial(lam_loss, model, data[e], motion=motion, scale=label_scale(data[e]),
@@ -149,8 +158,7 @@ def action_loss(model: EACWM, data: Transitions, embodiment: str, generator: tor
 
 def pretrain_eac(data: dict[str, Transitions], embodiments: tuple[str, ...], steps: int):
     torch.manual_seed(0)
-    model = EACWM(**CONFIG, embodiments={e: data[e].a.shape[-1] for e in embodiments}, embodiment=embodiments[0],
-                  lora_layers=FDM_LORA)
+    model = eac_network({e: data[e].a.shape[-1] for e in embodiments})
     for e in embodiments:
         model.normalizers[e].fit(data[e].a)
     curve = train(model.parameters(), in_turn([partial(action_loss, model, data[e], e) for e in embodiments]),

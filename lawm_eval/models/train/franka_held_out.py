@@ -32,14 +32,13 @@ from __future__ import annotations
 
 import json
 import time
+from functools import cache
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from lawm_eval.models.checkpoint import save_model
-from lawm_eval.models.eac_wm import EACWM
-from lawm_eval.models.lac_wm import LACWM
 from lawm_eval.models.train.bfa_world_models import (
     AUTOENCODER,
     CONFIG,
@@ -47,7 +46,9 @@ from lawm_eval.models.train.bfa_world_models import (
     STRIDE,
     adapt_eac,
     adapt_lac,
+    eac_network,
     from_scratch_eac,
+    lac_network,
     pretrain_eac,
     pretrain_lac,
 )
@@ -80,9 +81,7 @@ def pretrained(family: str, data: dict[str, Transitions], steps: int, action_dim
         torch.save({"state_dict": model.state_dict(), "curve": curve}, path)
         return model, curve
     payload = torch.load(path, weights_only=True)
-    model = (LACWM(**CONFIG, action_dim=action_dim, motion_labels=True, lora_layers=FDM_LORA) if family == "lac"
-             else EACWM(**CONFIG, embodiments={e: data[e].a.shape[-1] for e in PRETRAINING}, embodiment=PRETRAINING[0],
-                        lora_layers=FDM_LORA))
+    model = lac_network(action_dim) if family == "lac" else eac_network({e: data[e].a.shape[-1] for e in PRETRAINING})
     model.load_state_dict(payload["state_dict"], strict=True)
     return model.train(), payload["curve"]
 
@@ -97,6 +96,10 @@ def main(pretrain_steps: int = PRETRAIN_STEPS, adapt_steps: int = ADAPT_STEPS, n
         return transitions(name, autoencoder, window=window, split=split, stride=STRIDE if name == "bfa" else 1,
                            autoencoder_name=AUTOENCODER)
 
+    @cache
+    def pretraining_data() -> dict[str, Transitions]:  # read once, whichever of the models ask for it
+        return {e: tokens(e) for e in PRETRAINING}
+
     target, held = tokens(TARGET), tokens(TARGET, "held_out", window=3)  # held out: 1- and 3-step errors
     if target_episodes:
         target = some_episodes(target, target_episodes, skip_episodes)
@@ -105,14 +108,14 @@ def main(pretrain_steps: int = PRETRAIN_STEPS, adapt_steps: int = ADAPT_STEPS, n
     for name in names:
         tic = time.monotonic()
         if name == "lac_wm_to_franka":
-            model, curve = pretrained("lac", {e: tokens(e) for e in PRETRAINING}, pretrain_steps, action_dim)
+            model, curve = pretrained("lac", pretraining_data(), pretrain_steps, action_dim)
             torch.manual_seed(1)  # LoRA's initial factors: the same whether pretraining ran or came from the cache
             curves = {"pretrain (3 embodiments)": curve, **adapt_lac(model, target, adapt_steps, independent_a2=True)}
             config = {**CONFIG, "action_dim": action_dim, "lora_rank": 2, "idm_lora_rank": 2, "motion_labels": True,
                       "lora_layers": FDM_LORA}
             pretraining = list(PRETRAINING)
         elif name == "eac_wm_to_franka":
-            data = {e: tokens(e) for e in PRETRAINING}
+            data = pretraining_data()
             model, curve = pretrained("eac", data, pretrain_steps, action_dim)
             torch.manual_seed(1)
             curves = {"pretrain (3 embodiments)": curve,
@@ -129,8 +132,9 @@ def main(pretrain_steps: int = PRETRAIN_STEPS, adapt_steps: int = ADAPT_STEPS, n
         else:
             raise ValueError(f"unknown checkpoint {name!r}: expected one of {', '.join(NAMES)}")
         extra = {"pretraining": pretraining, "held_out_embodiment": TARGET, "target_windows": len(target),
-                 "target_episodes": target_episodes or "all", "skipped_episodes": skip_episodes, "pretrain_steps": pretrain_steps if pretraining else 0,
-                 "adapt_steps": adapt_steps, "train_seconds": round(time.monotonic() - tic, 1)}
+                 "target_episodes": target_episodes or "all", "skipped_episodes": skip_episodes,
+                 "pretrain_steps": pretrain_steps if pretraining else 0, "adapt_steps": adapt_steps,
+                 "train_seconds": round(time.monotonic() - tic, 1)}
         if not target_episodes:
             results[name] = finish(name, model, config, curves, KEYS, held, TARGET, autoencoder, extra)
             continue
