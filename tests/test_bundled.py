@@ -154,8 +154,20 @@ COLA_TWO_STAGE_HISTORY_ADAPTER = pytest.mark.xfail(strict=True, reason=(
     "another window's actions predict as well (docs/models.md, CoLA-World)"))
 
 
-@pytest.mark.parametrize("name", [pytest.param(name, marks=COLA_TWO_STAGE_HISTORY_ADAPTER)
-                                  if name == "cola_two_stage_history" else name for name in WORLD_MODELS])
+# The two-stage baseline with continuous latents: its MLP adapter explains 11 % of the variance of the IDM's μ,
+# which carries more than the action says; held out over all transitions it beats copy-last (one step 0.00518 vs
+# 0.00597, 3 steps 0.00870 vs 0.01123), on the fixture's 24 windows it does not (CoLA-World's does: docs/models.md)
+COLA_TWO_STAGE_VAE_ADAPTER = pytest.mark.xfail(strict=True, reason=(
+    "cola_two_stage_vae's action-only adapter: on the fixture, one step from real actions 0.00330 against copy-last's "
+    "0.00260 and 3 steps 0.00631 against 0.00618, ahead of copy-last on all held-out transitions (docs/models.md)"))
+
+
+def adapter_mark(name: str):
+    return {"cola_two_stage_history": COLA_TWO_STAGE_HISTORY_ADAPTER, "cola_two_stage_vae": COLA_TWO_STAGE_VAE_ADAPTER}.get(name)
+
+
+@pytest.mark.parametrize("name", [pytest.param(name, marks=adapter_mark(name)) if adapter_mark(name) else name
+                                  for name in WORLD_MODELS])
 def test_world_model_rollout_beats_copy_last_frame_on_held_out_windows(name):
     """The 3-step open-loop rollout from real actions (what the planning suites score), through the model
     interface the suites use, on the committed fixture; copy-last is the registered `copy_last` model."""
@@ -167,7 +179,7 @@ def test_world_model_rollout_beats_copy_last_frame_on_held_out_windows(name):
 def one_step_mark(name: str):
     if name in BFA_ONE_STEP_BEHIND_COPY:
         return BFA_SHORT_TRAINING
-    return {"cola_two_stage": COLA_TWO_STAGE_ADAPTER, "cola_two_stage_history": COLA_TWO_STAGE_HISTORY_ADAPTER}.get(name)
+    return COLA_TWO_STAGE_ADAPTER if name == "cola_two_stage" else adapter_mark(name)
 
 
 @pytest.mark.parametrize("name", [pytest.param(name, marks=one_step_mark(name)) if one_step_mark(name) else name

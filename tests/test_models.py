@@ -42,6 +42,7 @@ MODELS = {
     "lawm": lambda: LaWM(dim=32),
     "lawm_state_adapter": lambda: LaWM(dim=32, state_adapter=True),
     "cola_world": lambda: CoLAWorld(dim=32),
+    "cola_world_vae": lambda: CoLAWorld(dim=32, bottleneck="vae"),
     "law": lambda: LAW(hidden=32),
     "lam_sparse": lambda: RegularisedLAM("sparse", dim=32),
     "lam_noisy": lambda: RegularisedLAM("noisy", dim=32),
@@ -416,9 +417,10 @@ def _lawm(stage: str):
     return policy, partial(train_lawm.policy_loss, policy, world, data)
 
 
-def _cola(stage: str, history_frames: int = 1):
+def _cola(stage: str, history_frames: int = 1, bottleneck: str = "vq"):
     data = synthetic()
-    model = CoLAWorld(dim=16, depth=1, decoder_depth=1, adapter="classify", history_frames=history_frames)
+    model = CoLAWorld(dim=16, depth=1, decoder_depth=1, adapter="classify" if bottleneck == "vq" else "regress",
+                      history_frames=history_frames, bottleneck=bottleneck)
     model.normalizer.fit(data.a)
     if stage == "lam":  # the two-stage LAM through its light FDM
         light = ConcatPredictor(16, model.latent_tokens, model.code_dim)
@@ -480,6 +482,8 @@ OBJECTIVES = {
     "cola_world/adapter_codes": lambda: _cola("adapter"),
     "cola_world/pretrain_action_free": lambda: _cola("pretrain"),
     "cola_world/joint": lambda: _cola("joint"),
+    "cola_world_vae/joint": lambda: _cola("joint", bottleneck="vae"),
+    "cola_world_vae/adapter_mu": lambda: _cola("adapter", bottleneck="vae"),
     "cola_world_history/pretrain_action_free": lambda: _cola("pretrain", history_frames=3),
     "cola_world_history/joint": lambda: _cola("joint", history_frames=3),
     "cola_world_history/world_model": lambda: _cola("world", history_frames=3),
@@ -737,7 +741,73 @@ def test_cola_history_world_model_is_frame_causal_and_its_losses_are_teacher_for
         CoLAWorld(history_frames=0)
 
 
-def cola_recipe(monkeypatch, main) -> tuple[list[int], dict, list[tuple[int, str]]]:
+def test_cola_vae_bottleneck_samples_in_training_reads_mu_otherwise_and_holds_the_kl_at_its_minimum():
+    """cola_world_vae (App. D.5): z ~ N(μ, σ²) with the step's generator, μ without one; the loss is
+    KL_WEIGHT · max(KL, KL_MIN) with the closed-form Gaussian KL (no gradient below the minimum); the
+    adapter regresses μ and is never snapped; no codes to classify or count."""
+    from lawm_eval.models import cola_world as cola_module
+
+    model = randomised(CoLAWorld(dim=16, bottleneck="vae"))
+    x_t, x_next = tokens(4)[:, 0], tokens(4, seed=1)[:, 0]
+    mu = model.idm_latent(x_t, x_next)
+    assert model.vq is None and mu.shape == (4, model.latent_dim)
+    sampled, indices, loss = model.quantised_latent(x_t, x_next, torch.Generator().manual_seed(0))
+    again = model.quantised_latent(x_t, x_next, torch.Generator().manual_seed(0))[0]
+    other = model.quantised_latent(x_t, x_next, torch.Generator().manual_seed(1))[0]
+    assert indices is None and same(sampled, again) and not same(sampled, other) and not same(sampled, mu)
+    out = model.idm(x_t, x_next)
+    m, log_sigma = out.chunk(2, dim=-1)
+    log_sigma = log_sigma.clamp(-6, 2)
+    kl = (0.5 * (m ** 2 + torch.exp(2 * log_sigma) - 1) - log_sigma).sum((1, 2)).mean()
+    assert loss.item() == pytest.approx(cola_module.KL_WEIGHT * max(kl.item(), cola_module.KL_MIN), rel=1e-5)
+    # a posterior at the prior (KL 0 < KL_MIN): the loss is the floor, with no gradient into the IDM
+    zero = CoLAWorld(dim=16, bottleneck="vae")
+    with torch.no_grad():
+        zero.idm.out.weight.zero_()
+        zero.idm.out.bias.zero_()
+    floor = zero.quantised_latent(x_t, x_next, torch.Generator().manual_seed(0))[2]
+    assert floor.item() == pytest.approx(cola_module.KL_WEIGHT * cola_module.KL_MIN)
+    floor.backward()
+    assert zero.idm.out.bias.grad is None or not zero.idm.out.bias.grad.any()
+    actions = torch.randn(4, 7)
+    assert same(model.control(actions, None), model.adapter(model.normalizer(actions)))  # not snapped
+    with pytest.raises(ValueError, match="no codes"):
+        model.codes(x_t, x_next)
+    with pytest.raises(ValueError, match="use adapter='regress'"):
+        CoLAWorld(bottleneck="vae", adapter="classify")
+    with pytest.raises(ValueError, match="bottleneck must be"):
+        CoLAWorld(bottleneck="gumbel")
+
+
+def test_cola_vae_recipe_matches_table_6_budgets_from_the_same_pretrained_world_model(monkeypatch):
+    """``python -m lawm_eval.models.train cola_world_vae``: the discrete models' action-free pretrained world
+    model; two-stage LAM + WM at 1,500 + 1,500 against CoLA's warm-up + end to end at 200 + 1,500 (Table 6's
+    LAM30K + WM30K against WARM4K + E2E30K); adapters regress μ; both saved with the VAE config."""
+    from lawm_eval.models.train import cola_world_vae
+
+    starts = []
+    real_fresh = train_cola.fresh_model
+
+    def fresh(world, *args, **kwargs):
+        starts.append({k: v.clone() for k, v in world.state_dict().items()})
+        return real_fresh(world, *args, **kwargs)
+
+    monkeypatch.setattr(train_cola, "fresh_model", fresh)
+    steps, saved, _ = cola_recipe(monkeypatch, cola_world_vae.main, cola_world_vae)
+    # pretrain; two-stage LAM, WM; CoLA warm-up, end to end; the two adapters (scaled with steps=60 of 3,000)
+    assert steps == [40, 30, 30, 4, 30, 1000, 1000]
+    assert all(same(start[k], starts[0][k]) for start in starts for k in start)  # one pretrained world model
+    for name in ("cola_two_stage_vae", "cola_world_vae"):
+        model, config = saved[name]
+        assert config == cola_world_vae.VAE_CONFIG and model.vq is None and model.adapter_kind == "regress"
+    torch.manual_seed(0)
+    discrete = train_cola.CoLAWorld(**train_cola.CONFIG).world
+    torch.manual_seed(0)
+    shape = train_cola.CoLAWorld(**{**cola_world_vae.VAE_CONFIG, "bottleneck": "vq", "adapter": "classify"}).world
+    assert all(same(a, b) for a, b in zip(discrete.state_dict().values(), shape.state_dict().values()))
+
+
+def cola_recipe(monkeypatch, main, script=train_cola) -> tuple[list[int], dict, list[tuple[int, str]]]:
     """Run a CoLA recipe's ``main(steps=60)`` on synthetic windows with ``train`` recorded (1 real step a stage),
     the plot and ``finish`` stubbed: the steps of each stage, what was saved, the windows loaded."""
     from lawm_eval.models.train import loop
@@ -753,8 +823,8 @@ def cola_recipe(monkeypatch, main) -> tuple[list[int], dict, list[tuple[int, str
         return synthetic(window=window, seed=int(split != "train"))
 
     monkeypatch.setattr(train_cola, "train", record)
-    monkeypatch.setattr(train_cola, "load_autoencoder", lambda: None)
-    monkeypatch.setattr(train_cola, "transitions", fake_transitions)
+    monkeypatch.setattr(script, "load_autoencoder", lambda: None)
+    monkeypatch.setattr(script, "transitions", fake_transitions)
     monkeypatch.setattr(train_cola, "plot_codebook", lambda curves, warm, file: saved.update(plot=(file, list(curves))))
     monkeypatch.setattr(train_cola, "finish", lambda name, model, config, *a, **k: saved.update({name: (model, config)}))
     main(steps=60)

@@ -14,6 +14,10 @@
   nearest codes (``adapter="regress"``, the Franka checkpoints) or, as the paper adapts to a downstream
   domain (App. B: the adapter predicts the GT-LAM code indices), a classifier over each token's codes
   whose most likely code is looked up (``adapter="classify"``, the RoboDesk checkpoints).
+- ``bottleneck="vae"`` (``cola_world_vae``, ``cola_two_stage_vae``): the paper's continuous variant (App. D.5,
+  Table 6: "a continuous VAE bottleneck (similar to AdaWorld)", a minimum KL of 10 nats; ``KL_WEIGHT``): each latent token is z ~ N(μ, σ²) from the IDM instead of a code; the world model reads the
+  sample in training and μ otherwise; the adapter regresses μ (the paper does not say how it adapts the
+  continuous variant) and is not snapped.
 """
 
 from __future__ import annotations
@@ -27,9 +31,15 @@ from lawm_eval.models.lam_base import (
     AdaLNPredictor,
     LatentActionWorldModel,
     TokensIn,
+    init_log_sigma,
 )
 
 Tensor = torch.Tensor
+BOTTLENECKS = ("vq", "vae")
+# App. D.5: a minimum KL of 10 nats (per transition here) and a KL weight of 1e-3 against OpenSora's flow-matching
+# loss; against our ~5e-3 token MSE, 1e-3 and 1e-4 collapse the posterior (held-out latent std 0.0007-0.0009, the
+# IDM's latents predicting no better than none), so the weight is LaWM's β for the same MSE (train/lawm.py)
+KL_WEIGHT, KL_MIN = 1e-5, 10.0
 
 
 class STTransformerIDM(nn.Module):
@@ -62,34 +72,55 @@ class STTransformerIDM(nn.Module):
 class CoLAWorld(LatentActionWorldModel):
     def __init__(self, dim: int = 64, code_dim: int = 16, codes: int = 32, latent_tokens: int = 2,
                  action_dim: int = 7, depth: int = 2, decoder_depth: int = 2, snap_adapter: bool = True,
-                 adapter: str = "regress", standardise: bool = False, history_frames: int = 1):
+                 adapter: str = "regress", standardise: bool = False, history_frames: int = 1,
+                 bottleneck: str = "vq"):
         super().__init__()
         if adapter not in ("regress", "classify"):
             raise ValueError(f"adapter must be 'regress' or 'classify', got {adapter!r}")
+        if bottleneck not in BOTTLENECKS:
+            raise ValueError(f"bottleneck must be 'vq' or 'vae', got {bottleneck!r}")
+        if bottleneck == "vae" and adapter == "classify":
+            raise ValueError("a continuous latent (bottleneck='vae') has no codes to classify: use adapter='regress'")
+        self.bottleneck = bottleneck
         if history_frames < 1:
             raise ValueError(f"history_frames must be ≥ 1, got {history_frames}")
         self.history_frames = history_frames
         self.codes_per_token = codes
         self.latent_tokens, self.code_dim = latent_tokens, code_dim
         self.latent_dim = latent_tokens * code_dim
-        self.idm = STTransformerIDM(dim, code_dim, depth, latent_tokens, standardise)
-        self.vq = VectorQuantizer(codes, code_dim)
+        vae = bottleneck == "vae"
+        self.idm = STTransformerIDM(dim, 2 * code_dim if vae else code_dim, depth, latent_tokens, standardise)
+        if vae:
+            init_log_sigma(self.idm.out, code_dim)
+        self.vq = None if vae else VectorQuantizer(codes, code_dim)
         self.world = AdaLNPredictor(dim, self.latent_dim, decoder_depth, frames=history_frames)
         self.normalizer = ActionNormalizer(action_dim)
         self.adapter_kind = adapter
         self.adapter = MLP(action_dim, 2 * dim, latent_tokens * codes if adapter == "classify" else self.latent_dim)
-        self.snap_adapter = snap_adapter
+        self.snap_adapter = snap_adapter and not vae
 
-    def quantised_latent(self, x_t: Tensor, x_next: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """(B,L) quantised latent, (B,tokens) code indices, VQ loss."""
-        z, indices, vq_loss = self.vq(self.idm(x_t, x_next))
-        return z.flatten(1), indices, vq_loss
+    def quantised_latent(self, x_t: Tensor, x_next: Tensor,
+                         generator: torch.Generator | None = None) -> tuple[Tensor, Tensor | None, Tensor]:
+        """(B,L) latent for the world model, (B,tokens) code indices (None for the VAE), and the
+        bottleneck's loss: VQ + commitment, or the VAE's weighted KL held at ≥ ``KL_MIN`` nats. The VAE
+        samples z with ``generator`` and returns μ without one."""
+        out = self.idm(x_t, x_next)  # (B, tokens, code_dim) or (B, tokens, 2·code_dim)
+        if self.vq is not None:
+            z, indices, vq_loss = self.vq(out)
+            return z.flatten(1), indices, vq_loss
+        mu, log_sigma = out.chunk(2, dim=-1)  # (B, tokens, code_dim) each
+        log_sigma = log_sigma.clamp(-6, 2)
+        kl = (0.5 * (mu.pow(2) + torch.exp(2 * log_sigma) - 1) - log_sigma).sum((1, 2)).mean()
+        z = mu if generator is None else mu + torch.exp(log_sigma) * torch.randn(mu.shape, generator=generator)
+        return z.flatten(1), None, KL_WEIGHT * torch.clamp(kl, min=KL_MIN)
 
     def idm_latent(self, x_t: Tensor, x_next: Tensor) -> Tensor:
         return self.quantised_latent(x_t, x_next)[0]
 
     def codes(self, x_t: Tensor, x_next: Tensor) -> Tensor:
         """Code indices (B, tokens) of the transitions, for codebook statistics."""
+        if self.vq is None:
+            raise ValueError("a continuous latent (bottleneck='vae') has no codes")
         return self.quantised_latent(x_t, x_next)[1]
 
     def predict_next(self, x_t: Tensor, z: Tensor) -> Tensor:

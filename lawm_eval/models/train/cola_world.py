@@ -95,9 +95,9 @@ def lam_step(model: CoLAWorld, world, data: Transitions, generator: torch.Genera
     the light decoder) from the IDM's quantised latents, plus the VQ loss; a world model with history
     predicts each transition of the window from its frame and the earlier ones."""
     x, _, _, _ = data.batch(64, generator)  # (B, W + 1, 16, 32)
-    z, _, vq_loss = model.quantised_latent(*pairs(x))  # (B·W, L)
+    z, _, bottleneck_loss = model.quantised_latent(*pairs(x), generator)  # (B·W, L); the VAE samples z
     recon, _ = window_loss(world, x, z.view(len(x), -1, z.shape[-1]), rollout=False)
-    return recon + vq_loss, {"recon": recon.item(), "vq": vq_loss.item()}
+    return recon + bottleneck_loss, {"recon": recon.item(), "vq": bottleneck_loss.item()}
 
 
 def freeze_lam(model: CoLAWorld) -> CoLAWorld:
@@ -105,8 +105,14 @@ def freeze_lam(model: CoLAWorld) -> CoLAWorld:
     running statistics of the LAM's own training instead of each batch's, and the VQ stops counting
     code usage (which the dead-code resets read)."""
     model.idm.eval()
-    model.vq.eval()
+    if model.vq is not None:
+        model.vq.eval()
     return model
+
+
+def lam_parameters(model: CoLAWorld) -> list[torch.nn.Parameter]:
+    """The LAM's trainable parts: the IDM and, for the discrete latent, the codebook."""
+    return [*model.idm.parameters(), *(model.vq.parameters() if model.vq is not None else [])]
 
 
 def world_loss(model: CoLAWorld, data: Transitions, generator: torch.Generator, batch: int = 64):
@@ -120,9 +126,14 @@ def world_loss(model: CoLAWorld, data: Transitions, generator: torch.Generator, 
 
 
 def adapter_loss(model: CoLAWorld, data: Transitions, generator: torch.Generator):
-    """Cross-entropy of the adapter's code logits against the frozen IDM's code of every transition
+    """The continuous latent's adapter: L2 to the frozen IDM's μ; the discrete's: cross-entropy of the adapter's code logits against the frozen IDM's code of every transition
     (batch 64, App. B)."""
     x, a, _, _ = data.batch(64, generator)
+    if model.vq is None:
+        with torch.no_grad():
+            target = model.idm_latent(*pairs(x))  # (B·W, L)
+        loss = F.mse_loss(model.control(a.flatten(0, 1), None), target)
+        return loss, {"adapter_mse": loss.item()}
     with torch.no_grad():
         codes = model.codes(*pairs(x))  # (B·W, tokens)
     logits = model.adapter_logits(a.flatten(0, 1))  # (B·W, tokens, codes)
@@ -132,8 +143,23 @@ def adapter_loss(model: CoLAWorld, data: Transitions, generator: torch.Generator
 
 @torch.no_grad()
 def adapter_accuracy(model: CoLAWorld, held: Transitions) -> float:
+    """Held-out: the share of code indices the adapter names right (discrete latent)."""
     codes = freeze_lam(model).codes(*pairs(held.x))
     return float((model.adapter_logits(held.a.flatten(0, 1)).argmax(-1) == codes).float().mean())
+
+
+@torch.no_grad()
+def adapter_r2(model: CoLAWorld, held: Transitions) -> float:
+    """Held-out: the share of the IDM latents' variance the adapter explains (continuous latent)."""
+    target = freeze_lam(model).idm_latent(*pairs(held.x))  # (N, L)
+    error = (model.control(held.a.flatten(0, 1), None) - target).pow(2).sum()
+    return float(1 - error / (target - target.mean(0)).pow(2).sum())
+
+
+def adapter_metrics(model: CoLAWorld, held: Transitions) -> dict:
+    if model.vq is None:
+        return {"adapter_r2": adapter_r2(model, held)}
+    return {"adapter_code_accuracy": adapter_accuracy(model, held)}
 
 
 def train_adapter(model: CoLAWorld, data: Transitions, steps: int = ADAPTER_STEPS) -> list:
@@ -161,7 +187,7 @@ def tracker(model: CoLAWorld, held: Transitions, curve: list[dict], offset: int 
     def on_step(step: int) -> None:
         if resets is not None:
             resets(step)
-        if step % every == 0:
+        if step % every == 0 and model.vq is not None:
             curve.append({"step": offset + step, **codebook_usage(model, held)})
 
     return on_step
@@ -183,9 +209,10 @@ def dead_code_resets(model: CoLAWorld, data: Transitions, seed: int) -> Callable
 
 # -- the three recipes ---------------------------------------------------------------------------
 def pretrained_world(data: Transitions, steps: int = PRETRAIN_STEPS, config: dict = CONFIG) -> AdaLNPredictor:
-    """Stage 0: the action-free video world model (trunk only)."""
+    """Stage 0: the action-free video world model (trunk only); the same network whatever the latent's
+    bottleneck (the one the discrete models start from)."""
     torch.manual_seed(0)
-    shape = CoLAWorld(**config)
+    shape = CoLAWorld(**{**config, "bottleneck": "vq", "adapter": "classify"})
     world = shape.world
     train(trunk(world), partial(pretrain_loss, world, shape.latent_dim, data), steps, seed=5)
     return world
@@ -201,6 +228,8 @@ def fresh_model(world: AdaLNPredictor, data: Transitions, seed: int, config: dic
     model.world.load_state_dict(world.state_dict())
     generator = torch.Generator().manual_seed(seed)
     x, _, _, _ = data.batch(128, generator)
+    if model.vq is None:  # a continuous latent has no codebook to initialise
+        return model
     with torch.no_grad():
         outputs = model.idm(*pairs(x)).flatten(0, 1)  # (128 · W · tokens, code_dim)
         picks = torch.randperm(len(outputs), generator=generator)[: model.codes_per_token]
@@ -213,7 +242,7 @@ def two_stage(world: AdaLNPredictor, data: Transitions, held: Transitions, lam_s
     model = fresh_model(world, data, seed=100, config=config)
     light = ConcatPredictor(config["dim"], config["latent_tokens"], config["code_dim"])  # the LAM's FDM, dropped afterwards
     usage: list[dict] = []
-    lam_params = [*model.idm.parameters(), *model.vq.parameters(), *light.parameters()]
+    lam_params = [*lam_parameters(model), *light.parameters()]
     stage1 = train(lam_params, lambda g: lam_step(model, ThroughDecoder(light), data, g), lam_steps, seed=1,
                    on_step=tracker(model, held, usage, resets=dead_code_resets(model, data, 11) if resets else None))
     freeze_lam(model)
@@ -230,7 +259,7 @@ def cola(world: AdaLNPredictor, data: Transitions, held: Transitions, warm_steps
     ``seed`` > 0: another initialisation and batch order (the bundled model is seed 0)."""
     model = fresh_model(world, data, seed=200 + seed, config=config)
     usage: list[dict] = []
-    lam = [*model.idm.parameters(), *model.vq.parameters()]
+    lam = lam_parameters(model)
     curves = {}
     if warm_steps:
         first = conditioning(model.world) if freeze_trunk else list(model.world.parameters())
@@ -246,11 +275,12 @@ def cola(world: AdaLNPredictor, data: Transitions, held: Transitions, warm_steps
 
 def bundle(name: str, model: CoLAWorld, curves: dict, usage: list, data: Transitions, held: Transitions,
            held_windows: Transitions, autoencoder, extra: dict | None = None, config: dict = CONFIG) -> dict:
-    curves = {**curves, f"{len(curves) + 1}: adapter (GT-LAM codes)": train_adapter(freeze_lam(model), data)}
-    metrics = {"codebook_usage": codebook_usage(model, held), "codebook_curve": usage,
-               "adapter_code_accuracy": adapter_accuracy(model, held), **(extra or {})}
-    return finish(name, model, config, curves, ("loss", "recon", "vq", "accuracy"), held_windows, "franka",
-                  autoencoder, metrics)
+    adapter = "GT-LAM codes" if model.vq is not None else "GT-LAM μ"
+    curves = {**curves, f"{len(curves) + 1}: adapter ({adapter})": train_adapter(freeze_lam(model), data)}
+    codebook = {"codebook_usage": codebook_usage(model, held), "codebook_curve": usage} if model.vq is not None else {}
+    metrics = {**codebook, **adapter_metrics(model, held), **(extra or {})}
+    return finish(name, model, config, curves, ("loss", "recon", "vq", "accuracy", "adapter_mse"), held_windows,
+                  "franka", autoencoder, metrics)
 
 
 def plot_codebook(curves: dict[str, list[dict]], warm_steps: int = WARM_STEPS, file: str = "cola_codebook.png") -> None:
