@@ -9,6 +9,7 @@ zero-action plan and against EAC-WM-S trained on the same data.
     python scripts/held_out_embodiment.py                 # trains what is missing, resumes finished runs
     python scripts/held_out_embodiment.py --episodes 1 3  # some data sizes only
     python scripts/held_out_embodiment.py --episodes 1 3 --skip 50   # another draw: episodes 51-53
+    python scripts/held_out_embodiment.py --episodes 3 --strategies  # + Table 5's fine-tuning strategies
 
 Checkpoints of the smaller data sizes and the runs go to $LAWM_EVAL_CACHE (checkpoints/franka_held_out/,
 held_out_embodiment/runs/); the table and the plot to results/held_out_embodiment/.
@@ -41,7 +42,7 @@ def label(episodes: int | None, skip: int = 0) -> str:
 
 def checkpoint(name: str, episodes: int | None, skip: int = 0) -> Path:
     """The model's checkpoint for this much Franka data, trained first if missing."""
-    path = (checkpoint_path(name) if episodes is None
+    path = (checkpoint_path(name) if episodes is None and name not in franka_held_out.STRATEGIES
             else franka_held_out.few_episodes_checkpoint(name, episodes, skip))
     if not path.exists():
         franka_held_out.main(names=(name,), target_episodes=episodes, skip_episodes=skip)
@@ -56,8 +57,9 @@ def held_out_metrics(name: str, episodes: int | None, skip: int) -> dict:
 def plan(name: str, episodes: int | None, skip: int) -> dict[int, dict[str, float]]:
     """droid_planning v3 on all its clips: each episode's metrics, by episode index (resumes a finished run)."""
     run_id = f"{name}_{label(episodes, skip)}"
+    model = franka_held_out.STRATEGIES.get(name, (name,))[0]  # a strategy ablation runs as the model it varies
     outcome = run_evaluation(compose_config([
-        "suite=droid_planning", f"model={name}", f"model.checkpoint={checkpoint(name, episodes, skip)}", f"run_id={run_id}",
+        "suite=droid_planning", f"model={model}", f"model.checkpoint={checkpoint(name, episodes, skip)}", f"run_id={run_id}",
         f"results_dir={cache_dir() / 'held_out_embodiment' / 'runs'}"]))
     return {r.episode_idx: r.metrics for r in RecordStore(outcome.run_dir).records.values()}
 
@@ -134,16 +136,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--episodes", type=int, nargs="+", help="Franka episodes (default: 1 3 11 and all)")
     parser.add_argument("--skip", type=int, default=0, help="take them after the first K episodes (another draw)")
+    parser.add_argument("--strategies", action="store_true",
+                        help="add LAC-WM's fine-tuning-strategy ablations (A.6, Table 5) to the table")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     sizes = tuple(args.episodes) if args.episodes else EPISODES
     rows = []
     for episodes in sizes:
         scratch_row, scratch = row(SCRATCH, episodes, args.skip, None)
-        rows += [row(name, episodes, args.skip, scratch)[0] for name in franka_held_out.NAMES if name != SCRATCH]
+        names = [*franka_held_out.NAMES, *(franka_held_out.STRATEGIES if args.strategies else ())]
+        rows += [row(name, episodes, args.skip, scratch)[0] for name in names if name != SCRATCH]
         rows.append(scratch_row)
     OUT.mkdir(parents=True, exist_ok=True)
-    stem = f"franka_after{args.skip}" if args.skip else "franka"
+    stem = (f"franka_after{args.skip}" if args.skip else "franka") + ("_strategies" if args.strategies else "")
     (OUT / f"{stem}.json").write_text(json.dumps(rows, indent=2) + "\n")
     (OUT / f"{stem}.md").write_text(markdown(rows))
     if not args.episodes:

@@ -11,6 +11,7 @@ from lawm_eval.models.specs import bundled_specs
 from lawm_eval.models.train import franka_held_out
 from lawm_eval.models.train.bfa_world_models import (
     adapt_eac,
+    adapt_eac_two_stage,
     adapt_lac,
     from_scratch_eac,
     pretrain_eac,
@@ -69,6 +70,61 @@ def test_eac_wm_adaptation_adds_an_action_encoder_and_lora_and_keeps_the_pretrai
     new = {k for k in after if k not in before}
     assert any("franka" in k for k in new)
     assert any("lora_" in k for k in model.state_dict())
+
+
+def test_lac_wm_strategy_ablations_run_only_their_stages_in_the_papers_proportions(monkeypatch):
+    """Table 5's LAC-WM-DFT / -(2,3) / -(1,2): only the named stages run, sharing the same total of steps as
+    20 : 5 : 35 shares them; stage 1 alone moves the LoRA of the IDM, stage 2 alone trains the projector with the
+    FDM's LoRA still at its zero start; the full recipe is the three stages."""
+    from lawm_eval.models.train import bfa_world_models, loop
+
+    calls = []
+
+    def record(params, loss_fn, n, **kwargs):
+        calls.append(n)
+        return loop.train(params, loss_fn, min(n, 2), **kwargs)
+
+    monkeypatch.setattr(bfa_world_models, "train", record)
+    for stages, expected in (((1, 2, 3), [20, 5, 35]), ((3,), [60]), ((2, 3), [8, 52]), ((1, 2), [48, 12])):
+        model, _ = pretrain_lac(PRETRAINING, tuple(PRETRAINING), steps=1, action_dim=7, independent_a2=True)
+        calls.clear()
+        curves = adapt_lac(model, TARGET, steps=60, independent_a2=True, stages=stages)
+        assert calls == expected and len(curves) == len(stages)
+        state = model.state_dict()
+        idm_lora = [v for k, v in state.items() if k.startswith("idm.") and "lora_b" in k]
+        fdm_lora = [v for k, v in state.items() if k.startswith("fdm.") and "lora_b" in k]
+        assert all(v.abs().sum() > 0 for v in idm_lora) == (1 in stages)
+        assert any(v.abs().sum() > 0 for v in fdm_lora) == (1 in stages or 3 in stages)
+
+
+def test_eac_wm_tft_trains_the_new_encoder_through_the_frozen_fdm_before_its_lora(monkeypatch):
+    """EAC-WM-TFT: stage 1 moves only the new action encoder (FDM LoRA still zero), stage 2 the encoder and LoRA;
+    5 : 35 of the steps."""
+    from lawm_eval.models.train import bfa_world_models, loop
+
+    model, _ = pretrain_eac(PRETRAINING, tuple(PRETRAINING), steps=2)
+    lora_after_first = []
+
+    def record(params, loss_fn, n, **kwargs):
+        curve = loop.train(params, loss_fn, 2, **kwargs)
+        lora_after_first.append((n, sum(float(v.abs().sum()) for k, v in model.state_dict().items() if "lora_b" in k)))
+        return curve
+
+    monkeypatch.setattr(bfa_world_models, "train", record)
+    curves = adapt_eac_two_stage(model, TARGET, steps=40, embodiment="franka")
+    assert list(curves) == ["adapt 1: new action encoder, FDM frozen", "adapt 2: action encoder + FDM LoRA"]
+    (first, lora1), (second, lora2) = lora_after_first
+    assert (first, second) == (5, 35) and lora1 == 0 and lora2 > 0
+    assert model.embodiment == "franka"
+
+
+def test_strategy_checkpoints_go_to_the_cache_and_run_as_the_model_they_vary(tmp_path, monkeypatch):
+    monkeypatch.setenv("LAWM_EVAL_CACHE", str(tmp_path))
+    for name, (base, stages) in franka_held_out.STRATEGIES.items():
+        assert base in franka_held_out.NAMES and stages
+        path = franka_held_out.few_episodes_checkpoint(name, None)
+        assert path.parent == tmp_path / "checkpoints" / "franka_held_out" and path.name == f"{name}_all.pt"
+    assert franka_held_out.few_episodes_checkpoint("lac_wm_dft_to_franka", 3, 50).name == "lac_wm_dft_to_franka_3ep_after50.pt"
 
 
 def test_eac_wm_s_knows_only_the_target():

@@ -168,19 +168,29 @@ def pretrain_eac(data: dict[str, Transitions], embodiments: tuple[str, ...], ste
 
 # -- 2. adaptation to the held-out embodiment (BFA here, Franka in franka_held_out.py) -------------
 def adapt_lac(model: LACWM, target: Transitions, steps: int, motion: bool = True,
-              independent_a2: bool = A2) -> dict[str, list]:
-    """LAC-WM's three adaptation stages on the held-out embodiment's data, ``steps`` in all."""
+              independent_a2: bool = A2, stages: tuple[int, ...] = (1, 2, 3)) -> dict[str, list]:
+    """LAC-WM's adaptation stages on the held-out embodiment's data, ``steps`` in all: (1) rank-2 LoRA on IDM
+    and FDM, (2) the projector through the frozen FDM, (3) projector + FDM LoRA. ``stages``: a subset, for the
+    fine-tuning-strategy ablations (A.6, Table 5), the steps shared in the paper's proportions among them."""
     model.normalizer.fit(target.a)
-    s1, s2, s3 = (round(steps * k / sum(LAC_STAGES)) for k in LAC_STAGES)
+    shares = {k: share for k, share in zip((1, 2, 3), LAC_STAGES) if k in stages}
+    length = {k: round(steps * share / sum(shares.values())) for k, share in shares.items()}
     lora = model.enable_idm_lora(2) + model.enable_lora(2)
-    stage1 = train(lora, partial(lam_loss, model, target, motion=motion, scale=label_scale(target),
-                                independent_a2=independent_a2, batch=BATCH), s1, lr=1e-3, seed=2, log_every=25)
-    stage2 = train(model.projector.parameters(), partial(projector_loss, model, target, batch=BATCH), s2, lr=1e-3,
-                   seed=3, log_every=25)
-    fdm_lora = [p for name, p in model.fdm.named_parameters() if "lora" in name]
-    stage3 = train(list(model.projector.parameters()) + fdm_lora, partial(projector_loss, model, target, batch=BATCH),
-                   s3, lr=5e-4, seed=4, log_every=25)
-    return {"adapt 1: IDM+FDM LoRA": stage1, "adapt 2: projector": stage2, "adapt 3: projector + FDM LoRA": stage3}
+    curves = {}
+    if 1 in stages:
+        curves["adapt 1: IDM+FDM LoRA"] = train(
+            lora, partial(lam_loss, model, target, motion=motion, scale=label_scale(target),
+                          independent_a2=independent_a2, batch=BATCH), length[1], lr=1e-3, seed=2, log_every=25)
+    if 2 in stages:
+        curves["adapt 2: projector"] = train(model.projector.parameters(),
+                                             partial(projector_loss, model, target, batch=BATCH), length[2], lr=1e-3,
+                                             seed=3, log_every=25)
+    if 3 in stages:
+        fdm_lora = [p for name, p in model.fdm.named_parameters() if "lora" in name]
+        curves["adapt 3: projector + FDM LoRA"] = train(
+            list(model.projector.parameters()) + fdm_lora, partial(projector_loss, model, target, batch=BATCH),
+            length[3], lr=5e-4, seed=4, log_every=25)
+    return curves
 
 
 def adapt_eac(model: EACWM, target: Transitions, steps: int, embodiment: str = DATASET) -> list:
@@ -189,6 +199,20 @@ def adapt_eac(model: EACWM, target: Transitions, steps: int, embodiment: str = D
     model.normalizers[embodiment].fit(target.a)
     model.use(embodiment)
     return train(params, partial(action_loss, model, target, embodiment), steps, lr=1e-3, seed=2, log_every=25)
+
+
+def adapt_eac_two_stage(model: EACWM, target: Transitions, steps: int, embodiment: str = DATASET) -> dict[str, list]:
+    """EAC-WM-TFT (A.6, Table 5): a new action encoder through the frozen FDM, then the encoder and rank-2 FDM
+    LoRA together; the steps split as LAC-WM's projector stages (5 : 35), which the paper gives for TFT no split."""
+    encoder = model.add_embodiment(embodiment, target.a.shape[-1])
+    lora = model.enable_lora(2)
+    model.normalizers[embodiment].fit(target.a)
+    model.use(embodiment)
+    first = round(steps * LAC_STAGES[1] / (LAC_STAGES[1] + LAC_STAGES[2]))
+    loss = partial(action_loss, model, target, embodiment)
+    return {"adapt 1: new action encoder, FDM frozen": train(encoder, loss, first, lr=1e-3, seed=2, log_every=25),
+            "adapt 2: action encoder + FDM LoRA": train(encoder + lora, loss, steps - first, lr=1e-3, seed=3,
+                                                        log_every=25)}
 
 
 def from_scratch_eac(target: Transitions, steps: int, embodiment: str = DATASET) -> tuple[EACWM, list]:

@@ -17,6 +17,11 @@ be told apart by planning too:
    the projector through the frozen FDM; projector + FDM LoRA, §3.2), EAC-WM's one (a new action
    encoder + rank-2 FDM LoRA, A.6) and EAC-WM-S, the whole of EAC-WM from scratch on Franka.
 
+``--names`` also takes LAC-WM's fine-tuning-strategy ablations (A.6, Table 5; ``STRATEGIES``, checkpoints to the
+cache): LAC-WM-DFT (projector + FDM LoRA only, stage 3), LAC-WM-(2,3) and LAC-WM-(1,2) (two of the three stages; the
+paper's wording of (1,2) also mentions FDM LoRA after the projector, we take its name's stages), EAC-WM-TFT (the new
+action encoder through the frozen FDM first, then with FDM LoRA); every one with the same total of adaptation steps.
+
 ``--target-episodes N`` adapts (and trains EAC-WM-S) on N Franka training episodes only (the first N, or those
 after ``--skip-episodes K``: another draw), the
 setting the paper's adaptation is for (little data of the new robot); those checkpoints go to
@@ -45,6 +50,7 @@ from lawm_eval.models.train.bfa_world_models import (
     FDM_LORA,
     STRIDE,
     adapt_eac,
+    adapt_eac_two_stage,
     adapt_lac,
     eac_network,
     from_scratch_eac,
@@ -61,12 +67,20 @@ TARGET = "franka"
 PRETRAINING = ("navigation", "robodesk", "bfa")  # every embodiment but the target
 PRETRAIN_STEPS = ADAPT_STEPS = 3600  # the paper: 80k pretraining, 60k adaptation iterations (A.5-A.6)
 NAMES = ("lac_wm_to_franka", "eac_wm_to_franka", "eac_wm_s_franka")
+STRATEGIES = {  # LAC-WM A.6 / Table 5: name -> (the bundled model it is a variant of, its adaptation stages)
+    "lac_wm_dft_to_franka": ("lac_wm_to_franka", (3,)),
+    "lac_wm_23_to_franka": ("lac_wm_to_franka", (2, 3)),
+    "lac_wm_12_to_franka": ("lac_wm_to_franka", (1, 2)),
+    "eac_wm_tft_to_franka": ("eac_wm_to_franka", (1, 2)),  # encoder first, then encoder + FDM LoRA
+}
 KEYS = ("loss", "recon", "motion")
 
 
-def few_episodes_checkpoint(name: str, episodes: int, skip: int = 0) -> Path:
-    """Where ``--target-episodes`` (after ``--skip-episodes``) puts a checkpoint: the cache, not ``baselines/``."""
-    return cache_dir() / "checkpoints" / "franka_held_out" / f"{name}_{episodes}ep{f'_after{skip}' if skip else ''}.pt"
+def few_episodes_checkpoint(name: str, episodes: int | None, skip: int = 0) -> Path:
+    """Where ``--target-episodes`` (after ``--skip-episodes``) or a strategy ablation puts a checkpoint: the cache,
+    not ``baselines/``."""
+    size = f"{episodes}ep" if episodes else "all"
+    return cache_dir() / "checkpoints" / "franka_held_out" / f"{name}_{size}{f'_after{skip}' if skip else ''}.pt"
 
 
 def pretrained(family: str, data: dict[str, Transitions], steps: int, action_dim: int) -> tuple[nn.Module, list]:
@@ -107,19 +121,22 @@ def main(pretrain_steps: int = PRETRAIN_STEPS, adapt_steps: int = ADAPT_STEPS, n
     results: dict[str, dict] = {}
     for name in names:
         tic = time.monotonic()
-        if name == "lac_wm_to_franka":
+        base, stages = STRATEGIES.get(name, (name, None))
+        if base == "lac_wm_to_franka":
             model, curve = pretrained("lac", pretraining_data(), pretrain_steps, action_dim)
             torch.manual_seed(1)  # LoRA's initial factors: the same whether pretraining ran or came from the cache
-            curves = {"pretrain (3 embodiments)": curve, **adapt_lac(model, target, adapt_steps, independent_a2=True)}
+            curves = {"pretrain (3 embodiments)": curve,
+                      **adapt_lac(model, target, adapt_steps, independent_a2=True, stages=stages or (1, 2, 3))}
             config = {**CONFIG, "action_dim": action_dim, "lora_rank": 2, "idm_lora_rank": 2, "motion_labels": True,
                       "lora_layers": FDM_LORA}
             pretraining = list(PRETRAINING)
-        elif name == "eac_wm_to_franka":
+        elif base == "eac_wm_to_franka":
             data = pretraining_data()
             model, curve = pretrained("eac", data, pretrain_steps, action_dim)
             torch.manual_seed(1)
             curves = {"pretrain (3 embodiments)": curve,
-                      "adapt: new action encoder + FDM LoRA": adapt_eac(model, target, adapt_steps, TARGET)}
+                      **(adapt_eac_two_stage(model, target, adapt_steps, TARGET) if stages else
+                         {"adapt: new action encoder + FDM LoRA": adapt_eac(model, target, adapt_steps, TARGET)})}
             embodiments = {e: data[e].a.shape[-1] for e in PRETRAINING} | {TARGET: action_dim}
             config = {**CONFIG, "embodiments": embodiments, "embodiment": TARGET, "lora_rank": 2,
                       "lora_layers": FDM_LORA}
@@ -130,19 +147,19 @@ def main(pretrain_steps: int = PRETRAIN_STEPS, adapt_steps: int = ADAPT_STEPS, n
             config = {**CONFIG, "embodiments": {TARGET: action_dim}, "embodiment": TARGET}
             pretraining = []
         else:
-            raise ValueError(f"unknown checkpoint {name!r}: expected one of {', '.join(NAMES)}")
+            raise ValueError(f"unknown checkpoint {name!r}: expected one of {', '.join((*NAMES, *STRATEGIES))}")
         extra = {"pretraining": pretraining, "held_out_embodiment": TARGET, "target_windows": len(target),
                  "target_episodes": target_episodes or "all", "skipped_episodes": skip_episodes,
                  "pretrain_steps": pretrain_steps if pretraining else 0, "adapt_steps": adapt_steps,
-                 "train_seconds": round(time.monotonic() - tic, 1)}
-        if not target_episodes:
+                 "train_seconds": round(time.monotonic() - tic, 1), **({"stages": list(stages)} if stages else {})}
+        if not target_episodes and name not in STRATEGIES:
             results[name] = finish(name, model, config, curves, KEYS, held, TARGET, autoencoder, extra)
             continue
         model.eval()
         results[name] = {**evaluate_held_out(model, held), **extra}
         path = few_episodes_checkpoint(name, target_episodes, skip_episodes)
         path.parent.mkdir(parents=True, exist_ok=True)
-        save_model(path, name, model, config, {"metrics": results[name]})
+        save_model(path, base, model, config, {"metrics": results[name]})  # loads as the model it varies
         path.with_suffix(".json").write_text(json.dumps(results[name], indent=2) + "\n")
     return results
 
@@ -151,7 +168,7 @@ if __name__ == "__main__":
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--names", nargs="+", choices=NAMES, default=list(NAMES))
+    parser.add_argument("--names", nargs="+", choices=(*NAMES, *STRATEGIES), default=list(NAMES))
     parser.add_argument("--target-episodes", type=int, default=None,
                         help="adapt on N Franka training episodes (checkpoints to the cache)")
     parser.add_argument("--skip-episodes", type=int, default=0, help="take them after the first K episodes")
