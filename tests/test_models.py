@@ -741,6 +741,30 @@ def test_cola_history_world_model_is_frame_causal_and_its_losses_are_teacher_for
         CoLAWorld(history_frames=0)
 
 
+def test_cola_latent_attention_starts_as_the_identity_is_causal_and_trains_with_the_conditioning():
+    """CoLA-World §3.3 / App. B.2 option: zero-initialised self-attention blocks over the window's latent sequence;
+    at init the world model predicts as without them; once trained, a frame's prediction still ignores later
+    latents; the blocks are among the conditioning modules the warm-up trains (not the pretrained trunk)."""
+    torch.manual_seed(0)
+    plain = CoLAWorld(dim=32, history_frames=3).eval()
+    torch.manual_seed(0)
+    attending = CoLAWorld(dim=32, history_frames=3, latent_attention=2).eval()
+    attending.world.load_state_dict(plain.world.state_dict(), strict=False)
+    x, z = tokens(2, 3), torch.randn(2, 3, plain.latent_dim)
+    assert same(attending.predict_window(x, z), plain.predict_window(x, z))
+    randomised(attending)
+    window = attending.predict_window(x, z)
+    later = z.clone()
+    later[:, 2] = torch.randn(2, plain.latent_dim)
+    moved = attending.predict_window(x, later)
+    assert same(moved[:, :2], window[:, :2]) and not same(moved[:, 2], window[:, 2])
+    blocks = {id(p) for p in attending.world.latent_blocks.parameters()}
+    assert blocks and blocks <= {id(p) for p in train_cola.conditioning(attending.world)}
+    assert not blocks & {id(p) for p in train_cola.trunk(attending.world)}
+    with pytest.raises(ValueError, match="needs a window"):
+        CoLAWorld(latent_attention=2)
+
+
 def test_cola_vae_bottleneck_samples_in_training_reads_mu_otherwise_and_holds_the_kl_at_its_minimum():
     """cola_world_vae (App. D.5): z ~ N(μ, σ²) with the step's generator, μ without one; the loss is
     KL_WEIGHT · max(KL, KL_MIN) with the closed-form Gaussian KL (no gradient below the minimum); the

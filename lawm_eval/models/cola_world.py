@@ -6,7 +6,9 @@
 - World model: transformer conditioned by adaptive layer norm on the 2 quantised tokens; with
   ``history_frames`` K > 1 (``cola_world_history``) it reads the last K frames with frame-causal attention,
   each frame modulated by the latent that follows it (the paper's OpenSora has causal temporal attention
-  over the clip, App. B.2), the latents between context frames coming from the IDM.
+  over the clip, App. B.2), the latents between context frames coming from the IDM; ``latent_attention`` L > 0
+  adds the paper's self-attention over the latent-action sequence before the AdaLN modulation (§3.3, B.2:
+  6 zero-initialised blocks), an option measured once in docs/models.md, not in the bundled checkpoints.
 - Training (scripts in models/train/cola_world.py): the two-stage baseline trains the LAM (with a
   light decoder) and then a world model on its frozen latents; CoLA-World starts from that world
   model, warms a fresh LAM up against it with the world model frozen, then trains both jointly.
@@ -73,7 +75,7 @@ class CoLAWorld(LatentActionWorldModel):
     def __init__(self, dim: int = 64, code_dim: int = 16, codes: int = 32, latent_tokens: int = 2,
                  action_dim: int = 7, depth: int = 2, decoder_depth: int = 2, snap_adapter: bool = True,
                  adapter: str = "regress", standardise: bool = False, history_frames: int = 1,
-                 bottleneck: str = "vq"):
+                 bottleneck: str = "vq", latent_attention: int = 0):
         super().__init__()
         if adapter not in ("regress", "classify"):
             raise ValueError(f"adapter must be 'regress' or 'classify', got {adapter!r}")
@@ -93,7 +95,8 @@ class CoLAWorld(LatentActionWorldModel):
         if vae:
             init_log_sigma(self.idm.out, code_dim)
         self.vq = None if vae else VectorQuantizer(codes, code_dim)
-        self.world = AdaLNPredictor(dim, self.latent_dim, decoder_depth, frames=history_frames)
+        self.world = AdaLNPredictor(dim, self.latent_dim, decoder_depth, frames=history_frames,
+                                    latent_attention=latent_attention)
         self.normalizer = ActionNormalizer(action_dim)
         self.adapter_kind = adapter
         self.adapter = MLP(action_dim, 2 * dim, latent_tokens * codes if adapter == "classify" else self.latent_dim)

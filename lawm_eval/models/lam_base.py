@@ -176,9 +176,11 @@ class AdaLNPredictor(nn.Module):
     """Next-state predictor conditioned by adaptive layer norm on a vector (the latent action). With
     ``frames`` F > 1 it also reads a window of up to F frames (``window``): attention across frames
     is frame-causal and each frame's tokens are modulated by the latent action that follows that
-    frame (frame-wise AdaLN, Garrido et al. §4), so one teacher-forced pass predicts every next state."""
+    frame (frame-wise AdaLN, Garrido et al. §4), so one teacher-forced pass predicts every next state.
+    ``latent_attention`` L > 0 (CoLA-World §3.3, App. B.2): the window's sequence of latent embeddings first
+    passes L causal self-attention blocks, zero-initialised so that they start as the identity."""
 
-    def __init__(self, dim: int, cond_dim: int, depth: int = 2, frames: int = 1):
+    def __init__(self, dim: int, cond_dim: int, depth: int = 2, frames: int = 1, latent_attention: int = 0):
         super().__init__()
         self.x_in = TokensIn(dim)
         self.cond = nn.Sequential(nn.Linear(cond_dim, dim), nn.SiLU(), nn.Linear(dim, dim))
@@ -189,6 +191,13 @@ class AdaLNPredictor(nn.Module):
         self.frames = frames
         if frames > 1:
             self.frame_pos = nn.Parameter(torch.randn(1, frames, 1, dim) * 0.02)  # the frame's place in the window
+        if latent_attention and frames == 1:
+            raise ValueError("attention over the latent-action sequence needs a window (frames > 1)")
+        self.latent_blocks = nn.ModuleList(SelfAttentionBlock(dim) for _ in range(latent_attention))
+        for block in self.latent_blocks:  # each residual branch starts at zero: the blocks begin as the identity
+            for layer in (block.attn.out_proj, block.mlp[-1]):
+                nn.init.zeros_(layer.weight)
+                nn.init.zeros_(layer.bias)
 
     def forward(self, x_t: Tensor, z: Tensor) -> Tensor:  # (B,16,32),(B,C) -> (B,16,32)
         if self.frames > 1:
@@ -204,7 +213,10 @@ class AdaLNPredictor(nn.Module):
             raise ValueError(f"a window of {k} frames; this predictor reads windows of at most {self.frames}, "
                              "and only when built with frames > 1")
         h = self.x_in(frames.flatten(0, 1)).view(b, k, n, -1) + self.frame_pos[:, :k]  # (B,K,16,d)
-        c = self.cond(z)[:, :, None].expand(-1, -1, n, -1).flatten(1, 2)  # (B,K·16,d): each frame its latent
+        c = self.cond(z)  # (B,K,d)
+        for block in self.latent_blocks:  # each latent sees itself and the earlier ones
+            c = block(c, frame_causal_mask(k, 1).to(frames.device))
+        c = c[:, :, None].expand(-1, -1, n, -1).flatten(1, 2)  # (B,K·16,d): each frame its latent
         h, mask = h.flatten(1, 2), frame_causal_mask(k, n).to(frames.device)
         for block in self.blocks:
             h = block(h, c, mask)

@@ -59,8 +59,10 @@ RESET_EVERY = 200  # the dead-code reset option
 
 
 def conditioning(world: AdaLNPredictor) -> list[torch.nn.Parameter]:
-    """The action conditioning modules: the latent-action MLP and every block's AdaLN modulation."""
-    return [*world.cond.parameters(), *(p for block in world.blocks for p in block.modulation.parameters())]
+    """The action conditioning modules: the latent-action MLP, the attention over the latent sequence (if
+    any) and every block's AdaLN modulation."""
+    return [*world.cond.parameters(), *world.latent_blocks.parameters(),
+            *(p for block in world.blocks for p in block.modulation.parameters())]
 
 
 def trunk(world: AdaLNPredictor) -> list[torch.nn.Parameter]:
