@@ -83,7 +83,6 @@ class CoLAWorld(LatentActionWorldModel):
             raise ValueError(f"bottleneck must be 'vq' or 'vae', got {bottleneck!r}")
         if bottleneck == "vae" and adapter == "classify":
             raise ValueError("a continuous latent (bottleneck='vae') has no codes to classify: use adapter='regress'")
-        self.bottleneck = bottleneck
         if history_frames < 1:
             raise ValueError(f"history_frames must be ≥ 1, got {history_frames}")
         self.history_frames = history_frames

@@ -193,21 +193,26 @@ def adapt_lac(model: LACWM, target: Transitions, steps: int, motion: bool = True
     return curves
 
 
-def adapt_eac(model: EACWM, target: Transitions, steps: int, embodiment: str = DATASET) -> list:
-    """EAC-WM's one adaptation stage: a new action encoder for ``embodiment`` and rank-2 FDM LoRA."""
-    params = model.add_embodiment(embodiment, target.a.shape[-1]) + model.enable_lora(2)
+def new_embodiment(model: EACWM, target: Transitions, embodiment: str) -> tuple[list, list]:
+    """A new action encoder for ``embodiment`` (normalised on the target, in use) and rank-2 FDM LoRA: the
+    parameters of each."""
+    encoder, lora = model.add_embodiment(embodiment, target.a.shape[-1]), model.enable_lora(2)
     model.normalizers[embodiment].fit(target.a)
     model.use(embodiment)
-    return train(params, partial(action_loss, model, target, embodiment), steps, lr=1e-3, seed=2, log_every=25)
+    return encoder, lora
+
+
+def adapt_eac(model: EACWM, target: Transitions, steps: int, embodiment: str = DATASET) -> list:
+    """EAC-WM's one adaptation stage: a new action encoder for ``embodiment`` and rank-2 FDM LoRA."""
+    encoder, lora = new_embodiment(model, target, embodiment)
+    return train(encoder + lora, partial(action_loss, model, target, embodiment), steps, lr=1e-3, seed=2,
+                 log_every=25)
 
 
 def adapt_eac_two_stage(model: EACWM, target: Transitions, steps: int, embodiment: str = DATASET) -> dict[str, list]:
     """EAC-WM-TFT (A.6, Table 5): a new action encoder through the frozen FDM, then the encoder and rank-2 FDM
     LoRA together; the steps split as LAC-WM's projector stages (5 : 35), which the paper gives for TFT no split."""
-    encoder = model.add_embodiment(embodiment, target.a.shape[-1])
-    lora = model.enable_lora(2)
-    model.normalizers[embodiment].fit(target.a)
-    model.use(embodiment)
+    encoder, lora = new_embodiment(model, target, embodiment)
     first = round(steps * LAC_STAGES[1] / (LAC_STAGES[1] + LAC_STAGES[2]))
     loss = partial(action_loss, model, target, embodiment)
     return {"adapt 1: new action encoder, FDM frozen": train(encoder, loss, first, lr=1e-3, seed=2, log_every=25),

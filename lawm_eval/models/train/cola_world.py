@@ -128,8 +128,8 @@ def world_loss(model: CoLAWorld, data: Transitions, generator: torch.Generator, 
 
 
 def adapter_loss(model: CoLAWorld, data: Transitions, generator: torch.Generator):
-    """The continuous latent's adapter: L2 to the frozen IDM's μ; the discrete's: cross-entropy of the adapter's code logits against the frozen IDM's code of every transition
-    (batch 64, App. B)."""
+    """The adapter's loss on every transition of a batch of 64 (App. B): for the discrete latent, cross-entropy of
+    its code logits against the frozen IDM's codes; for the continuous one, L2 to the frozen IDM's μ."""
     x, a, _, _ = data.batch(64, generator)
     if model.vq is None:
         with torch.no_grad():
