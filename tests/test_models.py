@@ -793,6 +793,12 @@ def test_cola_vae_bottleneck_samples_in_training_reads_mu_otherwise_and_holds_th
     assert floor.item() == pytest.approx(cola_module.KL_WEIGHT * cola_module.KL_MIN)
     floor.backward()
     assert zero.idm.out.bias.grad is None or not zero.idm.out.bias.grad.any()
+    # the training step logs the bottleneck's loss under its own name (the curves' "kl"; "vq" for the codes)
+    data = Transitions(tokens(2, 2), torch.randn(2, 1, 7), torch.zeros(2, 2, 7), torch.zeros(2, dtype=torch.long), "synthetic")
+    logged = {name: train_cola.lam_step(m, m, data, torch.Generator().manual_seed(0))[1]
+              for name, m in (("vae", model), ("vq", randomised(CoLAWorld(dim=16))))}
+    assert "kl" in logged["vae"] and "vq" not in logged["vae"] and "vq" in logged["vq"] and "kl" not in logged["vq"]
+    assert logged["vae"]["kl"] >= cola_module.KL_WEIGHT * cola_module.KL_MIN * (1 - 1e-6)
     actions = torch.randn(4, 7)
     assert same(model.control(actions, None), model.adapter(model.normalizer(actions)))  # not snapped
     with pytest.raises(ValueError, match="no codes"):

@@ -94,12 +94,14 @@ class ThroughDecoder:
 
 def lam_step(model: CoLAWorld, world, data: Transitions, generator: torch.Generator):
     """One-step teacher-forced MSE of the next frame predicted through ``world`` (the model itself, or
-    the light decoder) from the IDM's quantised latents, plus the VQ loss; a world model with history
-    predicts each transition of the window from its frame and the earlier ones."""
+    the light decoder) from the IDM's quantised latents, plus the bottleneck's loss (logged as ``vq``, or ``kl``
+    for the VAE); a world model with history predicts each transition of the window from its frame and the
+    earlier ones."""
     x, _, _, _ = data.batch(64, generator)  # (B, W + 1, 16, 32)
     z, _, bottleneck_loss = model.quantised_latent(*pairs(x), generator)  # (B·W, L); the VAE samples z
     recon, _ = window_loss(world, x, z.view(len(x), -1, z.shape[-1]), rollout=False)
-    return recon + bottleneck_loss, {"recon": recon.item(), "vq": bottleneck_loss.item()}
+    bottleneck = "vq" if model.vq is not None else "kl"
+    return recon + bottleneck_loss, {"recon": recon.item(), bottleneck: bottleneck_loss.item()}
 
 
 def freeze_lam(model: CoLAWorld) -> CoLAWorld:
@@ -281,7 +283,7 @@ def bundle(name: str, model: CoLAWorld, curves: dict, usage: list, data: Transit
     curves = {**curves, f"{len(curves) + 1}: adapter ({adapter})": train_adapter(freeze_lam(model), data)}
     codebook = {"codebook_usage": codebook_usage(model, held), "codebook_curve": usage} if model.vq is not None else {}
     metrics = {**codebook, **adapter_metrics(model, held), **(extra or {})}
-    return finish(name, model, config, curves, ("loss", "recon", "vq", "accuracy", "adapter_mse"), held_windows,
+    return finish(name, model, config, curves, ("loss", "recon", "vq", "kl", "accuracy", "adapter_mse"), held_windows,
                   "franka", autoencoder, metrics)
 
 
