@@ -55,9 +55,9 @@ def test_the_cost_is_the_mean_of_the_members_costs(frames):
 
 
 def test_each_member_predicts_as_it_would_alone_stepped_or_rolled_out(frames):
-    """law rolls out in one call (its recurrent state carries over), lam_noisy steps (its controller reads the
-    state): in one ensemble each keeps its own path, so the cost is still the mean of their own costs."""
-    members = ["law", "lam_noisy"]
+    """lac_wm rolls out in one call (its controller reads the actions only), lam_noisy steps (its controller
+    reads the state): in one ensemble each keeps its own path, so the cost is still the mean of their own costs."""
+    members = ["lac_wm", "lam_noisy"]
     bundle = ensemble(droid_suite(), members=members)
     states = bundle.encoder.encode(frames)  # (1, 2, 2, 16, 32)
     actions = torch.randn(4, 3, 7, generator=torch.Generator().manual_seed(1)) * 0.1  # (N, H, A)

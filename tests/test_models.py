@@ -5,6 +5,7 @@ decreases under the real training loop."""
 
 from __future__ import annotations
 
+import inspect
 import math
 from functools import partial
 
@@ -285,6 +286,42 @@ def test_bundled_lawm_adapter_reads_the_frame_it_acts_from(monkeypatch):
     assert torch.equal(seen[0], x[index, 0])
 
 
+def test_bundled_law_controller_reads_the_frame_and_trains_alone_after_the_two_stages():
+    """The bundled recipe's third stage: a controller reading the current frame, trained L2 to the frozen inverse
+    model's latents on every transition of the window; the first two stages never touch it; law_libero keeps
+    the action-only encoder it was trained with."""
+    from lawm_eval.models.train import law_libero  # noqa: F401  (its config is built inside main)
+
+    assert train_law.CONFIG["frame_controller"]
+    model = randomised(LAW(hidden=32, variables=4, classes=4, frame_controller=True))
+    assert model.needs_states
+    actions, x = torch.randn(4, 7), tokens(4)[:, 0]
+    z = model.control(actions, x)
+    assert z.shape == (4, model.latent_dim) and z.abs().max() < 1
+    assert not same(z, model.control(actions, tokens(4, seed=1)[:, 0]))  # the frame matters
+    assert not same(z, model.action_encoder(model.normalizer(actions)))
+    with pytest.raises(ConfigError, match="needs the current state"):
+        model.control(actions, None)
+    assert not LAW(hidden=32).needs_states and LAW(hidden=32).frame_encoder is None
+    data = synthetic(window=3, n=8)
+    model.normalizer.fit(data.a)
+    loss, _ = train_law.frame_controller_loss(model, data, torch.Generator().manual_seed(0))
+    index = torch.randint(0, 8, (48,), generator=torch.Generator().manual_seed(0))
+    x_w, a_w = data.x[index], data.a[index]
+    pairs_t, pairs_next = x_w[:, :-1].flatten(0, 1), x_w[:, 1:].flatten(0, 1)
+    expected = (model.control(a_w.flatten(0, 1), pairs_t) - model.idm_latent(pairs_t, pairs_next)).pow(2).mean()
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-5)
+    loss.backward()
+    assert model.frame_encoder.out.weight.grad.abs().sum() > 0 and model.inverse[0][0].weight.grad is None
+    for p in model.parameters():  # stages 1-2 train everything but the frame encoder
+        p.grad = None
+    train_law.joint_loss(model, data, torch.Generator().manual_seed(0))[0].backward()
+    train_law.finetune_loss(model, data, torch.Generator().manual_seed(0))[0].backward()
+    assert all(p.grad is None for p in model.frame_encoder.parameters())
+    source = inspect.getsource(law_libero.main)
+    assert '"frame_controller": False' in source
+
+
 @pytest.mark.parametrize("augment", [False, True])
 def test_lawm_augmented_views_give_the_posterior_and_the_decoder_independent_draws(monkeypatch, augment):
     """C.5's option: the posterior reads the window under one appearance change, the decoder reads and
@@ -443,8 +480,10 @@ def _cola_robodesk(stage: str):
 
 
 def _law(stage: str):
-    data, model = synthetic(), LAW(hidden=64, variables=8, classes=8)
+    data, model = synthetic(), LAW(hidden=64, variables=8, classes=8, frame_controller=stage == "frame_controller")
     model.normalizer.fit(data.a)
+    if stage == "frame_controller":  # stage 3: only the frame-reading controller trains
+        return model.frame_encoder, partial(train_law.frame_controller_loss, model, data)
     return model, partial({"joint": train_law.joint_loss, "finetune": train_law.finetune_loss}[stage], model, data)
 
 
@@ -491,6 +530,7 @@ OBJECTIVES = {
     "cola_world_robodesk/world_model_gt_lam": lambda: _cola_robodesk("world"),
     "law/joint": lambda: _law("joint"),
     "law/finetune": lambda: _law("finetune"),
+    "law/frame_controller": lambda: _law("frame_controller"),
     "lam_sparse/world_model": lambda: _lam("sparse"),
     "lam_noisy/world_model": lambda: _lam("noisy"),
     "lam_discrete/world_model": lambda: _lam("discrete"),

@@ -7,7 +7,9 @@
   imitation model predicts chunks of K latent actions from the current frame (behaviour cloning in
   latent space), trained jointly.
 - Fine-tuning on real actions: an action encoder a → u trained through the RSSM's prior rollout
-  (plus L2 to the inverse model's u); it is the controller.
+  (plus L2 to the inverse model's u); it is the controller, unless ``frame_controller``: then a third
+  stage trains a controller that reads the current frame beside the action (L2 to the inverse
+  model's u, everything else frozen), since the latent actions depend on the scene.
 """
 
 from __future__ import annotations
@@ -17,14 +19,21 @@ import torch.nn.functional as F
 from torch import nn
 
 from lawm_eval.models.blocks import MLP
-from lawm_eval.models.lam_base import N_TOKENS, TOKEN_DIM, ActionNormalizer, LatentActionWorldModel, pooled
+from lawm_eval.models.lam_base import (
+    N_TOKENS,
+    TOKEN_DIM,
+    ActionNormalizer,
+    LatentActionWorldModel,
+    StateActionController,
+    pooled,
+)
 
 Tensor = torch.Tensor
 
 
 class LAW(LatentActionWorldModel):
     def __init__(self, hidden: int = 128, variables: int = 4, classes: int = 8, latent_dim: int = 8,
-                 chunk: int = 3, action_dim: int = 7):
+                 chunk: int = 3, action_dim: int = 7, frame_controller: bool = False):
         super().__init__()
         self.variables, self.classes, self.latent_dim, self.chunk = variables, classes, latent_dim, chunk
         stoch = variables * classes
@@ -37,6 +46,8 @@ class LAW(LatentActionWorldModel):
         self.imitation = MLP(512, hidden, chunk * latent_dim, layers=3)
         self.normalizer = ActionNormalizer(action_dim)
         self.action_encoder = nn.Sequential(MLP(action_dim, hidden, latent_dim), nn.Tanh())
+        self.needs_states = frame_controller
+        self.frame_encoder = StateActionController(64, action_dim, latent_dim) if frame_controller else None
 
     # -- RSSM pieces ----------------------------------------------------------------------------
     def sample(self, logits: Tensor, generator: torch.Generator | None = None) -> Tensor:
@@ -98,8 +109,10 @@ class LAW(LatentActionWorldModel):
         h, s, _ = self.imagine(h, s, z)
         return self.decode(h, s)
 
-    def control(self, actions: Tensor, x_t: Tensor | None) -> Tensor:
-        return self.action_encoder(self.normalizer(actions))
+    def control(self, actions: Tensor, x_t: Tensor | None) -> Tensor:  # (B,A), (B,16,32) | None -> (B,L)
+        if self.frame_encoder is None:
+            return self.action_encoder(self.normalizer(actions))
+        return torch.tanh(self.frame_encoder(self.normalizer(actions), self.current_state(x_t)))
 
     @torch.no_grad()
     def rollout(self, context: Tensor, latent_actions: Tensor) -> Tensor:

@@ -161,7 +161,9 @@ def write_training_doc() -> None:
         "",
         "train (s): wall seconds of the last training run that wrote the checkpoint, on the 2-core machine, often",
         "beside other jobs. One run may write several checkpoints (`lawm` writes `lawam`); where one of them was",
-        "rebuilt alone later (`lawm` on 2026-12-02 and 2026-12-03, its world model and adapter only), its row shows that run.",
+        "rebuilt alone later (`lawm` on 2026-12-02 and 2026-12-03, its world model and adapter only), its row shows that run;",
+        "`law`'s third stage (the frame-reading controller, 151 s) was added on 2026-12-03 to its committed first two",
+        "stages (1,241 s), and its row shows their sum.",
         "",
         "| model | copy last | GT latent, 1 step | controller, 1 step | controller vs copy | copy last, 3 steps "
         "| controller, 3 steps | train (s) |",

@@ -14,7 +14,10 @@ from lawm_eval.models.train.loop import train
 from lawm_eval.models.zoo import load_autoencoder
 
 NAME = "law"
-CONFIG = {"hidden": 128, "variables": 16, "classes": 16, "latent_dim": 8, "chunk": 3, "action_dim": 7}
+# the controller reads the current frame beside the action (stage 3): the inverse model's latents depend on
+# the scene, so an action-only encoder cannot follow them (droid_planning: 0.209 m against 0.13x with the frame)
+CONFIG = {"hidden": 128, "variables": 16, "classes": 16, "latent_dim": 8, "chunk": 3, "action_dim": 7,
+          "frame_controller": True}
 STEPS = 9000  # per stage: 3x the first recipe's 3,000 (undertrained for planning)
 BETA = 1e-4  # KL in nats (tens) against a token MSE of ~5e-3
 
@@ -50,18 +53,38 @@ def finetune_loss(model: LAW, data: Transitions, generator: torch.Generator):
     return from_actions + from_inverse, {**logs, "recon_inverse": inverse_logs["recon"]}
 
 
+def frame_controller_loss(model: LAW, data: Transitions, generator: torch.Generator):
+    """Stage 3: the frame-reading controller regresses the frozen inverse model's latents (L2), on every
+    transition of the window."""
+    x, a, _, _ = data.batch(48, generator)  # (B,4,16,32), (B,3,A)
+    x_t, x_next = x[:, :-1].flatten(0, 1), x[:, 1:].flatten(0, 1)  # (B·3,16,32)
+    with torch.no_grad():
+        target = model.idm_latent(x_t, x_next)  # (B·3, L)
+    align = F.mse_loss(model.control(a.flatten(0, 1), x_t), target)
+    return align, {"align": align.item()}
+
+
+def fit_frame_controller(model: LAW, data: Transitions, steps: int, seed: int = 0) -> list:
+    """Stage 3 (``frame_controller`` models): only the frame-reading controller trains."""
+    return train(model.frame_encoder.parameters(), partial(frame_controller_loss, model, data), steps, lr=1e-3,
+                 seed=3 + 100 * seed)
+
+
 def fit_law(config: dict, data: Transitions, steps: int, seed: int = 0) -> tuple[LAW, dict[str, list]]:
-    """Both stages, ``steps`` each: (model, curves). ``seed``: the initialisation's and the batches'
-    (0: the bundled checkpoints)."""
+    """Both stages, ``steps`` each, then the frame-reading controller's ``steps // 2`` where the config
+    has one: (model, curves). ``seed``: the initialisation's and the batches' (0: the bundled checkpoints)."""
     torch.manual_seed(100 * seed)
     model = LAW(**config)
     model.normalizer.fit(data.a)
-    joint_params = [p for n, p in model.named_parameters() if not n.startswith("action_encoder")]
+    joint_params = [p for n, p in model.named_parameters() if not n.startswith(("action_encoder", "frame_encoder"))]
     stage1 = train(joint_params, partial(joint_loss, model, data), steps, lr=1e-3, seed=1 + 100 * seed)
     finetune_params = [p for n, p in model.named_parameters()
                        if n.split(".")[0] in ("action_encoder", "cell", "prior", "post", "embed", "decoder")]
     stage2 = train(finetune_params, partial(finetune_loss, model, data), steps, lr=5e-4, seed=2 + 100 * seed)
-    return model, {"1: RSSM + latent actions + imitation": stage1, "2: fine-tune on real actions": stage2}
+    curves = {"1: RSSM + latent actions + imitation": stage1, "2: fine-tune on real actions": stage2}
+    if model.frame_encoder is not None:
+        curves["3: frame-reading controller"] = fit_frame_controller(model, data, steps // 2, seed)
+    return model, curves
 
 
 def train_law(name: str, config: dict, data: Transitions, held: Transitions, dataset: str, autoencoder,

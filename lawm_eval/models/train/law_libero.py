@@ -30,6 +30,6 @@ def main(steps: int = STEPS) -> dict:
     data = libero.strided_windows(train_eps, [encode_frames(autoencoder, e.frames) for e in train_eps], window=3)
     held = libero.thinned(libero.strided_windows(held_eps, [encode_frames(autoencoder, e.frames) for e in held_eps],
                                                  window=3))
-    config = {**CONFIG, "action_dim": 7 * libero.STRIDE}
+    config = {**CONFIG, "action_dim": 7 * libero.STRIDE, "frame_controller": False}  # as trained before law had one
     return train_law(NAME, config, data, held, libero.DATASET, autoencoder, steps,
                      {"data_seconds": round(time.monotonic() - tic, 1)})
