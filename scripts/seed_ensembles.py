@@ -1,13 +1,15 @@
-"""More training seeds of a bundled Franka world model, for planning with seed ensembles.
+"""More training seeds of a bundled world model, for planning with seed ensembles.
 
     python scripts/seed_ensembles.py lawm --seed=1        # trains seed 1 of lawm (cached), prints the run
     python scripts/seed_ensembles.py lam_noisy --seed=1 --seed=2
+    python scripts/seed_ensembles.py lam_nav --seed=1 --seed=2   # the navigation model, for recon_planning
 
 Each seed is the bundled recipe (same data, steps and stages) with another initialisation and batch
 order (seed 0 is the bundled checkpoint). The checkpoints go to
 ``$LAWM_EVAL_CACHE/checkpoints/seeds/<model>/seed<N>.pt``; the printed command plans with the bundled
-checkpoint and every cached seed as one ``model=ensemble`` (lawm_eval/models/ensemble.py) on
-``droid_planning``. Measured numbers: docs/models.md, "Planning with several models at once".
+checkpoint and every cached seed as one ``model=ensemble`` (lawm_eval/models/ensemble.py) on the suite the
+model plans on (``droid_planning``; ``recon_planning`` for ``lam_nav``). Measured numbers: docs/models.md,
+"Planning with several models at once".
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from lawm_eval.models.train.data import transitions
 from lawm_eval.models.zoo import load_autoencoder
 from lawm_eval.paths import cache_dir
 
-MODELS = ("lawm", "law", "lam_noisy", "lam_noisy_history")
+MODELS = ("lawm", "law", "lam_noisy", "lam_noisy_history", "lam_nav")
+SUITE = {"lam_nav": "recon_planning"}  # the suite each model's ensemble plans on (default droid_planning)
 
 
 def seed_path(model: str, seed: int) -> Path:
@@ -37,13 +40,14 @@ def fit(model: str, seed: int) -> tuple[torch.nn.Module, dict]:
         from lawm_eval.models.train.lawm import CONFIG, STEPS, train_world
 
         return train_world(STEPS, seed=seed)[0], CONFIG  # its own one-transition windows, as train_lawm
-    data = transitions("franka", load_autoencoder(), window=3)
+    from lawm_eval.models.train.lam_variants import VARIANTS, fit_bundled
+
+    dataset = VARIANTS[model][1] if model in VARIANTS else "franka"
+    data = transitions(dataset, load_autoencoder(), window=3)
     if model == "law":
         from lawm_eval.models.train.law import CONFIG, STEPS, fit_law
 
         return fit_law(CONFIG, data, STEPS, seed=seed)[0], CONFIG
-    from lawm_eval.models.train.lam_variants import fit_bundled
-
     network, config, _ = fit_bundled(model, data, seed=seed)
     return network, config
 
@@ -66,13 +70,13 @@ def cached_seeds(model: str) -> list[Path]:
 
 
 def ensemble_command(model: str) -> str:
-    """The droid_planning run of the bundled checkpoint with every cached seed of ``model``."""
+    """The planning run of the bundled checkpoint with every cached seed of ``model``."""
     seeds = cached_seeds(model)
     if not seeds:
         return f"no cached seed of {model} yet: python scripts/seed_ensembles.py {model} --seed=1"
     members = ",".join([model] * (1 + len(seeds)))
     checkpoints = ",".join(["null", *map(str, seeds)])
-    return ("lawm-eval run suite=droid_planning model=ensemble "
+    return (f"lawm-eval run suite={SUITE.get(model, 'droid_planning')} model=ensemble "
             f"{shlex.quote(f'model.members=[{members}]')} {shlex.quote(f'model.checkpoints=[{checkpoints}]')}")
 
 

@@ -133,6 +133,12 @@ def test_the_seed_script_prints_a_run_that_plans_with_every_cached_seed(tmp_path
     config = compose_config(words[words.index("run") + 1 :])
     assert config.model.to_dict()["members"] == ["lam_noisy"] * 4
     assert config.model.to_dict()["checkpoints"] == [None, *(str(script.seed_path("lam_noisy", s)) for s in (1, 2, 10))]
+    assert config.suite.name == "droid_planning"
+    script.seed_path("lam_nav", 1).parent.mkdir(parents=True, exist_ok=True)
+    script.seed_path("lam_nav", 1).write_bytes(b"")
+    words = shlex.split(script.ensemble_command("lam_nav"))  # the navigation model plans on RECON
+    config = compose_config(words[words.index("run") + 1 :])
+    assert config.suite.name == "recon_planning" and config.model.to_dict()["members"] == ["lam_nav"] * 2
 
 
 class Shifter:
