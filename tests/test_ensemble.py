@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from functools import cache
@@ -111,11 +112,19 @@ def test_a_second_checkpoint_is_recorded_with_its_hash(tmp_path):
 
 
 def test_a_suite_that_needs_a_lam_refuses_it_before_the_first_episode(tmp_path):
+    """Also before generating the suite's data: a cache with the metric weights but no dataset yet."""
+    from lawm_eval.paths import cache_dir
+
+    fresh_cache = tmp_path / "cache"
+    fresh_cache.mkdir()
+    (fresh_cache / "weights").symlink_to(cache_dir() / "weights")
     run = subprocess.run([sys.executable, "-m", "lawm_eval.cli", "run", "suite=video_prediction", "model=ensemble",
-                          f"results_dir={tmp_path}", "run_id=x"], capture_output=True, text=True, timeout=300)
+                          f"results_dir={tmp_path}", "run_id=x"], capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "LAWM_EVAL_CACHE": str(fresh_cache)})
     assert run.returncode == 2, run.stderr
     assert "has no inverse dynamics model" in run.stderr and len(run.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "x" / "episodes.jsonl").exists()
+    assert not (fresh_cache / "data").exists()  # nothing generated for a run that cannot start
 
 
 def test_the_seed_script_prints_a_run_that_plans_with_every_cached_seed(tmp_path, monkeypatch):

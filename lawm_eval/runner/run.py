@@ -17,7 +17,7 @@ from typing import Any
 from lawm_eval._version import __version__
 from lawm_eval.errors import LawmEvalError
 from lawm_eval.metrics.aggregate import RunResults, leaderboard_rows, record_order, summarize
-from lawm_eval.runner.build import build_executor, build_suite
+from lawm_eval.runner.build import build_executor, build_model, build_suite
 from lawm_eval.runner.executor import ExecutionReport, Executor
 from lawm_eval.runner.records import RecordStore
 from lawm_eval.runner.rundir import RunDirectory, check_run_id, default_run_id
@@ -46,14 +46,19 @@ class PreparedRun:
 def prepare_run(config: RunConfig, *, build_parts: bool = True, generate_data: bool = True) -> PreparedRun:
     """Check extras and assets, enumerate the episodes, build model and planner and call the model
     once on the suite's real input shapes, so that a model that cannot serve the suite stops here,
-    before the first episode. With ``generate_data=False`` nothing is written anywhere."""
+    before the first episode (and, where the suite's data are still to be generated, before that). With
+    ``generate_data=False`` nothing is written anywhere."""
     run_id = check_run_id(config.run_id or default_run_id(config))
     RunDirectory(Path(config.results_dir) / run_id).check(config.with_run_id(run_id).to_dict())
     suite = build_suite(config)
     try:
         suite.check_ready()
         notes: list[str] = []
-        pending_data = None if generate_data else suite.pending_generation()
+        pending_data = suite.pending_generation()
+        if pending_data and generate_data:
+            if build_parts:  # an incompatible model stops here, before minutes of data generation
+                build_model(config, suite)
+            pending_data = None
         specs = None
         if pending_data:
             notes.append(pending_data)
