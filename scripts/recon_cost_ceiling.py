@@ -2,7 +2,7 @@
 
     python scripts/recon_cost_ceiling.py                      # the protocol's search, 50 clips (~1 min)
     python scripts/recon_cost_ceiling.py suite.episodes=20 'planner.init_std=[0.5,0.5,0.5]' \\
-        planner.iterations=10 planner.num_samples=300 planner.num_elites=10   # a harder search (~10 min)
+        planner.iterations=10 planner.num_samples=300 planner.num_elites=10   # a harder search (~8 min)
 
 The privileged reference of the suite plans on the true unicycle dynamics with the pose as its state. Here the
 same planner, seeds and candidates plan on the true dynamics too, but each candidate's final pose is rendered in
@@ -16,6 +16,8 @@ docs/protocols/recon_planning.md, "What the image cost allows".
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -34,7 +36,7 @@ class RenderedPoseCost:
 
     ``encode_poses`` maps (N, 3) poses (x, y, yaw) to (N, *S) encoded renders; ``context`` (1, Tc, 3) poses."""
 
-    def __init__(self, encode_poses, context: Tensor, goal_pose: Tensor, low: Tensor, high: Tensor, steps: int):
+    def __init__(self, encode_poses: Callable[[Tensor], Tensor], context: Tensor, goal_pose: Tensor, low: Tensor, high: Tensor, steps: int):
         self.encode_poses, self.context, self.low, self.high, self.steps = encode_poses, context, low, high, steps
         self.dynamics = oracle_nav().world_model
         self.goal = encode_poses(goal_pose)  # (1, *S)
@@ -46,12 +48,13 @@ class RenderedPoseCost:
         return (self.encode_poses(final) - self.goal).flatten(1).norm(dim=1)
 
 
-def pose_encoder(model, scene):
-    """(N, 3) poses -> (N, *S): each rendered in ``scene`` and encoded by ``model``'s encoder."""
+def pose_encoder(model: Any, scene: Any, adapt: Callable[[np.ndarray], Tensor]) -> Callable[[Tensor], Tensor]:
+    """(N, 3) poses -> (N, *S): each rendered in ``scene``, adapted by ``adapt`` ((N, H, W, 3) uint8 -> (1, N, 3,
+    h, w), the suite's ``model_frames``: the model's declared size and resize) and encoded by ``model``'s encoder."""
 
     def encode_poses(poses: Tensor) -> Tensor:
-        frames = np.stack([scene.render(float(x), float(y), float(yaw)) for x, y, yaw in poses.tolist()])
-        frames = torch.as_tensor(frames).permute(0, 3, 1, 2).float().div(255)[:, None]  # (N, 1, 3, H, W)
+        renders = np.stack([scene.render(float(x), float(y), float(yaw)) for x, y, yaw in poses.tolist()])
+        frames = adapt(renders)[0].float().div(255)[:, None]  # (N, 1, 3, h, w) in [0, 1]
         return model.encoder.encode(frames)[:, 0]
 
     return encode_poses
@@ -72,7 +75,7 @@ def main(overrides: list[str]) -> dict[str, list[float]]:
     suite = build_suite(config)
     model, planner = build_model(config, suite), build_planner(config, suite)
     scene = NavigationScene(NavigationConfig())  # the scene every generated navigation clip was rendered in
-    encode_poses = pose_encoder(model, scene)
+    encode_poses = pose_encoder(model, scene, lambda frames: suite.model_frames(model, frames))
     p, steps = suite.params, suite.goal_offset
     if p["cost"] != "latent_l2":
         raise SystemExit("recon_cost_ceiling: the script compares latent L2 costs; drop suite.cost")
@@ -99,6 +102,7 @@ def main(overrides: list[str]) -> dict[str, list[float]]:
             ate["random plan"].append(suite.score(random_plan, truth, low, high)[1]["ate"])
     finally:
         scene.close()
+        suite.close()
     for name, values in ate.items():
         print(f"{name}: ATE {np.mean(values):.4f} m over {len(values)} clips")
     print("perfect image model - random plan:", interval(np.subtract(ate["perfect image model"], ate["random plan"])))

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import torch
 
+from lawm_eval.bundle import load_checkpoint
 from lawm_eval.models.checkpoint import save_model
 from lawm_eval.models.train.data import transitions
 from lawm_eval.models.zoo import load_autoencoder
@@ -52,9 +53,25 @@ def fit(model: str, seed: int) -> tuple[torch.nn.Module, dict]:
     return network, config
 
 
+def recipe_config(model: str) -> dict | None:
+    """The config ``model``'s bundled recipe trains with, where it is fixed before training (``lawm``, ``law``)."""
+    if model == "lawm":
+        from lawm_eval.models.train.lawm import CONFIG
+    elif model == "law":
+        from lawm_eval.models.train.law import CONFIG
+    else:
+        return None
+    return CONFIG
+
+
 def train_seed(model: str, seed: int) -> Path:
-    """Seed ``seed`` of ``model``'s bundled recipe, saved once (a cached file is reused)."""
+    """Seed ``seed`` of ``model``'s bundled recipe, saved once (a cached file is reused unless the recipe's config
+    has changed since, e.g. ``law``'s frame-reading controller: then it refuses, naming the file to delete)."""
     path = seed_path(model, seed)
+    expected = recipe_config(model)
+    if path.exists() and expected is not None and load_checkpoint(path).get("config") != expected:
+        raise SystemExit(f"{path} was trained with an earlier {model} recipe (another config); delete it to train "
+                         f"seed {seed} again")
     if not path.exists():
         torch.set_num_threads(1)
         start = time.time()

@@ -148,6 +148,14 @@ def test_the_seed_script_prints_a_run_that_plans_with_every_cached_seed(tmp_path
     words = shlex.split(script.ensemble_command("lam_nav"))  # the navigation model plans on RECON
     config = compose_config(words[words.index("run") + 1 :])
     assert config.suite.name == "recon_planning" and config.model.to_dict()["members"] == ["lam_nav"] * 2
+    from lawm_eval.models.checkpoint import save_model
+    from lawm_eval.models.train.law import CONFIG
+
+    save_model(script.seed_path("law", 1), "law", torch.nn.Linear(1, 1), {**CONFIG, "frame_controller": False})
+    with pytest.raises(SystemExit, match="earlier law recipe"):  # a seed of the recipe before its third stage
+        script.train_seed("law", 1)
+    save_model(script.seed_path("law", 1), "law", torch.nn.Linear(1, 1), dict(CONFIG))
+    assert script.train_seed("law", 1) == script.seed_path("law", 1)  # the current recipe's seed is reused
 
 
 class Shifter:

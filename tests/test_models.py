@@ -286,6 +286,28 @@ def test_bundled_lawm_adapter_reads_the_frame_it_acts_from(monkeypatch):
     assert torch.equal(seen[0], x[index, 0])
 
 
+def test_law_recipe_runs_the_third_stage_and_it_trains_only_the_frame_controller(monkeypatch):
+    data = synthetic(window=3, n=8)
+    calls = []
+    real_stage3 = train_law.fit_frame_controller
+
+    def stage3(model, data, steps, seed=0):
+        calls.append(steps)
+        before = {n: p.detach().clone() for n, p in model.named_parameters()}
+        curve = real_stage3(model, data, steps, seed)
+        changed = {n for n, p in model.named_parameters() if not torch.equal(p, before[n])}
+        assert changed and all(n.startswith("frame_encoder.") for n in changed)
+        assert changed == {n for n in before if n.startswith("frame_encoder.")}
+        return curve
+
+    monkeypatch.setattr(train_law, "fit_frame_controller", stage3)
+    config = {"hidden": 32, "variables": 4, "classes": 4, "frame_controller": True}
+    _, curves = train_law.fit_law(config, data, steps=4)
+    assert calls == [2] and "3: frame-reading controller" in curves
+    _, curves = train_law.fit_law({**config, "frame_controller": False}, data, steps=4)
+    assert calls == [2] and "3: frame-reading controller" not in curves
+
+
 def test_bundled_law_controller_reads_the_frame_and_trains_alone_after_the_two_stages():
     """The bundled recipe's third stage: a controller reading the current frame, trained L2 to the frozen inverse
     model's latents on every transition of the window; the first two stages never touch it; law_libero keeps

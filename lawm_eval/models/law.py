@@ -28,6 +28,8 @@ from lawm_eval.models.lam_base import (
     pooled,
 )
 
+FRAME_CONTROLLER_DIM = 64  # width of the frame-reading controller (the RegularisedLAM's controllers use 64 too)
+
 Tensor = torch.Tensor
 
 
@@ -47,7 +49,8 @@ class LAW(LatentActionWorldModel):
         self.normalizer = ActionNormalizer(action_dim)
         self.action_encoder = nn.Sequential(MLP(action_dim, hidden, latent_dim), nn.Tanh())
         self.needs_states = frame_controller
-        self.frame_encoder = StateActionController(64, action_dim, latent_dim) if frame_controller else None
+        self.frame_encoder = (StateActionController(FRAME_CONTROLLER_DIM, action_dim, latent_dim)
+                              if frame_controller else None)
 
     # -- RSSM pieces ----------------------------------------------------------------------------
     def sample(self, logits: Tensor, generator: torch.Generator | None = None) -> Tensor:

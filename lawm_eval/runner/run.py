@@ -46,8 +46,8 @@ class PreparedRun:
 def prepare_run(config: RunConfig, *, build_parts: bool = True, generate_data: bool = True) -> PreparedRun:
     """Check extras and assets, enumerate the episodes, build model and planner and call the model
     once on the suite's real input shapes, so that a model that cannot serve the suite stops here,
-    before the first episode (and, where the suite's data are still to be generated, before that). With
-    ``generate_data=False`` nothing is written anywhere."""
+    before the first episode (and, when the suite's data are still to be generated and the parts are built
+    here, before generating them). With ``generate_data=False`` nothing is written anywhere."""
     run_id = check_run_id(config.run_id or default_run_id(config))
     RunDirectory(Path(config.results_dir) / run_id).check(config.with_run_id(run_id).to_dict())
     suite = build_suite(config)
@@ -55,9 +55,10 @@ def prepare_run(config: RunConfig, *, build_parts: bool = True, generate_data: b
         suite.check_ready()
         notes: list[str] = []
         pending_data = suite.pending_generation()
+        model = None
         if pending_data and generate_data:
             if build_parts:  # an incompatible model stops here, before minutes of data generation
-                build_model(config, suite)
+                model = build_model(config, suite)
             pending_data = None
         specs = None
         if pending_data:
@@ -67,7 +68,7 @@ def prepare_run(config: RunConfig, *, build_parts: bool = True, generate_data: b
             check_unique(specs, suite.name)
         parts = None
         if build_parts:
-            parts = RunParts.build(config, suite, checked=True)
+            parts = RunParts.build(config, suite, checked=True, model=model)
             if specs:
                 probe(parts, specs[0])
             else:

@@ -41,18 +41,19 @@ class RunParts:
 
     @classmethod
     def build(cls, config: RunConfig, suite: Suite | None = None, checked: bool = False,
-              server: Any = None) -> RunParts:
+              server: Any = None, model: ModelBundle | None = None) -> RunParts:
         """Build the parts (``checked``: the suite's extras and assets were checked already);
         errors here are the user's to fix and would fail every episode alike. With ``server`` (a
         model server's handle, which ``describe``s its model) the model is not built here: its policy
-        is a session of that server."""
+        is a session of that server. With ``model`` (built before the suite's data existed) it is
+        checked again against the suite, now that its data can say what the inputs are."""
         suite = suite or build_suite(config)
         if not checked:
             suite.check_ready()
-        if server is None:
+        if server is None and model is None:
             model = build_model(config, suite)
         else:
-            model = served_bundle(server.describe(), server)
+            model = model or served_bundle(server.describe(), server)
             suite.check_model(model)
             suite.check_inputs(model)
         planner = build_planner(config, suite)

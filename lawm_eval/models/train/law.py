@@ -1,4 +1,5 @@
-"""Train LAW: RSSM + latent actions + imitation model jointly, then fine-tune on real actions."""
+"""Train LAW: RSSM + latent actions + imitation model jointly, then fine-tune on real actions, then (where
+the config asks) a controller that reads the current frame."""
 
 from __future__ import annotations
 
@@ -89,7 +90,7 @@ def fit_law(config: dict, data: Transitions, steps: int, seed: int = 0) -> tuple
 
 def train_law(name: str, config: dict, data: Transitions, held: Transitions, dataset: str, autoencoder,
               steps: int, extra_metrics: dict | None = None) -> dict:
-    """Both stages, ``steps`` each, then the held-out numbers and the checkpoint ``name``."""
+    """``fit_law``'s stages, then the held-out numbers and the checkpoint ``name``."""
     model, curves = fit_law(config, data, steps)
     return finish(name, model, config, curves, ("loss", "recon", "rollout", "kl", "imitation", "align"), held,
                   dataset, autoencoder, extra_metrics)
