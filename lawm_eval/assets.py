@@ -23,7 +23,7 @@ from typing import Any
 
 from lawm_eval.errors import AssetError
 from lawm_eval.paths import cache_dir
-from lawm_eval.util.hashing import file_sha256
+from lawm_eval.util.hashing import file_sha256, tree_digest
 
 
 @dataclass(frozen=True)
@@ -288,11 +288,6 @@ def fetch_weight(asset: WeightAsset, from_dir: Path | None = None, force: bool =
     }
     asset.meta_path.write_text(json.dumps(meta, indent=2) + "\n")
     return asset.path
-
-
-def tree_digest(files: dict[str, str]) -> str:
-    """One sha256 over sorted (relative path, file sha256) pairs."""
-    return hashlib.sha256("".join(f"{p}\0{h}\n" for p, h in sorted(files.items())).encode()).hexdigest()
 
 
 def fetch_directory(asset: DirectoryAsset, from_dir: Path | None = None, force: bool = False) -> Path:

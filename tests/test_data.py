@@ -209,3 +209,28 @@ def test_a_folder_of_lerobot_datasets_reads_as_one(tmp_path):
     assert "3 episodes" in dataset.describe() and dataset.camera == "agentview"
     with pytest.raises(IndexError):
         dataset.episode(3)
+
+
+def test_a_dataset_fingerprint_follows_its_content_not_its_place(tmp_path):
+    from lawm_eval.util.hashing import folder_fingerprint
+
+    first, second = tmp_path / "a", tmp_path / "b"
+    for root in (first, second):
+        (root / "data").mkdir(parents=True)
+        (root / "data" / "x.bin").write_bytes(b"\x00" * 100)
+        (root / "meta.json").write_text("{}")
+    (second / ".complete").write_text("ok")  # hidden markers are not data
+    assert folder_fingerprint(first) == folder_fingerprint(second)
+    assert folder_fingerprint(first).startswith("sha256:") and len(folder_fingerprint(first)) == len("sha256:") + 16
+    (second / "data" / "x.bin").write_bytes(b"\x00" * 99 + b"\x01")  # one byte: another dataset
+    assert folder_fingerprint(first) != folder_fingerprint(second)
+    (second / "data" / "x.bin").write_bytes(b"\x00" * 100)
+    (second / "data" / "x.bin").rename(second / "data" / "y.bin")  # same bytes, another file name
+    assert folder_fingerprint(first) != folder_fingerprint(second)
+    # past the size limit only names and sizes count: the changed byte goes unseen, a changed size does not
+    (second / "data" / "y.bin").rename(second / "data" / "x.bin")
+    (second / "data" / "x.bin").write_bytes(b"\x00" * 99 + b"\x01")
+    big = folder_fingerprint(first, max_bytes=10)
+    assert big.startswith("names+sizes:") and big == folder_fingerprint(second, max_bytes=10)
+    (second / "data" / "x.bin").write_bytes(b"\x00" * 101)
+    assert folder_fingerprint(first, max_bytes=10) != folder_fingerprint(second, max_bytes=10)

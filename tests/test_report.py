@@ -138,3 +138,17 @@ def test_wilson_bounds_are_exact_at_zero_and_all_successes_and_error_bars_are_ne
     assert wilson_interval(0, 3)[1] == pytest.approx(1 - wilson_interval(3, 3)[0])
     row = {"success_rate": 0.0, "success_rate_ci_low": 5.6e-17, "success_rate_ci_high": 0.56}
     assert _interval(row, "success_rate") == (0.0, 0.56)
+
+
+def test_runs_of_one_suite_on_different_data_are_flagged(tmp_path):
+    def run(run_id, data):
+        versions = {"mujoco": "3.1"} if data is None else {"mujoco": "3.1", "data:franka_val": data}
+        return RunResults(run_id, [record(i, None, model=run_id, metrics={"dist": 1.0}, simulator_versions=versions)
+                                   for i in range(2)])
+
+    same = build_report([run("a", "sha256:1111"), run("b", "sha256:1111")], tmp_path / "same")
+    assert "different data" not in same.markdown and "different data" not in (tmp_path / "same" / "s.md").read_text()
+    mixed = build_report([run("a", "sha256:1111"), run("b", "sha256:2222"), run("c", None)], tmp_path / "mixed")
+    line = next(line for line in (tmp_path / "mixed" / "s.md").read_text().splitlines() if "different data" in line)
+    assert "franka_val sha256:1111: a" in line and "franka_val sha256:2222: b" in line and "not recorded: c" in line
+    assert line in mixed.markdown

@@ -2,7 +2,8 @@
 model, then what the records and the leaderboard must hold.
 
 - every metric key of every record belongs to a metric the manifest's ``metrics:`` declares;
-- every record carries the model's provenance and the simulators the manifest lists;
+- every record carries the model's provenance, the simulators the manifest lists and, for the suites
+  that read a dataset, its fingerprint;
 - merged metrics (FID/FVD) reach the leaderboard rows with their sample counts;
 - the assets the suite requires are ones its manifest lists;
 - every record says what the model was given (``contract``): its declared inputs and the
@@ -14,12 +15,15 @@ from __future__ import annotations
 import pytest
 
 from lawm_eval.catalog import registries
+from lawm_eval.data.recipes import resolve_dataset
 from lawm_eval.metrics.aggregate import leaderboard_rows
 from lawm_eval.metrics.specs import MERGED, base_name, spec_for
 from lawm_eval.runner.build import build_suite
 from lawm_eval.runner.run import run_evaluation
+from lawm_eval.util.hashing import folder_fingerprint
 
 LIBERO_SHORT = ("model=noop", "suite.tasks=[0]", "suite.trials_per_task=1", "suite.max_steps=5")
+READS_DATA = ("droid_planning", "recon_planning", "video_prediction", "latent_analysis")
 SHORT_RUNS = {
     "point_mass": ("model=linear", "suite.episodes=1"),
     "droid_planning": ("model=lac_wm", "suite.episodes=1", "planner.num_samples=30", "planner.iterations=2"),
@@ -78,7 +82,13 @@ def test_suite_contract(compose, name, tmp_path, monkeypatch):
             assert "success_rate" in declared
         model_id = "pusher_0.25" if name in FAKE_RUNTIME else config.model.name  # a custom model names itself
         assert record.provenance["model_id"] == model_id and record.provenance["factory"]
-        assert set(record.simulator_versions) == set(manifest.simulators)
+        data = {key for key in record.simulator_versions if key.startswith("data:")}
+        assert set(record.simulator_versions) - data == set(manifest.simulators)
+        if name in READS_DATA:  # the dataset read, fingerprinted as it is on disk
+            spec = config.suite_params.get("dataset") or config.suite_params["test_dataset"]
+            assert record.simulator_versions[f"data:{spec}"] == folder_fingerprint(resolve_dataset(spec))
+        else:
+            assert not data
         contract = record.contract
         assert contract["declared_inputs"] == outcome_model_inputs(config), contract
         declared_kind = contract["declared_inputs"]["observation"]

@@ -96,3 +96,13 @@ def resolve_dataset(spec: str) -> Path:
 
         raise LawmEvalError(f"dataset '{spec}' is neither a recipe nor an existing path{did_you_mean(spec, RECIPES)}")
     return path
+
+
+def data_versions(specs: list[str]) -> dict[str, str]:
+    """``{"data:<spec>": fingerprint}`` for each dataset a run reads (a recipe name or a path): what the
+    records carry beside the simulators' versions, since the same recipe regenerated on another machine can
+    differ (MuJoCo's floating point). The recipe must exist already (the run has generated it)."""
+    from lawm_eval.util.hashing import folder_fingerprint
+
+    return {f"data:{spec}": folder_fingerprint(dataset_path(spec) if spec in RECIPES else Path(spec).expanduser())
+            for spec in dict.fromkeys(specs)}

@@ -29,9 +29,10 @@ class Report:
 
 
 def write_suite(out: Path, stem: str, rows: list[dict[str, Any]], task_rows: list[dict[str, Any]],
-                title: str) -> tuple[str, list[Path]]:
-    """<stem>.csv, <stem>.md (with the papers' reported numbers) and <stem>.png; returns the Markdown."""
-    table = suite_markdown(rows)
+                title: str, note: str = "") -> tuple[str, list[Path]]:
+    """<stem>.csv, <stem>.md (with the papers' reported numbers and ``note``) and <stem>.png; returns the
+    Markdown."""
+    table = suite_markdown(rows) + note
     layout, extra_files = paper_layout(out, stem, rows)
     reported = reported_markdown(load_reported([rows[0]["suite"]]))
     files = [out / f"{stem}.csv", out / f"{stem}.md"]
@@ -49,6 +50,23 @@ def paper_layout(out: Path, stem: str, rows: list[dict[str, Any]]) -> tuple[str,
     plot = bfa.scaling_plot(rows, out / f"{stem}_scaling.png")
     picture = f"\n![embodiment scaling]({plot.name})\n" if plot else ""
     return bfa.table2_markdown(rows) + picture, [plot] if plot else []
+
+
+def data_note(results: Sequence[RunResults]) -> str:
+    """A warning line when the runs of one suite read different data (``data:`` fingerprints in their
+    records' simulator versions, e.g. a recipe regenerated on another machine), so their rows are not
+    on the same episodes; "" when they all read the same."""
+    runs_by_data: dict[tuple, list[str]] = {}
+    for run in results:
+        for data in dict.fromkeys(tuple(sorted((k, v) for k, v in r.simulator_versions.items()
+                                               if k.startswith("data:"))) for r in run.records):
+            runs_by_data.setdefault(data, []).append(run.run_id)
+    if len(runs_by_data) <= 1:
+        return ""
+    parts = [(", ".join(f"{key[len('data:'):]} {value}" for key, value in data) or "not recorded") + ": "
+             + ", ".join(ids) for data, ids in runs_by_data.items()]
+    return ("\n- **Rows on different data**: these runs read different versions of the data, so their "
+            "episodes are not the same: " + " | ".join(parts) + "\n")
 
 
 def build_report(runs: Sequence[str | Path] | Sequence[RunResults], out_dir: str | Path) -> Report:
@@ -70,8 +88,10 @@ def build_report(runs: Sequence[str | Path] | Sequence[RunResults], out_dir: str
     tasks_by_suite, suites = by_suite(task_rows), by_suite(rows)
     for (suite, version), part in suites.items():
         several = sum(name == suite for name, _ in suites) > 1  # v1 and v2 runs: one file set each
+        ids = {row["run_id"] for row in part}
+        note = data_note([run for run in results if run.run_id in ids])
         markdown, written = write_suite(out, f"{suite}-{version}" if several else suite, part,
-                                        tasks_by_suite.get((suite, version), []), f"{suite} {version}")
+                                        tasks_by_suite.get((suite, version), []), f"{suite} {version}", note)
         sections.append(markdown)
         files += written
     board, tasks = pd.DataFrame(rows), pd.DataFrame(task_rows)

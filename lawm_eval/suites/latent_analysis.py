@@ -85,6 +85,12 @@ class LatentAnalysisSuite(Suite):
         names += list(self.params["pca_datasets"]) if "pca" in self.params["analyses"] else []
         return list(dict.fromkeys(names))
 
+    def simulator_versions(self) -> dict[str, str]:
+        """The simulators' versions and a fingerprint of each dataset read (``data:<name>``)."""
+        from lawm_eval.data.recipes import data_versions
+
+        return {**super().simulator_versions(), **data_versions(self.datasets())}
+
     def pending_generation(self) -> str | None:
         from lawm_eval.data.recipes import dataset_path, is_generated
 
