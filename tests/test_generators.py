@@ -27,6 +27,22 @@ def test_franka_clips_are_deterministic_and_actions_are_state_deltas():
     assert np.abs(deltas[:, :3]).max() > 0.01  # the arm moved
 
 
+def test_franka_scenes_built_apart_record_the_same_clip():
+    """robosuite draws the cube's size from numpy's global generator when the scene is built: a scene of the
+    same seed built later (here after numpy's generator moved on; or in another process) is the same scene."""
+    from lawm_eval.data.generate.franka import FrankaConfig, FrankaScene, record_episode
+
+    clips = []
+    for _ in range(2):
+        np.random.uniform(size=5)  # whatever ran before
+        scene = FrankaScene(FrankaConfig(frames=4), seed=3)
+        try:
+            clips.append(record_episode(scene, 7))
+        finally:
+            scene.close()
+    assert np.array_equal(clips[0].states, clips[1].states) and np.array_equal(clips[0].frames, clips[1].frames)
+
+
 def test_navigation_is_deterministic_and_poses_integrate_the_actions(tmp_path):
     from lawm_eval.data.generate.navigation import NavigationConfig, generate_navigation
     from lawm_eval.data.recon import ReconDataset

@@ -51,13 +51,16 @@ def wrap(angle: np.ndarray) -> np.ndarray:
 class FrankaScene:
     """robosuite's Lift scene (Panda, table, cube) with an OSC_POSE controller, rendered offscreen."""
 
-    def __init__(self, config: FrankaConfig):
+    def __init__(self, config: FrankaConfig, seed: int = 0):
+        """``seed``: the scene's own, fixing the cube's size, which robosuite draws from numpy's global
+        generator when it loads the model (unseeded, every process had its own cube, up to 2 mm apart)."""
         require_extra("sim", "the Franka data generator")
         os.environ.setdefault("MUJOCO_GL", "egl")
         import robosuite
         from robosuite.controllers import load_controller_config
 
         self.config = config
+        np.random.seed(seed % (2**32))
         self.env = robosuite.make(
             "Lift", robots="Panda", controller_configs=load_controller_config(default_controller="OSC_POSE"),
             has_renderer=False, has_offscreen_renderer=True, use_camera_obs=False, use_object_obs=True,
@@ -139,7 +142,7 @@ def generate_franka(out: str | Path, episodes: int, seed: int = 0, config: Frank
     from lawm_eval.data.lerobot import write_lerobot
     from lawm_eval.util.progress import progress_bar
 
-    scene = FrankaScene(config or FrankaConfig())
+    scene = FrankaScene(config or FrankaConfig(), seed)
     recorded = []
     bar = progress_bar(episodes, "on" if progress else "off", desc="franka episodes")
     try:
