@@ -234,3 +234,34 @@ def test_a_dataset_fingerprint_follows_its_content_not_its_place(tmp_path):
     assert big.startswith("names+sizes:") and big == folder_fingerprint(second, max_bytes=10)
     (second / "data" / "x.bin").write_bytes(b"\x00" * 101)
     assert folder_fingerprint(first, max_bytes=10) != folder_fingerprint(second, max_bytes=10)
+    # a single file is one dataset too, under the same size limit; a missing path is an error, not an empty digest
+    one = first / "data" / "x.bin"
+    assert folder_fingerprint(one).startswith("sha256:") and folder_fingerprint(one, max_bytes=10).startswith("names+")
+    with pytest.raises(FileNotFoundError):
+        folder_fingerprint(tmp_path / "missing")
+
+
+def test_suites_fingerprint_their_datasets_once_generated(monkeypatch, tmp_path):
+    from lawm_eval.catalog import registries
+    from lawm_eval.data import recipes
+    from lawm_eval.suites.latent_analysis import LatentAnalysisSuite
+    from lawm_eval.util.hashing import folder_fingerprint
+
+    generated: list[str] = []
+    monkeypatch.setattr(recipes, "is_generated", lambda spec: spec in generated)
+    monkeypatch.setattr(recipes, "dataset_path", lambda spec: tmp_path / spec)
+
+    def generate(spec):
+        (tmp_path / spec).mkdir(exist_ok=True)
+        (tmp_path / spec / "episode.bin").write_bytes(spec.encode())
+        generated.append(spec)
+        return tmp_path / spec
+
+    monkeypatch.setattr(recipes, "resolve_dataset", generate)
+    suite = LatentAnalysisSuite(registries()["suite"].get("latent_analysis"))
+    names = list(dict.fromkeys(suite.datasets()))
+    assert set(suite.data_fingerprints().values()) == {"not generated yet"}  # validate: nothing written
+    suite.episodes()  # the run enumerates its episodes before its parts record the versions: data generated here
+    versions = suite.simulator_versions()
+    assert sorted(generated) == sorted(names)
+    assert all(versions[f"data:{name}"] == folder_fingerprint(tmp_path / name) for name in names)

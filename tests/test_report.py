@@ -141,12 +141,14 @@ def test_wilson_bounds_are_exact_at_zero_and_all_successes_and_error_bars_are_ne
 
 
 def test_runs_of_one_suite_on_different_data_are_flagged(tmp_path):
-    def run(run_id, data):
-        versions = {"mujoco": "3.1"} if data is None else {"mujoco": "3.1", "data:franka_val": data}
-        return RunResults(run_id, [record(i, None, model=run_id, metrics={"dist": 1.0}, simulator_versions=versions)
-                                   for i in range(2)])
+    def run(run_id, data, name="franka_val", lost=0):
+        versions = {"mujoco": "3.1"} if data is None else {"mujoco": "3.1", f"data:{name}": data}
+        records = [record(i, None, model=run_id, metrics={"dist": 1.0}, simulator_versions=versions) for i in range(2)]
+        # an episode lost with its worker records an error and no versions: not a different dataset
+        return RunResults(run_id, records + [record(2 + i, None, model=run_id, error="lost") for i in range(lost)])
 
-    same = build_report([run("a", "sha256:1111"), run("b", "sha256:1111")], tmp_path / "same")
+    same = build_report([run("a", "sha256:1111", lost=1), run("b", "sha256:1111", name="/data/franka_val")],
+                        tmp_path / "same")  # the same bytes under another name: the same data
     assert "different data" not in same.markdown and "different data" not in (tmp_path / "same" / "s.md").read_text()
     mixed = build_report([run("a", "sha256:1111"), run("b", "sha256:2222"), run("c", None)], tmp_path / "mixed")
     line = next(line for line in (tmp_path / "mixed" / "s.md").read_text().splitlines() if "different data" in line)

@@ -12,11 +12,12 @@ from pathlib import Path
 from lawm_eval.errors import LawmEvalError
 from lawm_eval.paths import cache_dir
 
+# Folders end in the recipe's data version: franka_v2 / franka_val_v2 since the scene's cube is seeded (2026-12-04).
 RECIPES = {
-    "franka": {"kind": "franka", "episodes": 120, "seed": 0, "held_out": 10, "folder": "franka_v1",
+    "franka": {"kind": "franka", "episodes": 120, "seed": 0, "held_out": 10, "folder": "franka_v2",
                "gripper_units": "width_m"},
     "navigation": {"kind": "navigation", "episodes": 60, "seed": 0, "held_out": 6, "folder": "navigation_v1"},
-    "franka_val": {"kind": "franka", "episodes": 16, "seed": 10_000, "held_out": 0, "folder": "franka_val_v1",
+    "franka_val": {"kind": "franka", "episodes": 16, "seed": 10_000, "held_out": 0, "folder": "franka_val_v2",
                    "gripper_units": "width_m"},
     "navigation_val": {"kind": "navigation", "episodes": 20, "seed": 10_000, "held_out": 0,
                        "folder": "navigation_val_v1"},
@@ -97,12 +98,3 @@ def resolve_dataset(spec: str) -> Path:
         raise LawmEvalError(f"dataset '{spec}' is neither a recipe nor an existing path{did_you_mean(spec, RECIPES)}")
     return path
 
-
-def data_versions(specs: list[str]) -> dict[str, str]:
-    """``{"data:<spec>": fingerprint}`` for each dataset a run reads (a recipe name or a path): what the
-    records carry beside the simulators' versions, since the same recipe regenerated on another machine can
-    differ (MuJoCo's floating point). The recipe must exist already (the run has generated it)."""
-    from lawm_eval.util.hashing import folder_fingerprint
-
-    return {f"data:{spec}": folder_fingerprint(dataset_path(spec) if spec in RECIPES else Path(spec).expanduser())
-            for spec in dict.fromkeys(specs)}

@@ -53,18 +53,23 @@ def paper_layout(out: Path, stem: str, rows: list[dict[str, Any]]) -> tuple[str,
 
 
 def data_note(results: Sequence[RunResults]) -> str:
-    """A warning line when the runs of one suite read different data (``data:`` fingerprints in their
-    records' simulator versions, e.g. a recipe regenerated on another machine), so their rows are not
-    on the same episodes; "" when they all read the same."""
-    runs_by_data: dict[tuple, list[str]] = {}
+    """A warning line when the runs of one suite read different data (the ``data:`` fingerprints in their
+    records' simulator versions, e.g. a recipe regenerated on another machine), so their rows are not on
+    the same episodes; "" when they all read the same. Errored records without versions are not counted."""
+    runs_by_data: dict[tuple[str, ...], list[str]] = {}
+    labels: dict[tuple[str, ...], str] = {}
     for run in results:
-        for data in dict.fromkeys(tuple(sorted((k, v) for k, v in r.simulator_versions.items()
-                                               if k.startswith("data:"))) for r in run.records):
-            runs_by_data.setdefault(data, []).append(run.run_id)
+        for record in run.records:
+            data = {k[len("data:"):]: v for k, v in record.simulator_versions.items() if k.startswith("data:")}
+            if not data and record.error is not None:
+                continue
+            key = tuple(sorted(data.values()))  # the same data read under another name or path is the same
+            labels.setdefault(key, ", ".join(f"{name} {value}" for name, value in sorted(data.items())) or "not recorded")
+            if run.run_id not in runs_by_data.setdefault(key, []):
+                runs_by_data[key].append(run.run_id)
     if len(runs_by_data) <= 1:
         return ""
-    parts = [(", ".join(f"{key[len('data:'):]} {value}" for key, value in data) or "not recorded") + ": "
-             + ", ".join(ids) for data, ids in runs_by_data.items()]
+    parts = [f"{labels[key]}: {', '.join(ids)}" for key, ids in runs_by_data.items()]
     return ("\n- **Rows on different data**: these runs read different versions of the data, so their "
             "episodes are not the same: " + " | ".join(parts) + "\n")
 
@@ -88,8 +93,7 @@ def build_report(runs: Sequence[str | Path] | Sequence[RunResults], out_dir: str
     tasks_by_suite, suites = by_suite(task_rows), by_suite(rows)
     for (suite, version), part in suites.items():
         several = sum(name == suite for name, _ in suites) > 1  # v1 and v2 runs: one file set each
-        ids = {row["run_id"] for row in part}
-        note = data_note([run for run in results if run.run_id in ids])
+        note = data_note([run for run in results if any((r.suite, r.version) == (suite, version) for r in run.records)])
         markdown, written = write_suite(out, f"{suite}-{version}" if several else suite, part,
                                         tasks_by_suite.get((suite, version), []), f"{suite} {version}", note)
         sections.append(markdown)

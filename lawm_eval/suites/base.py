@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.metadata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from lawm_eval.bundle import ModelBundle
@@ -72,13 +73,28 @@ class Suite:
         return self.manifest.deviations_for(self.params) + changed
 
     def simulator_versions(self) -> dict[str, str]:
+        """The versions of the simulators the manifest lists, and a fingerprint of each dataset read."""
         versions = {}
         for dist in self.manifest.simulators:
             try:
                 versions[dist] = importlib.metadata.version(dist)
             except importlib.metadata.PackageNotFoundError:
                 versions[dist] = "not installed"
-        return versions
+        return {**versions, **self.data_fingerprints()}
+
+    def datasets(self) -> list[str]:
+        """The datasets (recipe names or paths) a run reads; none for a simulator suite."""
+        return []
+
+    def data_fingerprints(self) -> dict[str, str]:
+        """``data:<dataset>`` → ``folder_fingerprint`` of each dataset read, so that two runs can tell whether
+        they read the same episodes (a recipe regenerated elsewhere can differ in its last digits); "not
+        generated yet" for a recipe still to be generated (``lawm-eval validate`` writes nothing)."""
+        from lawm_eval.data.recipes import RECIPES, dataset_path, is_generated
+        from lawm_eval.util.hashing import folder_fingerprint
+
+        return {f"data:{spec}": folder_fingerprint(dataset_path(spec) if spec in RECIPES else Path(spec).expanduser())
+                if is_generated(spec) else "not generated yet" for spec in dict.fromkeys(self.datasets())}
 
     # -- lifecycle --------------------------------------------------------------------------
     def check_ready(self) -> None:

@@ -85,12 +85,6 @@ class LatentAnalysisSuite(Suite):
         names += list(self.params["pca_datasets"]) if "pca" in self.params["analyses"] else []
         return list(dict.fromkeys(names))
 
-    def simulator_versions(self) -> dict[str, str]:
-        """The simulators' versions and a fingerprint of each dataset read (``data:<name>``)."""
-        from lawm_eval.data.recipes import data_versions
-
-        return {**super().simulator_versions(), **data_versions(self.datasets())}
-
     def pending_generation(self) -> str | None:
         from lawm_eval.data.recipes import dataset_path, is_generated
 
@@ -150,6 +144,12 @@ class LatentAnalysisSuite(Suite):
         return texts
 
     def episodes(self) -> list[EpisodeSpec]:
+        """One episode per analysis; the datasets are generated here if they are recipes not generated yet
+        (before the run's parts record their fingerprints)."""
+        from lawm_eval.data.recipes import resolve_dataset
+
+        for name in self.datasets():
+            resolve_dataset(name)
         seed = self.params["seed"]
         return [self.spec(name, 0, seed, group=self.name, task_index=i) for i, name in enumerate(self.params["analyses"])]
 

@@ -90,11 +90,8 @@ class OfflineSuite(Suite):
             texts.append(f"camera={self.params['camera']!r} (reference {self.manifest.params.get('camera')!r})")
         return texts
 
-    def simulator_versions(self) -> dict[str, str]:
-        """The simulators' versions and a fingerprint of the dataset read (``data:<name>``)."""
-        from lawm_eval.data.recipes import data_versions
-
-        return {**super().simulator_versions(), **data_versions([self.params["dataset"]])}
+    def datasets(self) -> list[str]:
+        return [self.params["dataset"]]
 
     def pending_generation(self) -> str | None:
         from lawm_eval.data.recipes import dataset_path, is_generated

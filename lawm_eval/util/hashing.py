@@ -23,14 +23,18 @@ def tree_digest(files: dict[str, str]) -> str:
 
 
 def folder_fingerprint(root: str | Path, max_bytes: int = FULL_DIGEST_BYTES) -> str:
-    """``sha256:<16 hex>`` of every file under ``root`` (a file: of that file), by content while they
+    """``sha256:<16 hex>`` of every file under ``root`` (or of ``root``, a file), by content while they
     total at most ``max_bytes``, else ``names+sizes:<16 hex>`` of their relative paths and sizes (a large
-    recorded dataset is not read twice per run). Hidden files (``.complete`` markers) are left out."""
+    recorded dataset is not read again by every run; such a digest misses changes that keep the sizes).
+    Hidden files (``.complete`` markers) are left out. A missing ``root`` raises FileNotFoundError."""
     root = Path(root)
+    if not root.exists():
+        raise FileNotFoundError(f"no dataset at {root}")
     if root.is_file():
-        return f"sha256:{file_sha256(root)[:16]}"
-    files = sorted(p for p in root.rglob("*") if p.is_file()
-                   and not any(part.startswith(".") for part in p.relative_to(root).parts))
+        files, root = [root], root.parent
+    else:
+        files = sorted(p for p in root.rglob("*") if p.is_file()
+                       and not any(part.startswith(".") for part in p.relative_to(root).parts))
     sizes = {p.relative_to(root).as_posix(): p.stat().st_size for p in files}
     if sum(sizes.values()) > max_bytes:
         return f"names+sizes:{tree_digest({name: str(size) for name, size in sizes.items()})[:16]}"
