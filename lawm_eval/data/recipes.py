@@ -97,4 +97,3 @@ def resolve_dataset(spec: str) -> Path:
 
         raise LawmEvalError(f"dataset '{spec}' is neither a recipe nor an existing path{did_you_mean(spec, RECIPES)}")
     return path
-
