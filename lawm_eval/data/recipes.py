@@ -87,11 +87,16 @@ def ensure_dataset(name: str) -> Path:
     return path
 
 
+def dataset_location(spec: str) -> Path:
+    """Where a recipe's dataset is (or will be) cached, or the path a spec names; nothing is generated."""
+    return dataset_path(spec) if spec in RECIPES else Path(spec).expanduser()
+
+
 def resolve_dataset(spec: str) -> Path:
     """A recipe name (generated on first use) or a path to an existing dataset."""
     if spec in RECIPES:
         return ensure_dataset(spec)
-    path = Path(spec).expanduser()
+    path = dataset_location(spec)
     if not path.exists():
         from lawm_eval.errors import did_you_mean
 

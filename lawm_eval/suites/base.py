@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib.metadata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from lawm_eval.bundle import ModelBundle
@@ -90,11 +89,11 @@ class Suite:
         """``data:<dataset>`` → ``folder_fingerprint`` of each dataset read, so that two runs can tell whether
         they read the same episodes (a recipe regenerated elsewhere can differ in its last digits); "not
         generated yet" for a recipe still to be generated (``lawm-eval validate`` writes nothing)."""
-        from lawm_eval.data.recipes import RECIPES, dataset_path, is_generated
+        from lawm_eval.data.recipes import dataset_location, is_generated
         from lawm_eval.util.hashing import folder_fingerprint
 
-        return {f"data:{spec}": folder_fingerprint(dataset_path(spec) if spec in RECIPES else Path(spec).expanduser())
-                if is_generated(spec) else "not generated yet" for spec in dict.fromkeys(self.datasets())}
+        return {f"data:{spec}": folder_fingerprint(dataset_location(spec)) if is_generated(spec) else "not generated yet"
+                for spec in dict.fromkeys(self.datasets())}
 
     # -- lifecycle --------------------------------------------------------------------------
     def check_ready(self) -> None:
