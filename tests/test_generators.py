@@ -59,3 +59,55 @@ def test_navigation_is_deterministic_and_poses_integrate_the_actions(tmp_path):
         yaw = yaw + dyaw
     assert np.allclose([x, y], a.states[-1, :2], atol=1e-4)
     assert len({frame.tobytes() for frame in a.frames}) > 5  # the view changes as it drives
+
+
+def test_recipe_generation_runs_apart_so_torch_optimisers_still_load(tmp_path):
+    """Rendering on a CPU machine loads Mesa's LLVM; torch's first optimiser then imports triton, whose LLVM
+    crashed the process (a segfault). A recipe is generated in a child process, so its caller stays clean."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "franka"
+    script = (
+        "import os, torch\n"
+        "from pathlib import Path\n"
+        "from lawm_eval.data.recipes import generate_apart\n"
+        f"generate_apart({{'kind': 'franka', 'episodes': 1, 'seed': 3}}, Path({str(out)!r}))\n"
+        "torch.optim.Adam([torch.nn.Parameter(torch.zeros(2))])\n"
+        "maps = Path(f'/proc/{os.getpid()}/maps').read_text()\n"
+        "print('renderer here' if 'libLLVM' in maps or 'libEGL' in maps else 'clean')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "clean"
+    from lawm_eval.data.formats import open_dataset
+
+    assert (out / ".complete").exists() and len(open_dataset(out)) == 1
+
+
+def test_recipe_generation_errors_come_back_as_one_line(tmp_path):
+    from lawm_eval.data.recipes import generate_apart
+    from lawm_eval.errors import LawmEvalError
+
+    with pytest.raises(LawmEvalError, match=r"^unknown dataset kind 'nope' \(known: franka"):
+        generate_apart({"kind": "nope"}, tmp_path / "x")
+    assert not (tmp_path / "x" / ".complete").exists()
+
+
+def test_rendering_in_this_process_leaves_torch_optimisers_working():
+    """The generators' scenes render in their caller's process too (these tests, a notebook): triton is loaded
+    before Mesa's LLVM (util/rendering.py), so a torch optimiser made afterwards does not crash the process."""
+    import subprocess
+    import sys
+
+    script = (
+        "from lawm_eval.data.generate.franka import FrankaConfig, FrankaScene, record_episode\n"
+        "scene = FrankaScene(FrankaConfig(frames=2))\n"
+        "record_episode(scene, 0)\n"
+        "import torch\n"
+        "torch.optim.Adam([torch.nn.Parameter(torch.zeros(2))])\n"
+        "print('optimiser made')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "optimiser made"

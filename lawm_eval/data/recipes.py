@@ -7,6 +7,10 @@ A suite's ``dataset`` parameter takes a recipe name or a path to a dataset of a 
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 from lawm_eval.errors import LawmEvalError
@@ -53,24 +57,51 @@ def is_generated(name: str) -> bool:
 
 def ensure_dataset(name: str) -> Path:
     """Generate the recipe's dataset into the cache unless it is there already."""
-    recipe = RECIPES[name]
     path = dataset_path(name)
-    marker = path / ".complete"
-    if marker.exists():
-        return path
-    if recipe["kind"] == "franka":
+    if not (path / ".complete").exists():
+        generate_apart(RECIPES[name], path)
+    return path
+
+
+def generate_apart(recipe: dict, path: Path) -> None:
+    """Generate a recipe's dataset at ``path`` in a child process (``python -m lawm_eval.data.generate``).
+
+    The generators render with MuJoCo through EGL; on machines without a GPU that is Mesa's llvmpipe,
+    which loads LLVM into the process, and torch's first optimizer then imports triton, whose own LLVM
+    crashes the process (a segfault). Generating apart keeps every caller's process free of both.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        error_file = Path(tmp) / "error"
+        command = [sys.executable, "-m", "lawm_eval.data.generate", json.dumps(recipe), str(path), str(error_file)]
+        code = subprocess.run(command, check=False).returncode
+        if code == 0:
+            return
+        if error_file.exists():
+            raise LawmEvalError(error_file.read_text().strip())
+        raise LawmEvalError(f"generating the {recipe['kind']} dataset at {path} failed (its process exited with "
+                            f"{code}; its output is above)")
+
+
+def generate_here(recipe: dict, path: Path) -> None:
+    """Generate a recipe's dataset at ``path`` in this process (the child of ``generate_apart``)."""
+    kind = recipe["kind"]
+    if kind == "franka":
         from lawm_eval.data.generate.franka import generate_franka
 
         generate_franka(path, recipe["episodes"], recipe["seed"])
-    elif recipe["kind"] == "robodesk":
+    elif kind == "navigation":
+        from lawm_eval.data.generate.navigation import generate_navigation
+
+        generate_navigation(path, recipe["episodes"], recipe["seed"])
+    elif kind == "robodesk":
         from lawm_eval.data.generate.robodesk import generate_dataset
 
         generate_dataset(path, recipe["episodes"], recipe["seed"])
-    elif recipe["kind"] == "bfa":
+    elif kind == "bfa":
         from lawm_eval.data.generate.bfa import generate_dataset as generate_bfa
 
         generate_bfa(path, recipe["episodes"], recipe["seed"], recipe["split"])
-    elif recipe["kind"] == "libero_rollouts":
+    elif kind == "libero_rollouts":
         from lawm_eval.data.generate.libero_rollouts import RolloutPlan, generate_libero_rollouts
         from lawm_eval.envs.libero_env import benchmark_tasks
 
@@ -80,11 +111,9 @@ def ensure_dataset(name: str) -> Path:
                            recipe["wait_steps"], seed=recipe["seed"])
         generate_libero_rollouts(path, plan)
     else:
-        from lawm_eval.data.generate.navigation import generate_navigation
-
-        generate_navigation(path, recipe["episodes"], recipe["seed"])
-    marker.write_text("ok\n")
-    return path
+        raise LawmEvalError(f"unknown dataset kind '{kind}' (known: franka, navigation, robodesk, bfa, "
+                            "libero_rollouts)")
+    (path / ".complete").write_text("ok\n")
 
 
 def dataset_location(spec: str) -> Path:

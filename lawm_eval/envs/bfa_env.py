@@ -16,7 +16,6 @@ MuJoCo is imported here only (``lawm-eval[bfa]``).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +24,7 @@ import numpy as np
 from lawm_eval.envs import bfa_scene
 from lawm_eval.envs.bfa_objects import BFAObject
 from lawm_eval.extras import require_extra
+from lawm_eval.util.rendering import prepare_offscreen_rendering
 
 CONTROL_HZ = 20
 PHYSICS_DT = 0.002
@@ -73,7 +73,7 @@ class BFAEnv:
 
     def __init__(self, obj: BFAObject, image_size: tuple[int, int] = (64, 64)) -> None:
         require_extra("bfa", "the BFA stand-in scene")
-        os.environ.setdefault("MUJOCO_GL", "egl")
+        prepare_offscreen_rendering()
         import mujoco
 
         self.mujoco = mujoco

@@ -21,6 +21,7 @@ from lawm_eval.errors import LawmEvalError
 from lawm_eval.extras import require_extra
 from lawm_eval.paths import cache_dir
 from lawm_eval.util.files import replace_atomically
+from lawm_eval.util.rendering import prepare_offscreen_rendering
 
 DUMMY_ACTION = [0.0] * 6 + [-1.0]  # the reference scripts' wait action: no motion, gripper open
 # the policy's observation key -> robosuite camera (its image is obs[f"{camera}_image"]), as both
@@ -58,8 +59,7 @@ def prepare() -> Any:
     from lawm_eval.assets import require
 
     assets = require("libero_assets")
-    os.environ.setdefault("MUJOCO_GL", "egl")
-    os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
+    prepare_offscreen_rendering()
     spec = importlib.util.find_spec("libero.libero")
     if spec is None or not spec.submodule_search_locations:
         raise LawmEvalError('the libero package has no libero.libero module: pip install "lawm-eval[libero]"')

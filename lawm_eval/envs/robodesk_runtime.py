@@ -8,13 +8,13 @@ resized (LANCZOS) to 64×64. Only numpy, robodesk and ``robodesk_tasks``/``robod
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import numpy as np
 
 from lawm_eval.envs import robodesk_scripted
 from lawm_eval.envs.robodesk_tasks import ACTION_DIM, STATE_DIM, state_cost
+from lawm_eval.util.rendering import prepare_offscreen_rendering
 
 ACTION_REPEAT = 50  # vp2 scripts/configs/env/robodesk.yaml:10
 EPISODE_LENGTH = 0  # robodesk.yaml:11: the environment never ends an episode
@@ -25,8 +25,7 @@ class RoboDeskBackend:
     """One RoboDesk environment, driven by ``lawm_eval.suites.vp2_robodesk``."""
 
     def __init__(self) -> None:
-        os.environ.setdefault("MUJOCO_GL", "egl")
-        os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
+        prepare_offscreen_rendering()
         self.env: Any = None
         self.task = ""
 

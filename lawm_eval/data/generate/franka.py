@@ -9,7 +9,6 @@ and jepa-wms use for DROID. Written as a LeRobot dataset. Deterministic for a se
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import numpy as np
 
 from lawm_eval.data.episode import Episode
 from lawm_eval.extras import require_extra
+from lawm_eval.util.rendering import prepare_offscreen_rendering
 
 FPS = 4
 CONTROL_HZ = 20
@@ -55,7 +55,7 @@ class FrankaScene:
         """``seed``: the scene's own, fixing the cube's size, which robosuite draws from numpy's global
         generator when it loads the model (unseeded, every process had its own cube, up to 2 mm apart)."""
         require_extra("sim", "the Franka data generator")
-        os.environ.setdefault("MUJOCO_GL", "egl")
+        prepare_offscreen_rendering()
         import robosuite
         from robosuite.controllers import load_controller_config
 

@@ -8,13 +8,13 @@ and written in NWM's layout (numbered jpgs + traj_data.pkl). Deterministic for a
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from lawm_eval.extras import require_extra
+from lawm_eval.util.rendering import prepare_offscreen_rendering
 
 FPS = 4
 DT = 1.0 / FPS
@@ -90,7 +90,7 @@ def scene_xml(config: NavigationConfig) -> str:
 class NavigationScene:
     def __init__(self, config: NavigationConfig):
         require_extra("sim", "the navigation data generator")
-        os.environ.setdefault("MUJOCO_GL", "egl")
+        prepare_offscreen_rendering()
         import mujoco
 
         self.config = config

@@ -1,0 +1,19 @@
+"""Off-screen MuJoCo rendering in this process: one place that prepares it."""
+
+from __future__ import annotations
+
+import os
+
+
+def prepare_offscreen_rendering() -> None:
+    """Ask MuJoCo (and PyOpenGL) for EGL unless the user chose a backend, and load triton first if it is here.
+
+    Without a GPU, EGL is Mesa's llvmpipe, which loads LLVM into the process. torch's first optimiser later
+    imports triton, whose own LLVM then crashed the process (a segfault); loaded before Mesa's, it does not.
+    """
+    os.environ.setdefault("MUJOCO_GL", "egl")
+    os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
+    try:
+        import triton  # noqa: F401  (0.1 s; only its shared library's load order matters)
+    except ImportError:
+        pass
