@@ -265,3 +265,32 @@ def test_suites_fingerprint_their_datasets_once_generated(monkeypatch, tmp_path)
     versions = suite.simulator_versions()
     assert sorted(generated) == sorted(names)
     assert all(versions[f"data:{name}"] == folder_fingerprint(tmp_path / name) for name in names)
+
+
+def test_a_recipe_is_generated_once_when_two_processes_ask_for_it_together(tmp_path):
+    """Two test workers or parallel runs on a fresh cache: the second waits for the first's dataset."""
+    import os
+    import subprocess
+    import sys
+
+    log = tmp_path / "generations.log"
+    script = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from lawm_eval.data import recipes\n"
+        "def generate(recipe, path):\n"
+        "    with open(sys.argv[1], 'a') as log:\n"
+        "        log.write('generated\\n')\n"
+        "    time.sleep(1.0)\n"
+        "    path.mkdir(parents=True, exist_ok=True)\n"
+        "    (path / '.complete').write_text('ok')\n"
+        "recipes.generate_apart = generate\n"
+        "print(recipes.ensure_dataset('franka_val'))\n"
+    )
+    env = {**os.environ, "LAWM_EVAL_CACHE": str(tmp_path / "cache")}
+    runs = [subprocess.Popen([sys.executable, "-c", script, str(log)], env=env, stdout=subprocess.PIPE, text=True)
+            for _ in range(2)]
+    paths = [run.communicate(timeout=120)[0].strip() for run in runs]
+    assert all(run.returncode == 0 for run in runs)
+    assert paths[0] == paths[1] == str(tmp_path / "cache" / "data" / "franka_val_v2")
+    assert log.read_text() == "generated\n"

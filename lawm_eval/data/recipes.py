@@ -58,8 +58,15 @@ def is_generated(name: str) -> bool:
 def ensure_dataset(name: str) -> Path:
     """Generate the recipe's dataset into the cache unless it is there already."""
     path = dataset_path(name)
-    if not (path / ".complete").exists():
-        generate_apart(RECIPES[name], path)
+    if (path / ".complete").exists():
+        return path
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.parent / f".{path.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # a second process (a test worker, a parallel run) waits, then reads it
+        if not (path / ".complete").exists():
+            generate_apart(RECIPES[name], path)
     return path
 
 
