@@ -7,6 +7,7 @@ import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 EpisodeKey = tuple[str, str, str, int, int]  # (suite, version, task, episode_idx, seed)
@@ -115,6 +116,19 @@ class EpisodeRecord:
     @property
     def key(self) -> EpisodeKey:
         return self.spec.key
+
+    @property
+    def model_label(self) -> str:
+        """The model's name in tables: an ensemble's names its members, ``ensemble[a+b]``, each with
+        ``@<file stem>`` when its checkpoint is not a bundled ``model.pt`` (another training seed)."""
+        members = self.provenance.get("members") if self.model == "ensemble" else None
+        if not members:
+            return self.model
+        names = []
+        for member in members:
+            stem = Path(str(member.get("checkpoint") or "model.pt")).stem
+            names.append(str(member.get("model")) + ("" if stem == "model" else f"@{stem}"))
+        return f"ensemble[{'+'.join(names)}]"
 
     def to_dict(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "spec"}

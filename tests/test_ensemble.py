@@ -211,3 +211,25 @@ def test_members_see_their_own_state_slice_and_take_their_own_path():
         expected = rollout_actions(s, s, s.encode(observations), actions)
         assert torch.equal(predicted[:, :, k], expected)
     assert not torch.equal(predicted[:, :, 1], 3 * predicted[:, :, 0])  # the stepper read its own states
+
+
+def test_leaderboard_rows_name_an_ensembles_members_and_their_other_checkpoints(tmp_path):
+    """Two ensembles in one table are told apart: ``ensemble[a+b]``, a member's non-bundled checkpoint as ``@stem``."""
+    import shutil
+
+    from lawm_eval.metrics.aggregate import RunResults, leaderboard_rows
+    from lawm_eval.models.zoo import checkpoint_path
+    from lawm_eval.types import EpisodeRecord, EpisodeSpec
+
+    copy = tmp_path / "seed1.pt"
+    shutil.copy(checkpoint_path("lam_noisy"), copy)
+    runs = []
+    for run_id, members, checkpoints in (("seeds", ["lam_noisy", "lam_noisy"], [None, str(copy)]),
+                                         ("pair", ["lam_noisy", "lam_noisy_history"], None)):
+        info = dict(ensemble(droid_suite(), members=members, checkpoints=checkpoints).info)
+        provenance = {"model_id": "ensemble", "origin": info.pop("provenance"), **info}  # as the worker records it
+        record = EpisodeRecord(EpisodeSpec("droid_planning", "v3", "plan", 0, 0), metrics={"delta_xyz": 0.1},
+                               model="ensemble", provenance=provenance)
+        runs.append(RunResults(run_id, [record], 1, {}))
+    assert [row["model"] for row in leaderboard_rows(runs)] == ["ensemble[lam_noisy+lam_noisy@seed1]",
+                                                                "ensemble[lam_noisy+lam_noisy_history]"]

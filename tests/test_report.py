@@ -154,3 +154,15 @@ def test_runs_of_one_suite_on_different_data_are_flagged(tmp_path):
     line = next(line for line in (tmp_path / "mixed" / "s.md").read_text().splitlines() if "different data" in line)
     assert "franka_val sha256:1111: a" in line and "franka_val sha256:2222: b" in line and "not recorded: c" in line
     assert line in mixed.markdown
+
+
+def test_every_planned_leaderboard_run_composes_to_a_known_suite_and_model():
+    """A typo in configs/leaderboards.yaml would surface only hours into `make leaderboards`."""
+    from lawm_eval.config import compose_config
+    from lawm_eval.report.leaderboards import planned_runs
+
+    runs = planned_runs()
+    assert len(runs) > 40 and any(run.quick for run in runs)
+    for run in runs:
+        config = compose_config([*run.overrides, f"run_id={run.run_id}"])
+        assert config.suite.name and config.model.name and config.run_id == run.run_id

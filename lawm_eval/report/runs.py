@@ -54,7 +54,7 @@ def episodes_frame(runs: Sequence[RunResults]) -> pd.DataFrame:
         for r in run.records:
             row = {"run_id": run.run_id, "suite": r.suite, "version": r.version, "group": r.group or r.suite,
                    "task": r.task, "task_index": r.task_index, "episode_idx": r.episode_idx, "seed": r.seed,
-                   "model": r.model, "planner": r.planner or "-", "success": r.success, "steps": r.steps,
+                   "model": r.model_label, "planner": r.planner or "-", "success": r.success, "steps": r.steps,
                    "error": r.error, "wall_time_s": r.wall_time_s}
             row.update({f"metric.{k}": metric_value(v) for k, v in r.metrics.items()})
             rows.append(row)
