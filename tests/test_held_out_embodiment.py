@@ -155,3 +155,20 @@ def test_some_episodes_keeps_the_windows_of_the_episodes_asked_for_only():
     assert len(some_episodes(data, 10)) == len(data)
     last = some_episodes(data, 5, skip=2)
     assert set(last.x[:, 0, 0, 0].tolist()) == {2.0} and last.start.tolist() == [0, 1, 2]
+
+
+def test_the_lora_rank_ablation_adapts_at_its_rank_and_goes_to_the_cache(tmp_path, monkeypatch):
+    """``--lora-rank``: LAC-WM's IDM and FDM LoRA and EAC-WM's FDM LoRA at the asked rank (the paper's 2 by default);
+    such a checkpoint is named by its rank and never replaces a bundled one."""
+    model, _ = pretrain_lac(PRETRAINING, tuple(PRETRAINING), steps=1, action_dim=7, independent_a2=True)
+    adapt_lac(model, TARGET, steps=3, independent_a2=True, lora_rank=5)
+    ranks = {v.shape[0] for k, v in model.state_dict().items() if k.endswith("lora_a")}
+    assert ranks == {5} and model.lora_rank == model.idm_lora_rank == 5
+    eac, _ = pretrain_eac(PRETRAINING, tuple(PRETRAINING), steps=1)
+    adapt_eac(eac, TARGET, steps=2, embodiment="franka", lora_rank=5)
+    assert {v.shape[0] for k, v in eac.state_dict().items() if k.endswith("lora_a")} == {5}
+    monkeypatch.setenv("LAWM_EVAL_CACHE", str(tmp_path))
+    assert franka_held_out.LORA_RANK == 2
+    assert franka_held_out.few_episodes_checkpoint("lac_wm_to_franka", None, lora_rank=16).name == \
+        "lac_wm_to_franka_all_rank16.pt"
+    assert franka_held_out.few_episodes_checkpoint("lac_wm_to_franka", 3).name == "lac_wm_to_franka_3ep.pt"

@@ -168,14 +168,15 @@ def pretrain_eac(data: dict[str, Transitions], embodiments: tuple[str, ...], ste
 
 # -- 2. adaptation to the held-out embodiment (BFA here, Franka in franka_held_out.py) -------------
 def adapt_lac(model: LACWM, target: Transitions, steps: int, motion: bool = True,
-              independent_a2: bool = A2, stages: tuple[int, ...] = (1, 2, 3)) -> dict[str, list]:
-    """LAC-WM's adaptation stages on the held-out embodiment's data, ``steps`` in all: (1) rank-2 LoRA on IDM
-    and FDM, (2) the projector through the frozen FDM, (3) projector + FDM LoRA. ``stages``: a subset, for the
-    fine-tuning-strategy ablations (A.6, Table 5), the steps shared in the paper's proportions among them."""
+              independent_a2: bool = A2, stages: tuple[int, ...] = (1, 2, 3), lora_rank: int = 2) -> dict[str, list]:
+    """LAC-WM's adaptation stages on the held-out embodiment's data, ``steps`` in all: (1) LoRA (rank 2 as the
+    paper's; ``lora_rank`` for an ablation) on IDM and FDM, (2) the projector through the frozen FDM, (3) projector +
+    FDM LoRA. ``stages``: a subset, for the fine-tuning-strategy ablations (A.6, Table 5), the steps shared in the
+    paper's proportions among them."""
     model.normalizer.fit(target.a)
     shares = {k: share for k, share in zip((1, 2, 3), LAC_STAGES) if k in stages}
     length = {k: round(steps * share / sum(shares.values())) for k, share in shares.items()}
-    lora = model.enable_idm_lora(2) + model.enable_lora(2)
+    lora = model.enable_idm_lora(lora_rank) + model.enable_lora(lora_rank)
     curves = {}
     if 1 in stages:
         curves["adapt 1: IDM+FDM LoRA"] = train(
@@ -193,18 +194,18 @@ def adapt_lac(model: LACWM, target: Transitions, steps: int, motion: bool = True
     return curves
 
 
-def new_embodiment(model: EACWM, target: Transitions, embodiment: str) -> tuple[list, list]:
-    """A new action encoder for ``embodiment`` (normalised on the target, in use) and rank-2 FDM LoRA: the
-    parameters of each."""
-    encoder, lora = model.add_embodiment(embodiment, target.a.shape[-1]), model.enable_lora(2)
+def new_embodiment(model: EACWM, target: Transitions, embodiment: str, lora_rank: int = 2) -> tuple[list, list]:
+    """A new action encoder for ``embodiment`` (normalised on the target, in use) and FDM LoRA (rank 2 as the
+    paper's): the parameters of each."""
+    encoder, lora = model.add_embodiment(embodiment, target.a.shape[-1]), model.enable_lora(lora_rank)
     model.normalizers[embodiment].fit(target.a)
     model.use(embodiment)
     return encoder, lora
 
 
-def adapt_eac(model: EACWM, target: Transitions, steps: int, embodiment: str = DATASET) -> list:
-    """EAC-WM's one adaptation stage: a new action encoder for ``embodiment`` and rank-2 FDM LoRA."""
-    encoder, lora = new_embodiment(model, target, embodiment)
+def adapt_eac(model: EACWM, target: Transitions, steps: int, embodiment: str = DATASET, lora_rank: int = 2) -> list:
+    """EAC-WM's one adaptation stage: a new action encoder for ``embodiment`` and FDM LoRA (rank 2 as the paper's)."""
+    encoder, lora = new_embodiment(model, target, embodiment, lora_rank)
     return train(encoder + lora, partial(action_loss, model, target, embodiment), steps, lr=1e-3, seed=2,
                  log_every=25)
 

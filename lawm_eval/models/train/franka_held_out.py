@@ -74,13 +74,15 @@ STRATEGIES = {  # LAC-WM A.6 / Table 5: name -> (the bundled model it is a varia
     "eac_wm_tft_to_franka": ("eac_wm_to_franka", (1, 2)),  # encoder first, then encoder + FDM LoRA
 }
 KEYS = ("loss", "recon", "motion")
+LORA_RANK = 2  # the paper's adaptation LoRA rank (§4.3); ``--lora-rank`` for the capacity ablation
 
 
-def few_episodes_checkpoint(name: str, episodes: int | None, skip: int = 0) -> Path:
-    """Where ``--target-episodes`` (after ``--skip-episodes``) or a strategy ablation puts a checkpoint: the cache,
-    not ``baselines/``."""
+def few_episodes_checkpoint(name: str, episodes: int | None, skip: int = 0, lora_rank: int = LORA_RANK) -> Path:
+    """Where ``--target-episodes`` (after ``--skip-episodes``), a strategy ablation or another ``--lora-rank`` puts
+    a checkpoint: the cache, not ``baselines/``."""
     size = f"{episodes}ep" if episodes else "all"
-    return cache_dir() / "checkpoints" / "franka_held_out" / f"{name}_{size}{f'_after{skip}' if skip else ''}.pt"
+    rank = f"_rank{lora_rank}" if lora_rank != LORA_RANK else ""
+    return cache_dir() / "checkpoints" / "franka_held_out" / f"{name}_{size}{f'_after{skip}' if skip else ''}{rank}.pt"
 
 
 def pretrained(family: str, data: dict[str, Transitions], steps: int, action_dim: int) -> tuple[nn.Module, list]:
@@ -101,9 +103,10 @@ def pretrained(family: str, data: dict[str, Transitions], steps: int, action_dim
 
 
 def main(pretrain_steps: int = PRETRAIN_STEPS, adapt_steps: int = ADAPT_STEPS, names: tuple[str, ...] = NAMES,
-         target_episodes: int | None = None, skip_episodes: int = 0) -> dict:
+         target_episodes: int | None = None, skip_episodes: int = 0, lora_rank: int = LORA_RANK) -> dict:
     """The checkpoints ``names`` (all three by default; any subset, to share the work between processes),
-    adapted on every Franka training episode or on ``target_episodes`` of them after the first ``skip_episodes``."""
+    adapted on every Franka training episode or on ``target_episodes`` of them after the first ``skip_episodes``,
+    with LoRA of ``lora_rank``."""
     autoencoder = load_autoencoder(AUTOENCODER)
 
     def tokens(name: str, split: str = "train", window: int = 1):
@@ -126,8 +129,10 @@ def main(pretrain_steps: int = PRETRAIN_STEPS, adapt_steps: int = ADAPT_STEPS, n
             model, curve = pretrained("lac", pretraining_data(), pretrain_steps, action_dim)
             torch.manual_seed(1)  # LoRA's initial factors: the same whether pretraining ran or came from the cache
             curves = {"pretrain (3 embodiments)": curve,
-                      **adapt_lac(model, target, adapt_steps, independent_a2=True, stages=stages or (1, 2, 3))}
-            config = {**CONFIG, "action_dim": action_dim, "lora_rank": 2, "idm_lora_rank": 2, "motion_labels": True,
+                      **adapt_lac(model, target, adapt_steps, independent_a2=True, stages=stages or (1, 2, 3),
+                                  lora_rank=lora_rank)}
+            config = {**CONFIG, "action_dim": action_dim, "lora_rank": lora_rank, "idm_lora_rank": lora_rank,
+                      "motion_labels": True,
                       "lora_layers": FDM_LORA}
             pretraining = list(PRETRAINING)
         elif base == "eac_wm_to_franka":
@@ -136,9 +141,10 @@ def main(pretrain_steps: int = PRETRAIN_STEPS, adapt_steps: int = ADAPT_STEPS, n
             torch.manual_seed(1)
             curves = {"pretrain (3 embodiments)": curve,
                       **(adapt_eac_two_stage(model, target, adapt_steps, TARGET) if stages else
-                         {"adapt: new action encoder + FDM LoRA": adapt_eac(model, target, adapt_steps, TARGET)})}
+                         {"adapt: new action encoder + FDM LoRA": adapt_eac(model, target, adapt_steps, TARGET,
+                                                                            lora_rank)})}
             embodiments = {e: data[e].a.shape[-1] for e in PRETRAINING} | {TARGET: action_dim}
-            config = {**CONFIG, "embodiments": embodiments, "embodiment": TARGET, "lora_rank": 2,
+            config = {**CONFIG, "embodiments": embodiments, "embodiment": TARGET, "lora_rank": lora_rank,
                       "lora_layers": FDM_LORA}
             pretraining = list(PRETRAINING)
         elif name == "eac_wm_s_franka":
@@ -151,13 +157,14 @@ def main(pretrain_steps: int = PRETRAIN_STEPS, adapt_steps: int = ADAPT_STEPS, n
         extra = {"pretraining": pretraining, "held_out_embodiment": TARGET, "target_windows": len(target),
                  "target_episodes": target_episodes or "all", "skipped_episodes": skip_episodes,
                  "pretrain_steps": pretrain_steps if pretraining else 0, "adapt_steps": adapt_steps,
-                 "train_seconds": round(time.monotonic() - tic, 1), **({"stages": list(stages)} if stages else {})}
-        if not target_episodes and name not in STRATEGIES:
+                 "train_seconds": round(time.monotonic() - tic, 1), **({"stages": list(stages)} if stages else {}),
+                 **({"lora_rank": lora_rank} if pretraining else {})}
+        if not target_episodes and name not in STRATEGIES and lora_rank == LORA_RANK:
             results[name] = finish(name, model, config, curves, KEYS, held, TARGET, autoencoder, extra)
             continue
         model.eval()
         results[name] = {**evaluate_held_out(model, held), **extra}
-        path = few_episodes_checkpoint(name, target_episodes, skip_episodes)
+        path = few_episodes_checkpoint(name, target_episodes, skip_episodes, lora_rank)
         path.parent.mkdir(parents=True, exist_ok=True)
         save_model(path, base, model, config, {"metrics": results[name]})  # loads as the model it varies
         path.with_suffix(".json").write_text(json.dumps(results[name], indent=2) + "\n")
@@ -172,7 +179,9 @@ if __name__ == "__main__":
     parser.add_argument("--target-episodes", type=int, default=None,
                         help="adapt on N Franka training episodes (checkpoints to the cache)")
     parser.add_argument("--skip-episodes", type=int, default=0, help="take them after the first K episodes")
+    parser.add_argument("--lora-rank", type=int, default=LORA_RANK,
+                        help=f"the adaptation's LoRA rank (the paper's: {LORA_RANK}; others go to the cache)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     print(json.dumps(main(names=tuple(args.names), target_episodes=args.target_episodes,
-                          skip_episodes=args.skip_episodes), indent=2))
+                          skip_episodes=args.skip_episodes, lora_rank=args.lora_rank), indent=2))
