@@ -120,14 +120,20 @@ class EpisodeRecord:
     @property
     def model_label(self) -> str:
         """The model's name in tables: an ensemble's names its members, ``ensemble[a+b]``, each with
-        ``@<file stem>`` when its checkpoint is not a bundled ``model.pt`` (another training seed)."""
+        ``@<file stem>`` when its checkpoint is not its bundled ``<model>/model.pt`` (another training seed;
+        ``@<folder>`` for a ``model.pt`` elsewhere). A record without the members (an episode whose worker
+        died) keeps the plain name."""
         members = self.provenance.get("members") if self.model == "ensemble" else None
         if not members:
             return self.model
         names = []
         for member in members:
-            stem = Path(str(member.get("checkpoint") or "model.pt")).stem
-            names.append(str(member.get("model")) + ("" if stem == "model" else f"@{stem}"))
+            name, checkpoint = str(member.get("model")), Path(str(member.get("checkpoint") or "model.pt"))
+            if checkpoint.name == "model.pt":
+                tag = "" if checkpoint.parent.name in (name, "") else checkpoint.parent.name
+            else:
+                tag = checkpoint.stem
+            names.append(name + (f"@{tag}" if tag else ""))
         return f"ensemble[{'+'.join(names)}]"
 
     def to_dict(self) -> dict[str, Any]:

@@ -274,23 +274,30 @@ def test_a_recipe_is_generated_once_when_two_processes_ask_for_it_together(tmp_p
     import sys
 
     log = tmp_path / "generations.log"
-    script = (
+    script = (  # each process says it started; the generator waits until both have, so the two asks overlap
         "import sys, time\n"
         "from pathlib import Path\n"
         "from lawm_eval.data import recipes\n"
-        "def generate(recipe, path):\n"
+        "here = Path(sys.argv[1]).parent\n"
+        "def generate(recipe, path, keep_open=()):\n"
         "    with open(sys.argv[1], 'a') as log:\n"
         "        log.write('generated\\n')\n"
-        "    time.sleep(1.0)\n"
+        "    deadline = time.monotonic() + 60\n"
+        "    while len(list(here.glob('started-*'))) < 2 and time.monotonic() < deadline:\n"
+        "        time.sleep(0.05)\n"
+        "    time.sleep(0.5)\n"
         "    path.mkdir(parents=True, exist_ok=True)\n"
         "    (path / '.complete').write_text('ok')\n"
         "recipes.generate_apart = generate\n"
+        "(here / f'started-{sys.argv[2]}').touch()\n"
         "print(recipes.ensure_dataset('franka_val'))\n"
     )
     env = {**os.environ, "LAWM_EVAL_CACHE": str(tmp_path / "cache")}
-    runs = [subprocess.Popen([sys.executable, "-c", script, str(log)], env=env, stdout=subprocess.PIPE, text=True)
-            for _ in range(2)]
-    paths = [run.communicate(timeout=120)[0].strip() for run in runs]
+    runs = [subprocess.Popen([sys.executable, "-c", script, str(log), str(k)], env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True) for k in range(2)]
+    outputs = [run.communicate(timeout=120) for run in runs]
+    paths = [out.strip() for out, _ in outputs]
     assert all(run.returncode == 0 for run in runs)
+    assert sum("waiting for another process generating the 'franka_val' dataset" in err for _, err in outputs) == 1
     assert paths[0] == paths[1] == str(tmp_path / "cache" / "data" / "franka_val_v2")
     assert log.read_text() == "generated\n"

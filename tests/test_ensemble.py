@@ -221,15 +221,20 @@ def test_leaderboard_rows_name_an_ensembles_members_and_their_other_checkpoints(
     from lawm_eval.models.zoo import checkpoint_path
     from lawm_eval.types import EpisodeRecord, EpisodeSpec
 
-    copy = tmp_path / "seed1.pt"
-    shutil.copy(checkpoint_path("lam_noisy"), copy)
+    copy, retrained = tmp_path / "seed1.pt", tmp_path / "retrained" / "model.pt"
+    retrained.parent.mkdir()
+    for path in (copy, retrained):
+        shutil.copy(checkpoint_path("lam_noisy"), path)
     runs = []
     for run_id, members, checkpoints in (("seeds", ["lam_noisy", "lam_noisy"], [None, str(copy)]),
-                                         ("pair", ["lam_noisy", "lam_noisy_history"], None)):
+                                         ("pair", ["lam_noisy", "lam_noisy_history"], None),
+                                         ("elsewhere", ["lam_noisy", "lam_noisy"], [None, str(retrained)])):
         info = dict(ensemble(droid_suite(), members=members, checkpoints=checkpoints).info)
         provenance = {"model_id": "ensemble", "origin": info.pop("provenance"), **info}  # as the worker records it
-        record = EpisodeRecord(EpisodeSpec("droid_planning", "v3", "plan", 0, 0), metrics={"delta_xyz": 0.1},
+        died = EpisodeRecord(EpisodeSpec("droid_planning", "v3", "plan", 0, 0), model="ensemble", error="worker died")
+        record = EpisodeRecord(EpisodeSpec("droid_planning", "v3", "plan", 1, 1), metrics={"delta_xyz": 0.1},
                                model="ensemble", provenance=provenance)
-        runs.append(RunResults(run_id, [record], 1, {}))
-    assert [row["model"] for row in leaderboard_rows(runs)] == ["ensemble[lam_noisy+lam_noisy@seed1]",
-                                                                "ensemble[lam_noisy+lam_noisy_history]"]
+        runs.append(RunResults(run_id, [died, record], 2, {}))  # a record without the members comes first
+    assert {row["run_id"]: row["model"] for row in leaderboard_rows(runs)} == {
+        "seeds": "ensemble[lam_noisy+lam_noisy@seed1]", "pair": "ensemble[lam_noisy+lam_noisy_history]",
+        "elsewhere": "ensemble[lam_noisy+lam_noisy@retrained]"}

@@ -3,6 +3,8 @@ physically consistent records. Marked `sim`; they run in CI (robosuite/mujoco in
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -111,3 +113,16 @@ def test_rendering_in_this_process_leaves_torch_optimisers_working():
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "optimiser made"
+
+
+def test_offscreen_rendering_keeps_the_users_backend_and_matches_pyopengl_to_it(monkeypatch):
+    from lawm_eval.util.rendering import prepare_offscreen_rendering
+
+    for chosen, pyopengl in ((None, "egl"), ("osmesa", "osmesa"), ("glfw", None)):
+        monkeypatch.delenv("PYOPENGL_PLATFORM", raising=False)
+        if chosen is None:
+            monkeypatch.delenv("MUJOCO_GL", raising=False)
+        else:
+            monkeypatch.setenv("MUJOCO_GL", chosen)
+        prepare_offscreen_rendering()
+        assert os.environ["MUJOCO_GL"] == (chosen or "egl") and os.environ.get("PYOPENGL_PLATFORM") == pyopengl

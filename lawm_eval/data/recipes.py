@@ -13,7 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from lawm_eval.errors import LawmEvalError
+from lawm_eval.errors import BlockedError, LawmEvalError
 from lawm_eval.paths import cache_dir
 
 # Folders end in the recipe's data version: franka_v2 / franka_val_v2 since the scene's cube is seeded (2026-12-04).
@@ -64,14 +64,20 @@ def ensure_dataset(name: str) -> Path:
 
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path.parent / f".{path.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # a second process (a test worker, a parallel run) waits, then reads it
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:  # a second process (a test worker, a parallel run) waits, then reads it
+            print(f"lawm-eval: waiting for another process generating the '{name}' dataset", file=sys.stderr)
+            fcntl.flock(lock, fcntl.LOCK_EX)
         if not (path / ".complete").exists():
-            generate_apart(RECIPES[name], path)
+            generate_apart(RECIPES[name], path, keep_open=(lock.fileno(),))
     return path
 
 
-def generate_apart(recipe: dict, path: Path) -> None:
-    """Generate a recipe's dataset at ``path`` in a child process (``python -m lawm_eval.data.generate``).
+def generate_apart(recipe: dict, path: Path, keep_open: tuple[int, ...] = ()) -> None:
+    """Generate a recipe's dataset at ``path`` in a child process (``python -m lawm_eval.data.generate``);
+    ``keep_open``: file descriptors the child shares (the lock, held until the child ends too, even if its
+    parent is killed first).
 
     The generators render with MuJoCo through EGL; on machines without a GPU that is Mesa's llvmpipe,
     which loads LLVM into the process, and torch's first optimizer then imports triton, whose own LLVM
@@ -80,11 +86,14 @@ def generate_apart(recipe: dict, path: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         error_file = Path(tmp) / "error"
         command = [sys.executable, "-m", "lawm_eval.data.generate", json.dumps(recipe), str(path), str(error_file)]
-        code = subprocess.run(command, check=False).returncode
+        code = subprocess.run(command, check=False, pass_fds=keep_open).returncode
         if code == 0:
             return
-        if error_file.exists():
-            raise LawmEvalError(error_file.read_text().strip())
+        lines = error_file.read_text().strip().splitlines() if error_file.exists() else []
+        if len(lines) > 1:
+            raise BlockedError(lines)
+        if lines:
+            raise LawmEvalError(lines[0])
         raise LawmEvalError(f"generating the {recipe['kind']} dataset at {path} failed (its process exited with "
                             f"{code}; its output is above)")
 

@@ -3,7 +3,8 @@
 served by ``sim_server``. It wraps ``robodesk.RoboDesk`` as VP²'s ``RoboDeskEnv`` does
 (vp2/envs/robodesk_env.py, s-tian/vp2 b0eb69d): action repeat 50, no episode end, the 76-number
 state, ``reset_to`` a stored state, and RoboDesk's own 120 px free-camera render cropped and
-resized (LANCZOS) to 64×64. Only numpy, robodesk and ``robodesk_tasks``/``robodesk_scripted`` are used.
+resized (LANCZOS) to 64×64. Only numpy, robodesk, ``robodesk_tasks``/``robodesk_scripted`` and
+``util.rendering`` are used.
 """
 
 from __future__ import annotations

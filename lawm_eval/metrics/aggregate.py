@@ -128,7 +128,8 @@ def leaderboard_rows(runs: Iterable[RunResults], per_task: bool = False) -> list
         for parts, records in _split(run.records, key).items():
             first = records[0]
             ids = {"run_id": run.run_id, "suite": first.suite, "version": first.version, "group": parts[0],
-                   "model": first.model_label, "planner": first.planner or "-", "complete": run.complete,
+                   "model": next((r.model_label for r in records if r.model_label != r.model), first.model_label),
+                   "planner": first.planner or "-", "complete": run.complete,
                    "expected": run.expected, "package_version": first.package_version}
             if per_task:
                 ids.update(task_index=first.task_index, task=first.task)

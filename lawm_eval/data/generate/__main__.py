@@ -1,6 +1,7 @@
 """``python -m lawm_eval.data.generate RECIPE_JSON PATH ERROR_FILE``: one recipe's dataset, in a process of its own.
 
-``recipes.generate_apart`` starts it; a user error is written to ERROR_FILE and the process exits with 2.
+``recipes.generate_apart`` starts it; a user error's message is written to ERROR_FILE and the process exits
+with 2.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import sys
 from pathlib import Path
 
 from lawm_eval.data.recipes import generate_here
-from lawm_eval.errors import LawmEvalError, one_line
+from lawm_eval.errors import LawmEvalError
 
 
 def main(argv: list[str]) -> int:
@@ -18,7 +19,7 @@ def main(argv: list[str]) -> int:
     try:
         generate_here(recipe, path)
     except LawmEvalError as exc:
-        error_file.write_text(one_line(exc) + "\n")
+        error_file.write_text("\n".join(getattr(exc, "lines", None) or [str(exc)]) + "\n")
         return 2
     return 0
 

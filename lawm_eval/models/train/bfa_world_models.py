@@ -210,10 +210,12 @@ def adapt_eac(model: EACWM, target: Transitions, steps: int, embodiment: str = D
                  log_every=25)
 
 
-def adapt_eac_two_stage(model: EACWM, target: Transitions, steps: int, embodiment: str = DATASET) -> dict[str, list]:
-    """EAC-WM-TFT (A.6, Table 5): a new action encoder through the frozen FDM, then the encoder and rank-2 FDM
-    LoRA together; the steps split as LAC-WM's projector stages (5 : 35), which the paper gives for TFT no split."""
-    encoder, lora = new_embodiment(model, target, embodiment)
+def adapt_eac_two_stage(model: EACWM, target: Transitions, steps: int, embodiment: str = DATASET,
+                        lora_rank: int = 2) -> dict[str, list]:
+    """EAC-WM-TFT (A.6, Table 5): a new action encoder through the frozen FDM, then the encoder and FDM LoRA (rank
+    2 as the paper's) together; the steps split as LAC-WM's projector stages (5 : 35), which the paper gives for TFT
+    no split."""
+    encoder, lora = new_embodiment(model, target, embodiment, lora_rank)
     first = round(steps * LAC_STAGES[1] / (LAC_STAGES[1] + LAC_STAGES[2]))
     loss = partial(action_loss, model, target, embodiment)
     return {"adapt 1: new action encoder, FDM frozen": train(encoder, loss, first, lr=1e-3, seed=2, log_every=25),

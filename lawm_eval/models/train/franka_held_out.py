@@ -27,6 +27,9 @@ after ``--skip-episodes K``: another draw), the
 setting the paper's adaptation is for (little data of the new robot); those checkpoints go to
 ``$LAWM_EVAL_CACHE/checkpoints/franka_held_out/``, not to ``baselines/``.
 
+``--lora-rank R`` adapts with LoRA of rank R instead of the paper's 2 (the capacity ablation; the adapted models
+only, checkpoints to the cache, named ``<name>_all_rankR.pt``); the default writes the bundled checkpoints.
+
 Losses are one-step and teacher-forced on single transitions, as in the Franka ``lac_wm`` recipe
 (``train/lac_wm.py``); every model reads ``visual_ae_bfa``'s tokens, the autoencoder tuned on all four
 domains' frames (Franka's included: the paper's V-JEPA 2 tokenizer has seen robot video too). The
@@ -140,7 +143,7 @@ def main(pretrain_steps: int = PRETRAIN_STEPS, adapt_steps: int = ADAPT_STEPS, n
             model, curve = pretrained("eac", data, pretrain_steps, action_dim)
             torch.manual_seed(1)
             curves = {"pretrain (3 embodiments)": curve,
-                      **(adapt_eac_two_stage(model, target, adapt_steps, TARGET) if stages else
+                      **(adapt_eac_two_stage(model, target, adapt_steps, TARGET, lora_rank) if stages else
                          {"adapt: new action encoder + FDM LoRA": adapt_eac(model, target, adapt_steps, TARGET,
                                                                             lora_rank)})}
             embodiments = {e: data[e].a.shape[-1] for e in PRETRAINING} | {TARGET: action_dim}
@@ -182,6 +185,9 @@ if __name__ == "__main__":
     parser.add_argument("--lora-rank", type=int, default=LORA_RANK,
                         help=f"the adaptation's LoRA rank (the paper's: {LORA_RANK}; others go to the cache)")
     args = parser.parse_args()
+    if args.lora_rank != LORA_RANK and "eac_wm_s_franka" in args.names:
+        parser.error("--lora-rank: eac_wm_s_franka is trained from scratch and has no LoRA; name the adapted models "
+                     "with --names (lac_wm_to_franka, eac_wm_to_franka or a strategy)")
     torch.set_num_threads(1)
     print(json.dumps(main(names=tuple(args.names), target_episodes=args.target_episodes,
                           skip_episodes=args.skip_episodes, lora_rank=args.lora_rank), indent=2))
