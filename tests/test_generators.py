@@ -63,12 +63,19 @@ def test_navigation_is_deterministic_and_poses_integrate_the_actions(tmp_path):
     assert len({frame.tobytes() for frame in a.frames}) > 5  # the view changes as it drives
 
 
-def test_recipe_generation_runs_apart_so_torch_optimisers_still_load(tmp_path):
-    """Rendering on a CPU machine loads Mesa's LLVM; torch's first optimiser then imports triton, whose LLVM
-    crashed the process (a segfault). A recipe is generated in a child process, so its caller stays clean."""
+def last_line_of(script: str) -> str:
+    """What a fresh Python process running ``script`` printed last; it must exit cleanly (a segfault is -11)."""
     import subprocess
     import sys
 
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout.strip().splitlines()[-1]
+
+
+def test_recipe_generation_runs_apart_so_torch_optimisers_still_load(tmp_path):
+    """Rendering on a CPU machine loads Mesa's LLVM; torch's first optimiser then imports triton, whose LLVM
+    crashed the process (a segfault). A recipe is generated in a child process, so its caller stays clean."""
     out = tmp_path / "franka"
     script = (
         "import os, torch\n"
@@ -79,9 +86,7 @@ def test_recipe_generation_runs_apart_so_torch_optimisers_still_load(tmp_path):
         "maps = Path(f'/proc/{os.getpid()}/maps').read_text()\n"
         "print('renderer here' if 'libLLVM' in maps or 'libEGL' in maps else 'clean')\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.strip().splitlines()[-1] == "clean"
+    assert last_line_of(script) == "clean"
     from lawm_eval.data.formats import open_dataset
 
     assert (out / ".complete").exists() and len(open_dataset(out)) == 1
@@ -99,9 +104,6 @@ def test_recipe_generation_errors_come_back_as_one_line(tmp_path):
 def test_rendering_in_this_process_leaves_torch_optimisers_working():
     """The generators' scenes render in their caller's process too (these tests, a notebook): triton is loaded
     before Mesa's LLVM (util/rendering.py), so a torch optimiser made afterwards does not crash the process."""
-    import subprocess
-    import sys
-
     script = (
         "from lawm_eval.data.generate.franka import FrankaConfig, FrankaScene, record_episode\n"
         "scene = FrankaScene(FrankaConfig(frames=2))\n"
@@ -110,9 +112,7 @@ def test_rendering_in_this_process_leaves_torch_optimisers_working():
         "torch.optim.Adam([torch.nn.Parameter(torch.zeros(2))])\n"
         "print('optimiser made')\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.strip().splitlines()[-1] == "optimiser made"
+    assert last_line_of(script) == "optimiser made"
 
 
 def test_offscreen_rendering_keeps_the_users_backend_and_matches_pyopengl_to_it(monkeypatch):
