@@ -58,7 +58,7 @@ def is_generated(name: str) -> bool:
 def ensure_dataset(name: str) -> Path:
     """Generate the recipe's dataset into the cache unless it is there already."""
     path = dataset_path(name)
-    if (path / ".complete").exists():
+    if is_generated(name):
         return path
     import fcntl
 
@@ -69,7 +69,7 @@ def ensure_dataset(name: str) -> Path:
         except BlockingIOError:  # a second process (a test worker, a parallel run) waits, then reads it
             print(f"lawm-eval: waiting for another process generating the '{name}' dataset", file=sys.stderr)
             fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (path / ".complete").exists():
+        if not is_generated(name):  # the process that held the lock may have generated it meanwhile
             generate_apart(RECIPES[name], path, keep_open=(lock.fileno(),))
     return path
 
