@@ -172,3 +172,27 @@ def test_the_lora_rank_ablation_adapts_at_its_rank_and_goes_to_the_cache(tmp_pat
     assert franka_held_out.few_episodes_checkpoint("lac_wm_to_franka", None, lora_rank=16).name == \
         "lac_wm_to_franka_all_rank16.pt"
     assert franka_held_out.few_episodes_checkpoint("lac_wm_to_franka", 3).name == "lac_wm_to_franka_3ep.pt"
+
+
+def test_lora_rank_0_fine_tunes_every_weight_of_the_adapted_modules_and_goes_to_the_cache(tmp_path, monkeypatch):
+    """``--lora-rank 0``: LAC-WM's stage 1 trains every IDM and FDM weight and stage 3 every FDM weight (no LoRA
+    factors), the motion decoder staying frozen; EAC-WM's adaptation every FDM weight beside its new encoder, the
+    pretrained encoders untouched; the checkpoint is named ``_full``."""
+    model, _ = pretrain_lac(PRETRAINING, tuple(PRETRAINING), steps=1, action_dim=7, independent_a2=True)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    adapt_lac(model, TARGET, steps=12, independent_a2=True, lora_rank=0)
+    after = model.state_dict()
+    assert not any("lora_" in k for k in after) and model.lora_rank == model.idm_lora_rank == 0
+    moved = changed(before, after)
+    weights = {k for k in before if k.startswith(("idm.", "fdm.")) and k.endswith("weight")}
+    assert weights and weights <= moved  # every weight of both, not a few
+    assert not any(k.startswith("motion.") for k in moved)
+    eac, _ = pretrain_eac(PRETRAINING, tuple(PRETRAINING), steps=1)
+    before = {k: v.clone() for k, v in eac.state_dict().items()}
+    adapt_eac(eac, TARGET, steps=3, embodiment="franka", lora_rank=0)
+    moved = changed(before, eac.state_dict())
+    assert {k for k in before if k.startswith("fdm.") and k.endswith("weight")} <= moved
+    assert not any("lora_" in k for k in eac.state_dict()) and not any(k.startswith("encoders.") for k in moved)
+    monkeypatch.setenv("LAWM_EVAL_CACHE", str(tmp_path))
+    assert franka_held_out.few_episodes_checkpoint("eac_wm_to_franka", None, lora_rank=0).name == \
+        "eac_wm_to_franka_all_full.pt"

@@ -170,16 +170,18 @@ def pretrain_eac(data: dict[str, Transitions], embodiments: tuple[str, ...], ste
 def adapt_lac(model: LACWM, target: Transitions, steps: int, motion: bool = True,
               independent_a2: bool = A2, stages: tuple[int, ...] = (1, 2, 3), lora_rank: int = 2) -> dict[str, list]:
     """LAC-WM's adaptation stages on the held-out embodiment's data, ``steps`` in all: (1) LoRA (rank 2 as the
-    paper's; ``lora_rank`` for an ablation) on IDM and FDM, (2) the projector through the frozen FDM, (3) projector +
-    FDM LoRA. ``stages``: a subset, for the fine-tuning-strategy ablations (A.6, Table 5), the steps shared in the
+    paper's; ``lora_rank`` for an ablation, 0: every weight instead) on IDM and FDM, (2) the projector through the
+    frozen FDM, (3) projector + FDM LoRA. ``stages``: a subset, for the fine-tuning-strategy ablations (A.6, Table 5), the steps shared in the
     paper's proportions among them."""
     model.normalizer.fit(target.a)
     shares = {k: share for k, share in zip((1, 2, 3), LAC_STAGES) if k in stages}
     length = {k: round(steps * share / sum(shares.values())) for k, share in shares.items()}
-    lora = model.enable_idm_lora(lora_rank) + model.enable_lora(lora_rank)
+    lora = (model.enable_idm_lora(lora_rank) + model.enable_lora(lora_rank) if lora_rank
+            else [*model.idm.parameters(), *model.fdm.parameters()])
+    tuned = "LoRA" if lora_rank else "fine-tuned"
     curves = {}
     if 1 in stages:
-        curves["adapt 1: IDM+FDM LoRA"] = train(
+        curves[f"adapt 1: IDM+FDM {tuned}"] = train(
             lora, partial(lam_loss, model, target, motion=motion, scale=label_scale(target),
                           independent_a2=independent_a2, batch=BATCH), length[1], lr=1e-3, seed=2, log_every=25)
     if 2 in stages:
@@ -187,8 +189,8 @@ def adapt_lac(model: LACWM, target: Transitions, steps: int, motion: bool = True
                                              partial(projector_loss, model, target, batch=BATCH), length[2], lr=1e-3,
                                              seed=3, log_every=25)
     if 3 in stages:
-        fdm_lora = [p for name, p in model.fdm.named_parameters() if "lora" in name]
-        curves["adapt 3: projector + FDM LoRA"] = train(
+        fdm_lora = [p for name, p in model.fdm.named_parameters() if "lora" in name or not lora_rank]
+        curves[f"adapt 3: projector + FDM {tuned}"] = train(
             list(model.projector.parameters()) + fdm_lora, partial(projector_loss, model, target, batch=BATCH),
             length[3], lr=5e-4, seed=4, log_every=25)
     return curves
@@ -196,8 +198,9 @@ def adapt_lac(model: LACWM, target: Transitions, steps: int, motion: bool = True
 
 def new_embodiment(model: EACWM, target: Transitions, embodiment: str, lora_rank: int = 2) -> tuple[list, list]:
     """A new action encoder for ``embodiment`` (normalised on the target, in use) and FDM LoRA (rank 2 as the
-    paper's): the parameters of each."""
-    encoder, lora = model.add_embodiment(embodiment, target.a.shape[-1]), model.enable_lora(lora_rank)
+    paper's; ``lora_rank`` 0: every FDM weight instead): the parameters of each."""
+    encoder = model.add_embodiment(embodiment, target.a.shape[-1])
+    lora = model.enable_lora(lora_rank) if lora_rank else list(model.fdm.parameters())
     model.normalizers[embodiment].fit(target.a)
     model.use(embodiment)
     return encoder, lora

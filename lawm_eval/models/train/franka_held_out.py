@@ -28,7 +28,8 @@ setting the paper's adaptation is for (little data of the new robot); those chec
 ``$LAWM_EVAL_CACHE/checkpoints/franka_held_out/``, not to ``baselines/``.
 
 ``--lora-rank R`` adapts with LoRA of rank R instead of the paper's 2 (the capacity ablation; the adapted models
-only, checkpoints to the cache, named ``<name>_all_rankR.pt``); the default writes the bundled checkpoints.
+only, checkpoints to the cache, named ``<name>_all_rankR.pt``); ``--lora-rank 0`` fine-tunes every weight of the
+modules the LoRA would adapt instead (``<name>_all_full.pt``); the default writes the bundled checkpoints.
 
 Losses are one-step and teacher-forced on single transitions, as in the Franka ``lac_wm`` recipe
 (``train/lac_wm.py``); every model reads ``visual_ae_bfa``'s tokens, the autoencoder tuned on all four
@@ -84,7 +85,7 @@ def few_episodes_checkpoint(name: str, episodes: int | None, skip: int = 0, lora
     """Where ``--target-episodes`` (after ``--skip-episodes``), a strategy ablation or another ``--lora-rank`` puts
     a checkpoint: the cache, not ``baselines/``."""
     size = f"{episodes}ep" if episodes else "all"
-    rank = f"_rank{lora_rank}" if lora_rank != LORA_RANK else ""
+    rank = "" if lora_rank == LORA_RANK else f"_rank{lora_rank}" if lora_rank else "_full"
     return cache_dir() / "checkpoints" / "franka_held_out" / f"{name}_{size}{f'_after{skip}' if skip else ''}{rank}.pt"
 
 
@@ -144,8 +145,8 @@ def main(pretrain_steps: int = PRETRAIN_STEPS, adapt_steps: int = ADAPT_STEPS, n
             torch.manual_seed(1)
             curves = {"pretrain (3 embodiments)": curve,
                       **(adapt_eac_two_stage(model, target, adapt_steps, TARGET, lora_rank) if stages else
-                         {"adapt: new action encoder + FDM LoRA": adapt_eac(model, target, adapt_steps, TARGET,
-                                                                            lora_rank)})}
+                         {f"adapt: new action encoder + FDM {'LoRA' if lora_rank else 'fine-tuned'}":
+                          adapt_eac(model, target, adapt_steps, TARGET, lora_rank)})}
             embodiments = {e: data[e].a.shape[-1] for e in PRETRAINING} | {TARGET: action_dim}
             config = {**CONFIG, "embodiments": embodiments, "embodiment": TARGET, "lora_rank": lora_rank,
                       "lora_layers": FDM_LORA}
@@ -183,8 +184,11 @@ if __name__ == "__main__":
                         help="adapt on N Franka training episodes (checkpoints to the cache)")
     parser.add_argument("--skip-episodes", type=int, default=0, help="take them after the first K episodes")
     parser.add_argument("--lora-rank", type=int, default=LORA_RANK,
-                        help=f"the adaptation's LoRA rank (the paper's: {LORA_RANK}; others go to the cache)")
+                        help=f"the adaptation's LoRA rank (the paper's: {LORA_RANK}; 0: full fine-tuning of the same "
+                             "modules; others go to the cache)")
     args = parser.parse_args()
+    if args.lora_rank < 0:
+        parser.error(f"--lora-rank: {args.lora_rank} is not a rank (0 for full fine-tuning, or a positive rank)")
     if args.lora_rank != LORA_RANK and "eac_wm_s_franka" in args.names:
         parser.error("--lora-rank: eac_wm_s_franka is trained from scratch and has no LoRA; name the adapted models "
                      "with --names (lac_wm_to_franka, eac_wm_to_franka or a strategy)")
