@@ -5,6 +5,8 @@ EAC-WM A.6: a new action encoder + FDM LoRA)."""
 
 from __future__ import annotations
 
+import copy
+
 import torch
 
 from lawm_eval.models.specs import bundled_specs
@@ -175,24 +177,40 @@ def test_the_lora_rank_ablation_adapts_at_its_rank_and_goes_to_the_cache(tmp_pat
 
 
 def test_lora_rank_0_fine_tunes_every_weight_of_the_adapted_modules_and_goes_to_the_cache(tmp_path, monkeypatch):
-    """``--lora-rank 0``: LAC-WM's stage 1 trains every IDM and FDM weight and stage 3 every FDM weight (no LoRA
-    factors), the motion decoder staying frozen; EAC-WM's adaptation every FDM weight beside its new encoder, the
-    pretrained encoders untouched; the checkpoint is named ``_full``."""
-    model, _ = pretrain_lac(PRETRAINING, tuple(PRETRAINING), steps=1, action_dim=7, independent_a2=True)
-    before = {k: v.clone() for k, v in model.state_dict().items()}
-    adapt_lac(model, TARGET, steps=12, independent_a2=True, lora_rank=0)
-    after = model.state_dict()
-    assert not any("lora_" in k for k in after) and model.lora_rank == model.idm_lora_rank == 0
-    moved = changed(before, after)
-    weights = {k for k in before if k.startswith(("idm.", "fdm.")) and k.endswith("weight")}
-    assert weights and weights <= moved  # every weight of both, not a few
-    assert not any(k.startswith("motion.") for k in moved)
-    eac, _ = pretrain_eac(PRETRAINING, tuple(PRETRAINING), steps=1)
-    before = {k: v.clone() for k, v in eac.state_dict().items()}
-    adapt_eac(eac, TARGET, steps=3, embodiment="franka", lora_rank=0)
-    moved = changed(before, eac.state_dict())
-    assert {k for k in before if k.startswith("fdm.") and k.endswith("weight")} <= moved
-    assert not any("lora_" in k for k in eac.state_dict()) and not any(k.startswith("encoders.") for k in moved)
+    """``--lora-rank 0``: LAC-WM's stage 1 trains every IDM and FDM parameter, stage 2 the projector alone (FDM frozen),
+    stage 3 the projector and every FDM parameter; the motion decoder stays frozen and no LoRA factors appear. EAC-WM's
+    adaptation trains every FDM parameter beside its new encoder (TFT: the encoder alone first), the pretrained
+    encoders untouched. Such a checkpoint loads back as a plain model and is named ``_full``."""
+    from lawm_eval.models.checkpoint import load_model, save_model
+    from lawm_eval.models.lac_wm import LACWM
+    from lawm_eval.models.train import bfa_world_models
+
+    pretrained, _ = pretrain_lac(PRETRAINING, tuple(PRETRAINING), steps=1, action_dim=7, independent_a2=True)
+    idm_fdm = {k for k in pretrained.state_dict() if k.startswith(("idm.", "fdm."))}
+    fdm = {k for k in idm_fdm if k.startswith("fdm.")}
+    assert any(k.endswith("bias") for k in fdm) and "idm.query" in idm_fdm
+    for stages, moves, stays in (((1,), idm_fdm, {"projector."}), ((2,), {"projector.0.weight"}, idm_fdm),
+                                 ((3,), fdm | {"projector.0.weight"}, {"idm."})):
+        model = copy.deepcopy(pretrained)
+        before = {k: v.clone() for k, v in model.state_dict().items()}
+        adapt_lac(model, TARGET, steps=6, independent_a2=True, stages=stages, lora_rank=0)
+        moved = changed(before, model.state_dict())
+        assert moves <= moved, (stages, sorted(moves - moved)[:5])
+        assert not any(k.startswith(tuple(stays)) or k in stays for k in moved), (stages, sorted(moved)[:5])
+        assert not any(k.startswith("motion.") for k in moved) and not any("lora_" in k for k in model.state_dict())
+    assert model.lora_rank == model.idm_lora_rank == 0
+    path = save_model(tmp_path / "full.pt", "lac_wm_to_franka", model,
+                      {**bfa_world_models.CONFIG, "action_dim": 7, "lora_rank": 0, "idm_lora_rank": 0,
+                       "motion_labels": True, "lora_layers": bfa_world_models.FDM_LORA})
+    loaded, _ = load_model(path, "lac_wm_to_franka", LACWM)
+    assert all(torch.equal(v, loaded.state_dict()[k]) for k, v in model.state_dict().items())
+    for adapt in (adapt_eac, adapt_eac_two_stage):
+        eac, _ = pretrain_eac(PRETRAINING, tuple(PRETRAINING), steps=1)
+        before = {k: v.clone() for k, v in eac.state_dict().items()}
+        adapt(eac, TARGET, steps=4, embodiment="franka", lora_rank=0)
+        moved = changed(before, eac.state_dict())
+        assert {k for k in before if k.startswith("fdm.")} <= moved
+        assert not any("lora_" in k for k in eac.state_dict()) and not any(k.startswith("encoders.") for k in moved)
     monkeypatch.setenv("LAWM_EVAL_CACHE", str(tmp_path))
     assert franka_held_out.few_episodes_checkpoint("eac_wm_to_franka", None, lora_rank=0).name == \
         "eac_wm_to_franka_all_full.pt"

@@ -171,7 +171,7 @@ def adapt_lac(model: LACWM, target: Transitions, steps: int, motion: bool = True
               independent_a2: bool = A2, stages: tuple[int, ...] = (1, 2, 3), lora_rank: int = 2) -> dict[str, list]:
     """LAC-WM's adaptation stages on the held-out embodiment's data, ``steps`` in all: (1) LoRA (rank 2 as the
     paper's; ``lora_rank`` for an ablation, 0: every weight instead) on IDM and FDM, (2) the projector through the
-    frozen FDM, (3) projector + FDM LoRA. ``stages``: a subset, for the fine-tuning-strategy ablations (A.6, Table 5), the steps shared in the
+    frozen FDM, (3) projector + FDM LoRA (every FDM weight with ``lora_rank`` 0). ``stages``: a subset, for the fine-tuning-strategy ablations (A.6, Table 5), the steps shared in the
     paper's proportions among them."""
     model.normalizer.fit(target.a)
     shares = {k: share for k, share in zip((1, 2, 3), LAC_STAGES) if k in stages}
@@ -207,7 +207,8 @@ def new_embodiment(model: EACWM, target: Transitions, embodiment: str, lora_rank
 
 
 def adapt_eac(model: EACWM, target: Transitions, steps: int, embodiment: str = DATASET, lora_rank: int = 2) -> list:
-    """EAC-WM's one adaptation stage: a new action encoder for ``embodiment`` and FDM LoRA (rank 2 as the paper's)."""
+    """EAC-WM's one adaptation stage: a new action encoder for ``embodiment`` and FDM LoRA (rank 2 as the paper's;
+    ``lora_rank`` 0: every FDM weight)."""
     encoder, lora = new_embodiment(model, target, embodiment, lora_rank)
     return train(encoder + lora, partial(action_loss, model, target, embodiment), steps, lr=1e-3, seed=2,
                  log_every=25)
@@ -221,9 +222,9 @@ def adapt_eac_two_stage(model: EACWM, target: Transitions, steps: int, embodimen
     encoder, lora = new_embodiment(model, target, embodiment, lora_rank)
     first = round(steps * LAC_STAGES[1] / (LAC_STAGES[1] + LAC_STAGES[2]))
     loss = partial(action_loss, model, target, embodiment)
+    second = f"adapt 2: action encoder + FDM {'LoRA' if lora_rank else 'fine-tuned'}"
     return {"adapt 1: new action encoder, FDM frozen": train(encoder, loss, first, lr=1e-3, seed=2, log_every=25),
-            "adapt 2: action encoder + FDM LoRA": train(encoder + lora, loss, steps - first, lr=1e-3, seed=3,
-                                                        log_every=25)}
+            second: train(encoder + lora, loss, steps - first, lr=1e-3, seed=3, log_every=25)}
 
 
 def from_scratch_eac(target: Transitions, steps: int, embodiment: str = DATASET) -> tuple[EACWM, list]:

@@ -110,7 +110,7 @@ def main(pretrain_steps: int = PRETRAIN_STEPS, adapt_steps: int = ADAPT_STEPS, n
          target_episodes: int | None = None, skip_episodes: int = 0, lora_rank: int = LORA_RANK) -> dict:
     """The checkpoints ``names`` (all three by default; any subset, to share the work between processes),
     adapted on every Franka training episode or on ``target_episodes`` of them after the first ``skip_episodes``,
-    with LoRA of ``lora_rank``."""
+    with LoRA of ``lora_rank`` (0: every weight of the modules the LoRA would adapt)."""
     autoencoder = load_autoencoder(AUTOENCODER)
 
     def tokens(name: str, split: str = "train", window: int = 1):
