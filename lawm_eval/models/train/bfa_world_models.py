@@ -167,18 +167,23 @@ def pretrain_eac(data: dict[str, Transitions], embodiments: tuple[str, ...], ste
 
 
 # -- 2. adaptation to the held-out embodiment (BFA here, Franka in franka_held_out.py) -------------
+def adapted_with(lora_rank: int) -> str:
+    """How an adaptation trains the pretrained modules, for its curves' names: LoRA, or every weight (rank 0)."""
+    return "LoRA" if lora_rank else "fine-tuned"
+
+
 def adapt_lac(model: LACWM, target: Transitions, steps: int, motion: bool = True,
               independent_a2: bool = A2, stages: tuple[int, ...] = (1, 2, 3), lora_rank: int = 2) -> dict[str, list]:
     """LAC-WM's adaptation stages on the held-out embodiment's data, ``steps`` in all: (1) LoRA (rank 2 as the
     paper's; ``lora_rank`` for an ablation, 0: every weight instead) on IDM and FDM, (2) the projector through the
-    frozen FDM, (3) projector + FDM LoRA (every FDM weight with ``lora_rank`` 0). ``stages``: a subset, for the fine-tuning-strategy ablations (A.6, Table 5), the steps shared in the
-    paper's proportions among them."""
+    frozen FDM, (3) projector + FDM LoRA (every FDM weight with ``lora_rank`` 0). ``stages``: a subset, for the
+    fine-tuning-strategy ablations (A.6, Table 5), the steps shared in the paper's proportions among them."""
     model.normalizer.fit(target.a)
     shares = {k: share for k, share in zip((1, 2, 3), LAC_STAGES) if k in stages}
     length = {k: round(steps * share / sum(shares.values())) for k, share in shares.items()}
     lora = (model.enable_idm_lora(lora_rank) + model.enable_lora(lora_rank) if lora_rank
             else [*model.idm.parameters(), *model.fdm.parameters()])
-    tuned = "LoRA" if lora_rank else "fine-tuned"
+    tuned = adapted_with(lora_rank)
     curves = {}
     if 1 in stages:
         curves[f"adapt 1: IDM+FDM {tuned}"] = train(
@@ -189,9 +194,9 @@ def adapt_lac(model: LACWM, target: Transitions, steps: int, motion: bool = True
                                              partial(projector_loss, model, target, batch=BATCH), length[2], lr=1e-3,
                                              seed=3, log_every=25)
     if 3 in stages:
-        fdm_lora = [p for name, p in model.fdm.named_parameters() if "lora" in name or not lora_rank]
+        fdm_tuned = [p for name, p in model.fdm.named_parameters() if "lora" in name or not lora_rank]
         curves[f"adapt 3: projector + FDM {tuned}"] = train(
-            list(model.projector.parameters()) + fdm_lora, partial(projector_loss, model, target, batch=BATCH),
+            list(model.projector.parameters()) + fdm_tuned, partial(projector_loss, model, target, batch=BATCH),
             length[3], lr=5e-4, seed=4, log_every=25)
     return curves
 
@@ -222,9 +227,9 @@ def adapt_eac_two_stage(model: EACWM, target: Transitions, steps: int, embodimen
     encoder, lora = new_embodiment(model, target, embodiment, lora_rank)
     first = round(steps * LAC_STAGES[1] / (LAC_STAGES[1] + LAC_STAGES[2]))
     loss = partial(action_loss, model, target, embodiment)
-    second = f"adapt 2: action encoder + FDM {'LoRA' if lora_rank else 'fine-tuned'}"
     return {"adapt 1: new action encoder, FDM frozen": train(encoder, loss, first, lr=1e-3, seed=2, log_every=25),
-            second: train(encoder + lora, loss, steps - first, lr=1e-3, seed=3, log_every=25)}
+            f"adapt 2: action encoder + FDM {adapted_with(lora_rank)}": train(encoder + lora, loss, steps - first,
+                                                                            lr=1e-3, seed=3, log_every=25)}
 
 
 def from_scratch_eac(target: Transitions, steps: int, embodiment: str = DATASET) -> tuple[EACWM, list]:

@@ -56,6 +56,7 @@ from lawm_eval.models.train.bfa_world_models import (
     adapt_eac,
     adapt_eac_two_stage,
     adapt_lac,
+    adapted_with,
     eac_network,
     from_scratch_eac,
     lac_network,
@@ -145,7 +146,7 @@ def main(pretrain_steps: int = PRETRAIN_STEPS, adapt_steps: int = ADAPT_STEPS, n
             torch.manual_seed(1)
             curves = {"pretrain (3 embodiments)": curve,
                       **(adapt_eac_two_stage(model, target, adapt_steps, TARGET, lora_rank) if stages else
-                         {f"adapt: new action encoder + FDM {'LoRA' if lora_rank else 'fine-tuned'}":
+                         {f"adapt: new action encoder + FDM {adapted_with(lora_rank)}":
                           adapt_eac(model, target, adapt_steps, TARGET, lora_rank)})}
             embodiments = {e: data[e].a.shape[-1] for e in PRETRAINING} | {TARGET: action_dim}
             config = {**CONFIG, "embodiments": embodiments, "embodiment": TARGET, "lora_rank": lora_rank,
