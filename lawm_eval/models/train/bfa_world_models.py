@@ -35,6 +35,7 @@ from functools import partial
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from lawm_eval.data.recipes import RECIPES
 from lawm_eval.models.checkpoint import save_model
@@ -172,6 +173,12 @@ def adapted_with(lora_rank: int) -> str:
     return "LoRA" if lora_rank else "fine-tuned"
 
 
+def fdm_parameters(model: LACWM | EACWM, lora_rank: int) -> list[nn.Parameter]:
+    """What an adaptation trains of the FDM: rank-``lora_rank`` LoRA factors (the rest frozen), or every FDM
+    weight (rank 0)."""
+    return model.enable_lora(lora_rank) if lora_rank else list(model.fdm.parameters())
+
+
 def adapt_lac(model: LACWM, target: Transitions, steps: int, motion: bool = True,
               independent_a2: bool = A2, stages: tuple[int, ...] = (1, 2, 3), lora_rank: int = 2) -> dict[str, list]:
     """LAC-WM's adaptation stages on the held-out embodiment's data, ``steps`` in all: (1) LoRA (rank 2 as the
@@ -181,22 +188,21 @@ def adapt_lac(model: LACWM, target: Transitions, steps: int, motion: bool = True
     model.normalizer.fit(target.a)
     shares = {k: share for k, share in zip((1, 2, 3), LAC_STAGES) if k in stages}
     length = {k: round(steps * share / sum(shares.values())) for k, share in shares.items()}
-    lora = (model.enable_idm_lora(lora_rank) + model.enable_lora(lora_rank) if lora_rank
-            else [*model.idm.parameters(), *model.fdm.parameters()])
+    idm = model.enable_idm_lora(lora_rank) if lora_rank else list(model.idm.parameters())
+    fdm = fdm_parameters(model, lora_rank)
     tuned = adapted_with(lora_rank)
     curves = {}
     if 1 in stages:
         curves[f"adapt 1: IDM+FDM {tuned}"] = train(
-            lora, partial(lam_loss, model, target, motion=motion, scale=label_scale(target),
-                          independent_a2=independent_a2, batch=BATCH), length[1], lr=1e-3, seed=2, log_every=25)
+            idm + fdm, partial(lam_loss, model, target, motion=motion, scale=label_scale(target),
+                               independent_a2=independent_a2, batch=BATCH), length[1], lr=1e-3, seed=2, log_every=25)
     if 2 in stages:
         curves["adapt 2: projector"] = train(model.projector.parameters(),
                                              partial(projector_loss, model, target, batch=BATCH), length[2], lr=1e-3,
                                              seed=3, log_every=25)
     if 3 in stages:
-        fdm_tuned = [p for name, p in model.fdm.named_parameters() if "lora" in name or not lora_rank]
         curves[f"adapt 3: projector + FDM {tuned}"] = train(
-            list(model.projector.parameters()) + fdm_tuned, partial(projector_loss, model, target, batch=BATCH),
+            list(model.projector.parameters()) + fdm, partial(projector_loss, model, target, batch=BATCH),
             length[3], lr=5e-4, seed=4, log_every=25)
     return curves
 
@@ -205,7 +211,7 @@ def new_embodiment(model: EACWM, target: Transitions, embodiment: str, lora_rank
     """A new action encoder for ``embodiment`` (normalised on the target, in use) and FDM LoRA (rank 2 as the
     paper's; ``lora_rank`` 0: every FDM weight instead): the parameters of each."""
     encoder = model.add_embodiment(embodiment, target.a.shape[-1])
-    lora = model.enable_lora(lora_rank) if lora_rank else list(model.fdm.parameters())
+    lora = fdm_parameters(model, lora_rank)
     model.normalizers[embodiment].fit(target.a)
     model.use(embodiment)
     return encoder, lora
