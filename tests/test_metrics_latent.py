@@ -83,3 +83,62 @@ def test_codebook_closed_forms_and_merge():
     assert a.merge(b).compute() == whole.compute()
     with pytest.raises(ValueError, match="0..7"):
         whole.update(np.array([8]))
+
+
+# -- one action space across embodiments (LAC-WM §5) -------------------------------------------------
+def three_embodiments(separation: float, n: int = 300, seed: int = 0):
+    """Three labelled Gaussian clouds in 6-D whose means sit ``separation`` apart along their own axis."""
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=(3 * n, 6))
+    labels = np.repeat(np.array(["bfa", "navigation", "robodesk"]), n)
+    for i, name in enumerate(("bfa", "navigation", "robodesk")):
+        z[labels == name, i] += separation
+    return z, labels
+
+
+def test_embodiment_identification_is_scikit_learns_logistic_regression():
+    from sklearn.linear_model import LogisticRegression
+
+    from lawm_eval.metrics.latent import _stratified_folds, embodiment_identification
+
+    z, labels = three_embodiments(1.0)
+    _, y = np.unique(labels, return_inverse=True)
+    fold = _stratified_folds(y, 5, seed=3)
+    correct = 0
+    for k in range(5):
+        train, test = fold != k, fold == k
+        mean, std = z[train].mean(0), z[train].std(0) + 1e-8
+        sk = LogisticRegression(C=0.5, max_iter=5000, tol=1e-10).fit((z[train] - mean) / std, y[train])
+        correct += int((sk.predict((z[test] - mean) / std) == y[test]).sum())
+    ours = embodiment_identification(z, labels, folds=5, c=0.5, seed=3)
+    assert 0.6 < ours["accuracy"] < 0.95  # overlapping clouds: neither chance nor perfect
+    assert ours["accuracy"] == pytest.approx(correct / len(y), abs=2 / len(y))
+    assert ours["chance"] == pytest.approx(1 / 3)
+
+
+def test_embodiment_identification_reads_separate_spaces_and_one_shared_space():
+    from lawm_eval.metrics.latent import embodiment_identification
+
+    assert embodiment_identification(*three_embodiments(12.0))["accuracy"] == 1.0
+    shared = embodiment_identification(*three_embodiments(0.0))  # labels independent of the embeddings
+    assert abs(shared["accuracy"] - 1 / 3) < 0.07
+    z, labels = three_embodiments(0.0)
+    uneven = embodiment_identification(z[:700], labels[:700])  # 300 / 300 / 100: chance is the largest share
+    assert uneven["chance"] == pytest.approx(300 / 700)
+
+
+def test_neighbour_purity_against_scikit_learn_and_its_chance_level():
+    from sklearn.neighbors import NearestNeighbors
+
+    from lawm_eval.metrics.latent import neighbour_purity
+
+    z, labels = three_embodiments(1.5, n=200)
+    standard = (z - z.mean(0)) / z.std(0)
+    _, index = NearestNeighbors(n_neighbors=11).fit(standard).kneighbors(standard)  # itself first
+    expected = (labels[index[:, 1:]] == labels[:, None]).mean()
+    ours = neighbour_purity(z, labels, k=10)
+    assert ours["purity"] == pytest.approx(expected, abs=1e-3)
+    assert ours["chance"] == pytest.approx(3 * 200 * 199 / (600 * 599))
+    assert neighbour_purity(*three_embodiments(12.0), k=10)["purity"] == 1.0
+    shared = neighbour_purity(*three_embodiments(0.0, n=400), k=10)
+    assert abs(shared["purity"] - shared["chance"]) < 0.03

@@ -1,4 +1,5 @@
-"""Latent-action analysis metrics: linear probing, canonical correlation, codebook health."""
+"""Latent-action analysis metrics: linear probing, canonical correlation, codebook health, how far action
+embeddings of several embodiments share one space."""
 
 from __future__ import annotations
 
@@ -176,3 +177,75 @@ class Codebook(Metric):
     def merge(self, other: Codebook) -> Codebook:
         self.counts += other.counts
         return self
+
+
+# -- one action space across embodiments (LAC-WM §5, Fig. 2) -------------------------------------------
+def _standardised(z: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    mean, std = reference.mean(0), reference.std(0) + 1e-8
+    return (z - mean) / std
+
+
+def _stratified_folds(labels: np.ndarray, folds: int, seed: int) -> np.ndarray:
+    """Each sample's fold (0..folds-1): every label spread evenly over the folds, in a seeded order."""
+    rng = np.random.default_rng(seed)
+    fold = np.empty(len(labels), dtype=np.int64)
+    for label in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == label))
+        fold[members] = np.arange(len(members)) % folds
+    return fold
+
+
+def _logistic_regression(z: np.ndarray, y: np.ndarray, classes: int, c: float):
+    """Multinomial logistic regression with scikit-learn's objective (C · Σ cross-entropy + ½‖W‖², the bias
+    unpenalised), solved by L-BFGS; returns a function giving the predicted class."""
+    import torch
+    import torch.nn.functional as F
+
+    x, target = torch.from_numpy(z.astype(np.float64)), torch.from_numpy(y)
+    weight = torch.zeros(x.shape[1], classes, dtype=torch.float64, requires_grad=True)
+    bias = torch.zeros(classes, dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.LBFGS([weight, bias], max_iter=500, tolerance_grad=1e-10, tolerance_change=1e-12,
+                                  history_size=20, line_search_fn="strong_wolfe")
+
+    def closure():
+        optimizer.zero_grad()
+        loss = c * F.cross_entropy(x @ weight + bias, target, reduction="sum") + 0.5 * (weight**2).sum()
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    return lambda test: (torch.from_numpy(test.astype(np.float64)) @ weight + bias).argmax(1).numpy()
+
+
+def embodiment_identification(z: np.ndarray, labels: np.ndarray, folds: int = 5, c: float = 1.0,
+                              seed: int = 0) -> dict[str, float]:
+    """How well a linear classifier tells which embodiment an action embedding came from: held-out accuracy of a
+    multinomial logistic regression (inverse regularisation ``c``, as scikit-learn's C) over ``folds`` stratified
+    folds, embeddings standardised with each training split's statistics. ``chance``: the largest label's share.
+    One shared action space reads near chance; embeddings apart by embodiment read near 1."""
+    z = np.asarray(z, np.float64).reshape(len(z), -1)  # (N, D)
+    names, y = np.unique(np.asarray(labels), return_inverse=True)
+    fold = _stratified_folds(y, folds, seed)
+    correct = 0
+    for k in range(folds):
+        train, test = fold != k, fold == k
+        predict = _logistic_regression(_standardised(z[train], z[train]), y[train], len(names), c)
+        correct += int((predict(_standardised(z[test], z[train])) == y[test]).sum())
+    return {"accuracy": correct / len(y), "chance": float(np.bincount(y).max() / len(y))}
+
+
+def neighbour_purity(z: np.ndarray, labels: np.ndarray, k: int = 10) -> dict[str, float]:
+    """Mean share of each embedding's ``k`` nearest neighbours (Euclidean, standardised embeddings, itself
+    excluded) that carry its label, the local picture a UMAP plot shows. ``chance``: its expectation when labels
+    are independent of the embeddings, Σ_c n_c (n_c − 1) / (N (N − 1))."""
+    z = np.asarray(z, np.float64).reshape(len(z), -1)
+    z = _standardised(z, z)
+    _, y = np.unique(np.asarray(labels), return_inverse=True)
+    squared = (z**2).sum(1)
+    distance = squared[:, None] + squared[None, :] - 2 * z @ z.T  # (N, N)
+    np.fill_diagonal(distance, np.inf)
+    neighbours = np.argsort(distance, axis=1, kind="stable")[:, :k]  # (N, k)
+    counts = np.bincount(y).astype(np.float64)
+    n = len(y)
+    return {"purity": float((y[neighbours] == y[:, None]).mean()),
+            "chance": float((counts * (counts - 1)).sum() / (n * (n - 1)))}
