@@ -36,7 +36,7 @@ def test_latent_analysis_v2_pins():
     assert dict(m.params) == {
         "analyses": ["probe", "cca", "codebook", "leakage", "cycle", "controller", "pca"],
         "train_dataset": "franka", "test_dataset": "franka_val", "pca_datasets": ["franka_val", "navigation_val"],
-        "max_transitions": 2000, "probe_steps": 1000, "rollout_steps": 3, "seed": 0, "camera": None}
+        "alignment_datasets": ["franka_val", "navigation_val"], "max_transitions": 2000, "probe_steps": 1000, "rollout_steps": 3, "seed": 0, "camera": None}
     assert m.deviations_for(m.params) == ["data: lawm-eval's generated Franka / navigation clips"]
     assert m.deviations_for({**m.params, "test_dataset": "/data/droid"}) == []  # computed from the data instead
 

@@ -207,3 +207,22 @@ def test_latent_analysis_matches_the_documented_readings(compose, franka_val_hal
     assert metrics["controller_ratio"] == pytest.approx(1.07, abs=0.1)
     artifacts = recs["pca"].info["artifacts"]
     assert (outcome.run_dir / artifacts[0]).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_latent_alignment_tells_two_embodiments_apart_and_one_embodiment_not(compose, franka_val_halves):
+    """LAC-WM §5's question on `lam_noisy`'s IDM: two halves of the same Franka clips read as one space (near
+    chance), Franka against the navigation camera as two."""
+    even, odd = franka_val_halves
+    readings = {}
+    for label, datasets in (("one", f"[{even},{odd}]"), ("two", "[franka_val,navigation_val]")):
+        outcome = run_evaluation(compose("suite=latent_analysis", "model=lam_noisy", "suite.analyses=[alignment]",
+                                         f"suite.alignment_datasets={datasets}", "suite.max_transitions=200",
+                                         f"run_id=alignment_{label}"))
+        (record,) = records(outcome)
+        assert record.error is None and record.task == "alignment"
+        assert record.info["per_dataset"] == 200 and record.info["chance"]["identification"] == 0.5
+        readings[label] = record.metrics
+    assert readings["one"]["alignment_identification"] < 0.65
+    assert abs(readings["one"]["alignment_neighbour_purity"] - 0.5) < 0.1
+    assert readings["two"]["alignment_identification"] > 0.9
+    assert readings["two"]["alignment_neighbour_purity"] > 0.9

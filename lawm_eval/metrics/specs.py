@@ -94,6 +94,10 @@ _SPECS = [
     MetricSpec("embedding_distance", "L2 distance between embeddings", MEAN, False,
                cls="lawm_eval.metrics.trajectory:EmbeddingDistance"),
     MetricSpec("pca_explained", "variance of latent actions explained by the first principal components", MEAN, None),
+    MetricSpec("alignment_identification", "held-out accuracy of a linear classifier telling the dataset (embodiment) "
+               "from the latent action (chance: the largest dataset's share)", MEAN, None),
+    MetricSpec("alignment_neighbour_purity", "share of a latent action's 10 nearest neighbours from its own dataset "
+               "(embodiment)", MEAN, None),
     MetricSpec("sr_contact", "episodes in which the hand touched the object (LAC-WM's S.R.C.)", RATE, True),
     MetricSpec("sr_lift", "episodes in which the object was lifted ≥ 5 cm off the counter for ≥ 1 s (S.R.L.)", RATE,
                True),

@@ -12,6 +12,10 @@
 - ``controller``: rollout error with the controller's latents over the error with the IDM's
   (Garrido et al. Tabs. S1/S2).
 - ``pca``: latent actions of both datasets projected on their first two principal components (PNG).
+- ``alignment`` (not in the default list): do the latent actions of several embodiments share one space
+  (LAC-WM §5, Fig. 2)? On as many transitions of each of ``alignment_datasets`` as the smallest has: how well a
+  linear classifier tells the dataset from the latent (5 folds), and the share of each latent's 10 nearest
+  neighbours from its own dataset; both near chance for one shared space, near 1 for spaces apart.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from lawm_eval.rollouts import rollout_actions
 from lawm_eval.suites.base import EpisodeOutcome, Suite
 from lawm_eval.types import EpisodeSpec
 
-ANALYSES = ("probe", "cca", "codebook", "leakage", "cycle", "controller", "pca")
+ANALYSES = ("probe", "cca", "codebook", "leakage", "cycle", "controller", "pca", "alignment")
 Tensor = torch.Tensor
 
 
@@ -83,6 +87,7 @@ class LatentAnalysisSuite(Suite):
         names = [self.params["test_dataset"]]
         names += [self.params["train_dataset"]] if "probe" in self.params["analyses"] else []
         names += list(self.params["pca_datasets"]) if "pca" in self.params["analyses"] else []
+        names += list(self.params["alignment_datasets"]) if "alignment" in self.params["analyses"] else []
         return list(dict.fromkeys(names))
 
     def pending_generation(self) -> str | None:
@@ -134,7 +139,7 @@ class LatentAnalysisSuite(Suite):
         datasets, and what each user dataset is, computed from it."""
         from lawm_eval.data.recipes import RECIPES
 
-        keys = ("train_dataset=", "test_dataset=", "pca_datasets=", "camera=")
+        keys = ("train_dataset=", "test_dataset=", "pca_datasets=", "alignment_datasets=", "camera=")
         texts = [d for d in super().deviations() if not d.startswith(keys)]
         reference = self.manifest.sources.get("data", "not named in the manifest")
         for name in self.datasets():
@@ -283,6 +288,27 @@ class LatentAnalysisSuite(Suite):
         plt.close(fig)
         metrics = {"pca_explained_2": float(explained[:2].sum())}
         return metrics, {"datasets": list(sets)}, {"pca.png": buffer.getvalue()}
+
+    def analyse_alignment(self, model: ModelBundle):
+        from lawm_eval.metrics.latent import embodiment_identification, neighbour_purity
+
+        names = list(dict.fromkeys(self.params["alignment_datasets"]))
+        if len(names) < 2:
+            raise ConfigError("suite.alignment_datasets: name at least two datasets (embodiments) to compare")
+        sets = {name: self.latents(model, Transitions(name, model, self.params["max_transitions"], self.params["seed"],
+                                                      camera=self.params.get("camera")).x).numpy()
+                for name in names}
+        per_dataset = min(len(z) for z in sets.values())
+        rng = np.random.default_rng(self.params["seed"])
+        sets = {name: z[np.sort(rng.choice(len(z), size=per_dataset, replace=False))] for name, z in sets.items()}
+        stacked = np.concatenate(list(sets.values()))  # (D·n, L)
+        labels = np.repeat(names, per_dataset)
+        identified = embodiment_identification(stacked, labels, seed=self.params["seed"])
+        purity = neighbour_purity(stacked, labels, k=10)
+        metrics = {"alignment_identification": identified["accuracy"], "alignment_neighbour_purity": purity["purity"]}
+        info = {"datasets": names, "per_dataset": per_dataset,
+                "chance": {"identification": identified["chance"], "neighbour_purity": purity["chance"]}}
+        return metrics, info, {}
 
     @staticmethod
     @torch.no_grad()
