@@ -30,6 +30,7 @@ from __future__ import annotations
 import copy
 import json
 import time
+from collections.abc import Callable
 from functools import partial
 
 import numpy as np
@@ -139,15 +140,18 @@ def eac_network(action_dims: dict[str, int]) -> EACWM:
 
 
 def pretrain_lac(data: dict[str, Transitions], embodiments: tuple[str, ...], steps: int, motion: bool = True,
-                 action_dim: int = ACTION_DIM, independent_a2: bool = A2):
-    """LAC-WM's latent actions from the embodiments' action-free video, in turn."""
-    torch.manual_seed(0)
+                 action_dim: int = ACTION_DIM, independent_a2: bool = A2,
+                 on_step: Callable[[nn.Module, int], None] | None = None, seed: int = 0):
+    """LAC-WM's latent actions from the embodiments' action-free video, in turn (``on_step(model, step)`` after
+    every step, to follow the training; ``seed``: initialisation, and ``seed + 1`` the batches)."""
+    torch.manual_seed(seed)
     model = lac_network(action_dim)
     params = list(model.idm.parameters()) + list(model.fdm.parameters())
     params += list(model.motion.parameters()) if motion else []
     losses = [partial(lam_loss, model, data[e], motion=motion, scale=label_scale(data[e]),
                       independent_a2=independent_a2, batch=BATCH) for e in embodiments]
-    curve = train(params, in_turn(losses), steps, lr=1e-3, seed=1, log_every=50)
+    curve = train(params, in_turn(losses), steps, lr=1e-3, seed=seed + 1, log_every=50,
+                  on_step=partial(on_step, model) if on_step else None)
     return model, curve
 
 
@@ -157,13 +161,16 @@ def action_loss(model: EACWM, data: Transitions, embodiment: str, generator: tor
     return window_loss(model, x, latents)
 
 
-def pretrain_eac(data: dict[str, Transitions], embodiments: tuple[str, ...], steps: int):
-    torch.manual_seed(0)
+def pretrain_eac(data: dict[str, Transitions], embodiments: tuple[str, ...], steps: int,
+                 on_step: Callable[[nn.Module, int], None] | None = None, seed: int = 0):
+    """EAC-WM on the embodiments' real actions, one action encoder each, in turn (``on_step`` and ``seed`` as
+    ``pretrain_lac``'s)."""
+    torch.manual_seed(seed)
     model = eac_network({e: data[e].a.shape[-1] for e in embodiments})
     for e in embodiments:
         model.normalizers[e].fit(data[e].a)
     curve = train(model.parameters(), in_turn([partial(action_loss, model, data[e], e) for e in embodiments]),
-                  steps, lr=1e-3, seed=1, log_every=50)
+                  steps, lr=1e-3, seed=seed + 1, log_every=50, on_step=partial(on_step, model) if on_step else None)
     return model, curve
 
 

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -90,19 +91,35 @@ def few_episodes_checkpoint(name: str, episodes: int | None, skip: int = 0, lora
     return cache_dir() / "checkpoints" / "franka_held_out" / f"{name}_{size}{f'_after{skip}' if skip else ''}{rank}.pt"
 
 
+FAMILIES = ("lac", "lac_mdca", "eac")  # LAC-WM; LAC-WM without motion decoder and cross-augmentation (§6.3); EAC-WM
+
+
+def pretrain(family: str, data: dict[str, Transitions], steps: int, action_dim: int,
+             on_step: Callable[[nn.Module, int], None] | None = None, seed: int = 0,
+             embodiments: tuple[str, ...] = PRETRAINING) -> tuple[nn.Module, list]:
+    """The pretraining of a ``FAMILIES`` model on ``embodiments`` (``PRETRAINING``; others for analyses), from
+    ``seed`` (``on_step(model, step)`` after every step)."""
+    if family not in FAMILIES:
+        raise ValueError(f"unknown family {family!r}: expected one of {', '.join(FAMILIES)}")
+    if family == "eac":
+        return pretrain_eac(data, embodiments, steps, on_step=on_step, seed=seed)
+    return pretrain_lac(data, embodiments, steps, motion=family == "lac", action_dim=action_dim, independent_a2=True,
+                        on_step=on_step, seed=seed)
+
+
 def pretrained(family: str, data: dict[str, Transitions], steps: int, action_dim: int) -> tuple[nn.Module, list]:
-    """LAC-WM's or EAC-WM's pretraining on ``PRETRAINING`` (model in training mode, curve), cached in
-    ``$LAWM_EVAL_CACHE/checkpoints/franka_held_out/``: it does not depend on how much target data follows
-    (delete the file after changing the pretraining data or recipe)."""
+    """``pretrain``, cached in ``$LAWM_EVAL_CACHE/checkpoints/franka_held_out/`` (the model in training mode, its
+    curve): it does not depend on how much target data follows (delete the file after changing the pretraining data
+    or recipe)."""
     path = cache_dir() / "checkpoints" / "franka_held_out" / f"pretrained_{family}_{steps}.pt"
     if not path.exists():
-        model, curve = (pretrain_lac(data, PRETRAINING, steps, action_dim=action_dim, independent_a2=True)
-                        if family == "lac" else pretrain_eac(data, PRETRAINING, steps))
+        model, curve = pretrain(family, data, steps, action_dim)
         path.parent.mkdir(parents=True, exist_ok=True)
         torch.save({"state_dict": model.state_dict(), "curve": curve}, path)
         return model, curve
     payload = torch.load(path, weights_only=True)
-    model = lac_network(action_dim) if family == "lac" else eac_network({e: data[e].a.shape[-1] for e in PRETRAINING})
+    model = (eac_network({e: data[e].a.shape[-1] for e in PRETRAINING}) if family == "eac"
+             else lac_network(action_dim))
     model.load_state_dict(payload["state_dict"], strict=True)
     return model.train(), payload["curve"]
 
