@@ -41,8 +41,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 
-from lawm_eval.metrics.latent import embodiment_identification, neighbour_purity
+from lawm_eval.metrics.latent import embodiment_identification, equal_draws, neighbour_purity, standardised
 from lawm_eval.models.train import bfa_world_models, franka_held_out
 from lawm_eval.models.train.data import Transitions, transitions
 from lawm_eval.models.zoo import load_autoencoder, load_bundled
@@ -54,14 +55,14 @@ BUNDLED = {"lac": "lac_wm_bfa", "lac_mdca": "lac_wm_mdca_bfa", "eac": "eac_wm_bf
 TRANSFER_FRAMES, TRANSFER_EMBEDDINGS = 32, 64
 
 
-def held_out(embodiment: str, autoencoder) -> Transitions:
+def held_out(embodiment: str, autoencoder: nn.Module) -> Transitions:
     """The embodiment's held-out transitions, read as the pretraining read its training ones (BFA: 5-step chunks)."""
     stride = franka_held_out.STRIDE if embodiment == "bfa" else 1
     return transitions(embodiment, autoencoder, split="held_out", stride=stride,
                        autoencoder_name=franka_held_out.AUTOENCODER)
 
 
-def training(embodiments: tuple[str, ...], autoencoder) -> dict[str, Transitions]:
+def training(embodiments: tuple[str, ...], autoencoder: nn.Module) -> dict[str, Transitions]:
     """The embodiments' training transitions, read as the pretraining reads them."""
     return {e: transitions(e, autoencoder, split="train", stride=franka_held_out.STRIDE if e == "bfa" else 1,
                            autoencoder_name=franka_held_out.AUTOENCODER) for e in embodiments}
@@ -69,17 +70,21 @@ def training(embodiments: tuple[str, ...], autoencoder) -> dict[str, Transitions
 
 def balanced(data: dict[str, Transitions], seed: int = 0) -> dict[str, Transitions]:
     """As many transitions of each embodiment as the smallest set has, a seeded draw of the larger ones."""
-    n = min(len(d) for d in data.values())
-    rng = np.random.default_rng(seed)
+    draws = equal_draws({name: len(d) for name, d in data.items()}, seed)
     out = {}
     for name, d in data.items():
-        keep = torch.from_numpy(np.sort(rng.choice(len(d), size=n, replace=False)))
+        keep = torch.from_numpy(draws[name])
         out[name] = Transitions(d.x[keep], d.a[keep], d.s[keep], d.task[keep], d.embodiment)
     return out
 
 
+def stacked(z: dict[str, torch.Tensor]) -> tuple[np.ndarray, np.ndarray]:
+    """The embeddings of every embodiment in one array, and each one's embodiment. (N, L), (N,)"""
+    return torch.cat(list(z.values())).numpy(), np.repeat(list(z), [len(v) for v in z.values()])
+
+
 @torch.no_grad()
-def embeddings(model, family: str, data: Transitions) -> torch.Tensor:
+def embeddings(model: nn.Module, family: str, data: Transitions) -> torch.Tensor:
     """The action embedding of each transition: the IDM's latent from the frame pair, or the embodiment's explicit
     action encoder on its real action. (N, L)"""
     if family == "eac":
@@ -88,7 +93,7 @@ def embeddings(model, family: str, data: Transitions) -> torch.Tensor:
 
 
 @torch.no_grad()
-def imagined(model, frames: torch.Tensor, latents: torch.Tensor) -> torch.Tensor:
+def imagined(model: nn.Module, frames: torch.Tensor, latents: torch.Tensor) -> torch.Tensor:
     """The FDM's next frame for every (frame, embedding) pair: (F,16,32), (E,L) -> (F,E,16,32)."""
     f, e = len(frames), len(latents)
     return model.predict_next(frames.repeat_interleave(e, 0), latents.repeat(f, 1)).view(f, e, *frames.shape[1:])
@@ -99,16 +104,18 @@ def response(predictions: torch.Tensor) -> float:
     return float(predictions.var(dim=1).mean())
 
 
-def transfer(model, data: dict[str, Transitions], z: dict[str, torch.Tensor]) -> dict[str, dict]:
-    """For every source embodiment A and target B: the FDM on B's frames with A's embeddings, against B's own."""
+def transfer(model: nn.Module, data: dict[str, Transitions], z: dict[str, torch.Tensor],
+             seed: int = 0) -> dict[str, dict]:
+    """For every source embodiment A and target B: the FDM on B's frames with A's embeddings, against B's own
+    (``TRANSFER_FRAMES`` frames and ``TRANSFER_EMBEDDINGS`` embeddings of each, a seeded draw)."""
+    generator = torch.Generator().manual_seed(seed)
+    frames = {name: d.x[torch.randperm(len(d), generator=generator)[:TRANSFER_FRAMES], 0] for name, d in data.items()}
+    latents = {name: v[torch.randperm(len(v), generator=generator)[:TRANSFER_EMBEDDINGS]] for name, v in z.items()}
     out: dict[str, dict] = {}
-    for target, target_data in data.items():
-        frames = target_data.x[:TRANSFER_FRAMES, 0]
-        own = response(imagined(model, frames, z[target][:TRANSFER_EMBEDDINGS]))
+    for target in data:
+        own = response(imagined(model, frames[target], latents[target]))
         for source in data:
-            latents = z[source][:TRANSFER_EMBEDDINGS]
-            predictions = imagined(model, frames, latents)
-            moved = response(predictions)
+            moved = response(imagined(model, frames[target], latents[source]))
             out[f"{source}->{target}"] = {"response": moved,  # nan: an FDM that ignores its latent
                                           "relative_response": moved / own if own else float("nan")}
     return out
@@ -122,19 +129,19 @@ def off_by(transfers: dict[str, dict]) -> float:
     return float(np.exp(np.mean(np.abs(np.log(ratios)))))
 
 
-def analyse(model, family: str, data: dict[str, Transitions]) -> tuple[dict, np.ndarray, np.ndarray]:
+def analyse(model: nn.Module, family: str, data: dict[str, Transitions]) -> tuple[dict, np.ndarray, np.ndarray]:
     """Identification, neighbour purity and transfer of one model's embeddings; the embeddings and their labels."""
     z = {name: embeddings(model, family, d) for name, d in data.items()}
-    stacked = torch.cat(list(z.values())).numpy()  # (N, L)
-    labels = np.repeat(list(z), [len(v) for v in z.values()])
-    result = {"identification": embodiment_identification(stacked, labels),
-              "neighbour_purity": neighbour_purity(stacked, labels, k=10),
+    points, labels = stacked(z)
+    result = {"identification": embodiment_identification(points, labels),
+              "neighbour_purity": neighbour_purity(points, labels, k=10),
               "transfer": transfer(model, data, z)}
     result["transfer_off_by"] = off_by(result["transfer"])
-    return result, stacked, labels
+    return result, points, labels
 
 
 def markdown(results: dict[str, dict], per_embodiment: int) -> str:
+    """The results as the Markdown table docs/models.md quotes."""
     lines = [f"{per_embodiment} held-out transitions of each of {', '.join(results['embodiments'])}; chance: "
              f"identification {results['chance']['identification']:.2f}, neighbour purity "
              f"{results['chance']['neighbour_purity']:.2f}", "",
@@ -160,8 +167,7 @@ def plot(maps: dict[str, tuple[np.ndarray, np.ndarray]], path: Path) -> None:
 
     figure, axes = plt.subplots(1, len(maps), figsize=(4.2 * len(maps), 4))
     for axis, (family, (z, labels)) in zip(axes, maps.items()):
-        standard = (z - z.mean(0)) / (z.std(0) + 1e-8)
-        points = TSNE(n_components=2, perplexity=30, init="pca", random_state=0).fit_transform(standard)
+        points = TSNE(n_components=2, perplexity=30, init="pca", random_state=0).fit_transform(standardised(z, z))
         for name in dict.fromkeys(labels):
             mine = labels == name
             axis.scatter(points[mine, 0], points[mine, 1], s=5, alpha=0.6, label=name)
@@ -186,9 +192,9 @@ def follow(family: str, data: dict[str, Transitions], train: dict[str, Transitio
             return
         model.eval()
         z = {name: embeddings(model, family, d) for name, d in data.items()}
-        stacked, labels = torch.cat(list(z.values())).numpy(), np.repeat(list(z), [len(v) for v in z.values()])
-        points.append({"step": step, "identification": embodiment_identification(stacked, labels)["accuracy"],
-                       "neighbour_purity": neighbour_purity(stacked, labels)["purity"]})
+        embedded, labels = stacked(z)
+        points.append({"step": step, "identification": embodiment_identification(embedded, labels)["accuracy"],
+                       "neighbour_purity": neighbour_purity(embedded, labels)["purity"]})
         model.train()
 
     franka_held_out.pretrain(family, train, steps, action_dim=7, on_step=measure, seed=seed, embodiments=tuple(train))

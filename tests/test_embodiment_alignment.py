@@ -29,7 +29,7 @@ def trained_looking(model: torch.nn.Module) -> torch.nn.Module:
 def synthetic(n: int = 40, seed: int = 0) -> dict[str, Transitions]:
     generator = torch.Generator().manual_seed(seed)
     return {name: Transitions(torch.randn(n, 2, 16, 32, generator=generator),
-                              torch.randn(n, 1, dim, generator=generator), torch.zeros(n, 2, 3),
+                              torch.randn(n, 1, dim, generator=generator), torch.randn(n, 2, 76, generator=generator),
                               torch.zeros(n, dtype=torch.long), name) for name, dim in DIMS.items()}
 
 
@@ -118,3 +118,49 @@ def test_outputs_are_named_after_what_differs_from_the_cached_run():
     assert script.output_suffix(False, 0, default, franka_held_out.PRETRAIN_STEPS) == ""
     assert script.output_suffix(True, 0, default, franka_held_out.PRETRAIN_STEPS) == "_bundled"
     assert script.output_suffix(False, 1, ("franka", "navigation"), 800) == "_seed1_franka_navigation_800steps"
+
+
+def test_another_embodiments_embeddings_are_measured_against_the_targets_own():
+    """An FDM that adds the latent's mean to the frame: embeddings twice as large move it 4 times as much."""
+    data = {name: d for name, d in synthetic().items() if name != "bfa"}  # 40 of each: every embedding is used
+    model = trained_looking(lac_network(7))
+    model.predict_next = lambda x_t, latent: x_t + latent.mean(1)[:, None, None]
+    u = torch.randn(40, 16, generator=torch.Generator().manual_seed(2))
+    result = script.transfer(model, data, {"navigation": u, "robodesk": 2 * u})
+    assert result["robodesk->navigation"]["relative_response"] == pytest.approx(4.0, rel=1e-5)
+    assert result["navigation->robodesk"]["relative_response"] == pytest.approx(0.25, rel=1e-5)
+    assert script.off_by(result) == pytest.approx(4.0, rel=1e-5)
+
+
+@pytest.mark.parametrize("family", ["lac", "lac_mdca", "eac"])
+def test_each_family_pretrains_with_its_own_recipe(monkeypatch, family):
+    calls = []
+    monkeypatch.setattr(franka_held_out, "pretrain_lac", lambda *args, **kw: calls.append(("lac", args, kw)))
+    monkeypatch.setattr(franka_held_out, "pretrain_eac", lambda *args, **kw: calls.append(("eac", args, kw)))
+    franka_held_out.pretrain(family, {}, 5, 7, seed=3, embodiments=("robodesk", "bfa"))
+    (kind, args, kw), = calls
+    assert kind == ("eac" if family == "eac" else "lac") and args[1:] == (("robodesk", "bfa"), 5)
+    assert kw["seed"] == 3
+    if family != "eac":  # LAC-WM-MD-CA: no motion decoder, no cross-augmentation
+        assert kw["motion"] is (family == "lac") and kw["independent_a2"] is True
+
+
+def test_pretraining_follows_its_seed_and_reports_every_step():
+    from lawm_eval.models.train.bfa_world_models import pretrain_eac, pretrain_lac
+
+    data = synthetic(n=70)
+
+    def weights(model):
+        return torch.cat([p.detach().flatten() for p in model.parameters()])
+
+    steps = []
+    first = pretrain_lac(data, ("navigation", "robodesk"), 2, motion=False, action_dim=7, seed=0,
+                         on_step=lambda model, step: steps.append(step))
+    again = pretrain_lac(data, ("navigation", "robodesk"), 2, motion=False, action_dim=7, seed=0)
+    other = pretrain_lac(data, ("navigation", "robodesk"), 2, motion=False, action_dim=7, seed=1)
+    assert steps == [1, 2]
+    assert torch.equal(weights(first[0]), weights(again[0])) and not torch.equal(weights(first[0]), weights(other[0]))
+    seen = []
+    eac, _ = pretrain_eac(data, ("navigation", "robodesk"), 2, on_step=lambda model, step: seen.append((model, step)),
+                          seed=1)
+    assert [step for _, step in seen] == [1, 2] and all(model is eac for model, _ in seen)

@@ -96,14 +96,36 @@ def three_embodiments(separation: float, n: int = 300, seed: int = 0):
     return z, labels
 
 
-def test_embodiment_identification_is_scikit_learns_logistic_regression():
+@pytest.mark.parametrize("classes", [3, 2])
+def test_logistic_regression_is_scikit_learns(classes):
+    """The same optimum as scikit-learn's LogisticRegression (multinomial for 3 classes, binary for 2), at a C
+    where the penalty matters."""
     from sklearn.linear_model import LogisticRegression
 
-    from lawm_eval.metrics.latent import _stratified_folds, embodiment_identification
+    from lawm_eval.metrics.latent import logistic_regression, standardised
+
+    z, labels = three_embodiments(1.0)
+    keep = np.isin(labels, ["bfa", "navigation", "robodesk"][:classes])
+    z, labels = standardised(z[keep], z[keep]), labels[keep]
+    _, y = np.unique(labels, return_inverse=True)
+    weight, bias = logistic_regression(z, y, classes, c=0.05)
+    sk = LogisticRegression(C=0.05, max_iter=10_000, tol=1e-12).fit(z, y)
+    if classes == 2:  # scikit-learn's binary model: one weight vector for the second class, the first's logit 0
+        assert np.allclose(weight[:, 0], 0) and bias[0] == 0
+        assert np.allclose(weight[:, 1], sk.coef_[0], atol=1e-5) and bias[1] == pytest.approx(sk.intercept_[0], abs=1e-5)
+    else:
+        assert np.allclose(weight.T, sk.coef_, atol=1e-5) and np.allclose(bias, sk.intercept_, atol=1e-5)
+    assert ((z @ weight + bias).argmax(1) == sk.predict(z)).all()
+
+
+def test_embodiment_identification_is_scikit_learns_classifier_on_its_folds():
+    from sklearn.linear_model import LogisticRegression
+
+    from lawm_eval.metrics.latent import embodiment_identification, stratified_folds
 
     z, labels = three_embodiments(1.0)
     _, y = np.unique(labels, return_inverse=True)
-    fold = _stratified_folds(y, 5, seed=3)
+    fold = stratified_folds(y, 5, seed=3)
     correct = 0
     for k in range(5):
         train, test = fold != k, fold == k
@@ -112,8 +134,22 @@ def test_embodiment_identification_is_scikit_learns_logistic_regression():
         correct += int((sk.predict((z[test] - mean) / std) == y[test]).sum())
     ours = embodiment_identification(z, labels, folds=5, c=0.5, seed=3)
     assert 0.6 < ours["accuracy"] < 0.95  # overlapping clouds: neither chance nor perfect
-    assert ours["accuracy"] == pytest.approx(correct / len(y), abs=2 / len(y))
+    assert ours["accuracy"] == pytest.approx(correct / len(y), abs=1 / len(y))
     assert ours["chance"] == pytest.approx(1 / 3)
+
+
+def test_stratified_folds_spread_every_label_evenly_and_are_seeded():
+    from lawm_eval.metrics.latent import stratified_folds
+
+    y = np.repeat([0, 1, 2], [7, 7, 9])
+    fold = stratified_folds(y, 5, seed=0)
+    per_label = np.array([[np.sum((y == c) & (fold == k)) for k in range(5)] for c in range(3)])
+    assert (per_label.max(1) - per_label.min(1) <= 1).all()  # each label as even as it can be
+    sizes = np.bincount(fold, minlength=5)
+    assert sizes.max() - sizes.min() <= 1  # and so the folds
+    assert (stratified_folds(y, 5, seed=0) == fold).all() and not (stratified_folds(y, 5, seed=1) == fold).all()
+    with pytest.raises(ValueError, match="at least 5 samples"):
+        stratified_folds(np.repeat([0, 1], [3, 10]), 5, seed=0)
 
 
 def test_embodiment_identification_reads_separate_spaces_and_one_shared_space():
@@ -142,3 +178,29 @@ def test_neighbour_purity_against_scikit_learn_and_its_chance_level():
     assert neighbour_purity(*three_embodiments(12.0), k=10)["purity"] == 1.0
     shared = neighbour_purity(*three_embodiments(0.0, n=400), k=10)
     assert abs(shared["purity"] - shared["chance"]) < 0.03
+
+
+def test_neighbour_purity_does_not_depend_on_the_order_of_repeated_codes():
+    """A discrete latent repeats its codes: ties at the k-th distance share the places, whatever the order."""
+    from lawm_eval.metrics.latent import neighbour_purity
+
+    rng = np.random.default_rng(0)
+    codes = rng.normal(size=(6, 4))
+    first = codes[rng.choice(6, size=300, p=[0.3, 0.3, 0.1, 0.1, 0.1, 0.1])]  # each dataset its own mix of codes
+    second = codes[rng.choice(6, size=300, p=[0.1, 0.1, 0.1, 0.1, 0.3, 0.3])]
+    z, labels = np.concatenate([first, second]), np.repeat(["a", "b"], 300)
+    forward = neighbour_purity(z, labels, k=10)["purity"]
+    order = rng.permutation(600)
+    assert neighbour_purity(z[order], labels[order], k=10)["purity"] == pytest.approx(forward, abs=1e-12)
+    assert neighbour_purity(z[::-1], labels[::-1], k=10)["purity"] == pytest.approx(forward, abs=1e-12)
+    # closed form: a point of code c sees its code's other copies (far more than 10): the share of them from its set
+    n = {name: np.array([(np.all(part == c, 1)).sum() for c in codes]) for name, part in (("a", first), ("b", second))}
+    own = sum((n[x] * (n[x] - 1) / (n["a"] + n["b"] - 1)).sum() for x in ("a", "b")) / 600
+    assert forward == pytest.approx(own, abs=1e-9)
+
+
+def test_neighbour_purity_needs_more_embeddings_than_neighbours():
+    from lawm_eval.metrics.latent import neighbour_purity
+
+    with pytest.raises(ValueError, match="k must be in 1..5"):
+        neighbour_purity(np.random.default_rng(0).normal(size=(6, 2)), np.array([0, 0, 0, 1, 1, 1]), k=10)

@@ -180,72 +180,109 @@ class Codebook(Metric):
 
 
 # -- one action space across embodiments (LAC-WM §5, Fig. 2) -------------------------------------------
-def _standardised(z: np.ndarray, reference: np.ndarray) -> np.ndarray:
+def standardised(z: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """``z`` with each dimension centred and scaled by ``reference``'s mean and standard deviation."""
     mean, std = reference.mean(0), reference.std(0) + 1e-8
     return (z - mean) / std
 
 
-def _stratified_folds(labels: np.ndarray, folds: int, seed: int) -> np.ndarray:
-    """Each sample's fold (0..folds-1): every label spread evenly over the folds, in a seeded order."""
+def equal_draws(sizes: dict[str, int], seed: int) -> dict[str, np.ndarray]:
+    """As many indices into each set as the smallest has: a seeded draw without replacement, sorted."""
+    n = min(sizes.values())
+    rng = np.random.default_rng(seed)
+    return {name: np.sort(rng.choice(size, size=n, replace=False)) for name, size in sizes.items()}
+
+
+def stratified_folds(labels: np.ndarray, folds: int, seed: int) -> np.ndarray:
+    """Each sample's fold (0..folds-1): every label spread over the folds in a seeded order, fold sizes within
+    one of each other (each label starts where the previous one stopped)."""
+    counts = np.bincount(labels)
+    if counts[counts > 0].min() < folds:
+        raise ValueError(f"every label needs at least {folds} samples for {folds} folds (smallest: "
+                         f"{counts[counts > 0].min()})")
     rng = np.random.default_rng(seed)
     fold = np.empty(len(labels), dtype=np.int64)
+    start = 0
     for label in np.unique(labels):
         members = rng.permutation(np.flatnonzero(labels == label))
-        fold[members] = np.arange(len(members)) % folds
+        fold[members] = (start + np.arange(len(members))) % folds
+        start += len(members)
     return fold
 
 
-def _logistic_regression(z: np.ndarray, y: np.ndarray, classes: int, c: float):
-    """Multinomial logistic regression with scikit-learn's objective (C · Σ cross-entropy + ½‖W‖², the bias
-    unpenalised), solved by L-BFGS; returns a function giving the predicted class."""
+def logistic_regression(z: np.ndarray, y: np.ndarray, classes: int, c: float) -> tuple[np.ndarray, np.ndarray]:
+    """Logistic regression with scikit-learn's objective (C · Σ log-loss + ½‖W‖², the bias unpenalised), solved by
+    L-BFGS: multinomial over ``classes`` ≥ 3 (weights (D, K), bias (K,)); for 2 classes one weight vector, the first
+    class's logit fixed at 0 (weights (D, 2) with a zero first column), as scikit-learn's binary model."""
     import torch
     import torch.nn.functional as F
 
     x, target = torch.from_numpy(z.astype(np.float64)), torch.from_numpy(y)
-    weight = torch.zeros(x.shape[1], classes, dtype=torch.float64, requires_grad=True)
-    bias = torch.zeros(classes, dtype=torch.float64, requires_grad=True)
-    optimizer = torch.optim.LBFGS([weight, bias], max_iter=500, tolerance_grad=1e-10, tolerance_change=1e-12,
+    free = 1 if classes == 2 else classes
+    weight = torch.zeros(x.shape[1], free, dtype=torch.float64, requires_grad=True)
+    bias = torch.zeros(free, dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.LBFGS([weight, bias], max_iter=1000, tolerance_grad=1e-10, tolerance_change=1e-14,
                                   history_size=20, line_search_fn="strong_wolfe")
 
-    def closure():
+    def logits() -> torch.Tensor:
+        out = x @ weight + bias  # (N, free)
+        return torch.cat([torch.zeros_like(out), out], 1) if classes == 2 else out
+
+    def closure() -> torch.Tensor:
         optimizer.zero_grad()
-        loss = c * F.cross_entropy(x @ weight + bias, target, reduction="sum") + 0.5 * (weight**2).sum()
+        loss = c * F.cross_entropy(logits(), target, reduction="sum") + 0.5 * (weight**2).sum()
         loss.backward()
         return loss
 
     optimizer.step(closure)
-    return lambda test: (torch.from_numpy(test.astype(np.float64)) @ weight + bias).argmax(1).numpy()
+    w, b = weight.detach().numpy(), bias.detach().numpy()
+    if classes == 2:
+        w, b = np.concatenate([np.zeros_like(w), w], 1), np.concatenate([np.zeros_like(b), b])
+    return w, b
 
 
 def embodiment_identification(z: np.ndarray, labels: np.ndarray, folds: int = 5, c: float = 1.0,
                               seed: int = 0) -> dict[str, float]:
     """How well a linear classifier tells which embodiment an action embedding came from: held-out accuracy of a
-    multinomial logistic regression (inverse regularisation ``c``, as scikit-learn's C) over ``folds`` stratified
-    folds, embeddings standardised with each training split's statistics. ``chance``: the largest label's share.
+    logistic regression (inverse regularisation ``c``, scikit-learn's C) over ``folds`` stratified folds,
+    embeddings standardised with each training split's statistics. ``chance``: the largest label's share.
     One shared action space reads near chance; embeddings apart by embodiment read near 1."""
     z = np.asarray(z, np.float64).reshape(len(z), -1)  # (N, D)
     names, y = np.unique(np.asarray(labels), return_inverse=True)
-    fold = _stratified_folds(y, folds, seed)
+    if len(names) < 2:
+        raise ValueError("embodiment_identification needs at least two labels")
+    fold = stratified_folds(y, folds, seed)
     correct = 0
     for k in range(folds):
         train, test = fold != k, fold == k
-        predict = _logistic_regression(_standardised(z[train], z[train]), y[train], len(names), c)
-        correct += int((predict(_standardised(z[test], z[train])) == y[test]).sum())
+        weight, bias = logistic_regression(standardised(z[train], z[train]), y[train], len(names), c)
+        predicted = (standardised(z[test], z[train]) @ weight + bias).argmax(1)
+        correct += int((predicted == y[test]).sum())
     return {"accuracy": correct / len(y), "chance": float(np.bincount(y).max() / len(y))}
 
 
-def neighbour_purity(z: np.ndarray, labels: np.ndarray, k: int = 10) -> dict[str, float]:
+def neighbour_purity(z: np.ndarray, labels: np.ndarray, k: int = 10, chunk: int = 256) -> dict[str, float]:
     """Mean share of each embedding's ``k`` nearest neighbours (Euclidean, standardised embeddings, itself
-    excluded) that carry its label, the local picture a UMAP plot shows. ``chance``: its expectation when labels
-    are independent of the embeddings, Σ_c n_c (n_c − 1) / (N (N − 1))."""
+    excluded) that carry its label, the local picture a UMAP plot shows. Neighbours tied at the k-th distance
+    (repeated codes of a discrete latent) share the remaining places in proportion, so the result does not
+    depend on the order of the input. ``chance``: its expectation when labels are independent of the
+    embeddings, Σ_c n_c (n_c − 1) / (N (N − 1))."""
     z = np.asarray(z, np.float64).reshape(len(z), -1)
-    z = _standardised(z, z)
+    n = len(z)
+    if not 0 < k < n:
+        raise ValueError(f"neighbour_purity: k must be in 1..{n - 1} for {n} embeddings (got {k})")
+    z = standardised(z, z)
     _, y = np.unique(np.asarray(labels), return_inverse=True)
-    squared = (z**2).sum(1)
-    distance = squared[:, None] + squared[None, :] - 2 * z @ z.T  # (N, N)
-    np.fill_diagonal(distance, np.inf)
-    neighbours = np.argsort(distance, axis=1, kind="stable")[:, :k]  # (N, k)
+    shares = np.empty(n)
+    for first in range(0, n, chunk):
+        rows = np.arange(first, min(first + chunk, n))
+        distance = ((z[rows, None, :] - z[None, :, :]) ** 2).sum(-1)  # (R, N), exact: repeats tie at 0
+        distance[np.arange(len(rows)), rows] = np.inf  # itself
+        kth = np.partition(distance, k - 1, axis=1)[:, k - 1 : k]  # (R, 1)
+        same = y[None, :] == y[rows, None]  # (R, N)
+        closer, tied = distance < kth, distance == kth
+        places = k - closer.sum(1)  # (R,) left for the tied neighbours
+        same_tied = (same & tied).sum(1) / tied.sum(1)
+        shares[rows] = ((same & closer).sum(1) + places * same_tied) / k
     counts = np.bincount(y).astype(np.float64)
-    n = len(y)
-    return {"purity": float((y[neighbours] == y[:, None]).mean()),
-            "chance": float((counts * (counts - 1)).sum() / (n * (n - 1)))}
+    return {"purity": float(shares.mean()), "chance": float((counts * (counts - 1)).sum() / (n * (n - 1)))}

@@ -290,7 +290,7 @@ class LatentAnalysisSuite(Suite):
         return metrics, {"datasets": list(sets)}, {"pca.png": buffer.getvalue()}
 
     def analyse_alignment(self, model: ModelBundle):
-        from lawm_eval.metrics.latent import embodiment_identification, neighbour_purity
+        from lawm_eval.metrics.latent import embodiment_identification, equal_draws, neighbour_purity
 
         names = list(dict.fromkeys(self.params["alignment_datasets"]))
         if len(names) < 2:
@@ -298,9 +298,9 @@ class LatentAnalysisSuite(Suite):
         sets = {name: self.latents(model, Transitions(name, model, self.params["max_transitions"], self.params["seed"],
                                                       camera=self.params.get("camera")).x).numpy()
                 for name in names}
-        per_dataset = min(len(z) for z in sets.values())
-        rng = np.random.default_rng(self.params["seed"])
-        sets = {name: z[np.sort(rng.choice(len(z), size=per_dataset, replace=False))] for name, z in sets.items()}
+        draws = equal_draws({name: len(z) for name, z in sets.items()}, self.params["seed"])
+        sets = {name: z[draws[name]] for name, z in sets.items()}
+        per_dataset = len(draws[names[0]])
         stacked = np.concatenate(list(sets.values()))  # (D·n, L)
         labels = np.repeat(names, per_dataset)
         identified = embodiment_identification(stacked, labels, seed=self.params["seed"])
