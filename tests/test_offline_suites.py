@@ -228,3 +228,11 @@ def test_latent_alignment_tells_two_embodiments_apart_and_one_embodiment_not(com
     assert abs(readings["one"]["alignment_neighbour_purity"] - 0.5) < 0.1
     assert readings["two"]["alignment_identification"] > 0.9
     assert readings["two"]["alignment_neighbour_purity"] > 0.9
+
+
+def test_latent_alignment_with_one_dataset_is_refused_before_any_episode(compose, tmp_path):
+    from lawm_eval.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="alignment_datasets: name at least two datasets"):
+        run_evaluation(compose("suite=latent_analysis", "model=lam_noisy", "suite.analyses=[alignment]",
+                               "suite.alignment_datasets=[franka_val,franka_val]", "run_id=alignment_one"))

@@ -75,6 +75,8 @@ class LatentAnalysisSuite(Suite):
         unknown = set(self.params["analyses"]) - set(ANALYSES)
         if unknown:
             raise ConfigError(f"suite.analyses: unknown {', '.join(sorted(unknown))} (choose from {', '.join(ANALYSES)})")
+        if "alignment" in self.params["analyses"] and len(set(self.params["alignment_datasets"])) < 2:
+            raise ConfigError("suite.alignment_datasets: name at least two datasets (embodiments) to compare")
 
     def check_model(self, model: ModelBundle) -> None:
         parts = ["encoder", "lam", "world_model"]
@@ -293,8 +295,6 @@ class LatentAnalysisSuite(Suite):
         from lawm_eval.metrics.latent import embodiment_identification, equal_draws, neighbour_purity
 
         names = list(dict.fromkeys(self.params["alignment_datasets"]))
-        if len(names) < 2:
-            raise ConfigError("suite.alignment_datasets: name at least two datasets (embodiments) to compare")
         sets = {name: self.latents(model, Transitions(name, model, self.params["max_transitions"], self.params["seed"],
                                                       camera=self.params.get("camera")).x).numpy()
                 for name in names}
