@@ -45,7 +45,7 @@ from torch import nn
 
 from lawm_eval.metrics.latent import embodiment_identification, equal_draws, neighbour_purity, standardised
 from lawm_eval.models.train import bfa_world_models, franka_held_out
-from lawm_eval.models.train.data import Transitions, transitions
+from lawm_eval.models.train.data import Transitions
 from lawm_eval.models.zoo import load_autoencoder, load_bundled
 
 OUT = Path("results/embodiment_alignment")
@@ -55,17 +55,9 @@ BUNDLED = {"lac": "lac_wm_bfa", "lac_mdca": "lac_wm_mdca_bfa", "eac": "eac_wm_bf
 TRANSFER_FRAMES, TRANSFER_EMBEDDINGS = 32, 64
 
 
-def held_out(embodiment: str, autoencoder: nn.Module) -> Transitions:
-    """The embodiment's held-out transitions, read as the pretraining read its training ones (BFA: 5-step chunks)."""
-    stride = franka_held_out.STRIDE if embodiment == "bfa" else 1
-    return transitions(embodiment, autoencoder, split="held_out", stride=stride,
-                       autoencoder_name=franka_held_out.AUTOENCODER)
-
-
 def training(embodiments: tuple[str, ...], autoencoder: nn.Module) -> dict[str, Transitions]:
     """The embodiments' training transitions, read as the pretraining reads them."""
-    return {e: transitions(e, autoencoder, split="train", stride=franka_held_out.STRIDE if e == "bfa" else 1,
-                           autoencoder_name=franka_held_out.AUTOENCODER) for e in embodiments}
+    return {e: franka_held_out.embodiment_transitions(e, autoencoder) for e in embodiments}
 
 
 def balanced(data: dict[str, Transitions], seed: int = 0) -> dict[str, Transitions]:
@@ -121,12 +113,16 @@ def transfer(model: nn.Module, data: dict[str, Transitions], z: dict[str, torch.
     return out
 
 
+def cross_ratios(transfers: dict[str, dict]) -> list[float]:
+    """The relative responses of the pairs of two different embodiments."""
+    return [cell["relative_response"] for pair, cell in transfers.items()
+            if pair.split("->")[0] != pair.split("->")[1]]
+
+
 def off_by(transfers: dict[str, dict]) -> float:
     """How far another embodiment's embeddings act on the FDM from how its own do: the geometric mean, over the
     pairs of two different embodiments, of max(r, 1/r) for the relative response r (1: alike)."""
-    ratios = [cell["relative_response"] for pair, cell in transfers.items()
-              if pair.split("->")[0] != pair.split("->")[1]]
-    return float(np.exp(np.mean(np.abs(np.log(ratios)))))
+    return float(np.exp(np.mean(np.abs(np.log(cross_ratios(transfers))))))
 
 
 def analyse(model: nn.Module, family: str, data: dict[str, Transitions]) -> tuple[dict, np.ndarray, np.ndarray]:
@@ -151,7 +147,7 @@ def markdown(results: dict[str, dict], per_embodiment: int) -> str:
              "|---|---|---|---|---|"]
     for family, label in MODELS.items():
         r = results["models"][family]
-        ratios = [c["relative_response"] for p, c in r["transfer"].items() if p.split("->")[0] != p.split("->")[1]]
+        ratios = cross_ratios(r["transfer"])
         lines.append(f"| {label} | {r['identification']['accuracy']:.2f} | {r['neighbour_purity']['purity']:.2f} | "
                      f"{min(ratios):.3g} – {max(ratios):.3g} | {r['transfer_off_by']:.1f}× |")
     return "\n".join(lines) + "\n"
@@ -252,10 +248,10 @@ def main(argv: list[str] | None = None) -> int:
     embodiments = bfa_world_models.PRETRAINING[3] if args.bundled else tuple(args.embodiments)
     cached = not args.bundled and args.seed == 0 and embodiments == franka_held_out.PRETRAINING
     suffix = output_suffix(args.bundled, args.seed, embodiments, args.steps)
-    data = balanced({e: held_out(e, autoencoder) for e in embodiments})
+    data = balanced({e: franka_held_out.embodiment_transitions(e, autoencoder, "held_out") for e in embodiments})
     per_embodiment = len(next(iter(data.values())))
+    train = None if args.bundled else training(embodiments, autoencoder)  # read once for every model
     if args.curve:
-        train = training(embodiments, autoencoder)
         OUT.mkdir(parents=True, exist_ok=True)
         for family in args.families:
             points = follow(family, data, train, args.steps, args.every, args.seed)
@@ -272,14 +268,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.bundled:
             model = load_bundled(BUNDLED[family])[0]
         elif cached:
-            model = franka_held_out.pretrained(family, training(embodiments, autoencoder), args.steps, action_dim=7)[0]
+            model = franka_held_out.pretrained(family, train, args.steps, action_dim=7)[0]
         else:
-            model = franka_held_out.pretrain(family, training(embodiments, autoencoder), args.steps, action_dim=7,
-                                             seed=args.seed, embodiments=embodiments)[0]
+            model = franka_held_out.pretrain(family, train, args.steps, action_dim=7, seed=args.seed,
+                                             embodiments=embodiments)[0]
         results["models"][family], z, labels = analyse(model.eval(), family, data)
         maps[family] = (z, labels)
-    results["chance"] = {"identification": embodiment_identification(z, labels)["chance"],
-                         "neighbour_purity": neighbour_purity(z, labels)["chance"]}
+    first = results["models"][next(iter(MODELS))]  # the same labels for every model, so the same chance
+    results["chance"] = {"identification": first["identification"]["chance"],
+                         "neighbour_purity": first["neighbour_purity"]["chance"]}
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / f"alignment{suffix}.json").write_text(json.dumps(results, indent=2) + "\n")
     table = markdown(results, per_embodiment)

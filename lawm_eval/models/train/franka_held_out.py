@@ -91,6 +91,12 @@ def few_episodes_checkpoint(name: str, episodes: int | None, skip: int = 0, lora
     return cache_dir() / "checkpoints" / "franka_held_out" / f"{name}_{size}{f'_after{skip}' if skip else ''}{rank}.pt"
 
 
+def embodiment_transitions(name: str, autoencoder: nn.Module, split: str = "train", window: int = 1) -> Transitions:
+    """An embodiment's windows in ``AUTOENCODER``'s tokens, as these models read them (BFA: 5-step action chunks)."""
+    return transitions(name, autoencoder, window=window, split=split, stride=STRIDE if name == "bfa" else 1,
+                       autoencoder_name=AUTOENCODER)
+
+
 FAMILIES = ("lac", "lac_mdca", "eac")  # LAC-WM; LAC-WM without motion decoder and cross-augmentation (§6.3); EAC-WM
 
 
@@ -131,9 +137,8 @@ def main(pretrain_steps: int = PRETRAIN_STEPS, adapt_steps: int = ADAPT_STEPS, n
     with LoRA of ``lora_rank`` (0: every weight of the modules the LoRA would adapt)."""
     autoencoder = load_autoencoder(AUTOENCODER)
 
-    def tokens(name: str, split: str = "train", window: int = 1):
-        return transitions(name, autoencoder, window=window, split=split, stride=STRIDE if name == "bfa" else 1,
-                           autoencoder_name=AUTOENCODER)
+    def tokens(name: str, split: str = "train", window: int = 1) -> Transitions:
+        return embodiment_transitions(name, autoencoder, split, window)
 
     @cache
     def pretraining_data() -> dict[str, Transitions]:  # read once, whichever of the models ask for it
