@@ -176,6 +176,31 @@ def test_the_lora_rank_ablation_adapts_at_its_rank_and_goes_to_the_cache(tmp_pat
     assert franka_held_out.few_episodes_checkpoint("lac_wm_to_franka", 3).name == "lac_wm_to_franka_3ep.pt"
 
 
+def test_another_pretraining_length_goes_to_the_cache_named_by_its_steps(tmp_path, monkeypatch):
+    """``--pretrain-steps``: a checkpoint pretrained for another number of steps never replaces a bundled one."""
+    monkeypatch.setenv("LAWM_EVAL_CACHE", str(tmp_path))
+    steps = franka_held_out.PRETRAIN_STEPS
+    assert franka_held_out.few_episodes_checkpoint("lac_wm_to_franka", None, pretrain_steps=steps).name == \
+        "lac_wm_to_franka_all.pt"
+    path = franka_held_out.few_episodes_checkpoint("eac_wm_to_franka", None, lora_rank=0, pretrain_steps=3 * steps)
+    assert path.parent == tmp_path / "checkpoints" / "franka_held_out"
+    assert path.name == f"eac_wm_to_franka_all_full_pre{3 * steps}.pt"
+    data = {**PRETRAINING, "robodesk": fake("robodesk", 5, 76, seed=4)}
+    monkeypatch.setattr(franka_held_out, "load_autoencoder", lambda name: None)
+    monkeypatch.setattr(franka_held_out, "embodiment_transitions",
+                        lambda name, autoencoder, split="train", window=1: TARGET if name == "franka" else data[name])
+    monkeypatch.setattr(franka_held_out, "evaluate_held_out", lambda model, held: {"held_out_mse": 0.0})
+
+    def bundled(*args, **kwargs):
+        raise AssertionError("a bundled checkpoint was written")
+
+    monkeypatch.setattr(franka_held_out, "finish", bundled)
+    results = franka_held_out.main(pretrain_steps=2, adapt_steps=2, names=("eac_wm_to_franka",))
+    assert results["eac_wm_to_franka"]["pretrain_steps"] == 2
+    assert (tmp_path / "checkpoints" / "franka_held_out" / "eac_wm_to_franka_all_pre2.pt").is_file()
+    assert (tmp_path / "checkpoints" / "franka_held_out" / "pretrained_eac_2.pt").is_file()
+
+
 def test_lora_rank_0_fine_tunes_every_weight_of_the_adapted_modules_and_goes_to_the_cache(tmp_path, monkeypatch):
     """``--lora-rank 0``: LAC-WM's stage 1 trains every IDM and FDM parameter, stage 2 the projector alone (FDM frozen),
     stage 3 the projector and every FDM parameter; the motion decoder stays frozen and no LoRA factors appear. EAC-WM's
