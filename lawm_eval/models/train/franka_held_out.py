@@ -218,6 +218,9 @@ if __name__ == "__main__":
     args = parser.parse_args()
     if args.pretrain_steps < 1:
         parser.error(f"--pretrain-steps: {args.pretrain_steps} is not a number of steps (1 or more)")
+    if args.pretrain_steps != PRETRAIN_STEPS and "eac_wm_s_franka" in args.names:
+        parser.error("--pretrain-steps: eac_wm_s_franka is trained from scratch and has no pretraining; name the adapted "
+                     "models with --names (lac_wm_to_franka, eac_wm_to_franka or a strategy)")
     if args.lora_rank < 0:
         parser.error(f"--lora-rank: {args.lora_rank} is not a rank (0 for full fine-tuning, or a positive rank)")
     if args.lora_rank != LORA_RANK and "eac_wm_s_franka" in args.names:
