@@ -190,7 +190,9 @@ def main(pretrain_steps: int = PRETRAIN_STEPS, adapt_steps: int = ADAPT_STEPS, n
                  "pretrain_steps": pretrain_steps if pretraining else 0, "adapt_steps": adapt_steps,
                  "train_seconds": round(time.monotonic() - tic, 1), **({"stages": list(stages)} if stages else {}),
                  **({"lora_rank": lora_rank} if pretraining else {})}
-        if not target_episodes and name not in STRATEGIES and lora_rank == LORA_RANK and pretrain_steps == PRETRAIN_STEPS:
+        bundled = (not target_episodes and name not in STRATEGIES and lora_rank == LORA_RANK
+                   and pretrain_steps == PRETRAIN_STEPS)
+        if bundled:
             results[name] = finish(name, model, config, curves, KEYS, held, TARGET, autoencoder, extra)
             continue
         model.eval()
@@ -218,14 +220,14 @@ if __name__ == "__main__":
     args = parser.parse_args()
     if args.pretrain_steps < 1:
         parser.error(f"--pretrain-steps: {args.pretrain_steps} is not a number of steps (1 or more)")
-    if args.pretrain_steps != PRETRAIN_STEPS and "eac_wm_s_franka" in args.names:
-        parser.error("--pretrain-steps: eac_wm_s_franka is trained from scratch and has no pretraining; name the adapted "
-                     "models with --names (lac_wm_to_franka, eac_wm_to_franka or a strategy)")
     if args.lora_rank < 0:
         parser.error(f"--lora-rank: {args.lora_rank} is not a rank (0 for full fine-tuning, or a positive rank)")
-    if args.lora_rank != LORA_RANK and "eac_wm_s_franka" in args.names:
-        parser.error("--lora-rank: eac_wm_s_franka is trained from scratch and has no LoRA; name the adapted models "
-                     "with --names (lac_wm_to_franka, eac_wm_to_franka or a strategy)")
+    pretraining_only = {"--lora-rank": ("LoRA", args.lora_rank != LORA_RANK),
+                        "--pretrain-steps": ("pretraining", args.pretrain_steps != PRETRAIN_STEPS)}
+    for flag, (what, asked) in pretraining_only.items():
+        if asked and "eac_wm_s_franka" in args.names:
+            parser.error(f"{flag}: eac_wm_s_franka is trained from scratch and has no {what}; name the adapted models "
+                         "with --names (lac_wm_to_franka, eac_wm_to_franka or a strategy)")
     torch.set_num_threads(1)
     print(json.dumps(main(names=tuple(args.names), target_episodes=args.target_episodes,
                           skip_episodes=args.skip_episodes, lora_rank=args.lora_rank,
