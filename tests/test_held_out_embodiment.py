@@ -177,7 +177,8 @@ def test_the_lora_rank_ablation_adapts_at_its_rank_and_goes_to_the_cache(tmp_pat
 
 
 def test_another_pretraining_length_goes_to_the_cache_named_by_its_steps(tmp_path, monkeypatch):
-    """``--pretrain-steps``: a checkpoint pretrained for another number of steps never replaces a bundled one."""
+    """``--pretrain-steps`` / ``--adapt-steps``: a checkpoint trained for other numbers of steps never replaces a
+    bundled one."""
     monkeypatch.setenv("LAWM_EVAL_CACHE", str(tmp_path))
     steps = franka_held_out.PRETRAIN_STEPS
     assert franka_held_out.few_episodes_checkpoint("lac_wm_to_franka", None, pretrain_steps=steps).name == \
@@ -197,8 +198,12 @@ def test_another_pretraining_length_goes_to_the_cache_named_by_its_steps(tmp_pat
     monkeypatch.setattr(franka_held_out, "finish", bundled)
     results = franka_held_out.main(pretrain_steps=2, adapt_steps=2, names=("eac_wm_to_franka",))
     assert results["eac_wm_to_franka"]["pretrain_steps"] == 2
-    assert (tmp_path / "checkpoints" / "franka_held_out" / "eac_wm_to_franka_all_pre2.pt").is_file()
+    assert (tmp_path / "checkpoints" / "franka_held_out" / "eac_wm_to_franka_all_pre2_adapt2.pt").is_file()
     assert (tmp_path / "checkpoints" / "franka_held_out" / "pretrained_eac_2.pt").is_file()
+    # ``--adapt-steps`` alone: EAC-WM-S's budget too, named by its steps, never the bundled checkpoint
+    results = franka_held_out.main(adapt_steps=3, names=("eac_wm_s_franka",))
+    assert results["eac_wm_s_franka"]["adapt_steps"] == 3
+    assert (tmp_path / "checkpoints" / "franka_held_out" / "eac_wm_s_franka_all_adapt3.pt").is_file()
 
 
 def test_lora_rank_0_fine_tunes_every_weight_of_the_adapted_modules_and_goes_to_the_cache(tmp_path, monkeypatch):

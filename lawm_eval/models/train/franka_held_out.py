@@ -30,7 +30,8 @@ setting the paper's adaptation is for (little data of the new robot); those chec
 ``--lora-rank R`` adapts with LoRA of rank R instead of the paper's 2 (the capacity ablation; the adapted models
 only, checkpoints to the cache, named ``<name>_all_rankR.pt``); ``--lora-rank 0`` fine-tunes every weight of the
 modules the LoRA would adapt instead (``<name>_all_full.pt``); ``--pretrain-steps N`` pretrains for N steps instead
-of ``PRETRAIN_STEPS`` (checkpoints to the cache, ``..._preN.pt``); the default writes the bundled checkpoints.
+of ``PRETRAIN_STEPS`` (checkpoints to the cache, ``..._preN.pt``), ``--adapt-steps N`` adapts (and trains EAC-WM-S)
+for N steps instead of ``ADAPT_STEPS`` (``..._adaptN.pt``); the default writes the bundled checkpoints.
 
 Losses are one-step and teacher-forced on single transitions, as in the Franka ``lac_wm`` recipe
 (``train/lac_wm.py``); every model reads ``visual_ae_bfa``'s tokens, the autoencoder tuned on all four
@@ -85,14 +86,15 @@ LORA_RANK = 2  # the paper's adaptation LoRA rank (§4.3); ``--lora-rank`` for t
 
 
 def few_episodes_checkpoint(name: str, episodes: int | None, skip: int = 0, lora_rank: int = LORA_RANK,
-                            pretrain_steps: int = PRETRAIN_STEPS) -> Path:
-    """Where ``--target-episodes`` (after ``--skip-episodes``), a strategy ablation, another ``--lora-rank`` or
-    ``--pretrain-steps`` puts a checkpoint: the cache, not ``baselines/``."""
+                            pretrain_steps: int = PRETRAIN_STEPS, adapt_steps: int = ADAPT_STEPS) -> Path:
+    """Where ``--target-episodes`` (after ``--skip-episodes``), a strategy ablation, another ``--lora-rank``,
+    ``--pretrain-steps`` or ``--adapt-steps`` puts a checkpoint: the cache, not ``baselines/``."""
     size = f"{episodes}ep" if episodes else "all"
     rank = "" if lora_rank == LORA_RANK else f"_rank{lora_rank}" if lora_rank else "_full"
     pretraining = "" if pretrain_steps == PRETRAIN_STEPS else f"_pre{pretrain_steps}"
+    adaptation = "" if adapt_steps == ADAPT_STEPS else f"_adapt{adapt_steps}"
     return (cache_dir() / "checkpoints" / "franka_held_out"
-            / f"{name}_{size}{f'_after{skip}' if skip else ''}{rank}{pretraining}.pt")
+            / f"{name}_{size}{f'_after{skip}' if skip else ''}{rank}{pretraining}{adaptation}.pt")
 
 
 def embodiment_transitions(name: str, autoencoder: nn.Module, split: str = "train", window: int = 1) -> Transitions:
@@ -191,13 +193,13 @@ def main(pretrain_steps: int = PRETRAIN_STEPS, adapt_steps: int = ADAPT_STEPS, n
                  "train_seconds": round(time.monotonic() - tic, 1), **({"stages": list(stages)} if stages else {}),
                  **({"lora_rank": lora_rank} if pretraining else {})}
         bundled = (not target_episodes and name not in STRATEGIES and lora_rank == LORA_RANK
-                   and pretrain_steps == PRETRAIN_STEPS)
+                   and pretrain_steps == PRETRAIN_STEPS and adapt_steps == ADAPT_STEPS)
         if bundled:
             results[name] = finish(name, model, config, curves, KEYS, held, TARGET, autoencoder, extra)
             continue
         model.eval()
         results[name] = {**evaluate_held_out(model, held), **extra}
-        path = few_episodes_checkpoint(name, target_episodes, skip_episodes, lora_rank, pretrain_steps)
+        path = few_episodes_checkpoint(name, target_episodes, skip_episodes, lora_rank, pretrain_steps, adapt_steps)
         path.parent.mkdir(parents=True, exist_ok=True)
         save_model(path, base, model, config, {"metrics": results[name]})  # loads as the model it varies
         path.with_suffix(".json").write_text(json.dumps(results[name], indent=2) + "\n")
@@ -217,9 +219,13 @@ if __name__ == "__main__":
                              "modules; others go to the cache)")
     parser.add_argument("--pretrain-steps", type=int, default=PRETRAIN_STEPS,
                         help=f"pretraining steps (the bundled: {PRETRAIN_STEPS}; others go to the cache)")
+    parser.add_argument("--adapt-steps", type=int, default=ADAPT_STEPS,
+                        help=f"adaptation steps, EAC-WM-S's training too (the bundled: {ADAPT_STEPS}; others go to "
+                             "the cache)")
     args = parser.parse_args()
-    if args.pretrain_steps < 1:
-        parser.error(f"--pretrain-steps: {args.pretrain_steps} is not a number of steps (1 or more)")
+    for flag, steps in (("--pretrain-steps", args.pretrain_steps), ("--adapt-steps", args.adapt_steps)):
+        if steps < 1:
+            parser.error(f"{flag}: {steps} is not a number of steps (1 or more)")
     if args.lora_rank < 0:
         parser.error(f"--lora-rank: {args.lora_rank} is not a rank (0 for full fine-tuning, or a positive rank)")
     pretraining_only = {"--lora-rank": ("LoRA", args.lora_rank != LORA_RANK),
@@ -231,4 +237,4 @@ if __name__ == "__main__":
     torch.set_num_threads(1)
     print(json.dumps(main(names=tuple(args.names), target_episodes=args.target_episodes,
                           skip_episodes=args.skip_episodes, lora_rank=args.lora_rank,
-                          pretrain_steps=args.pretrain_steps), indent=2))
+                          pretrain_steps=args.pretrain_steps, adapt_steps=args.adapt_steps), indent=2))
