@@ -85,16 +85,22 @@ KEYS = ("loss", "recon", "motion")
 LORA_RANK = 2  # the paper's adaptation LoRA rank (§4.3); ``--lora-rank`` for the capacity ablation
 
 
+def recipe_suffix(lora_rank: int = LORA_RANK, pretrain_steps: int = PRETRAIN_STEPS,
+                  adapt_steps: int = ADAPT_STEPS) -> str:
+    """How a run's recipe differs from the bundled one, as its checkpoint's name says it ("" for none)."""
+    rank = "" if lora_rank == LORA_RANK else f"_rank{lora_rank}" if lora_rank else "_full"
+    pretraining = "" if pretrain_steps == PRETRAIN_STEPS else f"_pre{pretrain_steps}"
+    adaptation = "" if adapt_steps == ADAPT_STEPS else f"_adapt{adapt_steps}"
+    return f"{rank}{pretraining}{adaptation}"
+
+
 def few_episodes_checkpoint(name: str, episodes: int | None, skip: int = 0, lora_rank: int = LORA_RANK,
                             pretrain_steps: int = PRETRAIN_STEPS, adapt_steps: int = ADAPT_STEPS) -> Path:
     """Where ``--target-episodes`` (after ``--skip-episodes``), a strategy ablation, another ``--lora-rank``,
     ``--pretrain-steps`` or ``--adapt-steps`` puts a checkpoint: the cache, not ``baselines/``."""
     size = f"{episodes}ep" if episodes else "all"
-    rank = "" if lora_rank == LORA_RANK else f"_rank{lora_rank}" if lora_rank else "_full"
-    pretraining = "" if pretrain_steps == PRETRAIN_STEPS else f"_pre{pretrain_steps}"
-    adaptation = "" if adapt_steps == ADAPT_STEPS else f"_adapt{adapt_steps}"
     return (cache_dir() / "checkpoints" / "franka_held_out"
-            / f"{name}_{size}{f'_after{skip}' if skip else ''}{rank}{pretraining}{adaptation}.pt")
+            / f"{name}_{size}{f'_after{skip}' if skip else ''}{recipe_suffix(lora_rank, pretrain_steps, adapt_steps)}.pt")
 
 
 def embodiment_transitions(name: str, autoencoder: nn.Module, split: str = "train", window: int = 1) -> Transitions:
@@ -192,8 +198,8 @@ def main(pretrain_steps: int = PRETRAIN_STEPS, adapt_steps: int = ADAPT_STEPS, n
                  "pretrain_steps": pretrain_steps if pretraining else 0, "adapt_steps": adapt_steps,
                  "train_seconds": round(time.monotonic() - tic, 1), **({"stages": list(stages)} if stages else {}),
                  **({"lora_rank": lora_rank} if pretraining else {})}
-        bundled = (not target_episodes and name not in STRATEGIES and lora_rank == LORA_RANK
-                   and pretrain_steps == PRETRAIN_STEPS and adapt_steps == ADAPT_STEPS)
+        bundled = not target_episodes and name not in STRATEGIES and not recipe_suffix(lora_rank, pretrain_steps,
+                                                                                       adapt_steps)
         if bundled:
             results[name] = finish(name, model, config, curves, KEYS, held, TARGET, autoencoder, extra)
             continue
