@@ -70,6 +70,22 @@ def test_incomplete_runs_are_marked_with_their_expected_count():
     assert "| 1 of 512 (incomplete) |" in to_markdown(rows)
 
 
+def test_runs_that_share_a_deviation_share_one_note():
+    from lawm_eval.report.tables import suite_markdown
+
+    def row(run_id, deviations):
+        return {"suite": "s", "version": "v1", "model": run_id, "planner": "cem", "run_id": run_id, "n": 2,
+                "errors": 0, "deviations": deviations}
+
+    same = suite_markdown([row("a", "episodes=2 (reference 64)"), row("b", "episodes=2 (reference 64)")])
+    assert same.count("episodes=2 (reference 64)") == 1  # one note, not one per run
+    assert "- † every row: episodes=2 (reference 64)" in same
+    assert "| a † |" in same and "| b † |" in same
+    mixed = suite_markdown([row("a", "episodes=2"), row("b", "episodes=3"), row("c", "episodes=2"), row("d", "")])
+    assert "- † a, c: episodes=2" in mixed and "- † b: episodes=3" in mixed  # each note names its runs
+    assert "| d |" in mixed
+
+
 def test_per_task_rows_split_tasks(tmp_path):
     write_run(tmp_path, "r", [True, False], task="open_drawer")
     RecordStore(tmp_path / "r").append(record(0, True, task="push_red"))

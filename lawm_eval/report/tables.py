@@ -75,14 +75,16 @@ def suite_markdown(rows: Sequence[Mapping[str, Any]], title: str | None = None) 
     values = value_columns(rows)
     head = [*ids, "n", "errors", *map(header, values), "run"]
     lines = ([f"### {title}\n"] if title else []) + ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    notes = []
+    deviating: dict[str, list[str]] = {}  # deviation text -> the runs that share it
     for row in rows:
         cells = [str(row.get(c, "")) for c in ids]
         if row.get("reference"):  # a reference plan on the run's episodes, not a model: in italics
             cells[ids.index("model")] = f"*{cells[ids.index('model')]}*"
         if row.get("deviations"):
             cells[0] += " †"
-            notes.append(f"† {row['run_id']}: {row['deviations']}")
+            runs = deviating.setdefault(row["deviations"], [])
+            if row.get("run_id") not in runs:
+                runs.append(row.get("run_id"))
         n = str(int(row["n"]))
         if not row.get("complete", True):
             expected = row.get("expected")
@@ -90,11 +92,20 @@ def suite_markdown(rows: Sequence[Mapping[str, Any]], title: str | None = None) 
         cells += [n, str(int(row["errors"])), *[cell(row, v) for v in values], str(row.get("run_id", ""))]
         lines.append("| " + " | ".join(cells) + " |")
     text = "\n".join(lines) + "\n"
+    every_row_deviates = all(row.get("deviations") for row in rows)
+    notes = [deviation_note(runs, deviation, every_row_deviates and len(deviating) == 1)
+             for deviation, runs in deviating.items()]
     if any(row.get("reference") for row in rows):
         notes.append(REFERENCES_NOTE)
     if notes:
         text += "\n" + "\n".join(f"- {n}" for n in dict.fromkeys(notes)) + "\n"
     return text
+
+
+def deviation_note(runs: Sequence[str], deviations: str, every_row: bool) -> str:
+    """One note per distinct deviation text, naming the runs it applies to (or all rows at once)."""
+    who = "every row" if every_row else ", ".join(runs)
+    return f"† {who}: {deviations}"
 
 
 def by_suite(rows: Sequence[Mapping[str, Any]]) -> dict[tuple[str, str], list[Mapping[str, Any]]]:
