@@ -23,7 +23,8 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 run: setup assets
 	$(BIN)/lawm-eval leaderboards --quick --results results/runs --out results/report
 
-# Every run behind the committed results/leaderboards/ (about an hour on 2 cores).
+# Every run behind the committed results/leaderboards/ (about 2 h on a 2-core machine, one run at a time;
+# measured 2026-12-05: 83 min, with a second process taking the last 19 runs, 34 min of them).
 leaderboards: setup assets
 	$(BIN)/lawm-eval leaderboards --results results/leaderboard-runs --out results/leaderboards
 
