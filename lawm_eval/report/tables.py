@@ -77,19 +77,20 @@ def suite_markdown(rows: Sequence[Mapping[str, Any]], title: str | None = None) 
     lines = ([f"### {title}\n"] if title else []) + ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     deviating: dict[str, list[str]] = {}  # deviation text -> the runs that share it
     for row in rows:
+        run_id = str(row.get("run_id", ""))
         cells = [str(row.get(c, "")) for c in ids]
         if row.get("reference"):  # a reference plan on the run's episodes, not a model: in italics
             cells[ids.index("model")] = f"*{cells[ids.index('model')]}*"
         if row.get("deviations"):
             cells[0] += " †"
             runs = deviating.setdefault(row["deviations"], [])
-            if row.get("run_id") not in runs:
-                runs.append(row.get("run_id"))
+            if run_id not in runs:
+                runs.append(run_id)
         n = str(int(row["n"]))
         if not row.get("complete", True):
             expected = row.get("expected")
             n += f" of {expected} (incomplete)" if expected else " (incomplete)"
-        cells += [n, str(int(row["errors"])), *[cell(row, v) for v in values], str(row.get("run_id", ""))]
+        cells += [n, str(int(row["errors"])), *[cell(row, v) for v in values], run_id]
         lines.append("| " + " | ".join(cells) + " |")
     text = "\n".join(lines) + "\n"
     every_row_deviates = all(row.get("deviations") for row in rows)
@@ -98,7 +99,7 @@ def suite_markdown(rows: Sequence[Mapping[str, Any]], title: str | None = None) 
     if any(row.get("reference") for row in rows):
         notes.append(REFERENCES_NOTE)
     if notes:
-        text += "\n" + "\n".join(f"- {n}" for n in dict.fromkeys(notes)) + "\n"
+        text += "\n" + "\n".join(f"- {n}" for n in notes) + "\n"
     return text
 
 
