@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import platform
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from lawm_eval.bundle import ModelBundle
 from lawm_eval.errors import ConfigError, ModelError
 from lawm_eval.runner.records import EPISODES_FILE, read_records
 from lawm_eval.runner.run import run_evaluation
+from lawm_eval.util.machine import cpu_model_from_cpuinfo
 
 
 def records_of(run_dir):
@@ -29,8 +31,18 @@ def test_every_record_carries_its_provenance(compose):
         assert rec.provenance["model_id"] == "linear"
         assert rec.provenance["factory"] == "lawm_eval.models.linear:build_linear_model"
         assert rec.provenance["libraries"]["torch"] and rec.provenance["git_revision"]  # tests run in a checkout
+        assert rec.provenance["machine"]["arch"] == platform.machine() and rec.provenance["machine"]["cpus"] >= 1
+        assert rec.provenance["machine"]["cpu"] not in ("", "unknown")
     summary = json.loads((outcome.run_dir / "summary.json").read_text())
     assert summary["complete"] and summary["run"]["library_versions"]["torch"]
+
+
+def test_the_cpu_model_is_read_from_cpuinfo_on_x86_and_arm():
+    x86 = "processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 7B13\nflags\t\t: fpu\n"
+    arm = "processor\t: 0\nBogoMIPS\t: 108.00\n\nHardware\t: BCM2835\nModel\t\t: Raspberry Pi 4 Model B Rev 1.4\n"
+    assert cpu_model_from_cpuinfo(x86) == "AMD EPYC 7B13"
+    assert cpu_model_from_cpuinfo(arm) == "Raspberry Pi 4 Model B Rev 1.4"
+    assert cpu_model_from_cpuinfo("processor\t: 0\nmodel name\t:\n") is None
 
 
 def test_planner_options_changed_from_the_protocol_are_deviations(compose):

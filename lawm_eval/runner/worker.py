@@ -23,6 +23,7 @@ from lawm_eval.runner.batching import PolicyServer, SharedPolicy, policy_traits
 from lawm_eval.runner.build import build_model, build_planner, build_suite
 from lawm_eval.suites.base import EpisodeOutcome, Suite
 from lawm_eval.types import EpisodeRecord, EpisodeSpec, RunConfig, RunInfo
+from lawm_eval.util.machine import machine_description
 from lawm_eval.util.seeding import seed_everything
 
 TRANSIENT_RETRIES = 2  # an episode that fails with a TransientError runs again, from its start, up to this often
@@ -74,6 +75,7 @@ class RunParts:
             "model_id": model.model_id, "factory": self.factory, "checkpoint": model.checkpoint,
             "checkpoint_sha256": model.checkpoint_sha256, "origin": info.pop("provenance", None), **info,
             "git_revision": run_info.git_revision, "libraries": dict(run_info.library_versions),
+            "machine": dict(machine_description()),  # where this episode ran (a Ray worker may be another machine)
         }
 
 
