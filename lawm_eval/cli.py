@@ -109,6 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
                                         "one table and one plot per suite. --quick: only the few-minute subset "
                                         "that 'make run' uses.")
     boards.add_argument("--quick", action="store_true", help="only the runs marked quick")
+    boards.add_argument("--suite", action="append", default=[], dest="suites",
+                        help="only this suite's runs (repeatable); the other suites' tables in --out are kept")
     boards.add_argument("--results", default="results/leaderboard-runs", help="where the runs go")
     boards.add_argument("--out", default="results/leaderboards", help="where the tables and plots go")
 
@@ -237,7 +239,8 @@ def cmd_report(runs: Sequence[str], out: str) -> int:
 def cmd_leaderboards(args: argparse.Namespace) -> int:
     from lawm_eval.report.leaderboards import run_leaderboards
 
-    report = run_leaderboards(args.results, args.out, quick=args.quick, progress=lambda line: print(line, flush=True))
+    report = run_leaderboards(args.results, args.out, quick=args.quick, progress=lambda line: print(line, flush=True),
+                              suites=args.suites)
     print(report.markdown, end="")
     plots = [str(f) for f in report.files if f.suffix == ".png"]
     print("wrote " + ", ".join(str(f) for f in report.files if f.suffix != ".png"))

@@ -182,3 +182,39 @@ def test_every_planned_leaderboard_run_composes_to_a_known_suite_and_model():
     for run in runs:
         config = compose_config([*run.overrides, f"run_id={run.run_id}"])
         assert config.suite.name and config.model.name and config.run_id == run.run_id
+
+
+def test_rewriting_one_suite_keeps_the_other_suites_rows_and_sections(tmp_path):
+    """``lawm-eval leaderboards --suite X``: X's rows and section replaced, the others' kept byte for byte, and
+    the result is what a report of every run would write."""
+    def run(run_id, suite, values):
+        return RunResults(run_id, [record(i, None, suite=suite, model=run_id, metrics={"dist": v, "n_ok": 1})
+                                   for i, v in enumerate(values)])
+
+    a, b_old, c = run("a", "alpha", [1.0, 2.0]), run("b", "beta", [5.0, 7.0]), run("c", "gamma", [0.5, 0.25])
+    b_new = run("b", "beta", [3.0, 4.0])
+    build_report([a, b_new, c], tmp_path / "all")
+    build_report([a, b_old, c], tmp_path / "kept")
+    before = {name: (tmp_path / "kept" / name).read_text() for name in ("alpha.md", "gamma.csv", "beta.md")}
+    build_report([b_new], tmp_path / "kept", keep_other_suites=True)
+    for name in ("leaderboard.csv", "per_task.csv", "leaderboard.md", "beta.md"):
+        assert (tmp_path / "kept" / name).read_text() == (tmp_path / "all" / name).read_text(), name
+    assert (tmp_path / "kept" / "alpha.md").read_text() == before["alpha.md"]
+    assert (tmp_path / "kept" / "beta.md").read_text() != before["beta.md"]
+    board = pd.read_csv(tmp_path / "kept" / "leaderboard.csv")
+    assert list(board["suite"]) == ["alpha", "beta", "gamma"] and board.set_index("run_id").loc["b", "dist"] == 3.5
+    # without the flag the combined files hold only the runs given
+    build_report([b_new], tmp_path / "kept")
+    assert list(pd.read_csv(tmp_path / "kept" / "leaderboard.csv")["suite"]) == ["beta"]
+
+
+def test_leaderboards_for_an_unknown_suite_is_one_line_with_a_suggestion(tmp_path, capsys):
+    from lawm_eval.cli import main
+    from lawm_eval.report.leaderboards import planned_runs
+
+    assert {run.suite for run in planned_runs()} >= {"droid_planning", "recon_planning", "libero_spatial"}
+    code = main(["leaderboards", "--suite", "droid_planing", "--results", str(tmp_path / "r"),
+                 "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "did you mean 'droid_planning'" in err
+    assert not (tmp_path / "r").exists() and not (tmp_path / "o").exists()

@@ -3,6 +3,8 @@ combined leaderboard.csv / per_task.csv for pandas."""
 
 from __future__ import annotations
 
+import io
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,8 +76,10 @@ def data_note(results: Sequence[RunResults]) -> str:
             "episodes are not the same: " + " | ".join(parts) + "\n")
 
 
-def build_report(runs: Sequence[str | Path] | Sequence[RunResults], out_dir: str | Path) -> Report:
-    """Tables and plots for run directories (or RunResults already in memory)."""
+def build_report(runs: Sequence[str | Path] | Sequence[RunResults], out_dir: str | Path,
+                 keep_other_suites: bool = False) -> Report:
+    """Tables and plots for run directories (or RunResults already in memory). ``keep_other_suites``: the
+    combined files already in ``out_dir`` keep the rows and sections of the suites these runs are not of."""
     if all(isinstance(r, RunResults) for r in runs):
         results = list(runs)
     else:
@@ -99,9 +103,41 @@ def build_report(runs: Sequence[str | Path] | Sequence[RunResults], out_dir: str
         sections.append(markdown)
         files += written
     board, tasks = pd.DataFrame(rows), pd.DataFrame(task_rows)
+    if keep_other_suites:
+        written = {suite for suite, _ in suites}
+        board, tasks = (kept_rows(out / name, frame, written) for name, frame in
+                        (("leaderboard.csv", board), ("per_task.csv", tasks)))
+        sections = kept_sections(out / "leaderboard.md", sections, written)
     markdown = "\n".join(sections) + "\n" + INTERVALS_NOTE
     board.to_csv(out / "leaderboard.csv", index=False)
     tasks.to_csv(out / "per_task.csv", index=False)
     (out / "leaderboard.md").write_text("# Leaderboard\n\n" + markdown)
     files += [out / "leaderboard.csv", out / "leaderboard.md", out / "per_task.csv"]
     return Report(board, tasks, files, markdown)
+
+
+def kept_rows(path: Path, new: pd.DataFrame, suites: set[str]) -> pd.DataFrame:
+    """The rows of ``path`` (a combined CSV) of the suites not in ``suites``, with ``new`` in its suites' place
+    (rows ordered by suite, as a full report writes them)."""
+    if not path.is_file():
+        return new
+    old = pd.read_csv(path, dtype=str, keep_default_na=False)  # as text: the kept rows are written back unchanged
+    kept = old[~old["suite"].isin(suites)]
+    for column in new.columns:  # an integer column with gaps in the kept rows is float in a full report too
+        if new[column].dtype.kind in "iu" and len(kept) and (column not in kept or (kept[column] == "").any()):
+            new[column] = new[column].astype(float)
+    new = pd.read_csv(io.StringIO(new.to_csv(index=False)), dtype=str, keep_default_na=False)
+    merged = pd.concat([kept, new], ignore_index=True).fillna("")
+    return merged.sort_values("suite", kind="stable", ignore_index=True)
+
+
+def kept_sections(path: Path, new: list[str], suites: set[str]) -> list[str]:
+    """leaderboard.md's ``### <suite> <version>`` sections of the suites not in ``suites``, with ``new``
+    in their suites' place, ordered by title."""
+    if not path.is_file():
+        return new
+    body = path.read_text().removeprefix("# Leaderboard\n\n").removesuffix("\n" + INTERVALS_NOTE)
+    old = re.split(r"(?m)^(?=### )", body)[1:]
+    old = [section.removesuffix("\n") for section in old[:-1]] + old[-1:]  # the "\n" that joined them
+    kept = [section for section in old if section.split("\n", 1)[0][4:].rsplit(" ", 1)[0] not in suites]
+    return sorted(kept + new, key=lambda section: section.split("\n", 1)[0])
