@@ -193,12 +193,19 @@ def test_world_model_one_step_beats_copy_last_frame_on_held_out_windows(name):
 
 PROJECTOR_ADAPTED = pytest.mark.xfail(strict=True, reason=(
     "LAC-WM's adaptation ends with the FDM's LoRA trained on the action projector's latents (stage 3, §3.2; at "
-    "inference only the projector and the FDM are used), so the BFA FDM no longer predicts well from the IDM's "
-    "latents: held-out GT-latent MSE above copy-last (docs/protocols/bfa.md, 'Bundled models')"))
+    "inference only the projector and the FDM are used), so the adapted FDM no longer predicts well from the IDM's "
+    "latents: held-out GT-latent MSE above copy-last (BFA: docs/protocols/bfa.md, 'Bundled models'; the Franka arm "
+    "held out: 0.00424 against 0.00367 after 10,800 adaptation steps, docs/models.md)"))
+
+
+def adapted_lac_wm(name: str) -> bool:
+    """The LAC-WMs adapted to an embodiment their pretraining did not see (the paper's three stages)."""
+    return name.startswith("lac_wm") and ("bfa" in name or name.endswith("_to_franka"))
 
 
 @pytest.mark.parametrize("name", [
-    pytest.param(name, marks=PROJECTOR_ADAPTED) if name.startswith("lac_wm") and "bfa" in name else name for name in WORLD_MODELS if "lam" in model_spec(name).parts])
+    pytest.param(name, marks=PROJECTOR_ADAPTED) if adapted_lac_wm(name) else name for name in WORLD_MODELS
+    if "lam" in model_spec(name).parts])
 def test_idm_latents_predict_better_than_copy_last(name):
     """The world model from the IDM's latents of the true transitions beats copying the last frame."""
     bundle = build(name)

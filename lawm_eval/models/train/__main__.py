@@ -163,7 +163,9 @@ def write_training_doc() -> None:
         "beside other jobs. One run may write several checkpoints (`lawm` writes `lawam`); where one of them was",
         "rebuilt alone later (`lawm` on 2026-12-02 and 2026-12-03, its world model and adapter only), its row shows that run;",
         "`law`'s third stage (the frame-reading controller, 151 s) was added on 2026-12-03 to its committed first two",
-        "stages (1,241 s), and its row shows their sum.",
+        "stages (1,241 s), and its row shows their sum. The `*_to_franka` models were rebuilt on 2026-12-05 with their",
+        "pretraining and adaptation in two runs (the pretraining cached by the first), on an AMD EPYC machine; their",
+        "rows show the sum (pretraining about 2,300 s for LAC-WM and 1,062 s for EAC-WM, side by side).",
         "",
         "| model | copy last | GT latent, 1 step | controller, 1 step | controller vs copy | copy last, 3 steps "
         "| controller, 3 steps | train (s) |",
