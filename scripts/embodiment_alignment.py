@@ -3,7 +3,8 @@ explicit action encoders keep them apart? The paper's Fig. 2 (UMAP of the IDM's 
 embeddings) and Fig. 3 (one embodiment's latent actions driving another's frames), measured.
 
 The three models pretrained on navigation, RoboDesk and BFA (``franka_held_out``'s pretraining, the Franka arm held
-out; 3,600 steps, cached in ``$LAWM_EVAL_CACHE/checkpoints/franka_held_out/``, trained here when missing):
+out; ``STEPS`` = 3,600 steps, the bundled recipe's until 2026-12-05 (it pretrains 32,400 since), cached in
+``$LAWM_EVAL_CACHE/checkpoints/franka_held_out/``, trained here when missing):
 - ``lac``: LAC-WM, the IDM's latent actions (motion decoder on motion labels, cross-augmentation; Fig. 2 left);
 - ``lac_mdca``: the same without motion decoder and cross-augmentation (Fig. 2 middle is without the decoder);
 - ``eac``: EAC-WM, each embodiment's explicit action encoder on its real actions (Fig. 2 right).
@@ -49,6 +50,7 @@ from lawm_eval.models.train.data import Transitions
 from lawm_eval.models.zoo import load_autoencoder, load_bundled
 
 OUT = Path("results/embodiment_alignment")
+STEPS = 3600  # the study's pretraining (results/embodiment_alignment/), the bundled *_to_franka recipe's until 2026-12-05
 FIGURE = Path("docs/training/embodiment_alignment.png")
 MODELS = {"lac": "LAC-WM: IDM", "lac_mdca": "LAC-WM without MD and CA: IDM", "eac": "EAC-WM: explicit encoders"}
 BUNDLED = {"lac": "lac_wm_bfa", "lac_mdca": "lac_wm_mdca_bfa", "eac": "eac_wm_bfa"}  # --bundled
@@ -225,12 +227,12 @@ def output_suffix(bundled: bool, seed: int, embodiments: tuple[str, ...], steps:
         return "_bundled"
     return "".join([f"_seed{seed}" if seed else "",
                     f"_{'_'.join(embodiments)}" if embodiments != franka_held_out.PRETRAINING else "",
-                    f"_{steps}steps" if steps != franka_held_out.PRETRAIN_STEPS else ""])
+                    f"_{steps}steps" if steps != STEPS else ""])
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=franka_held_out.PRETRAIN_STEPS, help="pretraining steps")
+    parser.add_argument("--steps", type=int, default=STEPS, help=f"pretraining steps (default {STEPS})")
     parser.add_argument("--bundled", action="store_true",
                         help="the bundled BFA models on their pretraining embodiments (Franka, navigation, RoboDesk)")
     parser.add_argument("--curve", action="store_true", help="follow the measures over a fresh pretraining")

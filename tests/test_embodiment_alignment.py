@@ -115,8 +115,10 @@ def test_an_unknown_pretraining_family_is_refused():
 
 def test_outputs_are_named_after_what_differs_from_the_cached_run():
     default = franka_held_out.PRETRAINING
-    assert script.output_suffix(False, 0, default, franka_held_out.PRETRAIN_STEPS) == ""
-    assert script.output_suffix(True, 0, default, franka_held_out.PRETRAIN_STEPS) == "_bundled"
+    assert script.output_suffix(False, 0, default, script.STEPS) == ""
+    assert script.output_suffix(True, 0, default, script.STEPS) == "_bundled"
+    assert script.STEPS == 3600  # the committed study's budget, not the bundled recipe's (32,400)
+    assert script.output_suffix(False, 0, default, franka_held_out.PRETRAIN_STEPS) == "_32400steps"
     assert script.output_suffix(False, 1, ("franka", "navigation"), 800) == "_seed1_franka_navigation_800steps"
 
 
