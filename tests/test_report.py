@@ -218,3 +218,8 @@ def test_leaderboards_for_an_unknown_suite_is_one_line_with_a_suggestion(tmp_pat
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1 and "did you mean 'droid_planning'" in err
     assert not (tmp_path / "r").exists() and not (tmp_path / "o").exists()
+    quick_suites = {run.suite for run in planned_runs() if run.quick}
+    lacking = next(run.suite for run in planned_runs() if run.suite not in quick_suites)
+    code = main(["leaderboards", "--quick", "--suite", lacking, "--results", str(tmp_path / "r"), "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and f"no quick runs of {lacking}" in err

@@ -63,6 +63,8 @@ def run_leaderboards(results_dir: str, out_dir: str, quick: bool = False,
             raise UnknownNameError("leaderboard suite", suite, known)
     results: list[RunResults] = []
     chosen = [run for run in planned if (run.quick or not quick) and (not suites or run.suite in suites)]
+    if not chosen:
+        raise ConfigError(f"configs/leaderboards.yaml has no quick runs of {', '.join(suites)}")
     for i, run in enumerate(chosen, start=1):
         progress(f"[{i}/{len(chosen)}] {run.run_id}: lawm-eval run {' '.join(run.overrides)}")
         config = compose_config([*run.overrides, f"run_id={run.run_id}", f"results_dir={results_dir}",
