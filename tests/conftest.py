@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,11 @@ import pytest
 # Headless rendering for every simulator the tests touch, set before any of them is imported.
 os.environ.setdefault("MUJOCO_GL", "egl")
 os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
+
+# Ctrl-C as at a terminal: `nohup make test` or `make test &` in a script starts Python with SIGINT ignored,
+# which the Ctrl-C tests (and the lawm-eval processes they start, which inherit it) would read as a lost signal.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 REPO = Path(__file__).resolve().parents[1]
 
