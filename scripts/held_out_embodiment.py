@@ -10,9 +10,11 @@ zero-action plan and against EAC-WM-S trained on the same data.
     python scripts/held_out_embodiment.py --episodes 1 3  # some data sizes only
     python scripts/held_out_embodiment.py --episodes 1 3 --skip 50   # another draw: episodes 51-53
     python scripts/held_out_embodiment.py --episodes 3 --strategies  # + Table 5's fine-tuning strategies
+    python scripts/held_out_embodiment.py --pretrain-steps 3600 --adapt-steps 3600   # the recipe bundled until 2026-12-05
 
-Checkpoints of the smaller data sizes and the runs go to $LAWM_EVAL_CACHE (checkpoints/franka_held_out/,
-held_out_embodiment/runs/); the table and the plot to results/held_out_embodiment/.
+Checkpoints of the smaller data sizes (and of any recipe other than the bundled one) and the runs go to
+$LAWM_EVAL_CACHE (checkpoints/franka_held_out/, held_out_embodiment/runs/); the table and the plot to
+results/held_out_embodiment/ (a file name with ``_pre<N>``/``_adapt<N>`` for another recipe).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 
@@ -31,6 +34,15 @@ from lawm_eval.paths import cache_dir
 from lawm_eval.runner.records import RecordStore
 from lawm_eval.runner.run import run_evaluation
 
+
+class Steps(NamedTuple):
+    """A recipe's training steps: pretraining (LAC-WM, EAC-WM) and adaptation (EAC-WM-S's training too)."""
+
+    pretrain: int
+    adapt: int
+
+
+BUNDLED = Steps(franka_held_out.PRETRAIN_STEPS, franka_held_out.ADAPT_STEPS)
 EPISODES = (1, 3, 11, None)  # None: all 110 training episodes (the bundled checkpoints)
 SCRATCH = "eac_wm_s_franka"
 OUT = Path("results/held_out_embodiment")
@@ -40,27 +52,30 @@ def label(episodes: int | None, skip: int = 0) -> str:
     return "all" if episodes is None else f"{episodes}" + (f"_after{skip}" if skip else "")
 
 
-def checkpoint(name: str, episodes: int | None, skip: int = 0) -> Path:
-    """The model's checkpoint for this much Franka data, trained first if missing."""
-    path = (checkpoint_path(name) if episodes is None and name not in franka_held_out.STRATEGIES
-            else franka_held_out.few_episodes_checkpoint(name, episodes, skip))
+def checkpoint(name: str, episodes: int | None, skip: int = 0, steps: Steps = BUNDLED) -> Path:
+    """The model's checkpoint for this much Franka data and these steps, trained first if missing."""
+    bundled = franka_held_out.is_bundled(name, episodes, pretrain_steps=steps.pretrain, adapt_steps=steps.adapt)
+    path = (checkpoint_path(name) if bundled else franka_held_out.few_episodes_checkpoint(
+        name, episodes, skip, pretrain_steps=steps.pretrain, adapt_steps=steps.adapt))
     if not path.exists():
-        franka_held_out.main(names=(name,), target_episodes=episodes, skip_episodes=skip)
+        franka_held_out.main(names=(name,), target_episodes=episodes, skip_episodes=skip,
+                             pretrain_steps=steps.pretrain, adapt_steps=steps.adapt)
     return path
 
 
-def held_out_metrics(name: str, episodes: int | None, skip: int) -> dict:
-    payload = torch.load(checkpoint(name, episodes, skip), weights_only=True)
+def held_out_metrics(name: str, episodes: int | None, skip: int, steps: Steps) -> dict:
+    payload = torch.load(checkpoint(name, episodes, skip, steps), weights_only=True)
     return payload["extra"]["metrics"]
 
 
-def plan(name: str, episodes: int | None, skip: int) -> dict[int, dict[str, float]]:
+def plan(name: str, episodes: int | None, skip: int, steps: Steps) -> dict[int, dict[str, float]]:
     """droid_planning v3 on all its clips: each episode's metrics, by episode index (resumes a finished run)."""
-    run_id = f"{name}_{label(episodes, skip)}"
+    suffix = franka_held_out.recipe_suffix(pretrain_steps=steps.pretrain, adapt_steps=steps.adapt)
+    run_id = f"{name}_{label(episodes, skip)}{suffix}"
     model = franka_held_out.STRATEGIES.get(name, (name,))[0]  # a strategy ablation runs as the model it varies
     outcome = run_evaluation(compose_config([
-        "suite=droid_planning", f"model={model}", f"model.checkpoint={checkpoint(name, episodes, skip)}", f"run_id={run_id}",
-        f"results_dir={cache_dir() / 'held_out_embodiment' / 'runs'}"]))
+        "suite=droid_planning", f"model={model}", f"model.checkpoint={checkpoint(name, episodes, skip, steps)}",
+        f"run_id={run_id}", f"results_dir={cache_dir() / 'held_out_embodiment' / 'runs'}"]))
     return {r.episode_idx: r.metrics for r in RecordStore(outcome.run_dir).records.values()}
 
 
@@ -69,11 +84,12 @@ def interval(values: list[float]) -> list[float]:
     return [round(mean, 4), round(low, 4), round(high, 4)]
 
 
-def row(name: str, episodes: int | None, skip: int, scratch: dict[int, dict[str, float]] | None) -> tuple[dict, dict]:
-    episodes_metrics = plan(name, episodes, skip)
+def row(name: str, episodes: int | None, skip: int, scratch: dict[int, dict[str, float]] | None,
+        steps: Steps = BUNDLED) -> tuple[dict, dict]:
+    episodes_metrics = plan(name, episodes, skip, steps)
     order = sorted(episodes_metrics)
     xyz = [episodes_metrics[i]["delta_xyz"] for i in order]
-    result = {"model": name, "target_episodes": label(episodes), **held_out_metrics(name, episodes, skip),
+    result = {"model": name, "target_episodes": label(episodes), **held_out_metrics(name, episodes, skip, steps),
               "delta_xyz": interval(xyz),
               "delta_xyz_vs_zero": interval([x - episodes_metrics[i]["delta_xyz@zero"] for x, i in zip(xyz, order)]),
               "episodes": len(xyz)}
@@ -138,17 +154,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip", type=int, default=0, help="take them after the first K episodes (another draw)")
     parser.add_argument("--strategies", action="store_true",
                         help="add LAC-WM's fine-tuning-strategy ablations (A.6, Table 5) to the table")
+    parser.add_argument("--pretrain-steps", type=int, default=BUNDLED.pretrain,
+                        help=f"pretraining steps (the bundled recipe's: {BUNDLED.pretrain})")
+    parser.add_argument("--adapt-steps", type=int, default=BUNDLED.adapt,
+                        help=f"adaptation steps, EAC-WM-S's training too (the bundled recipe's: {BUNDLED.adapt})")
     args = parser.parse_args(argv)
+    for flag, count in (("--pretrain-steps", args.pretrain_steps), ("--adapt-steps", args.adapt_steps)):
+        if count < 1:
+            parser.error(f"{flag}: {count} is not a number of steps (1 or more)")
+    steps = Steps(args.pretrain_steps, args.adapt_steps)
     torch.set_num_threads(1)
     sizes = tuple(args.episodes) if args.episodes else EPISODES
     rows = []
     for episodes in sizes:
-        scratch_row, scratch = row(SCRATCH, episodes, args.skip, None)
+        scratch_row, scratch = row(SCRATCH, episodes, args.skip, None, steps)
         names = [*franka_held_out.NAMES, *(franka_held_out.STRATEGIES if args.strategies else ())]
-        rows += [row(name, episodes, args.skip, scratch)[0] for name in names if name != SCRATCH]
+        rows += [row(name, episodes, args.skip, scratch, steps)[0] for name in names if name != SCRATCH]
         rows.append(scratch_row)
     OUT.mkdir(parents=True, exist_ok=True)
-    stem = (f"franka_after{args.skip}" if args.skip else "franka") + ("_strategies" if args.strategies else "")
+    stem = ((f"franka_after{args.skip}" if args.skip else "franka") + ("_strategies" if args.strategies else "")
+            + franka_held_out.recipe_suffix(pretrain_steps=steps.pretrain, adapt_steps=steps.adapt))
     (OUT / f"{stem}.json").write_text(json.dumps(rows, indent=2) + "\n")
     (OUT / f"{stem}.md").write_text(markdown(rows))
     if not args.episodes:

@@ -244,3 +244,25 @@ def test_lora_rank_0_fine_tunes_every_weight_of_the_adapted_modules_and_goes_to_
     monkeypatch.setenv("LAWM_EVAL_CACHE", str(tmp_path))
     assert franka_held_out.few_episodes_checkpoint("eac_wm_to_franka", None, lora_rank=0).name == \
         "eac_wm_to_franka_all_full.pt"
+
+
+def test_the_comparison_script_with_another_recipe_trains_it_into_the_cache_never_over_a_bundled_checkpoint(
+        tmp_path, monkeypatch):
+    """``scripts/held_out_embodiment.py --pretrain-steps N --adapt-steps M``: every size, 110 episodes included,
+    reads (and trains when missing) the cache's checkpoint of that recipe; the bundled recipe's 110 episodes are
+    ``baselines/``."""
+    from tests.scripts_loader import load_script
+
+    script = load_script("held_out_embodiment")
+    monkeypatch.setenv("LAWM_EVAL_CACHE", str(tmp_path))
+    trained = []
+    monkeypatch.setattr(franka_held_out, "main", lambda **kwargs: trained.append(kwargs))
+    earlier = script.Steps(3600, 3600)
+    path = script.checkpoint("lac_wm_to_franka", None, 0, earlier)
+    assert path == tmp_path / "checkpoints" / "franka_held_out" / "lac_wm_to_franka_all_pre3600_adapt3600.pt"
+    assert trained == [{"names": ("lac_wm_to_franka",), "target_episodes": None, "skip_episodes": 0,
+                        "pretrain_steps": 3600, "adapt_steps": 3600}]
+    assert script.checkpoint("eac_wm_s_franka", 3, 50, earlier).name == "eac_wm_s_franka_3ep_after50_pre3600_adapt3600.pt"
+    assert script.checkpoint("lac_wm_to_franka", None) == script.checkpoint_path("lac_wm_to_franka")  # the bundled
+    assert script.BUNDLED == (franka_held_out.PRETRAIN_STEPS, franka_held_out.ADAPT_STEPS)
+    assert not franka_held_out.is_bundled("lac_wm_dft_to_franka", None)  # a strategy is never bundled

@@ -98,6 +98,12 @@ def recipe_suffix(lora_rank: int = LORA_RANK, pretrain_steps: int = PRETRAIN_STE
     return f"{rank}{pretraining}{adaptation}"
 
 
+def is_bundled(name: str, episodes: int | None, lora_rank: int = LORA_RANK, pretrain_steps: int = PRETRAIN_STEPS,
+               adapt_steps: int = ADAPT_STEPS) -> bool:
+    """Whether this run writes the bundled checkpoint (``baselines/``) rather than one in the cache."""
+    return not episodes and name not in STRATEGIES and not recipe_suffix(lora_rank, pretrain_steps, adapt_steps)
+
+
 def few_episodes_checkpoint(name: str, episodes: int | None, skip: int = 0, lora_rank: int = LORA_RANK,
                             pretrain_steps: int = PRETRAIN_STEPS, adapt_steps: int = ADAPT_STEPS) -> Path:
     """Where ``--target-episodes`` (after ``--skip-episodes``), a strategy ablation, another ``--lora-rank``,
@@ -202,9 +208,7 @@ def main(pretrain_steps: int = PRETRAIN_STEPS, adapt_steps: int = ADAPT_STEPS, n
                  "pretrain_steps": pretrain_steps if pretraining else 0, "adapt_steps": adapt_steps,
                  "train_seconds": round(time.monotonic() - tic, 1), **({"stages": list(stages)} if stages else {}),
                  **({"lora_rank": lora_rank} if pretraining else {})}
-        bundled = not target_episodes and name not in STRATEGIES and not recipe_suffix(lora_rank, pretrain_steps,
-                                                                                       adapt_steps)
-        if bundled:
+        if is_bundled(name, target_episodes, lora_rank, pretrain_steps, adapt_steps):
             results[name] = finish(name, model, config, curves, KEYS, held, TARGET, autoencoder, extra)
             continue
         model.eval()
