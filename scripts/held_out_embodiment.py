@@ -41,6 +41,10 @@ class Steps(NamedTuple):
     pretrain: int
     adapt: int
 
+    def suffix(self) -> str:
+        """How these steps name a checkpoint, a run and a table ("" for the bundled recipe)."""
+        return franka_held_out.recipe_suffix(pretrain_steps=self.pretrain, adapt_steps=self.adapt)
+
 
 BUNDLED = Steps(franka_held_out.PRETRAIN_STEPS, franka_held_out.ADAPT_STEPS)
 EPISODES = (1, 3, 11, None)  # None: all 110 training episodes (the bundled checkpoints)
@@ -70,8 +74,7 @@ def held_out_metrics(name: str, episodes: int | None, skip: int, steps: Steps) -
 
 def plan(name: str, episodes: int | None, skip: int, steps: Steps) -> dict[int, dict[str, float]]:
     """droid_planning v3 on all its clips: each episode's metrics, by episode index (resumes a finished run)."""
-    suffix = franka_held_out.recipe_suffix(pretrain_steps=steps.pretrain, adapt_steps=steps.adapt)
-    run_id = f"{name}_{label(episodes, skip)}{suffix}"
+    run_id = f"{name}_{label(episodes, skip)}{steps.suffix()}"
     model = franka_held_out.STRATEGIES.get(name, (name,))[0]  # a strategy ablation runs as the model it varies
     outcome = run_evaluation(compose_config([
         "suite=droid_planning", f"model={model}", f"model.checkpoint={checkpoint(name, episodes, skip, steps)}",
@@ -173,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(scratch_row)
     OUT.mkdir(parents=True, exist_ok=True)
     stem = ((f"franka_after{args.skip}" if args.skip else "franka") + ("_strategies" if args.strategies else "")
-            + franka_held_out.recipe_suffix(pretrain_steps=steps.pretrain, adapt_steps=steps.adapt))
+            + steps.suffix())
     (OUT / f"{stem}.json").write_text(json.dumps(rows, indent=2) + "\n")
     (OUT / f"{stem}.md").write_text(markdown(rows))
     if not args.episodes:
