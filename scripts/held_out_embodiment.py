@@ -29,7 +29,6 @@ import torch
 from lawm_eval.config import compose_config
 from lawm_eval.metrics.stats import t_interval
 from lawm_eval.models.train import franka_held_out
-from lawm_eval.models.zoo import checkpoint_path
 from lawm_eval.paths import cache_dir
 from lawm_eval.runner.records import RecordStore
 from lawm_eval.runner.run import run_evaluation
@@ -58,9 +57,7 @@ def label(episodes: int | None, skip: int = 0) -> str:
 
 def checkpoint(name: str, episodes: int | None, skip: int = 0, steps: Steps = BUNDLED) -> Path:
     """The model's checkpoint for this much Franka data and these steps, trained first if missing."""
-    bundled = franka_held_out.is_bundled(name, episodes, pretrain_steps=steps.pretrain, adapt_steps=steps.adapt)
-    path = (checkpoint_path(name) if bundled else franka_held_out.few_episodes_checkpoint(
-        name, episodes, skip, pretrain_steps=steps.pretrain, adapt_steps=steps.adapt))
+    path = franka_held_out.checkpoint_file(name, episodes, skip, pretrain_steps=steps.pretrain, adapt_steps=steps.adapt)
     if not path.exists():
         franka_held_out.main(names=(name,), target_episodes=episodes, skip_episodes=skip,
                              pretrain_steps=steps.pretrain, adapt_steps=steps.adapt)
@@ -157,14 +154,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip", type=int, default=0, help="take them after the first K episodes (another draw)")
     parser.add_argument("--strategies", action="store_true",
                         help="add LAC-WM's fine-tuning-strategy ablations (A.6, Table 5) to the table")
-    parser.add_argument("--pretrain-steps", type=int, default=BUNDLED.pretrain,
+    parser.add_argument("--pretrain-steps", type=franka_held_out.step_count, default=BUNDLED.pretrain,
                         help=f"pretraining steps (the bundled recipe's: {BUNDLED.pretrain})")
-    parser.add_argument("--adapt-steps", type=int, default=BUNDLED.adapt,
+    parser.add_argument("--adapt-steps", type=franka_held_out.step_count, default=BUNDLED.adapt,
                         help=f"adaptation steps, EAC-WM-S's training too (the bundled recipe's: {BUNDLED.adapt})")
     args = parser.parse_args(argv)
-    for flag, count in (("--pretrain-steps", args.pretrain_steps), ("--adapt-steps", args.adapt_steps)):
-        if count < 1:
-            parser.error(f"{flag}: {count} is not a number of steps (1 or more)")
     steps = Steps(args.pretrain_steps, args.adapt_steps)
     torch.set_num_threads(1)
     sizes = tuple(args.episodes) if args.episodes else EPISODES

@@ -251,6 +251,7 @@ def test_the_comparison_script_with_another_recipe_trains_it_into_the_cache_neve
     """``scripts/held_out_embodiment.py --pretrain-steps N --adapt-steps M``: every size, 110 episodes included,
     reads (and trains when missing) the cache's checkpoint of that recipe; the bundled recipe's 110 episodes are
     ``baselines/``."""
+    from lawm_eval.models.zoo import checkpoint_path
     from tests.scripts_loader import load_script
 
     script = load_script("held_out_embodiment")
@@ -263,6 +264,6 @@ def test_the_comparison_script_with_another_recipe_trains_it_into_the_cache_neve
     assert trained == [{"names": ("lac_wm_to_franka",), "target_episodes": None, "skip_episodes": 0,
                         "pretrain_steps": 3600, "adapt_steps": 3600}]
     assert script.checkpoint("eac_wm_s_franka", 3, 50, earlier).name == "eac_wm_s_franka_3ep_after50_pre3600_adapt3600.pt"
-    assert script.checkpoint("lac_wm_to_franka", None) == script.checkpoint_path("lac_wm_to_franka")  # the bundled
+    assert script.checkpoint("lac_wm_to_franka", None) == checkpoint_path("lac_wm_to_franka")  # the bundled
     assert script.BUNDLED == (franka_held_out.PRETRAIN_STEPS, franka_held_out.ADAPT_STEPS)
     assert not franka_held_out.is_bundled("lac_wm_dft_to_franka", None)  # a strategy is never bundled

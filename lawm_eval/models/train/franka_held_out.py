@@ -41,6 +41,7 @@ bundled ``lac_wm`` and ``eac_wm`` train on Franka from the start and are not par
 
 from __future__ import annotations
 
+import argparse
 import json
 import time
 from collections.abc import Callable
@@ -68,7 +69,7 @@ from lawm_eval.models.train.bfa_world_models import (
 )
 from lawm_eval.models.train.data import Transitions, some_episodes, transitions
 from lawm_eval.models.train.evaluate import evaluate_held_out, finish
-from lawm_eval.models.zoo import load_autoencoder
+from lawm_eval.models.zoo import checkpoint_path, load_autoencoder
 from lawm_eval.paths import cache_dir
 
 TARGET = "franka"
@@ -102,6 +103,25 @@ def is_bundled(name: str, episodes: int | None, lora_rank: int = LORA_RANK, pret
                adapt_steps: int = ADAPT_STEPS) -> bool:
     """Whether this run writes the bundled checkpoint (``baselines/``) rather than one in the cache."""
     return not episodes and name not in STRATEGIES and not recipe_suffix(lora_rank, pretrain_steps, adapt_steps)
+
+
+def checkpoint_file(name: str, episodes: int | None, skip: int = 0, lora_rank: int = LORA_RANK,
+                    pretrain_steps: int = PRETRAIN_STEPS, adapt_steps: int = ADAPT_STEPS) -> Path:
+    """Where this run's checkpoint is: the bundled one in ``baselines/``, or the cache's."""
+    if is_bundled(name, episodes, lora_rank, pretrain_steps, adapt_steps):
+        return checkpoint_path(name)
+    return few_episodes_checkpoint(name, episodes, skip, lora_rank, pretrain_steps, adapt_steps)
+
+
+def step_count(text: str) -> int:
+    """An argparse type for ``--pretrain-steps`` / ``--adapt-steps``: a whole number of steps, 1 or more."""
+    try:
+        steps = int(text)
+    except ValueError:
+        steps = 0
+    if steps < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a number of steps (1 or more)")
+    return steps
 
 
 def few_episodes_checkpoint(name: str, episodes: int | None, skip: int = 0, lora_rank: int = LORA_RANK,
@@ -221,8 +241,6 @@ def main(pretrain_steps: int = PRETRAIN_STEPS, adapt_steps: int = ADAPT_STEPS, n
 
 
 if __name__ == "__main__":
-    import argparse
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--names", nargs="+", choices=(*NAMES, *STRATEGIES), default=list(NAMES))
     parser.add_argument("--target-episodes", type=int, default=None,
@@ -231,15 +249,12 @@ if __name__ == "__main__":
     parser.add_argument("--lora-rank", type=int, default=LORA_RANK,
                         help=f"the adaptation's LoRA rank (the paper's: {LORA_RANK}; 0: full fine-tuning of the same "
                              "modules; others go to the cache)")
-    parser.add_argument("--pretrain-steps", type=int, default=PRETRAIN_STEPS,
+    parser.add_argument("--pretrain-steps", type=step_count, default=PRETRAIN_STEPS,
                         help=f"pretraining steps (the bundled: {PRETRAIN_STEPS}; others go to the cache)")
-    parser.add_argument("--adapt-steps", type=int, default=ADAPT_STEPS,
+    parser.add_argument("--adapt-steps", type=step_count, default=ADAPT_STEPS,
                         help=f"adaptation steps, EAC-WM-S's training too (the bundled: {ADAPT_STEPS}; others go to "
                              "the cache)")
     args = parser.parse_args()
-    for flag, steps in (("--pretrain-steps", args.pretrain_steps), ("--adapt-steps", args.adapt_steps)):
-        if steps < 1:
-            parser.error(f"{flag}: {steps} is not a number of steps (1 or more)")
     if args.lora_rank < 0:
         parser.error(f"--lora-rank: {args.lora_rank} is not a rank (0 for full fine-tuning, or a positive rank)")
     pretraining_only = {"--lora-rank": ("LoRA", args.lora_rank != LORA_RANK),
