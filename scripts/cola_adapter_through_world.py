@@ -1,0 +1,103 @@
+"""CoLA-World's frozen world model driven by an adapter trained through it (a droid_planning diagnosis).
+
+The paper's adapter classifies each real action's GT-LAM code (App. C.2; the bundled ``cola_world``) or,
+for the continuous variant, regresses the IDM's μ (``cola_world_vae``). Here a fresh 2-layer MLP maps the
+real action straight to the world model's conditioning latent (not snapped to a code) and trains on the
+one-step next-frame MSE through the frozen world model, as LAC-WM's stage 2 trains its projector through
+its frozen FDM. Everything but the adapter is the bundled checkpoint's. Not bundled:
+docs/protocols/droid_planning.md sets its planning beside the paper's adapter.
+
+    python scripts/cola_adapter_through_world.py cola_world cola_world_vae
+    lawm-eval run suite=droid_planning model=cola_world model.checkpoint=<the path it prints>
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from lawm_eval.bundle import load_checkpoint
+from lawm_eval.errors import ConfigError
+from lawm_eval.models.checkpoint import save_model
+from lawm_eval.models.cola_world import CoLAWorld
+from lawm_eval.models.train.data import Transitions, transitions
+from lawm_eval.models.train.loop import train
+from lawm_eval.models.zoo import checkpoint_path, load_autoencoder
+from lawm_eval.paths import cache_dir
+
+MODELS = ("cola_world", "cola_two_stage", "cola_world_vae", "cola_two_stage_vae")  # one-frame world models
+STEPS, BATCH, SEED = 2000, 64, 9  # the bundled adapters' batch and seed; 2× their 1,000 steps
+
+
+def checkpoint_file(name: str) -> Path:
+    return cache_dir() / "checkpoints" / "cola_adapter_through_world" / f"{name}.pt"
+
+
+def with_fresh_adapter(name: str) -> tuple[CoLAWorld, dict]:
+    """The bundled ``name`` with a fresh regressing, unsnapped adapter; (model, its constructor config)."""
+    if name not in MODELS:
+        raise ConfigError(f"'{name}' is not a one-frame CoLA-World model; choose from {', '.join(MODELS)}")
+    payload = load_checkpoint(checkpoint_path(name))
+    config = {**payload["config"], "adapter": "regress", "snap_adapter": False}
+    torch.manual_seed(SEED)  # the fresh adapter's initialisation
+    model = CoLAWorld(**config)
+    kept = {k: v for k, v in payload["state_dict"].items() if not k.startswith("adapter.")}
+    result = model.load_state_dict(kept, strict=False)
+    if result.unexpected_keys or any(not k.startswith("adapter.") for k in result.missing_keys):
+        raise ConfigError(f"{checkpoint_path(name)} does not fit CoLAWorld({config})")  # only the adapter is fresh
+    return model.eval(), config
+
+
+def train_through_world(model: CoLAWorld, data: Transitions, steps: int = STEPS) -> list[dict]:
+    """Train the adapter alone: real action → latent → frozen world model → next frame (one-step MSE)."""
+    model.requires_grad_(False)
+    model.adapter.requires_grad_(True)
+
+    def loss_fn(generator: torch.Generator):
+        idx = torch.randint(0, len(data), (BATCH,), generator=generator)
+        x, a = data.x[idx], data.a[idx, 0]  # (B, W + 1, 16, 32), (B, A): the window's first transition
+        return F.mse_loss(model.predict_next(x[:, 0], model.control(a, None)), x[:, 1]), {}
+
+    return train(model.adapter.parameters(), loss_fn, steps, seed=SEED)
+
+
+@torch.no_grad()
+def held_out_errors(model: CoLAWorld, held: Transitions) -> dict[str, float]:
+    """One-step token MSE on held-out transitions: the adapter's latent, the IDM's, zero actions, copy-last;
+    and the mean norm of the adapter's and the IDM's latents (how far the adapter leaves the IDM's range)."""
+    x, a = held.x, held.a[:, 0]  # (N, 2, 16, 32), (N, A)
+    adapter, idm = model.control(a, None), model.idm_latent(x[:, 0], x[:, 1])  # (N, L) each
+    zero = model.control(torch.zeros_like(a), None)
+    return {"adapter": F.mse_loss(model.predict_next(x[:, 0], adapter), x[:, 1]).item(),
+            "gt_lam": F.mse_loss(model.predict_next(x[:, 0], idm), x[:, 1]).item(),
+            "zero_action": F.mse_loss(model.predict_next(x[:, 0], zero), x[:, 1]).item(),
+            "copy_last": F.mse_loss(x[:, 0], x[:, 1]).item(),
+            "adapter_latent_norm": adapter.norm(dim=1).mean().item(), "idm_latent_norm": idm.norm(dim=1).mean().item()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("models", nargs="+", choices=MODELS)
+    parser.add_argument("--steps", type=int, default=STEPS)
+    args = parser.parse_args()
+    autoencoder = load_autoencoder()
+    data = transitions("franka", autoencoder, window=1)
+    held = transitions("franka", autoencoder, window=1, split="held_out")
+    print("| model | adapter | GT-LAM | zero action | copy last | latent norm: adapter / IDM | checkpoint |")
+    print("|---|---|---|---|---|---|---|")
+    for name in args.models:
+        model, config = with_fresh_adapter(name)
+        train_through_world(model, data, args.steps)
+        errors = held_out_errors(model, held)
+        path = save_model(checkpoint_file(name), name, model, config,
+                          {"metrics": errors, "adapter": f"trained through the frozen world model, {args.steps} steps"})
+        print(f"| `{name}` | {errors['adapter']:.5f} | {errors['gt_lam']:.5f} | {errors['zero_action']:.5f} | "
+              f"{errors['copy_last']:.5f} | {errors['adapter_latent_norm']:.1f} / {errors['idm_latent_norm']:.1f} | "
+              f"{path} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

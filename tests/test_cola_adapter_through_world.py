@@ -1,0 +1,77 @@
+"""scripts/cola_adapter_through_world.py: the bundled CoLA-World with a fresh adapter trained through its frozen
+world model. Only the adapter changes, its latent is not snapped to a code, training lowers the one-step error
+through the world model, and the saved checkpoint runs as the bundled model's ``model.checkpoint``."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from lawm_eval.errors import ConfigError
+from lawm_eval.models.train.data import windows
+from lawm_eval.models.train.evaluate import load_fixture
+from lawm_eval.models.zoo import build_bundled, load_bundled
+from tests.scripts_loader import load_script
+
+script = load_script("cola_adapter_through_world")
+
+
+def fixture_transitions():
+    """The committed Franka fixture's 8 windows as single transitions (24 of them), encoded."""
+    fixture = load_fixture("franka")
+    autoencoder = build_bundled("cola_world").encoder
+    xs = list(autoencoder.encode(torch.from_numpy(fixture["frames"])))  # 8 × (4, 16, 32)
+    actions = [torch.from_numpy(a).float() for a in fixture["actions"]]  # 8 × (3, 7)
+    states = [torch.zeros(len(x), 1) for x in xs]
+    return windows(xs, actions, states, [0] * len(xs), "franka")
+
+
+def test_only_the_adapter_is_fresh_and_it_is_not_snapped_to_a_code():
+    model, config = script.with_fresh_adapter("cola_world")
+    bundled, _, _ = load_bundled("cola_world")
+    assert config["adapter"] == "regress" and config["snap_adapter"] is False
+    for key, value in model.state_dict().items():
+        if not key.startswith("adapter."):
+            assert torch.equal(value, bundled.state_dict()[key]), key
+    latent = model.control(torch.randn(5, 7), None)  # (5, L)
+    codebook = bundled.vq.codebook.weight  # (32, code_dim)
+    distances = torch.cdist(latent.view(-1, codebook.shape[1]), codebook).min(1).values
+    assert latent.shape == (5, model.latent_dim) and bool((distances > 1e-3).all())
+    torch.randn(100)  # whatever the global generator drew before, the fresh adapter starts the same
+    again, _ = script.with_fresh_adapter("cola_world")
+    assert all(torch.equal(a, b) for a, b in zip(model.adapter.parameters(), again.adapter.parameters()))
+
+
+def test_training_moves_the_adapter_alone_and_lowers_the_error_through_the_world_model():
+    data = fixture_transitions()
+    model, _ = script.with_fresh_adapter("cola_world")
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    start = script.held_out_errors(model, data)
+    curve = script.train_through_world(model, data, steps=40)
+    end = script.held_out_errors(model, data)
+    changed = {k for k, v in model.state_dict().items() if not torch.equal(v, before[k])}
+    assert changed and all(k.startswith("adapter.") for k in changed)
+    assert end["adapter"] < start["adapter"] and len(curve) == 2  # logged at steps 25 and 40
+    assert end["gt_lam"] == pytest.approx(start["gt_lam"])  # the world model and the IDM did not move
+    x = data.x  # (24, 2, 16, 32)
+    with torch.no_grad():
+        expected = ((model.predict_next(x[:, 0], model.control(data.a[:, 0], None)) - x[:, 1]) ** 2).mean()
+    assert end["adapter"] == pytest.approx(float(expected), rel=1e-6)
+
+
+def test_the_saved_checkpoint_runs_as_the_bundled_model(tmp_path, monkeypatch):
+    monkeypatch.setenv("LAWM_EVAL_CACHE", str(tmp_path))
+    model, config = script.with_fresh_adapter("cola_world_vae")
+    script.train_through_world(model, fixture_transitions(), steps=3)
+    path = script.save_model(script.checkpoint_file("cola_world_vae"), "cola_world_vae", model, config)
+    assert path.is_relative_to(tmp_path)
+    bundle = build_bundled("cola_world_vae", checkpoint=str(path))
+    actions = torch.randn(2, 3, 7)
+    with torch.no_grad():
+        expected = model.control(actions.flatten(0, 1), None).view(2, 3, -1)
+    assert torch.allclose(bundle.controller.to_latent(actions, None), expected)
+
+
+def test_a_history_model_is_refused_in_one_line():
+    with pytest.raises(ConfigError, match="not a one-frame CoLA-World model"):
+        script.with_fresh_adapter("cola_world_history")
