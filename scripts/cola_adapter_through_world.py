@@ -24,6 +24,7 @@ from lawm_eval.errors import ConfigError
 from lawm_eval.models.checkpoint import save_model
 from lawm_eval.models.cola_world import CoLAWorld
 from lawm_eval.models.train.data import Transitions, transitions
+from lawm_eval.models.train.evaluate import lam_errors, mse
 from lawm_eval.models.train.loop import train
 from lawm_eval.models.zoo import checkpoint_path, load_autoencoder
 from lawm_eval.paths import cache_dir
@@ -66,15 +67,13 @@ def train_through_world(model: CoLAWorld, data: Transitions, steps: int = STEPS)
 
 @torch.no_grad()
 def held_out_errors(model: CoLAWorld, held: Transitions) -> dict[str, float]:
-    """One-step token MSE on held-out transitions: the adapter's latent, the IDM's, zero actions, copy-last;
-    and the mean norm of the adapter's and the IDM's latents (how far the adapter leaves the IDM's range)."""
+    """``lam_errors``' one-step token MSEs on held-out transitions (copy-last, the IDM's latent, the adapter's from
+    the real actions), the adapter's from zero actions, and the mean norm of the adapter's and the IDM's latents (how
+    far the adapter leaves the IDM's range)."""
     x, a = held.x, held.a[:, 0]  # (N, 2, 16, 32), (N, A)
     adapter, idm = model.control(a, None), model.idm_latent(x[:, 0], x[:, 1])  # (N, L) each
-    zero = model.control(torch.zeros_like(a), None)
-    return {"adapter": F.mse_loss(model.predict_next(x[:, 0], adapter), x[:, 1]).item(),
-            "gt_lam": F.mse_loss(model.predict_next(x[:, 0], idm), x[:, 1]).item(),
-            "zero_action": F.mse_loss(model.predict_next(x[:, 0], zero), x[:, 1]).item(),
-            "copy_last": F.mse_loss(x[:, 0], x[:, 1]).item(),
+    zero = model.predict_next(x[:, 0], model.control(torch.zeros_like(a), None))
+    return {**lam_errors(model, held.x, held.a), "zero_action_mse": mse(zero, x[:, 1]),
             "adapter_latent_norm": adapter.norm(dim=1).mean().item(), "idm_latent_norm": idm.norm(dim=1).mean().item()}
 
 
@@ -94,8 +93,8 @@ def main() -> None:
         errors = held_out_errors(model, held)
         path = save_model(checkpoint_file(name), name, model, config,
                           {"metrics": errors, "adapter": f"trained through the frozen world model, {args.steps} steps"})
-        print(f"| `{name}` | {errors['adapter']:.5f} | {errors['gt_lam']:.5f} | {errors['zero_action']:.5f} | "
-              f"{errors['copy_last']:.5f} | {errors['adapter_latent_norm']:.1f} / {errors['idm_latent_norm']:.1f} | "
+        print(f"| `{name}` | {errors['controller_mse']:.5f} | {errors['gt_latent_mse']:.5f} | "
+              f"{errors['zero_action_mse']:.5f} | {errors['copy_last_mse']:.5f} | {errors['adapter_latent_norm']:.1f} / {errors['idm_latent_norm']:.1f} | "
               f"{path} |", flush=True)
 
 

@@ -51,12 +51,12 @@ def test_training_moves_the_adapter_alone_and_lowers_the_error_through_the_world
     end = script.held_out_errors(model, data)
     changed = {k for k, v in model.state_dict().items() if not torch.equal(v, before[k])}
     assert changed and all(k.startswith("adapter.") for k in changed)
-    assert end["adapter"] < start["adapter"] and len(curve) == 2  # logged at steps 25 and 40
-    assert end["gt_lam"] == pytest.approx(start["gt_lam"])  # the world model and the IDM did not move
+    assert end["controller_mse"] < start["controller_mse"] and len(curve) == 2  # logged at steps 25 and 40
+    assert end["gt_latent_mse"] == pytest.approx(start["gt_latent_mse"])  # the world model and the IDM did not move
     x = data.x  # (24, 2, 16, 32)
     with torch.no_grad():
         expected = ((model.predict_next(x[:, 0], model.control(data.a[:, 0], None)) - x[:, 1]) ** 2).mean()
-    assert end["adapter"] == pytest.approx(float(expected), rel=1e-6)
+    assert end["controller_mse"] == pytest.approx(float(expected), rel=1e-6)
 
 
 def test_the_saved_checkpoint_runs_as_the_bundled_model(tmp_path, monkeypatch):
