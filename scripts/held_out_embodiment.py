@@ -29,6 +29,7 @@ import torch
 from lawm_eval.config import compose_config
 from lawm_eval.metrics.stats import t_interval
 from lawm_eval.models.train import franka_held_out
+from lawm_eval.models.train.loop import step_count
 from lawm_eval.paths import cache_dir
 from lawm_eval.runner.records import RecordStore
 from lawm_eval.runner.run import run_evaluation
@@ -154,9 +155,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip", type=int, default=0, help="take them after the first K episodes (another draw)")
     parser.add_argument("--strategies", action="store_true",
                         help="add LAC-WM's fine-tuning-strategy ablations (A.6, Table 5) to the table")
-    parser.add_argument("--pretrain-steps", type=franka_held_out.step_count, default=BUNDLED.pretrain,
+    parser.add_argument("--pretrain-steps", type=step_count, default=BUNDLED.pretrain,
                         help=f"pretraining steps (the bundled recipe's: {BUNDLED.pretrain})")
-    parser.add_argument("--adapt-steps", type=franka_held_out.step_count, default=BUNDLED.adapt,
+    parser.add_argument("--adapt-steps", type=step_count, default=BUNDLED.adapt,
                         help=f"adaptation steps, EAC-WM-S's training too (the bundled recipe's: {BUNDLED.adapt})")
     args = parser.parse_args(argv)
     steps = Steps(args.pretrain_steps, args.adapt_steps)

@@ -69,6 +69,7 @@ from lawm_eval.models.train.bfa_world_models import (
 )
 from lawm_eval.models.train.data import Transitions, some_episodes, transitions
 from lawm_eval.models.train.evaluate import evaluate_held_out, finish
+from lawm_eval.models.train.loop import step_count
 from lawm_eval.models.zoo import checkpoint_path, load_autoencoder
 from lawm_eval.paths import cache_dir
 
@@ -111,17 +112,6 @@ def checkpoint_file(name: str, episodes: int | None, skip: int = 0, lora_rank: i
     if is_bundled(name, episodes, lora_rank, pretrain_steps, adapt_steps):
         return checkpoint_path(name)
     return few_episodes_checkpoint(name, episodes, skip, lora_rank, pretrain_steps, adapt_steps)
-
-
-def step_count(text: str) -> int:
-    """An argparse type for ``--pretrain-steps`` / ``--adapt-steps``: a whole number of steps, 1 or more."""
-    try:
-        steps = int(text)
-    except ValueError:
-        steps = 0
-    if steps < 1:
-        raise argparse.ArgumentTypeError(f"{text} is not a number of steps (1 or more)")
-    return steps
 
 
 def few_episodes_checkpoint(name: str, episodes: int | None, skip: int = 0, lora_rank: int = LORA_RANK,

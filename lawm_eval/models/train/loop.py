@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Callable, Iterable
 
 import torch
@@ -36,3 +37,14 @@ def train(params: Iterable[torch.nn.Parameter], loss_fn: LossFn, steps: int, lr:
             curve.append({"step": step, **{k: v / count for k, v in running.items()}})
             running = {}
     return curve
+
+
+def step_count(text: str) -> int:
+    """An argparse type for a training script's step counts: a whole number of steps, 1 or more."""
+    try:
+        steps = int(text)
+    except ValueError:
+        steps = 0
+    if steps < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a number of steps (1 or more)")
+    return steps
