@@ -14,23 +14,26 @@ docs/protocols/droid_planning.md sets its planning beside the paper's adapter.
 from __future__ import annotations
 
 import argparse
+from functools import partial
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
+from torch.nn.functional import mse_loss
 
 from lawm_eval.bundle import load_checkpoint
 from lawm_eval.errors import ConfigError
 from lawm_eval.models.checkpoint import save_model
 from lawm_eval.models.cola_world import CoLAWorld
+from lawm_eval.models.train.cola_world import ADAPTER_BATCH, ADAPTER_SEED, ADAPTER_STEPS
 from lawm_eval.models.train.data import Transitions, transitions
 from lawm_eval.models.train.evaluate import lam_errors, mse
-from lawm_eval.models.train.loop import train
-from lawm_eval.models.zoo import checkpoint_path, load_autoencoder
+from lawm_eval.models.train.loop import step_count, train
+from lawm_eval.models.train.losses import pairs
+from lawm_eval.models.zoo import load_autoencoder, load_bundled
 from lawm_eval.paths import cache_dir
 
 MODELS = ("cola_world", "cola_two_stage", "cola_world_vae", "cola_two_stage_vae")  # one-frame world models
-STEPS, BATCH, SEED = 2000, 64, 9  # the bundled adapters' batch and seed; 2× their 1,000 steps
+STEPS = 2 * ADAPTER_STEPS  # the bundled adapters' batch, seed and learning rate; twice their steps
 
 
 def checkpoint_file(name: str) -> Path:
@@ -41,28 +44,28 @@ def with_fresh_adapter(name: str) -> tuple[CoLAWorld, dict]:
     """The bundled ``name`` with a fresh regressing, unsnapped adapter; (model, its constructor config)."""
     if name not in MODELS:
         raise ConfigError(f"'{name}' is not a one-frame CoLA-World model; choose from {', '.join(MODELS)}")
-    payload = load_checkpoint(checkpoint_path(name))
-    config = {**payload["config"], "adapter": "regress", "snap_adapter": False}
-    torch.manual_seed(SEED)  # the fresh adapter's initialisation
-    model = CoLAWorld(**config)
-    kept = {k: v for k, v in payload["state_dict"].items() if not k.startswith("adapter.")}
-    result = model.load_state_dict(kept, strict=False)
-    if result.unexpected_keys or any(not k.startswith("adapter.") for k in result.missing_keys):
-        raise ConfigError(f"{checkpoint_path(name)} does not fit CoLAWorld({config})")  # only the adapter is fresh
+    bundled, path, _ = load_bundled(name)  # the format, the method and every weight checked
+    config = {**load_checkpoint(path)["config"], "adapter": "regress", "snap_adapter": False}
+    with torch.random.fork_rng():  # the fresh adapter starts the same whatever the global generator drew
+        torch.manual_seed(ADAPTER_SEED)
+        model = CoLAWorld(**config)
+    kept = {k: v for k, v in bundled.state_dict().items() if not k.startswith("adapter.")}
+    model.load_state_dict(kept, strict=False)  # every weight the bundled checkpoint and its config share
     return model.eval(), config
 
 
+def adapter_loss(model: CoLAWorld, data: Transitions, generator: torch.Generator) -> tuple[torch.Tensor, dict]:
+    """Real action → adapter latent → frozen world model → next frame: one-step token MSE."""
+    x, a, _, _ = data.batch(ADAPTER_BATCH, generator)  # (B, W + 1, 16, 32), (B, W, A)
+    x_t, x_next = pairs(x)  # (B·W, 16, 32) each
+    return mse_loss(model.predict_next(x_t, model.control(a.flatten(0, 1), None)), x_next), {}
+
+
 def train_through_world(model: CoLAWorld, data: Transitions, steps: int = STEPS) -> list[dict]:
-    """Train the adapter alone: real action → latent → frozen world model → next frame (one-step MSE)."""
+    """Train the adapter alone through the frozen IDM and world model."""
     model.requires_grad_(False)
     model.adapter.requires_grad_(True)
-
-    def loss_fn(generator: torch.Generator):
-        idx = torch.randint(0, len(data), (BATCH,), generator=generator)
-        x, a = data.x[idx], data.a[idx, 0]  # (B, W + 1, 16, 32), (B, A): the window's first transition
-        return F.mse_loss(model.predict_next(x[:, 0], model.control(a, None)), x[:, 1]), {}
-
-    return train(model.adapter.parameters(), loss_fn, steps, seed=SEED)
+    return train(model.adapter.parameters(), partial(adapter_loss, model, data), steps, lr=1e-3, seed=ADAPTER_SEED)
 
 
 @torch.no_grad()
@@ -80,7 +83,7 @@ def held_out_errors(model: CoLAWorld, held: Transitions) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="+", choices=MODELS)
-    parser.add_argument("--steps", type=int, default=STEPS)
+    parser.add_argument("--steps", type=step_count, default=STEPS)
     args = parser.parse_args()
     autoencoder = load_autoencoder()
     data = transitions("franka", autoencoder, window=1)

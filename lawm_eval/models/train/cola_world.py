@@ -53,7 +53,8 @@ PRETRAIN_STEPS = 2000
 LAM_STEPS, WM_STEPS = 1500, 1500  # two-stage
 HISTORY_FRAMES = 3  # the *_history models' world model: the last 3 frames of 4-frame windows
 WARM_STEPS = 400  # CoLA: the paper's 8K of 60K warm-up (13 %); end to end for the rest of the same 3,000 steps
-ADAPTER_STEPS = 1000  # App. B: the adapter trains 1K steps with batch 64
+ADAPTER_STEPS, ADAPTER_BATCH = 1000, 64  # App. B: the adapter trains 1K steps with batch 64
+ADAPTER_SEED = 9
 CODEBOOK_EVERY = 50
 RESET_EVERY = 200  # the dead-code reset option
 
@@ -132,7 +133,7 @@ def world_loss(model: CoLAWorld, data: Transitions, generator: torch.Generator, 
 def adapter_loss(model: CoLAWorld, data: Transitions, generator: torch.Generator):
     """The adapter's loss on every transition of a batch of 64 (App. B): for the discrete latent, cross-entropy of
     its code logits against the frozen IDM's codes; for the continuous one, L2 to the frozen IDM's μ."""
-    x, a, _, _ = data.batch(64, generator)
+    x, a, _, _ = data.batch(ADAPTER_BATCH, generator)
     if model.vq is None:
         with torch.no_grad():
             target = model.idm_latent(*pairs(x))  # (B·W, L)
@@ -167,7 +168,7 @@ def adapter_metrics(model: CoLAWorld, held: Transitions) -> dict:
 
 
 def train_adapter(model: CoLAWorld, data: Transitions, steps: int = ADAPTER_STEPS) -> list:
-    return train(model.adapter.parameters(), partial(adapter_loss, model, data), steps, lr=1e-3, seed=9)
+    return train(model.adapter.parameters(), partial(adapter_loss, model, data), steps, lr=1e-3, seed=ADAPTER_SEED)
 
 
 # -- codebook health -----------------------------------------------------------------------------
