@@ -9,6 +9,7 @@ docs/protocols/droid_planning.md sets its planning beside the paper's adapter.
 
     python scripts/cola_adapter_through_world.py cola_world cola_world_vae
     lawm-eval run suite=droid_planning model=cola_world model.checkpoint=<the path it prints>
+    python scripts/cola_adapter_through_world.py cola_world --checkpoint <a cola_lr_study --save checkpoint>
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import torch
 from torch.nn.functional import mse_loss
 
 from lawm_eval.bundle import load_checkpoint
-from lawm_eval.errors import ConfigError
+from lawm_eval.errors import ConfigError, LawmEvalError
 from lawm_eval.models.checkpoint import save_model
 from lawm_eval.models.cola_world import CoLAWorld
 from lawm_eval.models.train.cola_world import ADAPTER_BATCH, ADAPTER_SEED, ADAPTER_STEPS
@@ -36,15 +37,18 @@ MODELS = ("cola_world", "cola_two_stage", "cola_world_vae", "cola_two_stage_vae"
 STEPS = 2 * ADAPTER_STEPS  # the bundled adapters' batch, seed and learning rate; twice their steps
 
 
-def checkpoint_file(name: str) -> Path:
-    return cache_dir() / "checkpoints" / "cola_adapter_through_world" / f"{name}.pt"
+def checkpoint_file(name: str, source: Path | None = None) -> Path:
+    """Where the adapted model goes: named after the bundled model, and after ``source`` when one was given."""
+    stem = name if source is None else f"{name}_{source.stem}"
+    return cache_dir() / "checkpoints" / "cola_adapter_through_world" / f"{stem}.pt"
 
 
-def with_fresh_adapter(name: str) -> tuple[CoLAWorld, dict]:
-    """The bundled ``name`` with a fresh regressing, unsnapped adapter; (model, its constructor config)."""
+def with_fresh_adapter(name: str, checkpoint: Path | None = None) -> tuple[CoLAWorld, dict]:
+    """The bundled ``name`` (or its ``checkpoint``, e.g. one of ``cola_lr_study --save``) with a fresh regressing,
+    unsnapped adapter; (model, its constructor config)."""
     if name not in MODELS:
         raise ConfigError(f"'{name}' is not a one-frame CoLA-World model; choose from {', '.join(MODELS)}")
-    bundled, path, _ = load_bundled(name)  # the format, the method and every weight checked
+    bundled, path, _ = load_bundled(name, checkpoint)  # the format, the method and every weight checked
     config = {**load_checkpoint(path)["config"], "adapter": "regress", "snap_adapter": False}
     with torch.random.fork_rng():  # the fresh adapter starts the same whatever the global generator drew
         torch.manual_seed(ADAPTER_SEED)
@@ -84,22 +88,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="+", choices=MODELS)
     parser.add_argument("--steps", type=step_count, default=STEPS)
+    parser.add_argument("--checkpoint", type=Path, help="a checkpoint of the one model named, instead of the bundled")
     args = parser.parse_args()
+    if args.checkpoint is not None and len(args.models) > 1:
+        parser.error("--checkpoint holds one model: name only that one")
+    try:  # every model loads before any trains: a bad checkpoint is one line, exit 2
+        models = {name: with_fresh_adapter(name, args.checkpoint) for name in args.models}
+    except LawmEvalError as exc:
+        parser.exit(2, f"{parser.prog}: error: {exc}\n")
     autoencoder = load_autoencoder()
     data = transitions("franka", autoencoder, window=1)
     held = transitions("franka", autoencoder, window=1, split="held_out")
     print("| model | adapter | GT-LAM | zero action | copy last | latent norm: adapter / IDM | checkpoint |")
     print("|---|---|---|---|---|---|---|")
-    for name in args.models:
-        model, config = with_fresh_adapter(name)
+    for name, (model, config) in models.items():
         train_through_world(model, data, args.steps)
         errors = held_out_errors(model, held)
-        path = save_model(checkpoint_file(name), name, model, config,
+        path = save_model(checkpoint_file(name, args.checkpoint), name, model, config,
                           {"metrics": errors, "adapter": f"trained through the frozen world model, {args.steps} steps"})
         print(f"| `{name}` | {errors['controller_mse']:.5f} | {errors['gt_latent_mse']:.5f} | "
-              f"{errors['zero_action_mse']:.5f} | {errors['copy_last_mse']:.5f} | {errors['adapter_latent_norm']:.1f} / {errors['idm_latent_norm']:.1f} | "
-              f"{path} |", flush=True)
-
+              f"{errors['zero_action_mse']:.5f} | {errors['copy_last_mse']:.5f} | "
+              f"{errors['adapter_latent_norm']:.1f} / {errors['idm_latent_norm']:.1f} | {path} |", flush=True)
 
 if __name__ == "__main__":
     main()

@@ -10,7 +10,7 @@ import torch
 from lawm_eval.errors import ConfigError
 from lawm_eval.models.train.data import windows
 from lawm_eval.models.train.evaluate import load_fixture
-from lawm_eval.models.zoo import build_bundled, load_bundled
+from lawm_eval.models.zoo import build_bundled, checkpoint_path, load_bundled
 from tests.scripts_loader import load_script
 
 script = load_script("cola_adapter_through_world")
@@ -79,3 +79,31 @@ def test_the_saved_checkpoint_runs_as_the_bundled_model(tmp_path, monkeypatch):
 def test_a_history_model_is_refused_in_one_line():
     with pytest.raises(ConfigError, match="not a one-frame CoLA-World model"):
         script.with_fresh_adapter("cola_world_history")
+
+
+def test_another_checkpoint_of_the_model_is_adapted_into_a_file_of_its_own(tmp_path, monkeypatch):
+    monkeypatch.setenv("LAWM_EVAL_CACHE", str(tmp_path))
+    source = tmp_path / "cola_world_lr0.0001.pt"
+    bundled, _, _ = load_bundled("cola_world")
+    with torch.no_grad():
+        for parameter in bundled.world.parameters():
+            parameter.add_(0.01)
+    script.save_model(source, "cola_world", bundled, script.load_checkpoint(checkpoint_path("cola_world"))["config"])
+    model, _ = script.with_fresh_adapter("cola_world", source)
+    for key, value in bundled.world.state_dict().items():  # the given checkpoint's world model, not the bundled one's
+        assert torch.equal(model.world.state_dict()[key], value), key
+    assert script.checkpoint_file("cola_world", source).name == "cola_world_cola_world_lr0.0001.pt"
+    assert script.checkpoint_file("cola_world", source) != script.checkpoint_file("cola_world")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["cola_world", "--checkpoint", "missing.pt"], "no checkpoint for 'cola_world'"),
+    (["cola_world", "cola_world_vae", "--checkpoint", "missing.pt"], "--checkpoint holds one model"),
+    (["cola_world", "--steps", "0"], "0 is not a number of steps"),
+])
+def test_bad_input_is_one_line_and_exit_2(monkeypatch, capsys, argv, message):
+    monkeypatch.setattr("sys.argv", ["cola_adapter_through_world.py", *argv])
+    with pytest.raises(SystemExit) as exit_info:
+        script.main()
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err.strip().splitlines()[-1]
