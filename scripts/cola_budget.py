@@ -1,0 +1,93 @@
+"""CoLA-World and its two-stage baseline trained at a multiple of the bundled budget (a droid_planning diagnosis).
+
+The bundled recipes (``lawm_eval/models/train/cola_world.py``: action-free pretraining 2,000 steps, then
+LAM 1,500 + WM 1,500 against warm-up 400 + end to end 2,600) scaled by ``--scale`` in every phase, the paper's
+adapters (GT-LAM code classifiers, 1,000 steps) after them, as the bundled models get theirs. Each model pretrains
+its own world model with the recipe's seeds, so the two can train in two processes side by side. Nothing bundled
+changes: the checkpoints go to the cache, and plan with
+
+    python scripts/cola_budget.py --scale 3 --models cola_world      # and cola_two_stage in a second process
+    lawm-eval run suite=droid_planning model=cola_world model.checkpoint=<the path it prints>
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from lawm_eval.models.checkpoint import save_model
+from lawm_eval.models.cola_world import CoLAWorld
+from lawm_eval.models.train import cola_world as recipe
+from lawm_eval.models.train.data import Transitions, transitions
+from lawm_eval.models.train.evaluate import lam_errors
+from lawm_eval.models.zoo import load_autoencoder
+from lawm_eval.paths import cache_dir
+
+MODELS = ("cola_world", "cola_two_stage")
+
+
+def budget(scale: float) -> dict[str, int]:
+    """Every phase's steps at ``scale`` × the bundled recipe's, rounded as ``cola_world.main`` rounds them."""
+    total = round((recipe.LAM_STEPS + recipe.WM_STEPS) * scale)
+    return {"pretrain": round(recipe.PRETRAIN_STEPS * scale), "total": total,
+            "warm": round(recipe.WARM_STEPS * scale), "lam": round(recipe.LAM_STEPS * scale)}
+
+
+def scale_type(text: str) -> float:
+    """An argparse type: a multiple of the budget that leaves every phase at least one step."""
+    try:
+        scale = float(text)
+    except ValueError:
+        scale = 0.0
+    if not scale > 0 or min(budget(scale).values()) < 1 or budget(scale)["total"] <= budget(scale)["lam"]:
+        raise argparse.ArgumentTypeError(f"{text} is not a budget multiple that gives every phase a step")
+    return scale
+
+
+def trained(name: str, data: Transitions, held: Transitions, scale: float,
+            adapter_steps: int = recipe.ADAPTER_STEPS) -> CoLAWorld:
+    """``name``'s recipe at ``scale`` × its steps, from its own pretraining, with the paper's adapter."""
+    steps = budget(scale)
+    world = recipe.pretrained_world(data, steps["pretrain"])
+    if name == "cola_world":
+        model, _, _ = recipe.cola(world, data, held, steps["warm"], steps["total"])
+    else:
+        model, _, _ = recipe.two_stage(world, data, held, steps["lam"], steps["total"] - steps["lam"])
+    recipe.train_adapter(recipe.freeze_lam(model), data, adapter_steps)
+    return model
+
+
+def held_out_metrics(model: CoLAWorld, held: Transitions) -> dict:
+    """The codebook at the end, the adapter's code accuracy and the one-step token MSEs (copy-last, GT-LAM, adapter)."""
+    return {**recipe.codebook_usage(model, held), **recipe.adapter_metrics(model, held),
+            **lam_errors(model, held.x, held.a)}
+
+
+def checkpoint_file(name: str, scale: float) -> Path:
+    return cache_dir() / "checkpoints" / "cola_budget" / f"{name}_x{scale:g}.pt"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=scale_type, default=3.0, help="the multiple of the bundled budget (default 3)")
+    parser.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
+    args = parser.parse_args()
+    autoencoder = load_autoencoder()
+    data = transitions("franka", autoencoder, window=1)
+    held = transitions("franka", autoencoder, window=1, split="held_out")
+    print("| model | steps | codes used / perplexity / max usage | adapter code accuracy | GT-LAM | adapter | "
+          "copy last | checkpoint |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name in args.models:
+        model = trained(name, data, held, args.scale)
+        metrics = held_out_metrics(model, held)
+        path = save_model(checkpoint_file(name, args.scale), name, model, recipe.CONFIG,
+                          {"metrics": metrics, "budget": budget(args.scale), "scale": args.scale})
+        used = round(metrics["utilisation"] * metrics["codes"])
+        print(f"| `{name}` | {budget(args.scale)} | {used} / {metrics['perplexity']:.1f} / {metrics['max_usage']:.2f} | "
+              f"{metrics['adapter_code_accuracy']:.2f} | {metrics['gt_latent_mse']:.5f} | "
+              f"{metrics['controller_mse']:.5f} | {metrics['copy_last_mse']:.5f} | {path} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
