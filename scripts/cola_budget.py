@@ -15,6 +15,7 @@ changes: the checkpoints go to the cache, and plan with
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 from lawm_eval.bundle import load_checkpoint
@@ -31,10 +32,8 @@ MODELS = ("cola_world", "cola_two_stage", "cola_world_no_warmup")  # the last ru
 
 
 def budget(scale: float) -> dict[str, int]:
-    """Every phase's steps at ``scale`` × the bundled recipe's, rounded as ``cola_world.main`` rounds them."""
-    total = round((recipe.LAM_STEPS + recipe.WM_STEPS) * scale)
-    return {"pretrain": round(recipe.PRETRAIN_STEPS * scale), "total": total,
-            "warm": round(recipe.WARM_STEPS * scale), "lam": round(recipe.LAM_STEPS * scale)}
+    """Every phase's steps at ``scale`` × the bundled recipe's (``cola_world.phase_steps``)."""
+    return recipe.phase_steps(round((recipe.LAM_STEPS + recipe.WM_STEPS) * scale))
 
 
 def scale_type(text: str) -> float:
@@ -43,7 +42,8 @@ def scale_type(text: str) -> float:
         scale = float(text)
     except ValueError:
         scale = 0.0
-    if not scale > 0 or min(budget(scale).values()) < 1 or budget(scale)["total"] <= budget(scale)["lam"]:
+    steps = budget(scale) if 0 < scale < math.inf else {}
+    if not steps or min(steps.values()) < 1 or steps["total"] <= steps["lam"]:
         raise argparse.ArgumentTypeError(f"{text} is not a budget multiple that gives every phase a step")
     return scale
 
@@ -81,14 +81,10 @@ def checkpoint_file(name: str, scale: float) -> Path:
     return cache_dir() / "checkpoints" / "cola_budget" / f"{name}_x{scale:g}.pt"
 
 
-CURVE_LABELS = {"cola_world": "CoLA: warm-up, then end to end", "cola_world_no_warmup": "joint from the pretrained WM, no warm-up",
-                "cola_two_stage": "two-stage LAM (light decoder)"}  # the bundled recipe's figure's labels
-
-
 def plot_curves(scale: float) -> Path:
     """The paper's Fig. 2 at ``scale`` × the budget, from the three models' checkpoints in the cache."""
     curves = {}
-    for name, label in CURVE_LABELS.items():
+    for name, label in recipe.CURVE_LABELS.items():
         path = checkpoint_file(name, scale)
         if not path.is_file():
             raise CheckpointError(f"no checkpoint of '{name}' at {path}: "

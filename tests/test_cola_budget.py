@@ -83,7 +83,7 @@ def test_late_codes_average_the_last_sixth_of_the_curve():
 
 @pytest.mark.parametrize("argv, message", [
     (["--scale", "0"], "0 is not a budget multiple"), (["--scale", "many"], "many is not a budget multiple"),
-    (["--scale", "0.0001"], "0.0001 is not a budget multiple"), (["--models", "lac_wm"], "invalid choice: 'lac_wm'"),
+    (["--scale", "0.0001"], "0.0001 is not a budget multiple"), (["--scale", "inf"], "inf is not a budget multiple"), (["--models", "lac_wm"], "invalid choice: 'lac_wm'"),
 ])
 def test_bad_input_is_one_line_and_exit_2(monkeypatch, capsys, argv, message):
     monkeypatch.setattr("sys.argv", ["cola_budget.py", *argv])

@@ -57,6 +57,16 @@ ADAPTER_STEPS, ADAPTER_BATCH = 1000, 64  # App. B: the adapter trains 1K steps w
 ADAPTER_SEED = 9
 CODEBOOK_EVERY = 50
 RESET_EVERY = 200  # the dead-code reset option
+CURVE_LABELS = {"cola_world": "CoLA: warm-up, then end to end", "cola_world_no_warmup": "joint from the pretrained WM, no warm-up",
+                "cola_two_stage": "two-stage LAM (light decoder)"}  # the codebook figure's curves
+
+
+def phase_steps(steps: int = LAM_STEPS + WM_STEPS) -> dict[str, int]:
+    """Every phase's steps for ``steps`` after pretraining, in the bundled recipe's proportions: the pretraining,
+    the total after it, CoLA's warm-up and the two-stage LAM's stage."""
+    scale = steps / (LAM_STEPS + WM_STEPS)
+    return {"pretrain": round(PRETRAIN_STEPS * scale), "total": steps, "warm": round(WARM_STEPS * scale),
+            "lam": round(LAM_STEPS * scale)}
 
 
 def conditioning(world: AdaLNPredictor) -> list[torch.nn.Parameter]:
@@ -323,20 +333,20 @@ def main(steps: int = LAM_STEPS + WM_STEPS, history_frames: int = 1) -> dict:
     data = transitions("franka", autoencoder, window=history_frames)  # windows of K transitions, K + 1 frames
     held = transitions("franka", autoencoder, window=1, split="held_out")
     held_windows = transitions("franka", autoencoder, window=3, split="held_out")
-    scale = steps / (LAM_STEPS + WM_STEPS)
-    warm, lam = round(WARM_STEPS * scale), round(LAM_STEPS * scale)
-    world = pretrained_world(data, round(PRETRAIN_STEPS * scale), config)
+    phases = phase_steps(steps)
+    warm, lam = phases["warm"], phases["lam"]
+    world = pretrained_world(data, phases["pretrain"], config)
     no_warmup = cola(copy.deepcopy(world), data, held, 0, steps, config=config)[2]  # the Fig. 2 ablation
     baseline, base_curves, base_usage = two_stage(world, data, held, lam, steps - lam, config=config)
     model, cola_curves, cola_usage = cola(world, data, held, warm, steps, config=config)
-    curves = {"CoLA: warm-up, then end to end": cola_usage, "joint from the pretrained WM, no warm-up": no_warmup,
-              "two-stage LAM (light decoder)": base_usage}
+    curves = {CURVE_LABELS["cola_world"]: cola_usage, CURVE_LABELS["cola_world_no_warmup"]: no_warmup,
+              CURVE_LABELS["cola_two_stage"]: base_usage}
     plot_codebook(curves, warm, f"cola_codebook{suffix}.png")
-    budget = {"pretrain_steps": round(PRETRAIN_STEPS * scale), "lam_steps": lam, "wm_steps": steps - lam}
-    cola_extra = {"pretrain_steps": budget["pretrain_steps"], "warm_steps": warm, "e2e_steps": steps - warm,
+    two_stage_extra = {"pretrain_steps": phases["pretrain"], "lam_steps": lam, "wm_steps": steps - lam}
+    cola_extra = {"pretrain_steps": phases["pretrain"], "warm_steps": warm, "e2e_steps": steps - warm,
                   "codebook_curve_without_warmup": no_warmup}
     results = {f"cola_two_stage{suffix}": bundle(f"cola_two_stage{suffix}", baseline, base_curves, base_usage, data,
-                                                 held, held_windows, autoencoder, budget, config)}
+                                                 held, held_windows, autoencoder, two_stage_extra, config)}
     results[f"cola_world{suffix}"] = bundle(f"cola_world{suffix}", model, cola_curves, cola_usage, data, held,
                                             held_windows, autoencoder, cola_extra, config)
     return results
