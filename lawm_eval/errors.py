@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import argparse
 import difflib
 from collections.abc import Iterable
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """The scripts' argument parser: a bad argument is one line on stderr and exit 2, like every other user error
+    (argparse's own prints its usage first)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
 class LawmEvalError(Exception):

@@ -11,10 +11,9 @@ apart; docs/protocols/droid_planning.md sets it beside each model's planning err
 
 from __future__ import annotations
 
-import argparse
-
 import torch
 
+from lawm_eval.errors import OneLineParser
 from lawm_eval.models.train.data import transitions
 from lawm_eval.models.zoo import build_bundled, load_autoencoder
 
@@ -38,7 +37,7 @@ def sensitivity(name: str, x: torch.Tensor, actions: torch.Tensor, permutation: 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = OneLineParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="+", help="bundled Franka world models (lawm-eval ls models)")
     args = parser.parse_args()
     held = transitions("franka", load_autoencoder(), window=1, split="held_out")

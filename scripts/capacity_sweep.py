@@ -15,7 +15,6 @@ results/capacity_sweep/ (capacity_sweep.csv, capacity_curve.png).
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import time
@@ -24,6 +23,7 @@ from pathlib import Path
 import torch
 
 from lawm_eval.config import compose_config
+from lawm_eval.errors import OneLineParser
 from lawm_eval.metrics.aggregate import summarize
 from lawm_eval.models.checkpoint import save_model
 from lawm_eval.models.train.data import transitions
@@ -144,7 +144,7 @@ def markdown(rows: list[dict]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = OneLineParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", nargs="*", choices=list(SWEEP), default=list(SWEEP))
     parser.add_argument("--steps", type=int, default=1200, help="world-model steps per model (controller: half)")
     parser.add_argument("--episodes", type=int, default=32, help="droid_planning episodes per model")

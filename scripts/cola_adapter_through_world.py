@@ -14,7 +14,6 @@ docs/protocols/droid_planning.md sets its planning beside the paper's adapter.
 
 from __future__ import annotations
 
-import argparse
 from functools import partial
 from pathlib import Path
 
@@ -22,7 +21,7 @@ import torch
 from torch.nn.functional import mse_loss
 
 from lawm_eval.bundle import load_checkpoint
-from lawm_eval.errors import ConfigError, LawmEvalError
+from lawm_eval.errors import ConfigError, LawmEvalError, OneLineParser
 from lawm_eval.models.checkpoint import save_model
 from lawm_eval.models.cola_world import CoLAWorld
 from lawm_eval.models.train.cola_world import ADAPTER_BATCH, ADAPTER_SEED, ADAPTER_STEPS
@@ -85,7 +84,7 @@ def held_out_errors(model: CoLAWorld, held: Transitions) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = OneLineParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="+", choices=MODELS)
     parser.add_argument("--steps", type=step_count, default=STEPS)
     parser.add_argument("--checkpoint", type=Path, help="a checkpoint of the one model named, instead of the bundled")

@@ -19,7 +19,7 @@ import math
 from pathlib import Path
 
 from lawm_eval.bundle import load_checkpoint
-from lawm_eval.errors import CheckpointError, LawmEvalError
+from lawm_eval.errors import CheckpointError, LawmEvalError, OneLineParser
 from lawm_eval.models.checkpoint import save_model
 from lawm_eval.models.cola_world import CoLAWorld
 from lawm_eval.models.train import cola_world as recipe
@@ -99,7 +99,7 @@ def plot_curves(scale: float) -> Path:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = OneLineParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=scale_type, default=3.0, help="the multiple of the bundled budget (default 3)")
     parser.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
     parser.add_argument("--plot", action="store_true", help="plot the trained models' codebook curves instead")

@@ -36,7 +36,6 @@ after them).
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
@@ -44,6 +43,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from lawm_eval.errors import OneLineParser
 from lawm_eval.metrics.latent import embodiment_identification, equal_draws, neighbour_purity, standardised
 from lawm_eval.models.train import bfa_world_models, franka_held_out
 from lawm_eval.models.train.data import Transitions
@@ -231,7 +231,7 @@ def output_suffix(bundled: bool, seed: int, embodiments: tuple[str, ...], steps:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = OneLineParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=STEPS, help=f"pretraining steps (default {STEPS})")
     parser.add_argument("--bundled", action="store_true",
                         help="the bundled BFA models on their pretraining embodiments (Franka, navigation, RoboDesk)")

@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from lawm_eval.config import compose_config
+from lawm_eval.errors import OneLineParser
 from lawm_eval.metrics.ranking import fidelity, spearman
 from lawm_eval.models.train.libero_bc import SNAPSHOTS, snapshot_path
 from lawm_eval.paths import cache_dir
@@ -203,7 +204,7 @@ def scatter(path: Path, world_model: str, real: dict[str, float], imagined: dict
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = OneLineParser(description=__doc__.split("\n")[0])
     parser.add_argument("--trials", type=int, default=3, help="initial states per task (0..N-1)")
     parser.add_argument("--tasks", type=int, nargs="*", default=None, help="task indices (default all)")
     parser.add_argument("--policies", nargs="*", choices=list(POLICIES), default=list(POLICIES))

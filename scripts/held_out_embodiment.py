@@ -19,7 +19,6 @@ results/held_out_embodiment/ (a file name with ``_pre<N>``/``_adapt<N>`` for ano
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 from typing import NamedTuple
@@ -27,6 +26,7 @@ from typing import NamedTuple
 import torch
 
 from lawm_eval.config import compose_config
+from lawm_eval.errors import OneLineParser
 from lawm_eval.metrics.stats import t_interval
 from lawm_eval.models.train import franka_held_out
 from lawm_eval.models.train.loop import step_count
@@ -150,7 +150,7 @@ def plot(rows: list[dict], path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = OneLineParser(description=__doc__.splitlines()[0])
     parser.add_argument("--episodes", type=int, nargs="+", help="Franka episodes (default: 1 3 11 and all)")
     parser.add_argument("--skip", type=int, default=0, help="take them after the first K episodes (another draw)")
     parser.add_argument("--strategies", action="store_true",

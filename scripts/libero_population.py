@@ -14,12 +14,12 @@ $LAWM_EVAL_CACHE/libero_population/.
 
 from __future__ import annotations
 
-import argparse
 import csv
 from dataclasses import asdict
 from pathlib import Path
 
 from lawm_eval.config import compose_config
+from lawm_eval.errors import OneLineParser
 from lawm_eval.metrics.aggregate import summarize
 from lawm_eval.models.libero_oracle import PERTURBATION_LEVELS
 from lawm_eval.models.train.libero_bc import SNAPSHOTS, snapshot_path
@@ -94,7 +94,7 @@ def markdown(suite: str, trials: int, rows: dict[str, dict]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = OneLineParser(description=__doc__.split("\n")[0])
     parser.add_argument("--suite", default="libero_object")
     parser.add_argument("--trials", type=int, default=3, help="initial states per task (0..N-1)")
     parser.add_argument("--tasks", type=int, nargs="*", default=None, help="task indices (default all)")

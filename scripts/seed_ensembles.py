@@ -14,7 +14,6 @@ model plans on (``droid_planning``; ``recon_planning`` for ``lam_nav``). Measure
 
 from __future__ import annotations
 
-import argparse
 import shlex
 import time
 from pathlib import Path
@@ -22,6 +21,7 @@ from pathlib import Path
 import torch
 
 from lawm_eval.bundle import load_checkpoint
+from lawm_eval.errors import OneLineParser
 from lawm_eval.models.checkpoint import save_model
 from lawm_eval.models.train.data import transitions
 from lawm_eval.models.zoo import load_autoencoder
@@ -98,7 +98,7 @@ def ensemble_command(model: str) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = OneLineParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", choices=MODELS)
     parser.add_argument("--seed", type=int, action="append", default=[], help="a seed ≥ 1 to train (repeatable)")
     args = parser.parse_args()

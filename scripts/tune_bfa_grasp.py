@@ -11,7 +11,6 @@ stay a test of the script too.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 
@@ -28,6 +27,7 @@ from lawm_eval.envs.bfa_scripted import (
     choose_grasp,
     object_shape,
 )
+from lawm_eval.errors import OneLineParser
 
 RANGES = {
     "side": {"spread": (-0.3, 0.3), "mcp_open": (0.0, 0.6), "pip_open": (0.0, 0.4), "mcp_closed": (0.6, 1.61),
@@ -61,7 +61,7 @@ def perturb(grasp: Grasp, rng: np.random.Generator, scale: float) -> Grasp:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = OneLineParser(description=__doc__.splitlines()[0])
     parser.add_argument("approach", choices=["side", "top"])
     parser.add_argument("--iterations", type=int, default=80)
     parser.add_argument("--seed", type=int, default=0)

@@ -15,7 +15,6 @@ LAC-WM's BFA data mix successes and failures (20 % successful, App. A.3): so do 
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from collections.abc import Callable
@@ -26,7 +25,7 @@ import numpy as np
 
 from lawm_eval.envs.bfa_env import CONTROL_HZ
 from lawm_eval.envs.bfa_objects import OBJECT_SET_VERSION, BFAObject, objects
-from lawm_eval.errors import LawmEvalError
+from lawm_eval.errors import LawmEvalError, OneLineParser
 
 EPISODE_STEPS = 250  # the script's 235 steps, then 15 to let the object settle and the hand leave
 DATASET_NOISES = (0.0, 0.5, 1.0)
@@ -127,7 +126,7 @@ def scripted_success(split: str, episodes: int, seed: int, noise: float = 0.0,
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="BFA stand-in data and the scripted policy's success rates")
+    parser = OneLineParser(description="BFA stand-in data and the scripted policy's success rates")
     sub = parser.add_subparsers(dest="command", required=True)
     scripted = sub.add_parser("scripted", help="the scripted policy's rates on a split")
     scripted.add_argument("--split", default="train")

@@ -26,7 +26,6 @@ Episodes are ordered round by round over the tasks, so the last 7 hold one rollo
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from collections.abc import Callable
@@ -35,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from lawm_eval.envs.robodesk_tasks import STATE_DIM, TASKS, success
-from lawm_eval.errors import LawmEvalError
+from lawm_eval.errors import LawmEvalError, OneLineParser
 
 PAIRS_VERSION = "v2"  # v2: regenerated with the simulator child's OpenBLAS kernel pinned (envs.sim_client)
 SCRIPTED_STEPS = 30  # vp2/scripts/run_scripted_trajectory.py:22 (a planned episode has 15 actions)
@@ -203,7 +202,7 @@ def train_classifiers(tasks: list[str], episodes: int, seed: int, out_dir: Path 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m lawm_eval.data.generate.robodesk", description=__doc__.split("\n")[0])
+    parser = OneLineParser(prog="python -m lawm_eval.data.generate.robodesk", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     pairs = sub.add_parser("pairs", help="start/goal pairs for suite vp2_robodesk")
     pairs.add_argument("--tasks", nargs="*", default=list(TASKS))

@@ -9,12 +9,13 @@ from the `bundled:` blocks of configs/model/<name>.yaml.
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import inspect
 import json
 import time
 from collections.abc import Callable
+
+from lawm_eval.errors import OneLineParser
 
 # Not runnable models, trained first: the golden batches and the shared autoencoder. Every other
 # checkpoint is a model whose configs/model/<name>.yaml has a `bundled:` block naming its script,
@@ -95,7 +96,7 @@ def run(name: str, steps: int | None) -> dict:
 
 
 def cli() -> None:
-    parser = argparse.ArgumentParser(prog="python -m lawm_eval.models.train", description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="python -m lawm_eval.models.train", description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="+", help="checkpoints to rebuild: fixtures, visual_ae, a bundled model "
                                                  "(lawm-eval ls models) or 'all'")
     parser.add_argument("--steps", type=int, default=None, help="override the training steps (quick checks only)")

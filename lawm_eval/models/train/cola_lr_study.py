@@ -20,7 +20,6 @@ changes.
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import time
@@ -28,6 +27,7 @@ from pathlib import Path
 
 import torch
 
+from lawm_eval.errors import OneLineParser
 from lawm_eval.models.checkpoint import save_model
 from lawm_eval.models.cola_world import CoLAWorld
 from lawm_eval.models.train.artifacts import REPO_DOCS, baseline_dir
@@ -143,7 +143,7 @@ def main(lrs: tuple[float, ...] = LEARNING_RATES, seeds: tuple[int, ...] = (0,),
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = OneLineParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lrs", type=float, nargs="+", default=list(LEARNING_RATES))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--recipes", nargs="+", choices=list(RECIPES), default=list(DEFAULT_RECIPES))

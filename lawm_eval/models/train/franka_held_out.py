@@ -41,7 +41,6 @@ bundled ``lac_wm`` and ``eac_wm`` train on Franka from the start and are not par
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from collections.abc import Callable
@@ -51,6 +50,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from lawm_eval.errors import OneLineParser
 from lawm_eval.models.checkpoint import save_model
 from lawm_eval.models.train.bfa_world_models import (
     AUTOENCODER,
@@ -231,7 +231,7 @@ def main(pretrain_steps: int = PRETRAIN_STEPS, adapt_steps: int = ADAPT_STEPS, n
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = OneLineParser(description=__doc__.splitlines()[0])
     parser.add_argument("--names", nargs="+", choices=(*NAMES, *STRATEGIES), default=list(NAMES))
     parser.add_argument("--target-episodes", type=int, default=None,
                         help="adapt on N Franka training episodes (checkpoints to the cache)")
