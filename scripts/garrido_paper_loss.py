@@ -1,16 +1,16 @@
 """The Garrido et al. models trained with the paper's world-model loss (a droid_planning diagnosis).
 
-Garrido et al. train the world model on next-frame prediction with teacher forcing and an L1 error
-(§3 Eq. 1, §4, App. A: L_t = ||s_{t+1} - p(s_{0:t}, z_t)||_1 + L_z). The bundled one-frame models
-(``lam_noisy``, ``lam_sparse``, ``lam_discrete``) add a 3-step rollout term to a one-step MSE, and
-``lam_noisy_history`` trains teacher-forced with an MSE. This script trains a bundled recipe with
-the paper's loss instead (``--distance l1``, teacher-forced over the 4-frame windows, no rollout term;
-our L1 is the mean over token elements, so the regularisers keep their weights against a larger
-error) and everything else as bundled: data, steps, regulariser, controller, seeds. Nothing bundled
-changes: the checkpoints go to the cache, and plan with
+Garrido et al. train the world model on next-frame prediction with an L1 error (§3, the prediction loss
+L_t = ||s_{t+1} - p(s_{0:t}, z_t)||_1; App. A adds the latent regulariser L_z) and teacher forcing (§4, App. A).
+The bundled one-frame models (``lam_noisy``, ``lam_sparse``, ``lam_discrete``) add a 3-step rollout term to a
+one-step MSE, and ``lam_noisy_history`` trains teacher-forced with an MSE. This script trains a bundled recipe
+with the paper's loss instead (``--distance l1``, teacher-forced over the 4-frame windows, no rollout term) and
+everything else as bundled: data, steps, regulariser weights, controller, seeds. Our L1 is the mean absolute
+error over token elements, several times our MSE, so with the same weights the regulariser weighs relatively
+less. Nothing bundled changes: the checkpoints go to the cache, and plan with
 
     python scripts/garrido_paper_loss.py --models lam_noisy lam_noisy_history
-    lawm-eval run suite=droid_planning model=lam_noisy model.checkpoint=<the path it prints>
+    lawm-eval run suite=droid_planning model=<name> model.checkpoint=<the path it prints>
 """
 
 from __future__ import annotations
@@ -19,8 +19,7 @@ import argparse
 import time
 from pathlib import Path
 
-import torch
-
+from lawm_eval.errors import OneLineParser
 from lawm_eval.models.checkpoint import save_model
 from lawm_eval.models.train import lam_variants as recipe
 from lawm_eval.models.train.data import transitions
@@ -33,8 +32,10 @@ from lawm_eval.paths import cache_dir
 MODELS = tuple(name for name, (_, dataset) in recipe.VARIANTS.items() if dataset == "franka")
 
 
-def checkpoint_file(name: str, distance: str, seed: int) -> Path:
-    return cache_dir() / "checkpoints" / "garrido_paper_loss" / f"{name}_{distance}_seed{seed}.pt"
+def checkpoint_file(name: str, distance: str, seed: int, steps: int | None = None) -> Path:
+    """Where ``name``'s checkpoint goes in the cache; ``steps`` (world-model steps) named unless the bundled ones."""
+    budget = "" if steps is None or steps == recipe.bundled_steps(name) else f"_steps{steps}"
+    return cache_dir() / "checkpoints" / "garrido_paper_loss" / f"{name}_{distance}_seed{seed}{budget}.pt"
 
 
 def seed_number(text: str) -> int:
@@ -49,7 +50,7 @@ def seed_number(text: str) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = OneLineParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", choices=MODELS, default=["lam_noisy", "lam_noisy_history"])
     parser.add_argument("--distance", choices=sorted(DISTANCES), default="l1",
                         help="the world model's error, teacher-forced (default l1, the paper's)")
@@ -67,11 +68,11 @@ def main() -> None:
         start = time.perf_counter()
         model, config, _ = recipe.fit_bundled(name, data, args.steps, args.seed, distance=args.distance, rollout=False)
         seconds = time.perf_counter() - start
-        with torch.no_grad():
-            metrics = evaluate_held_out(model.eval(), held)
-        path = save_model(checkpoint_file(name, args.distance, args.seed), name, model, config,
+        metrics = evaluate_held_out(model, held)
+        steps = args.steps or recipe.bundled_steps(name)
+        path = save_model(checkpoint_file(name, args.distance, args.seed, steps), name, model, config,
                           {"metrics": metrics, "distance": args.distance, "rollout": False, "seed": args.seed,
-                           "train_seconds": seconds})
+                           "world_model_steps": steps, "train_seconds": seconds})
         print(f"| `{name}` | {args.distance}, teacher-forced | {args.seed} | {metrics['gt_latent_mse']:.5f} / "
               f"{metrics['controller_mse']:.5f} / {metrics['copy_last_mse']:.5f} | {metrics['rollout_controller_mse']:.5f} | "
               f"{seconds:.0f} | {path} |", flush=True)

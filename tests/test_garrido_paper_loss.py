@@ -9,17 +9,18 @@ import torch
 from lawm_eval.models.train import lam_variants as recipe
 from lawm_eval.models.train.data import windows
 from lawm_eval.models.train.evaluate import load_fixture
-from lawm_eval.models.zoo import build_bundled
+from lawm_eval.models.zoo import build_bundled, load_autoencoder
 from tests.scripts_loader import load_script
 
 script = load_script("garrido_paper_loss")
 
 
+@pytest.fixture(scope="module")
 def fixture_windows():
     """The committed Franka fixture's 8 windows of 3 transitions, encoded."""
     fixture = load_fixture("franka")
-    autoencoder = build_bundled("lam_noisy").encoder
-    xs = list(autoencoder.encode(torch.from_numpy(fixture["frames"])))  # 8 × (4, 16, 32)
+    with torch.no_grad():
+        xs = list(load_autoencoder().encode(torch.from_numpy(fixture["frames"])))  # 8 × (4, 16, 32)
     actions = [torch.from_numpy(a).float() for a in fixture["actions"]]  # 8 × (3, 7)
     return windows(xs, actions, [torch.zeros(len(x), 1) for x in xs], [0] * len(xs), "franka", window=3)
 
@@ -40,27 +41,35 @@ def test_the_models_are_the_franka_recipes():
     assert set(script.MODELS) == {"lam_sparse", "lam_noisy", "lam_discrete", "lam_noisy_history"}
 
 
-def test_the_distance_is_the_world_models_training_error():
-    data = fixture_windows()
-    trained = {distance: recipe.fit_bundled("lam_noisy", data, 4, distance=distance, rollout=False)[0]
-               for distance in ("l1", "mse")}
-    l1, mse = (dict(trained[d].named_parameters()) for d in ("l1", "mse"))
-    assert any(not torch.equal(l1[key], mse[key]) for key in l1 if key.startswith("world"))
-
-
-def test_a_tiny_budget_trains_a_checkpoint_that_runs_as_the_bundled_model(tmp_path, monkeypatch):
+def test_main_trains_with_the_papers_loss_and_saves_a_checkpoint_that_runs_as_the_bundled_model(
+        tmp_path, monkeypatch, capsys, fixture_windows):
     monkeypatch.setenv("LAWM_EVAL_CACHE", str(tmp_path))
-    model, config, _ = recipe.fit_bundled("lam_noisy_history", fixture_windows(), 4, 1, distance="l1", rollout=False)
-    path = script.save_model(script.checkpoint_file("lam_noisy_history", "l1", 1), "lam_noisy_history", model, config)
-    assert path.is_relative_to(tmp_path) and path.name == "lam_noisy_history_l1_seed1.pt"
+    monkeypatch.setattr(script, "load_autoencoder", lambda: None)
+    monkeypatch.setattr(script, "transitions", lambda dataset, autoencoder, window, split="train": fixture_windows)
+    calls, fit = [], recipe.fit_bundled
+    monkeypatch.setattr(recipe, "fit_bundled", lambda *args, **kwargs: calls.append((args, kwargs)) or fit(*args, **kwargs))
+    monkeypatch.setattr("sys.argv", ["garrido_paper_loss.py", "--models", "lam_noisy_history", "--seed", "1", "--steps", "4"])
+    script.main()
+    assert calls == [(("lam_noisy_history", fixture_windows, 4, 1), {"distance": "l1", "rollout": False})]
+    path = tmp_path / "checkpoints" / "garrido_paper_loss" / "lam_noisy_history_l1_seed1_steps4.pt"
+    row = capsys.readouterr().out.strip().splitlines()[-1]
+    assert row.startswith("| `lam_noisy_history` | l1, teacher-forced | 1 |") and str(path) in row
     bundle = build_bundled("lam_noisy_history", checkpoint=str(path))
-    context = fixture_windows().x[:2, :1]  # (2, 1, 16, 32)
-    states = context.expand(-1, 3, -1, -1)  # (2, 3, 16, 32)
+    extra = torch.load(path, weights_only=True)["extra"]
+    assert extra["world_model_steps"] == 4 and extra["rollout"] is False and extra["distance"] == "l1"
+    assert set(extra["metrics"]) >= {"gt_latent_mse", "controller_mse", "rollout_controller_mse", "copy_last_mse"}
+    context = fixture_windows.x[:2, :1]  # (2, 1, 16, 32)
     actions = torch.randn(2, 3, 7)
     with torch.no_grad():
-        ours = bundle.world_model.rollout(context, bundle.controller.to_latent(actions, states))
-        theirs = model.eval().rollout(context, model.to_latent(actions, states))
-    assert ours.shape == (2, 3, 16, 32) and torch.allclose(ours, theirs)
+        latents = bundle.controller.to_latent(actions, context.expand(-1, 3, -1, -1))  # (2, 3, L)
+        assert bundle.world_model.rollout(context, latents).shape == (2, 3, 16, 32)
+
+
+def test_the_bundled_steps_leave_the_budget_out_of_the_checkpoints_name(tmp_path, monkeypatch):
+    monkeypatch.setenv("LAWM_EVAL_CACHE", str(tmp_path))
+    assert script.checkpoint_file("lam_noisy", "l1", 0, 7200).name == "lam_noisy_l1_seed0.pt"
+    assert script.checkpoint_file("lam_sparse", "mse", 2, 2400).name == "lam_sparse_mse_seed2.pt"
+    assert script.checkpoint_file("lam_noisy", "l1", 0, 100).name == "lam_noisy_l1_seed0_steps100.pt"
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -73,4 +82,5 @@ def test_bad_input_is_one_line_and_exit_2(monkeypatch, capsys, argv, message):
     with pytest.raises(SystemExit) as exit_info:
         script.main()
     assert exit_info.value.code == 2
-    assert message in capsys.readouterr().err.strip().splitlines()[-1]
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0]

@@ -103,12 +103,17 @@ def train_variant(regulariser: str, data: Transitions, steps: int, strength: flo
 STEPS = {"lam_noisy": 7200, "lam_nav": 7200, "lam_noisy_history": 7200}
 
 
+def bundled_steps(name: str) -> int:
+    """The bundled recipe's world-model steps for ``name``."""
+    return STEPS.get(name, 2400)
+
+
 def fit_bundled(name: str, data: Transitions, steps: int | None = None, seed: int = 0, distance: str = "mse",
                 rollout: bool | None = None) -> tuple[RegularisedLAM, dict, dict[str, list]]:
     """The bundled model ``name``'s recipe on ``data`` (``steps``: its ``STEPS`` entry, else 2,400) from ``seed``
     (0: the bundled checkpoint): (model, config, curves). ``distance`` and ``rollout`` change the world model's
     loss (``rollout`` None: the bundled recipe's, a rollout term for the one-frame models, none with history)."""
-    steps = steps if steps is not None else STEPS.get(name, 2400)
+    steps = steps if steps is not None else bundled_steps(name)
     history = HISTORY.get(name, 1)
     rollout = history == 1 if rollout is None else rollout
     return train_variant(VARIANTS[name][0], data, steps, distance=distance, history_frames=history, rollout=rollout,
