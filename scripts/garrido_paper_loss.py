@@ -2,15 +2,16 @@
 
 Garrido et al. train the world model on next-frame prediction with an L1 error (§3, the prediction loss
 L_t = ||s_{t+1} - p(s_{0:t}, z_t)||_1; App. A adds the latent regulariser L_z) and teacher forcing (§4, App. A).
-The bundled one-frame models (``lam_noisy``, ``lam_sparse``, ``lam_discrete``) add a 3-step rollout term to a
-one-step MSE, and ``lam_noisy_history`` trains teacher-forced with an MSE. This script trains a bundled recipe
+The bundled one-frame models (``lam_noisy``, ``lam_sparse``, ``lam_discrete``; ``lam_nav`` on the navigation
+clips, for recon_planning) add a 3-step rollout term to a one-step MSE, and ``lam_noisy_history`` trains
+teacher-forced with an MSE. This script trains a bundled recipe
 with the paper's loss instead (``--distance l1``, teacher-forced over the 4-frame windows, no rollout term) and
 everything else as bundled: data, steps, regulariser weights, controller, seeds. Our L1 is the mean absolute
 error over token elements, several times our MSE, so with the same weights the regulariser weighs relatively
 less. Nothing bundled changes: the checkpoints go to the cache, and plan with
 
     python scripts/garrido_paper_loss.py --models lam_noisy lam_noisy_history
-    lawm-eval run suite=droid_planning model=<name> model.checkpoint=<the path it prints>
+    lawm-eval run suite=droid_planning model=<name> model.checkpoint=<the path it prints>   # recon_planning for lam_nav
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from lawm_eval.models.train.losses import DISTANCES
 from lawm_eval.models.zoo import load_autoencoder
 from lawm_eval.paths import cache_dir
 
-MODELS = tuple(name for name, (_, dataset) in recipe.VARIANTS.items() if dataset == "franka")
+MODELS = tuple(recipe.VARIANTS)
 
 
 def checkpoint_file(name: str, distance: str, seed: int, steps: int | None = None) -> Path:
@@ -59,12 +60,15 @@ def main() -> None:
                         help="world-model steps, the controller gets half (default: the bundled recipe's)")
     args = parser.parse_args()
     autoencoder = load_autoencoder()
-    data = transitions("franka", autoencoder, window=3)
-    held = transitions("franka", autoencoder, window=3, split="held_out")
+    splits = {}  # dataset -> (training, held-out) windows, as the bundled recipes read them
     print("| model | loss | seed | one-step MSE: IDM latent / controller / copy last | 3-step controller rollout | "
           "train (s) | checkpoint |")
     print("|---|---|---|---|---|---|---|")
     for name in args.models:
+        dataset = recipe.VARIANTS[name][1]
+        if dataset not in splits:
+            splits[dataset] = tuple(transitions(dataset, autoencoder, window=3, split=split) for split in ("train", "held_out"))
+        data, held = splits[dataset]
         start = time.perf_counter()
         model, config, _ = recipe.fit_bundled(name, data, args.steps, args.seed, distance=args.distance, rollout=False)
         seconds = time.perf_counter() - start

@@ -37,8 +37,8 @@ def test_the_recipe_changes_only_the_loss(monkeypatch, name, history, bundled_ro
     assert paper == ((recipe.STEPS[name],), {**bundled[1], "distance": "l1", "rollout": False})
 
 
-def test_the_models_are_the_franka_recipes():
-    assert set(script.MODELS) == {"lam_sparse", "lam_noisy", "lam_discrete", "lam_noisy_history"}
+def test_the_models_are_the_garrido_recipes():
+    assert set(script.MODELS) == {"lam_sparse", "lam_noisy", "lam_discrete", "lam_noisy_history", "lam_nav"}
 
 
 def test_main_trains_with_the_papers_loss_and_saves_a_checkpoint_that_runs_as_the_bundled_model(
@@ -73,7 +73,7 @@ def test_the_bundled_steps_leave_the_budget_out_of_the_checkpoints_name(tmp_path
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--models", "lam_nav"], "invalid choice: 'lam_nav'"), (["--distance", "huber"], "invalid choice: 'huber'"),
+    (["--models", "lac_wm"], "invalid choice: 'lac_wm'"), (["--distance", "huber"], "invalid choice: 'huber'"),
     (["--seed", "-1"], "-1 is not a seed"), (["--seed", "one"], "one is not a seed"),
     (["--steps", "0"], "0 is not a number of steps"),
 ])
