@@ -94,7 +94,7 @@ def main() -> None:
     try:  # every model loads before any trains: a bad checkpoint is one line, exit 2
         models = {name: with_fresh_adapter(name, args.checkpoint) for name in args.models}
     except LawmEvalError as exc:
-        parser.exit(2, f"{parser.prog}: error: {exc}\n")
+        parser.error(str(exc))
     autoencoder = load_autoencoder()
     data = transitions("franka", autoencoder, window=1)
     held = transitions("franka", autoencoder, window=1, split="held_out")

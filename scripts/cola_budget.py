@@ -108,7 +108,7 @@ def main() -> None:
         try:
             print(plot_curves(args.scale))
         except LawmEvalError as exc:
-            parser.exit(2, f"{parser.prog}: error: {exc}\n")
+            parser.error(str(exc))
         return
     autoencoder = load_autoencoder()
     data = transitions("franka", autoencoder, window=1)

@@ -14,3 +14,14 @@ def load_script(name: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def exit_2_stderr(script, argv: list[str], monkeypatch, capsys) -> list[str]:
+    """Run ``script``'s main with ``argv``; it must exit with code 2. Returns the lines it wrote to stderr."""
+    import pytest
+
+    monkeypatch.setattr("sys.argv", [f"{script.__name__}.py", *argv])
+    with pytest.raises(SystemExit) as exit_info:
+        script.main()
+    assert exit_info.value.code == 2
+    return capsys.readouterr().err.strip().splitlines()

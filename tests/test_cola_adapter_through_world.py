@@ -11,7 +11,7 @@ from lawm_eval.errors import ConfigError
 from lawm_eval.models.train.data import windows
 from lawm_eval.models.train.evaluate import load_fixture
 from lawm_eval.models.zoo import build_bundled, checkpoint_path, load_bundled
-from tests.scripts_loader import load_script
+from tests.scripts_loader import exit_2_stderr, load_script
 
 script = load_script("cola_adapter_through_world")
 
@@ -102,8 +102,4 @@ def test_another_checkpoint_of_the_model_is_adapted_into_a_file_of_its_own(tmp_p
     (["cola_world", "--steps", "0"], "0 is not a number of steps"),
 ])
 def test_bad_input_is_one_line_and_exit_2(monkeypatch, capsys, argv, message):
-    monkeypatch.setattr("sys.argv", ["cola_adapter_through_world.py", *argv])
-    with pytest.raises(SystemExit) as exit_info:
-        script.main()
-    assert exit_info.value.code == 2
-    assert message in capsys.readouterr().err.strip().splitlines()[-1]
+    assert message in exit_2_stderr(script, argv, monkeypatch, capsys)[-1]

@@ -9,7 +9,7 @@ import torch
 
 from lawm_eval.models.train import cola_world as recipe
 from lawm_eval.models.zoo import build_bundled
-from tests.scripts_loader import load_script
+from tests.scripts_loader import exit_2_stderr, load_script
 from tests.test_cola_adapter_through_world import fixture_transitions
 
 script = load_script("cola_budget")
@@ -86,8 +86,4 @@ def test_late_codes_average_the_last_sixth_of_the_curve():
     (["--scale", "0.0001"], "0.0001 is not a budget multiple"), (["--scale", "inf"], "inf is not a budget multiple"), (["--models", "lac_wm"], "invalid choice: 'lac_wm'"),
 ])
 def test_bad_input_is_one_line_and_exit_2(monkeypatch, capsys, argv, message):
-    monkeypatch.setattr("sys.argv", ["cola_budget.py", *argv])
-    with pytest.raises(SystemExit) as exit_info:
-        script.main()
-    assert exit_info.value.code == 2
-    assert message in capsys.readouterr().err.strip().splitlines()[-1]
+    assert message in exit_2_stderr(script, argv, monkeypatch, capsys)[-1]

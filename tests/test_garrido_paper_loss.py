@@ -10,7 +10,7 @@ from lawm_eval.models.train import lam_variants as recipe
 from lawm_eval.models.train.data import windows
 from lawm_eval.models.train.evaluate import load_fixture
 from lawm_eval.models.zoo import build_bundled, load_autoencoder
-from tests.scripts_loader import load_script
+from tests.scripts_loader import exit_2_stderr, load_script
 
 script = load_script("garrido_paper_loss")
 
@@ -78,9 +78,5 @@ def test_the_bundled_steps_leave_the_budget_out_of_the_checkpoints_name(tmp_path
     (["--steps", "0"], "0 is not a number of steps"),
 ])
 def test_bad_input_is_one_line_and_exit_2(monkeypatch, capsys, argv, message):
-    monkeypatch.setattr("sys.argv", ["garrido_paper_loss.py", *argv])
-    with pytest.raises(SystemExit) as exit_info:
-        script.main()
-    assert exit_info.value.code == 2
-    lines = capsys.readouterr().err.strip().splitlines()
+    lines = exit_2_stderr(script, argv, monkeypatch, capsys)
     assert len(lines) == 1 and message in lines[0]
