@@ -11,6 +11,7 @@ from functools import partial
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from lawm_eval.errors import ConfigError, ModelError
@@ -130,6 +131,23 @@ def test_eac_wm_has_per_embodiment_encoders_and_no_idm():
         model.infer(tokens(2, 2))
     with pytest.raises(ConfigError, match="no action encoder for 'humanoid'"):
         model.use("humanoid")
+
+
+def test_eac_wm_recipe_trains_one_step_teacher_forced_as_an_option():
+    data, model = synthetic(), EACWM(dim=16, depth=1)
+    model.normalizers["franka"].fit(data.a)
+    losses = {}
+    for rollout in (True, False):
+        loss, logs = train_eac.embodiment_loss(model, data, "franka", torch.Generator().manual_seed(3), rollout)
+        losses[rollout] = (float(loss), logs)
+    x, a, _, _ = data.batch(64, torch.Generator().manual_seed(3))  # the batch both calls drew
+    latents = model.encode_action(a.flatten(0, 1), "franka").view(len(a), a.shape[1], -1)
+    one_step = F.mse_loss(model.predict_next(x[:, :-1].flatten(0, 1), latents.flatten(0, 1)), x[:, 1:].flatten(0, 1))
+    assert losses[False][0] == pytest.approx(float(one_step), rel=1e-5)
+    assert set(losses[False][1]) == {"recon_franka"}
+    assert set(losses[True][1]) == {"recon_franka", "rollout_franka"}  # the bundled recipe: + the 3-step rollout
+    assert losses[True][0] != pytest.approx(losses[False][0], rel=1e-3)
+    assert inspect.signature(train_eac.main).parameters["rollout"].default is True
 
 
 def test_frame_causal_mask_blocks_exactly_the_later_frames():
