@@ -343,6 +343,8 @@ def test_policy_golden_numbers():
     chunks = vla.sampler.network.act_tokens(x, tasks, torch.Generator().manual_seed(7))
     golden = np.asarray(load_golden("vla_flow")["first_chunk"])  # (H, A)
     assert chunks[0].numpy().ravel().tolist() == pytest.approx(golden.ravel().tolist(), **TOLERANCE)
+    recorded = torch.from_numpy(fixture["actions"][:, :chunks.shape[1]])  # (B, H, A): the fixture's own actions
+    assert float((chunks - recorded).abs().mean()) == pytest.approx(load_golden("vla_flow")["chunk_l1"], **TOLERANCE)
 
 
 def test_policies_act_through_the_interface():
