@@ -167,6 +167,9 @@ def write_training_doc() -> None:
         "stages (1,241 s), and its row shows their sum. The `*_to_franka` models were rebuilt on 2026-12-05 with their",
         "pretraining and adaptation in two runs (the pretraining cached by the first), on an AMD EPYC machine; their",
         "rows show the sum (pretraining about 2,300 s for LAC-WM and 1,062 s for EAC-WM, side by side).",
+        "`visual_ae_robodesk` and `visual_ae_libero` are fine-tuned by the runs that write the `*_robodesk` models and",
+        "`lawm_libero`, whose rows include them. `visual_ae` and `vla_flow` were trained before times were recorded;",
+        "rebuilt on 2026-12-06 in a clone, one thread each beside three other jobs, they took 968 s and 46 s.",
         "",
         "| model | copy last | GT latent, 1 step | controller, 1 step | controller vs copy | copy last, 3 steps "
         "| controller, 3 steps | train (s) |",
