@@ -12,15 +12,17 @@ Garrido et al. §3-4, App. A); ``--loss bundled`` trains the bundled checkpoints
 
     python scripts/capacity_sweep.py                      # everything (resumes: finished entries are kept)
     python scripts/capacity_sweep.py --only sparse --steps 1200 --episodes 64
+    python scripts/capacity_sweep.py --loss bundled --suite-version v2 --episodes 32   # as on 2026-12-01
 
 Checkpoints and per-entry results go to $LAWM_EVAL_CACHE/capacity_sweep/<loss>/; the table and the curve to
-results/capacity_sweep/ (capacity_sweep.csv, capacity_sweep.md, capacity_curve.png).
+results/capacity_sweep/<loss>/ (capacity_sweep.csv, capacity_sweep.md, capacity_curve.png).
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import shutil
 import time
 from pathlib import Path
 
@@ -50,7 +52,7 @@ SWEEP: dict[str, tuple[float | None, ...]] = {
 }
 PLANNED = {"sparse": "lam_sparse", "noisy": "lam_noisy", "discrete": "lam_discrete"}  # model config per kind
 LOSSES = {"paper": {"distance": "l1", "rollout": False}, "bundled": {"distance": "mse", "rollout": True}}
-SUITE_VERSION = "v3"
+SUITE_VERSIONS = ("v3", "v2")  # droid_planning: v3 plans the gripper in DROID's units; v2 is the sweep of 2026-12-01
 OUT = Path("results/capacity_sweep")
 FIELDS = ("regulariser", "strength_name", "strength", "gt_latent_mse", "controller_mse", "rollout_controller_mse",
           "copy_last_mse", "delta_xyz", "delta_xyz_ci_low", "delta_xyz_ci_high", "delta_xyz_n", "delta_xyz_vs_zero",
@@ -67,22 +69,23 @@ def sweep_dir(loss: str) -> Path:
     return cache_dir() / "capacity_sweep" / loss
 
 
-def is_current(result: dict, regulariser: str, steps: int, episodes: int, loss: str) -> bool:
+def is_current(result: dict, regulariser: str, steps: int, episodes: int, loss: str, suite_version: str) -> bool:
     """A cached entry counts when it was trained and planned as asked (entries from before the loss and the
     suite version were recorded do not)."""
     return (result["steps"] == steps and result.get("loss") == loss
             and (regulariser not in PLANNED
-                 or (result.get("delta_xyz_n") == episodes and result.get("suite_version") == SUITE_VERSION)))
+                 or (result.get("delta_xyz_n") == episodes and result.get("suite_version") == suite_version)))
 
 
 def run_entry(regulariser: str, strength: float | None, steps: int, episodes: int, data, held,
-              loss: str = "paper") -> dict:
+              loss: str = "paper", suite_version: str = SUITE_VERSIONS[0]) -> dict:
     folder = sweep_dir(loss) / entry_name(regulariser, strength)
     done = folder / "result.json"
     if done.is_file():
         result = json.loads(done.read_text())
-        if is_current(result, regulariser, steps, episodes, loss):
+        if is_current(result, regulariser, steps, episodes, loss, suite_version):
             return result
+    shutil.rmtree(folder / "runs", ignore_errors=True)  # the planning run of an older checkpoint must not resume
     tic = time.monotonic()
     model, config, _ = train_variant(regulariser, data, steps, strength, **LOSSES[loss])
     train_s = time.monotonic() - tic
@@ -97,11 +100,11 @@ def run_entry(regulariser: str, strength: float | None, steps: int, episodes: in
                                                     **LOSSES[loss]}})
         tic = time.monotonic()
         outcome = run_evaluation(compose_config([
-            "suite=droid_planning", f"suite.version={SUITE_VERSION}", f"model={method}",
+            "suite=droid_planning", f"suite.version={suite_version}", f"model={method}",
             f"model.checkpoint={checkpoint}", f"suite.episodes={episodes}", "suite.references=[zero]",
             f"run_id=sweep-{entry_name(regulariser, strength)}", f"results_dir={folder / 'runs'}"]))
         row = summarize(list(RecordStore(outcome.run_dir).records.values()))
-        result.update({k: row[k] for k in PLANNING}, suite_version=SUITE_VERSION,
+        result.update({k: row[k] for k in PLANNING}, suite_version=suite_version,
                       plan_s=round(time.monotonic() - tic))
     folder.mkdir(parents=True, exist_ok=True)
     done.write_text(json.dumps(result, indent=2) + "\n")
@@ -184,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--episodes", type=int, default=64, help="droid_planning episodes per model")
     parser.add_argument("--loss", choices=list(LOSSES), default="paper",
                         help="the world model's loss: the paper's (L1, teacher-forced) or the bundled checkpoints'")
+    parser.add_argument("--suite-version", choices=SUITE_VERSIONS, default=SUITE_VERSIONS[0],
+                        help="the droid_planning version the sweep plans")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     autoencoder = load_autoencoder()
@@ -191,23 +196,25 @@ def main(argv: list[str] | None = None) -> int:
     held = transitions("franka", autoencoder, window=3, split="held_out")
     for regulariser in args.only:
         for strength in SWEEP[regulariser]:
-            result = run_entry(regulariser, strength, args.steps, args.episodes, data, held, args.loss)
+            result = run_entry(regulariser, strength, args.steps, args.episodes, data, held, args.loss,
+                               args.suite_version)
             print(f"{entry_name(regulariser, strength)}: IDM-latent MSE {result['gt_latent_mse']:.5f}, controller "
                   f"{result['controller_mse']:.5f}, Δxyz {result.get('delta_xyz', float('nan')):.3f}", flush=True)
     rows = [json.loads(p.read_text()) for p in sorted(sweep_dir(args.loss).glob("*/result.json"))]
-    rows = [r for r in rows if is_current(r, r["regulariser"], args.steps, args.episodes, args.loss)]
+    rows = [r for r in rows if is_current(r, r["regulariser"], args.steps, args.episodes, args.loss, args.suite_version)]
+    out = OUT / args.loss
     order = {kind: i for i, kind in enumerate(SWEEP)}
     # most constrained first: large λ_l1 or β, small codebooks
     rows.sort(key=lambda r: (order[r["regulariser"]],
                              float(r["strength"] or 0) * (1 if r["regulariser"] == "discrete" else -1)))
-    OUT.mkdir(parents=True, exist_ok=True)
-    with open(OUT / "capacity_sweep.csv", "w", newline="") as f:
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / "capacity_sweep.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, FIELDS, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
-    plot(rows, OUT / "capacity_curve.png")
-    (OUT / "capacity_sweep.md").write_text(markdown(rows))
-    print(f"wrote {OUT}/capacity_sweep.csv, .md and capacity_curve.png")
+    plot(rows, out / "capacity_curve.png")
+    (out / "capacity_sweep.md").write_text(markdown(rows))
+    print(f"wrote {out}/capacity_sweep.csv, .md and capacity_curve.png")
     return 0
 
 

@@ -47,16 +47,16 @@ def sweep(tmp_path, monkeypatch, fixture_windows):
 def test_the_sweep_trains_with_the_papers_loss_and_plans_v3_against_the_zero_plan(tmp_path, sweep):
     assert script.main(["--only", "noisy", "deterministic", "--steps", "2", "--episodes", "2"]) == 0
     assert sweep == [("noisy", {"distance": "l1", "rollout": False}), ("deterministic", {"distance": "l1", "rollout": False})]
-    with open(tmp_path / "out" / "capacity_sweep.csv") as f:
+    with open(tmp_path / "out" / "paper" / "capacity_sweep.csv") as f:
         rows = {row["regulariser"]: row for row in csv.DictReader(f)}
     noisy, deterministic = rows["noisy"], rows["deterministic"]
     assert noisy["loss"] == deterministic["loss"] == "paper" and noisy["suite_version"] == "v3"
     assert noisy["delta_xyz_n"] == "2" and deterministic["delta_xyz"] == ""  # only the latent kinds plan
     zero_plan = float(noisy["delta_xyz"]) - float(noisy["delta_xyz_vs_zero"])
     assert float(noisy["delta_xyz_vs_zero_ci_low"]) <= float(noisy["delta_xyz_vs_zero"]) and 0 <= zero_plan < 1
-    table = (tmp_path / "out" / "capacity_sweep.md").read_text()
+    table = (tmp_path / "out" / "paper" / "capacity_sweep.md").read_text()
     assert "− zero plan, same clips (m)" in table and f"{float(noisy['delta_xyz_vs_zero']):+.3f}" in table
-    assert (tmp_path / "out" / "capacity_curve.png").stat().st_size > 0
+    assert (tmp_path / "out" / "paper" / "capacity_curve.png").stat().st_size > 0
     assert torch.load(tmp_path / "cache" / "paper" / "noisy_1e-05" / "model.pt", weights_only=True)["extra"][
         "capacity_sweep"]["distance"] == "l1"
     script.main(["--only", "noisy", "--steps", "2", "--episodes", "2"])
@@ -64,24 +64,39 @@ def test_the_sweep_trains_with_the_papers_loss_and_plans_v3_against_the_zero_pla
 
 
 def test_a_cached_entry_counts_only_for_the_same_loss_steps_episodes_and_suite_version():
-    planned = {"steps": 2, "loss": "paper", "delta_xyz_n": 2, "suite_version": script.SUITE_VERSION}
-    assert script.is_current(planned, "noisy", 2, 2, "paper")
-    assert not script.is_current(planned, "noisy", 2, 2, "bundled")
-    assert not script.is_current(planned, "noisy", 3, 2, "paper")
-    assert not script.is_current(planned, "noisy", 2, 64, "paper")
-    assert not script.is_current({**planned, "suite_version": "v2"}, "noisy", 2, 2, "paper")
-    assert not script.is_current({"steps": 2, "delta_xyz_n": 2}, "noisy", 2, 2, "paper")  # from before the loss was kept
-    assert script.is_current({"steps": 2, "loss": "paper"}, "deterministic", 2, 64, "paper")  # never planned
+    planned = {"steps": 2, "loss": "paper", "delta_xyz_n": 2, "suite_version": "v3"}
+    assert script.is_current(planned, "noisy", 2, 2, "paper", "v3")
+    assert not script.is_current(planned, "noisy", 2, 2, "bundled", "v3")
+    assert not script.is_current(planned, "noisy", 3, 2, "paper", "v3")
+    assert not script.is_current(planned, "noisy", 2, 64, "paper", "v3")
+    assert not script.is_current(planned, "noisy", 2, 2, "paper", "v2")
+    assert not script.is_current({"steps": 2, "delta_xyz_n": 2}, "noisy", 2, 2, "paper", "v3")  # from before the loss was kept
+    assert script.is_current({"steps": 2, "loss": "paper"}, "deterministic", 2, 64, "paper", "v3")  # never planned
+
+
+def test_an_entry_trained_again_is_planned_afresh(tmp_path, sweep):
+    script.main(["--only", "noisy", "--steps", "2", "--episodes", "2"])
+    first = (tmp_path / "cache" / "paper" / "noisy_1e-05" / "result.json").read_text()
+    script.main(["--only", "noisy", "--steps", "3", "--episodes", "1"])  # other steps and episodes: retrain, replan
+    assert len(sweep) == 2
+    with open(tmp_path / "out" / "paper" / "capacity_sweep.csv") as f:
+        (row,) = list(csv.DictReader(f))
+    assert row["steps"] == "3" and row["delta_xyz_n"] == "1"
+    assert (tmp_path / "cache" / "paper" / "noisy_1e-05" / "result.json").read_text() != first
+    runs = list((tmp_path / "cache" / "paper" / "noisy_1e-05" / "runs").iterdir())
+    assert len(runs) == 1 and sum(1 for _ in open(runs[0] / "episodes.jsonl")) == 1  # not the first run's records
 
 
 def test_the_bundled_loss_is_the_bundled_checkpoints(tmp_path, sweep):
     script.main(["--only", "deterministic", "--steps", "2", "--loss", "bundled"])
     assert sweep == [("deterministic", {"distance": "mse", "rollout": True})]
     assert (tmp_path / "cache" / "bundled" / "deterministic" / "result.json").is_file()
+    assert (tmp_path / "out" / "bundled" / "capacity_sweep.csv").is_file()
 
 
 @pytest.mark.parametrize("argv, message", [
     (["--loss", "huber"], "invalid choice: 'huber'"), (["--only", "vq"], "invalid choice: 'vq'"),
+    (["--suite-version", "v1"], "invalid choice: 'v1'"),
 ])
 def test_bad_input_is_one_line_and_exit_2(monkeypatch, capsys, argv, message):
     lines = exit_2_stderr(script, argv, monkeypatch, capsys)

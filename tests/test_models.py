@@ -148,6 +148,12 @@ def test_eac_wm_recipe_trains_one_step_teacher_forced_as_an_option():
     assert set(losses[True][1]) == {"recon_franka", "rollout_franka"}  # the bundled recipe: + the 3-step rollout
     assert losses[True][0] != pytest.approx(losses[False][0], rel=1e-3)
     assert inspect.signature(train_eac.main).parameters["rollout"].default is True
+    model.normalizers["navigation"].fit(data.a[..., :3])
+    both = {"franka": data, "navigation": Transitions(data.x, data.a[..., :3], data.s, data.task, "navigation")}
+    for rollout in (True, False):  # the alternating objective passes the option on, for both embodiments
+        loss_fn = train_eac.alternating_loss(model, both, rollout)
+        logs = {**loss_fn(torch.Generator().manual_seed(0))[1], **loss_fn(torch.Generator().manual_seed(1))[1]}
+        assert ("rollout_franka" in logs and "rollout_navigation" in logs) is rollout
 
 
 def test_frame_causal_mask_blocks_exactly_the_later_frames():

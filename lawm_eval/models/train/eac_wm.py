@@ -38,8 +38,9 @@ def alternating_loss(model: EACWM, data: dict[str, Transitions], rollout: bool =
 
 
 def main(steps: int = 9000, rollout: bool = True) -> dict:
-    """Train and save the bundled checkpoint; ``rollout=False`` trains the paper's one-step,
-    teacher-forced loss instead (an option, not bundled)."""
+    """Train and save the bundled checkpoint; ``rollout=False`` trains the paper's one-step, teacher-forced loss
+    instead (an option, not the bundled recipe: like ``lac_wm.main(rollout=True)`` it writes the checkpoint in
+    place, and its metrics.json records ``rollout_term``)."""
     autoencoder = load_autoencoder()
     data = {name: transitions(name, autoencoder, window=3) for name in ("franka", "navigation")}
     torch.manual_seed(0)
@@ -49,6 +50,7 @@ def main(steps: int = 9000, rollout: bool = True) -> dict:
     curve = train(model.parameters(), alternating_loss(model, data, rollout), steps, lr=1e-3, seed=1, log_every=50)
     navigation = transitions("navigation", autoencoder, window=3, split="held_out")
     extra = {f"navigation_{k}": v for k, v in lam_errors(model.use("navigation"), navigation.x, navigation.a).items()}
+    extra["rollout_term"] = rollout
     model.use("franka")
     held = transitions("franka", autoencoder, window=3, split="held_out")
     return finish(NAME, model, CONFIG, {"end to end, both embodiments": curve},
