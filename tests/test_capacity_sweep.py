@@ -1,5 +1,5 @@
-"""scripts/capacity_sweep.py: Garrido et al.'s capacity sweep, trained with the paper's loss by default and planned
-on droid_planning v3 with the zero-action plan on the same clips."""
+"""scripts/capacity_sweep.py: Garrido et al.'s capacity sweep, trained with the bundled checkpoints' loss or the
+paper's, and planned on droid_planning v3 with the zero-action plan on the same clips."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def sweep(tmp_path, monkeypatch, fixture_windows):
 
 
 def test_the_sweep_trains_with_the_papers_loss_and_plans_v3_against_the_zero_plan(tmp_path, sweep):
-    assert script.main(["--only", "noisy", "deterministic", "--steps", "2", "--episodes", "2"]) == 0
+    assert script.main(["--only", "noisy", "deterministic", "--steps", "2", "--episodes", "2", "--loss", "paper"]) == 0
     assert sweep == [("noisy", {"distance": "l1", "rollout": False}), ("deterministic", {"distance": "l1", "rollout": False})]
     with open(tmp_path / "out" / "paper" / "capacity_sweep.csv") as f:
         rows = {row["regulariser"]: row for row in csv.DictReader(f)}
@@ -59,7 +59,7 @@ def test_the_sweep_trains_with_the_papers_loss_and_plans_v3_against_the_zero_pla
     assert (tmp_path / "out" / "paper" / "capacity_curve.png").stat().st_size > 0
     assert torch.load(tmp_path / "cache" / "paper" / "noisy_1e-05" / "model.pt", weights_only=True)["extra"][
         "capacity_sweep"]["distance"] == "l1"
-    script.main(["--only", "noisy", "--steps", "2", "--episodes", "2"])
+    script.main(["--only", "noisy", "--steps", "2", "--episodes", "2", "--loss", "paper"])
     assert len(sweep) == 2  # finished entries are kept
 
 
@@ -75,9 +75,9 @@ def test_a_cached_entry_counts_only_for_the_same_loss_steps_episodes_and_suite_v
 
 
 def test_an_entry_trained_again_is_planned_afresh(tmp_path, sweep):
-    script.main(["--only", "noisy", "--steps", "2", "--episodes", "2"])
+    script.main(["--only", "noisy", "--steps", "2", "--episodes", "2", "--loss", "paper"])
     first = (tmp_path / "cache" / "paper" / "noisy_1e-05" / "result.json").read_text()
-    script.main(["--only", "noisy", "--steps", "3", "--episodes", "1"])  # other steps and episodes: retrain, replan
+    script.main(["--only", "noisy", "--steps", "3", "--episodes", "1", "--loss", "paper"])  # retrain, replan
     assert len(sweep) == 2
     with open(tmp_path / "out" / "paper" / "capacity_sweep.csv") as f:
         (row,) = list(csv.DictReader(f))
@@ -87,8 +87,8 @@ def test_an_entry_trained_again_is_planned_afresh(tmp_path, sweep):
     assert len(runs) == 1 and sum(1 for _ in open(runs[0] / "episodes.jsonl")) == 1  # not the first run's records
 
 
-def test_the_bundled_loss_is_the_bundled_checkpoints(tmp_path, sweep):
-    script.main(["--only", "deterministic", "--steps", "2", "--loss", "bundled"])
+def test_the_default_loss_is_the_bundled_checkpoints(tmp_path, sweep):
+    script.main(["--only", "deterministic", "--steps", "2"])
     assert sweep == [("deterministic", {"distance": "mse", "rollout": True})]
     assert (tmp_path / "cache" / "bundled" / "deterministic" / "result.json").is_file()
     assert (tmp_path / "out" / "bundled" / "capacity_sweep.csv").is_file()
