@@ -43,7 +43,7 @@ from lawm_eval.models.checkpoint import save_model
 from lawm_eval.models.eac_wm import EACWM
 from lawm_eval.models.lac_wm import LACWM
 from lawm_eval.models.train.artifacts import baseline_dir, save_curve, save_golden
-from lawm_eval.models.train.data import Transitions, load_arrays, token_cache, transitions
+from lawm_eval.models.train.data import Transitions, drop_token_cache, load_arrays, transitions
 from lawm_eval.models.train.evaluate import finish, fixture_path
 from lawm_eval.models.train.lac_wm import label_scale, lam_loss, projector_loss
 from lawm_eval.models.train.loop import LossFn, train
@@ -99,7 +99,7 @@ def train_autoencoder(steps: int) -> tuple[VisualAutoencoder, dict]:
     save_golden(AUTOENCODER, autoencoder_golden(model, (DATASET,)))
     (baseline_dir(AUTOENCODER) / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     for name in (DATASET, *EMBODIMENTS):  # tokens of the previous autoencoder
-        token_cache(name, AUTOENCODER).unlink(missing_ok=True)
+        drop_token_cache(name, AUTOENCODER)
     return model, metrics
 
 

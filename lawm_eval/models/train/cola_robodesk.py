@@ -31,7 +31,7 @@ from lawm_eval.models.train.cola_world import (
     freeze_lam,
     world_loss,
 )
-from lawm_eval.models.train.data import Transitions, load_arrays, token_cache, transitions
+from lawm_eval.models.train.data import Transitions, drop_token_cache, load_arrays, transitions
 from lawm_eval.models.train.evaluate import finish, write_fixture
 from lawm_eval.models.train.loop import train
 from lawm_eval.models.train.visual_ae import reconstruction_loss, save_fine_tuned
@@ -57,7 +57,7 @@ def train_autoencoder(steps: int) -> VisualAutoencoder:
     curve = train(model.parameters(), partial(reconstruction_loss, model, frames), steps, lr=AE_LR, seed=20,
                   log_every=50)
     save_fine_tuned(AUTOENCODER, model, held, curve, "fine-tuning on RoboDesk", DATASET)
-    token_cache(DATASET).unlink(missing_ok=True)  # tokens of the previous autoencoder
+    drop_token_cache(DATASET)  # tokens of the previous autoencoder
     return model
 
 

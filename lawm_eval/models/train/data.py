@@ -3,6 +3,7 @@ autoencoder, split into training and held-out episodes, and sampled as transitio
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,11 +68,29 @@ def encode_frames(autoencoder, frames: np.ndarray, batch: int = 256) -> torch.Te
     return torch.cat(out)
 
 
-def token_cache(name: str, autoencoder_name: str = "") -> Path:
-    """The recipe's frames encoded by an autoencoder (dropped when that is retrained): by the one its
-    models read, or by ``autoencoder_name`` when given."""
+def weights_fingerprint(module: torch.nn.Module) -> str:
+    """12 hex digits of a SHA-256 over the module's weights: which autoencoder encoded a token cache."""
+    digest = hashlib.sha256()
+    for key, tensor in sorted(module.state_dict().items()):
+        digest.update(key.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:12]
+
+
+def token_cache(name: str, autoencoder_name: str = "", fingerprint: str = "") -> Path:
+    """The recipe's frames encoded by an autoencoder: by the one its models read, or by ``autoencoder_name``
+    when given; ``fingerprint`` (its weights') keeps another checkout's or a retrained autoencoder's tokens
+    apart, since every checkout shares the cache."""
     tag = f"_{autoencoder_name}" if autoencoder_name else ""
-    return cache_dir() / "data" / f"{RECIPES[name]['folder']}{tag}_tokens.pt"
+    weights = f"_{fingerprint}" if fingerprint else ""
+    return cache_dir() / "data" / f"{RECIPES[name]['folder']}{tag}{weights}_tokens.pt"
+
+
+def drop_token_cache(name: str, autoencoder_name: str = "") -> None:
+    """Delete the recipe's cached tokens of every autoencoder fingerprint (``autoencoder_name``: of that one)."""
+    pattern = token_cache(name, autoencoder_name, "*").name
+    for path in token_cache(name, autoencoder_name).parent.glob(pattern):
+        path.unlink(missing_ok=True)
 
 
 def transitions(name: str, autoencoder, window: int = 1, split: str = "train", stride: int = 1,
@@ -80,7 +99,7 @@ def transitions(name: str, autoencoder, window: int = 1, split: str = "train", s
     s > 1 a transition spans s recorded steps: frames s apart, and the s actions between them
     concatenated, (W, s·A) (LAC-WM's 5-step action chunks)."""
     recipe = RECIPES[name]
-    cache = token_cache(name, autoencoder_name)
+    cache = token_cache(name, autoencoder_name, weights_fingerprint(autoencoder))
     if cache.exists():
         encoded = torch.load(cache, weights_only=True)
     else:
@@ -119,4 +138,4 @@ def windows(xs: list[torch.Tensor], actions: list[torch.Tensor], states: list[to
 def clear_token_cache() -> None:
     """Encoded tokens depend on the autoencoder: drop them when it is retrained."""
     for name in TRAINING:
-        token_cache(name).unlink(missing_ok=True)
+        drop_token_cache(name)
