@@ -25,3 +25,18 @@ def exit_2_stderr(script, argv: list[str], monkeypatch, capsys) -> list[str]:
         script.main()
     assert exit_info.value.code == 2
     return capsys.readouterr().err.strip().splitlines()
+
+
+def franka_fixture_windows():
+    """The committed Franka fixture's 8 windows of 3 transitions, encoded by the shared autoencoder."""
+    import torch
+
+    from lawm_eval.models.train.data import windows
+    from lawm_eval.models.train.evaluate import load_fixture
+    from lawm_eval.models.zoo import load_autoencoder
+
+    fixture = load_fixture("franka")
+    with torch.no_grad():
+        xs = list(load_autoencoder().encode(torch.from_numpy(fixture["frames"])))  # 8 × (4, 16, 32)
+    actions = [torch.from_numpy(a).float() for a in fixture["actions"]]  # 8 × (3, 7)
+    return windows(xs, actions, [torch.zeros(len(x), 1) for x in xs], [0] * len(xs), "franka", window=3)

@@ -8,22 +8,14 @@ import csv
 import pytest
 import torch
 
-from lawm_eval.models.train.data import windows
-from lawm_eval.models.train.evaluate import load_fixture
-from lawm_eval.models.zoo import load_autoencoder
-from tests.scripts_loader import exit_2_stderr, load_script
+from tests.scripts_loader import exit_2_stderr, franka_fixture_windows, load_script
 
 script = load_script("capacity_sweep")
 
 
 @pytest.fixture(scope="module")
 def fixture_windows():
-    """The committed Franka fixture's 8 windows of 3 transitions, encoded."""
-    fixture = load_fixture("franka")
-    with torch.no_grad():
-        xs = list(load_autoencoder().encode(torch.from_numpy(fixture["frames"])))  # 8 × (4, 16, 32)
-    actions = [torch.from_numpy(a).float() for a in fixture["actions"]]  # 8 × (3, 7)
-    return windows(xs, actions, [torch.zeros(len(x), 1) for x in xs], [0] * len(xs), "franka", window=3)
+    return franka_fixture_windows()
 
 
 @pytest.fixture
